@@ -1,0 +1,441 @@
+//! Bodies of the REST calls, and the shapes of the things they return.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{NotificationLevel, OrderCreated, OrderLine, OrderStatus, PayType, Timestamp};
+
+/// A device's role. Anonymous callers have no role at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Kiosk,
+    Barista,
+    Display,
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Kiosk => "kiosk",
+            Role::Barista => "barista",
+            Role::Display => "display",
+            Role::Manager => "manager",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "kiosk" => Some(Role::Kiosk),
+            "barista" => Some(Role::Barista),
+            "display" => Some(Role::Display),
+            "manager" => Some(Role::Manager),
+            _ => None,
+        }
+    }
+
+    pub const ALL: [Role; 4] = [Role::Kiosk, Role::Barista, Role::Display, Role::Manager];
+}
+
+/// Claims of a device token (HS256 JWT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The device id.
+    pub sub: String,
+    pub role: Role,
+    pub name: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItem {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub price: i64,
+    pub is_sold_out: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<i64>,
+}
+
+/// `POST /api/menu`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewMenuItem {
+    pub name: String,
+    pub category: String,
+    pub price: i64,
+    #[serde(default)]
+    pub is_sold_out: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<i64>,
+}
+
+/// `PATCH /api/menu/{id}`: every field optional. `stock: null` removes the
+/// stock count; an absent `stock` leaves it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MenuPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_sold_out: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub stock: Option<Option<i64>>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<i64>>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+        Option::<i64>::deserialize(d).map(Some)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    pub id: String,
+    pub name: String,
+    pub balance: i64,
+}
+
+/// `POST /api/cells`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCell {
+    pub name: String,
+    #[serde(default)]
+    pub balance: i64,
+}
+
+/// `POST /api/cells/{id}/charge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    pub amount: i64,
+}
+
+/// Settings: string keys to string values.
+pub type Settings = BTreeMap<String, String>;
+
+/// `PUT /api/settings/{key}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingValue {
+    pub value: String,
+}
+
+/// The answer to `PUT /api/settings/{key}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+}
+
+/// One line of `POST /api/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewOrderItem {
+    pub menu_id: String,
+    pub quantity: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Value>,
+}
+
+/// `POST /api/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewOrder {
+    pub idempotency_key: String,
+    pub items: Vec<NewOrderItem>,
+    pub pay_type: PayType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_id: Option<String>,
+}
+
+/// An order as `GET /api/orders` and `POST /api/orders` return it: the
+/// `order:created` fields plus what has happened to it since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub order_id: String,
+    pub daily_num: u32,
+    pub pay_type: PayType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_info: Option<crate::CellInfo>,
+    pub items: Vec<OrderLine>,
+    pub total_amount: i64,
+    pub status: OrderStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+}
+
+impl Order {
+    /// The `order:created` event for this order as it was created.
+    pub fn created_event(&self) -> OrderCreated {
+        OrderCreated {
+            order_id: self.order_id.clone(),
+            daily_num: self.daily_num,
+            pay_type: self.pay_type,
+            cell_info: self.cell_info.clone(),
+            items: self.items.clone(),
+            total_amount: self.total_amount,
+            status: OrderStatus::Pending,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// `GET /api/orders/lookup?dailyNum=N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLookup {
+    pub order_id: String,
+    pub daily_num: u32,
+    pub status: OrderStatus,
+}
+
+/// `PATCH /api/orders/{id}/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+}
+
+/// `POST /api/orders/{id}/cancel`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelOrder {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkorderLine {
+    pub description: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkorderStatus {
+    Open,
+    AwaitingSignature,
+    Approved,
+    InProgress,
+    Done,
+}
+
+impl WorkorderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkorderStatus::Open => "OPEN",
+            WorkorderStatus::AwaitingSignature => "AWAITING_SIGNATURE",
+            WorkorderStatus::Approved => "APPROVED",
+            WorkorderStatus::InProgress => "IN_PROGRESS",
+            WorkorderStatus::Done => "DONE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WorkorderStatus> {
+        match s {
+            "OPEN" => Some(WorkorderStatus::Open),
+            "AWAITING_SIGNATURE" => Some(WorkorderStatus::AwaitingSignature),
+            "APPROVED" => Some(WorkorderStatus::Approved),
+            "IN_PROGRESS" => Some(WorkorderStatus::InProgress),
+            "DONE" => Some(WorkorderStatus::Done),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signature {
+    pub signer_name: String,
+    pub signature_svg: String,
+    pub signed_at: Timestamp,
+    /// The display device that captured it.
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkSession {
+    pub id: String,
+    pub started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workorder {
+    pub id: String,
+    pub title: String,
+    pub customer_name: String,
+    pub lines: Vec<WorkorderLine>,
+    pub total_amount: i64,
+    pub status: WorkorderStatus,
+    pub column: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presented_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+    #[serde(default)]
+    pub sessions: Vec<WorkSession>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// `POST /api/workorders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewWorkorder {
+    pub title: String,
+    pub customer_name: String,
+    pub lines: Vec<WorkorderLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+/// `PATCH /api/workorders/{id}/column`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnChange {
+    pub column: String,
+}
+
+/// `POST /api/workorders/{id}/present`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Present {
+    pub device_id: String,
+}
+
+/// `PATCH /api/workorders/{id}/sessions/{sid}`: stop the session; `done`
+/// also marks the workorder `DONE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StopSession {
+    #[serde(default)]
+    pub done: bool,
+}
+
+/// `POST /api/display/signature`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignatureSubmission {
+    pub work_order_id: String,
+    pub signer_name: String,
+    pub signature_svg: String,
+}
+
+/// `POST /api/notifications`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotification {
+    pub level: NotificationLevel,
+    pub title: String,
+    pub message: String,
+}
+
+/// `POST /api/devices/pairing-codes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairingCodeRequest {
+    pub role: Role,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairingCode {
+    pub code: String,
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/devices/pair`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    pub code: String,
+}
+
+/// The answer to pairing and to `POST /api/devices/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paired {
+    pub device_id: String,
+    pub role: Role,
+    pub name: String,
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+/// A paired device as `GET /api/devices` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub paired_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<Timestamp>,
+    pub connected: bool,
+}
+
+/// `GET /api/snapshot`: everything a client loads first, as of `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub epoch: String,
+    pub seq: u64,
+    pub menu: Vec<MenuItem>,
+    pub settings: Settings,
+    pub orders: Vec<Order>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells: Option<Vec<Cell>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workorders: Option<Vec<Workorder>>,
+}
+
+/// `GET /api/ws/stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsStats {
+    pub total_connections: u64,
+    pub total_devices: u64,
+    pub topics: BTreeMap<String, u64>,
+    pub seq: u64,
+    pub events_retained: u64,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub seq: u64,
+    pub epoch: String,
+}
