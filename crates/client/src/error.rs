@@ -1,0 +1,116 @@
+//! Error types, one per layer, each saying whether a caller may retry.
+
+use countertop_protocol::ErrorBody;
+
+/// A failure talking to the hub, over HTTP or the WebSocket.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The hub could not be reached or the link broke; worth retrying.
+    #[error("network: {0}")]
+    Network(String),
+    /// The hub did not answer in time; worth retrying.
+    #[error("the hub did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The device token was refused (expired, forged or revoked). Retrying
+    /// with the same token will not help: the device has to be paired again.
+    #[error("the hub refused this device's token")]
+    Unauthorized,
+    /// The hub answered with an error the caller has to branch on.
+    #[error("hub answered HTTP {status}: {} ({})", .body.message, .body.code)]
+    Hub { status: u16, body: ErrorBody },
+    /// The hub sent something this client does not understand.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+impl LinkError {
+    /// Whether the same request may succeed later without anyone acting.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            LinkError::Network(_) | LinkError::Timeout(_) | LinkError::Protocol(_) => true,
+            LinkError::Unauthorized => false,
+            LinkError::Hub { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+        }
+    }
+
+    /// The stable snake_case code of this failure.
+    pub fn code(&self) -> &str {
+        match self {
+            LinkError::Network(_) => "network",
+            LinkError::Timeout(_) => "timeout",
+            LinkError::Unauthorized => "unauthorized",
+            LinkError::Hub { body, .. } => &body.code,
+            LinkError::Protocol(_) => "protocol",
+        }
+    }
+}
+
+/// A failure of the local cache (SQLite).
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cache holds malformed JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cache folder {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A failure storing or reading the device token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token file {path}: {source}")]
+    File {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the client core's API returns to its callers (the app shell, the CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// This folder has no paired device yet.
+    #[error("this device is not paired: run `pair` first")]
+    NotPaired,
+    /// Kiosk ordering is paused: the hub is out of reach and this site does
+    /// not take orders offline.
+    #[error("ordering is paused until the hub is back")]
+    OrderingPaused,
+    /// The hub's `is_kiosk_active` setting is off.
+    #[error("the kiosk is switched off by the café")]
+    KioskInactive,
+    /// This device's role may not do that.
+    #[error("a {role} device cannot {action}")]
+    NotAllowed {
+        role: &'static str,
+        action: &'static str,
+    },
+    /// The connection task has stopped.
+    #[error("the connection has stopped")]
+    Stopped,
+}
+
+impl ClientError {
+    /// The stable code the UI branches on.
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Link(e) => e.code(),
+            ClientError::Cache(_) => "cache",
+            ClientError::Token(_) => "token",
+            ClientError::NotPaired => "not_paired",
+            ClientError::OrderingPaused => "ordering_paused",
+            ClientError::KioskInactive => "kiosk_inactive",
+            ClientError::NotAllowed { .. } => "forbidden",
+            ClientError::Stopped => "stopped",
+        }
+    }
+}

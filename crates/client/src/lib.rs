@@ -1,0 +1,55 @@
+//! The Countertop client core: what a café device (kiosk, barista display,
+//! signature display, manager) runs under its UI, with no Tauri in it.
+//!
+//! # Design
+//!
+//! - **One task owns the socket.** [`connection`] runs an actor that owns the
+//!   WebSocket, the reconnect loop and the heartbeat, and is the only writer
+//!   of the cache's hub state. [`ConnectionHandle`] is its cloneable API.
+//!   Everything the core has to say ([`CoreEvent`]: state changes, applied
+//!   events, snapshots, alerts, outbox depth and outcomes) flows out on one
+//!   channel, in order; an app shell only forwards it.
+//! - **The cache is the screen's source of truth.** [`Cache`] is a SQLite
+//!   file in the device's data folder holding orders, menu, settings, cells,
+//!   workorders and the cursor (`seq`, `epoch`). A screen reads it at start-up,
+//!   before the hub answers. The connection resumes from the cursor with
+//!   `subscribe {since, epoch}` and reloads `/api/snapshot` on `resync`.
+//! - **Exactly once.** An event is applied in one transaction with the new
+//!   cursor; an event whose `seq` is not above the cursor is skipped and not
+//!   reported. An alert's dedupe row is written in that same transaction, so
+//!   an order alerts at most once even across crashes and restarts.
+//! - **The outbox.** Actions taken while offline are queued in the cache with
+//!   a key and sent in order, one at a time, while the link is live. Orders
+//!   carry the key as their idempotency key; refusals come back as
+//!   [`CoreEvent::OutboxRefused`] and are kept in the cache.
+//! - **Time is injected.** Timers use `tokio::time` (tests pause it); wall
+//!   time comes from a [`Clock`].
+//! - **Degrade, never fail, for the desktop.** No sound device, no
+//!   notification server, no keyring: the core carries on, logging once.
+//!   The device token never reaches a log.
+
+pub mod alerts;
+pub mod cache;
+pub mod clock;
+pub mod connection;
+pub mod device;
+pub mod error;
+pub mod link;
+pub mod outbox;
+pub mod policy;
+pub mod state;
+pub mod token;
+
+pub use alerts::{
+    Alert, AlertKind, AlertOutput, AlertSettings, DesktopOutput, SilentOutput, Sound,
+};
+pub use cache::{Cache, Cursor, DeviceInfo, Outcome};
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use connection::{spawn, ConnectionConfig, ConnectionHandle};
+pub use device::{connect, pair, ConnectOptions};
+pub use error::{CacheError, ClientError, LinkError, TokenError};
+pub use link::{HttpHub, HubLink, Incoming, Socket, Submitted};
+pub use outbox::OutboxOp;
+pub use policy::{Heartbeat, ReconnectPolicy};
+pub use state::{ConnectionState, CoreEvent, SnapshotReason, Status};
+pub use token::{DeviceToken, TokenStore, TokenVault};

@@ -1,0 +1,345 @@
+//! The link to the hub: the WebSocket and the REST calls the core makes.
+//!
+//! The connection actor talks to the hub only through [`HubLink`], so tests
+//! can put an in-memory hub behind it and drive it with paused time.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use countertop_protocol::{
+    CancelOrder, ErrorBody, ErrorResponse, Order, OrderStatus, PairRequest, Paired, Snapshot,
+    StatusChange, Workorder,
+};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue, Message};
+
+use crate::error::LinkError;
+use crate::outbox::OutboxOp;
+use crate::token::DeviceToken;
+
+/// What arrives on the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A text frame: one hub event.
+    Text(String),
+    /// A WebSocket ping, pong or other control frame. It proves the link is
+    /// alive but carries nothing.
+    Control,
+    /// The hub closed the socket.
+    Closed { code: Option<u16> },
+}
+
+pub type Outgoing = Pin<Box<dyn Sink<String, Error = LinkError> + Send>>;
+pub type IncomingStream = Pin<Box<dyn Stream<Item = Result<Incoming, LinkError>> + Send>>;
+
+/// An open socket: text frames out, [`Incoming`] in.
+pub struct Socket {
+    pub outgoing: Outgoing,
+    pub incoming: IncomingStream,
+}
+
+/// How the hub answered an outbox entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// Done (now or on an earlier try); the hub's answer.
+    Done(Value),
+    /// Refused for good (sold out, insufficient balance, ...).
+    Refused(ErrorBody),
+}
+
+/// What the connection needs from the hub.
+pub trait HubLink: Send + Sync + 'static {
+    /// Opens the WebSocket (authenticated as this device).
+    fn open(&self) -> impl Future<Output = Result<Socket, LinkError>> + Send;
+    /// `GET /api/snapshot`.
+    fn snapshot(&self) -> impl Future<Output = Result<Snapshot, LinkError>> + Send;
+    /// Sends one outbox entry. `Err` means "try again later".
+    fn submit(&self, op: &OutboxOp) -> impl Future<Output = Result<Submitted, LinkError>> + Send;
+}
+
+/// The real hub over HTTP and WebSocket.
+#[derive(Clone)]
+pub struct HttpHub {
+    base: String,
+    http: reqwest::Client,
+    token: Option<DeviceToken>,
+}
+
+impl std::fmt::Debug for HttpHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpHub").field("base", &self.base).finish()
+    }
+}
+
+fn network(e: reqwest::Error) -> LinkError {
+    if e.is_timeout() {
+        LinkError::Timeout(Duration::ZERO)
+    } else {
+        LinkError::Network(e.without_url().to_string())
+    }
+}
+
+impl HttpHub {
+    /// `base` is the hub's address, like `http://127.0.0.1:3001`.
+    pub fn new(
+        base: &str,
+        token: Option<DeviceToken>,
+        request_timeout: Duration,
+    ) -> Result<HttpHub, LinkError> {
+        let http = reqwest::Client::builder()
+            .timeout(request_timeout)
+            .connect_timeout(request_timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(network)?;
+        Ok(HttpHub {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            token,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn ws_url(&self) -> String {
+        let rest = self
+            .base
+            .strip_prefix("https://")
+            .map(|r| format!("wss://{r}"))
+            .or_else(|| {
+                self.base
+                    .strip_prefix("http://")
+                    .map(|r| format!("ws://{r}"))
+            })
+            .unwrap_or_else(|| self.base.clone());
+        format!("{rest}/ws")
+    }
+
+    async fn call<B: serde::Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Value, LinkError> {
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(network)?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(LinkError::Unauthorized);
+        }
+        let bytes = response.bytes().await.map_err(network)?;
+        if status.is_success() {
+            if bytes.is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| LinkError::Protocol(format!("{path}: {e}")));
+        }
+        let body = serde_json::from_slice::<ErrorResponse>(&bytes)
+            .map(|r| r.error)
+            .unwrap_or_else(|_| ErrorBody {
+                code: format!("http_{}", status.as_u16()),
+                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            });
+        Err(LinkError::Hub {
+            status: status.as_u16(),
+            body,
+        })
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, LinkError> {
+        let value = self.call::<()>(Method::GET, path, None).await?;
+        serde_json::from_value(value).map_err(|e| LinkError::Protocol(format!("{path}: {e}")))
+    }
+
+    /// Pairs a new device with a one-time code (no token needed).
+    pub async fn pair(&self, code: &str) -> Result<Paired, LinkError> {
+        let value = self
+            .call(
+                Method::POST,
+                "/api/devices/pair",
+                Some(&PairRequest {
+                    code: code.to_owned(),
+                }),
+            )
+            .await?;
+        serde_json::from_value(value).map_err(|e| LinkError::Protocol(format!("pair: {e}")))
+    }
+
+    /// `GET /api/menu` (anyone may read it).
+    pub async fn menu(&self) -> Result<Vec<countertop_protocol::MenuItem>, LinkError> {
+        self.get("/api/menu").await
+    }
+
+    /// Decides whether a refusal of a status move means "it already happened".
+    async fn already(
+        &self,
+        order_id: &str,
+        wanted: OrderStatus,
+        refusal: LinkError,
+    ) -> Result<Submitted, LinkError> {
+        let order: Order = self.get(&format!("/api/orders/{order_id}")).await?;
+        if order.status == wanted {
+            return Ok(Submitted::Done(
+                serde_json::to_value(&order).unwrap_or(Value::Null),
+            ));
+        }
+        refused(refusal)
+    }
+}
+
+/// Turns a hub answer into a final refusal, or leaves it as "try again".
+fn refused(e: LinkError) -> Result<Submitted, LinkError> {
+    match e {
+        LinkError::Hub { status, body } if !(status >= 500 || status == 429 || status == 408) => {
+            Ok(Submitted::Refused(body))
+        }
+        other => Err(other),
+    }
+}
+
+fn is_final_refusal(e: &LinkError) -> bool {
+    !e.is_transient() && matches!(e, LinkError::Hub { .. })
+}
+
+fn ws_error(e: tungstenite::Error) -> LinkError {
+    match e {
+        tungstenite::Error::Http(response) => {
+            let status = response.status().as_u16();
+            if status == 401 {
+                LinkError::Unauthorized
+            } else {
+                let code = if status == 403 {
+                    "forbidden".to_owned()
+                } else {
+                    format!("http_{status}")
+                };
+                LinkError::Hub {
+                    status,
+                    body: ErrorBody {
+                        code,
+                        message: "the hub refused the WebSocket upgrade".into(),
+                    },
+                }
+            }
+        }
+        other => LinkError::Network(other.to_string()),
+    }
+}
+
+impl HubLink for HttpHub {
+    async fn open(&self) -> Result<Socket, LinkError> {
+        let mut request = self
+            .ws_url()
+            .into_client_request()
+            .map_err(|e| LinkError::Protocol(format!("hub address: {e}")))?;
+        if let Some(token) = &self.token {
+            let value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    LinkError::Protocol("the device token is not a valid header value".into())
+                })?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(ws_error)?;
+        let (sink, stream) = ws.split();
+        let outgoing = sink
+            .sink_map_err(|e| LinkError::Network(e.to_string()))
+            .with(|text: String| futures::future::ready(Ok::<_, LinkError>(Message::text(text))));
+        let incoming = stream.map(|item| match item {
+            Ok(Message::Text(text)) => Ok(Incoming::Text(text.as_str().to_owned())),
+            Ok(Message::Close(frame)) => Ok(Incoming::Closed {
+                code: frame.map(|f| u16::from(f.code)),
+            }),
+            Ok(_) => Ok(Incoming::Control),
+            Err(e) => Err(LinkError::Network(e.to_string())),
+        });
+        Ok(Socket {
+            outgoing: Box::pin(outgoing),
+            incoming: Box::pin(incoming),
+        })
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, LinkError> {
+        self.get("/api/snapshot").await
+    }
+
+    async fn submit(&self, op: &OutboxOp) -> Result<Submitted, LinkError> {
+        let answer = match op {
+            OutboxOp::PlaceOrder { order } => {
+                self.call(Method::POST, "/api/orders", Some(order)).await
+            }
+            OutboxOp::ChangeStatus { order_id, status } => {
+                let sent = self
+                    .call(
+                        Method::PATCH,
+                        &format!("/api/orders/{order_id}/status"),
+                        Some(&StatusChange { status: *status }),
+                    )
+                    .await;
+                match sent {
+                    Err(e @ LinkError::Hub { status: 409, .. }) => {
+                        return self.already(order_id, *status, e).await
+                    }
+                    other => other,
+                }
+            }
+            OutboxOp::Cancel { order_id, reason } => {
+                let sent = self
+                    .call(
+                        Method::POST,
+                        &format!("/api/orders/{order_id}/cancel"),
+                        Some(&CancelOrder {
+                            reason: reason.clone(),
+                        }),
+                    )
+                    .await;
+                match sent {
+                    Err(e @ LinkError::Hub { status: 409, .. }) => {
+                        return self.already(order_id, OrderStatus::Cancelled, e).await
+                    }
+                    other => other,
+                }
+            }
+            OutboxOp::Sign { submission } => {
+                let sent = self
+                    .call(Method::POST, "/api/display/signature", Some(submission))
+                    .await;
+                match sent {
+                    Err(e) if is_final_refusal(&e) => {
+                        // A resend after a lost answer: the signature is there already.
+                        let workorders: Vec<Workorder> = self.get("/api/workorders").await?;
+                        let signed = workorders
+                            .iter()
+                            .find(|w| w.id == submission.work_order_id)
+                            .filter(|w| w.signature.is_some());
+                        match signed {
+                            Some(w) => {
+                                return Ok(Submitted::Done(
+                                    serde_json::to_value(w).unwrap_or(Value::Null),
+                                ))
+                            }
+                            None => return refused(e),
+                        }
+                    }
+                    other => other,
+                }
+            }
+        };
+        match answer {
+            Ok(value) => Ok(Submitted::Done(value)),
+            Err(e) => refused(e),
+        }
+    }
+}
