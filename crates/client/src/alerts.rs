@@ -265,6 +265,12 @@ pub struct Speaker {
 }
 
 impl Speaker {
+    /// Whether a sound device is open (false before the first sound and
+    /// after opening failed).
+    pub fn is_available(&self) -> bool {
+        self.device.is_some()
+    }
+
     /// Plays `sound` to its end (blocking this thread).
     pub fn play(&mut self, sound: Sound, volume: f32) {
         use rodio::Source;

@@ -1,0 +1,211 @@
+//! The real desktop backends, once each: a chime through ALSA into a file,
+//! a notification to a fake notification server on a private D-Bus, and a
+//! token through the kernel keyring. Each test re-runs itself inside the
+//! environment it needs (see `support::run_inside`).
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use countertop_client::alerts::{show_notification, Speaker};
+use countertop_client::{
+    Alert, AlertKind, AlertOutput, DesktopOutput, DeviceToken, Sound, TokenStore, TokenVault,
+};
+
+#[test]
+fn chime_plays_through_alsa_into_a_file_and_is_not_silent() {
+    const NAME: &str = "chime_plays_through_alsa_into_a_file_and_is_not_silent";
+    if !support::is_inner(NAME) {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("out.raw");
+        let conf = dir.path().join("asound.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "</usr/share/alsa/alsa.conf>\npcm.!default {{ type file; slave.pcm \"null\"; file \"{}\"; format \"raw\" }}\n",
+                raw.display()
+            ),
+        )
+        .unwrap();
+        support::run_inside(
+            &[],
+            &[
+                ("ALSA_CONFIG_PATH", conf.to_str().unwrap()),
+                ("CHIME_OUT", raw.to_str().unwrap()),
+            ],
+            &[],
+            NAME,
+        );
+        return;
+    }
+    let raw = std::env::var("CHIME_OUT").unwrap();
+    let mut speaker = Speaker::default();
+    speaker.play(Sound::Chime, 1.0);
+    assert!(speaker.is_available(), "the file sink should have opened");
+    // Closing the device stops the unthrottled null sink at once.
+    drop(speaker);
+    let bytes = std::fs::read(&raw).unwrap();
+    std::fs::remove_file(&raw).unwrap();
+    assert!(bytes.len() > 10_000, "only {} bytes written", bytes.len());
+    let loud = bytes.iter().filter(|b| **b != 0).count();
+    assert!(
+        loud * 10 > bytes.len().min(200_000),
+        "{loud} non-zero bytes of {}: the chime is silent",
+        bytes.len()
+    );
+}
+
+#[test]
+fn without_a_sound_device_the_speaker_stays_quiet_and_carries_on() {
+    const NAME: &str = "without_a_sound_device_the_speaker_stays_quiet_and_carries_on";
+    if !support::is_inner(NAME) {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("asound.conf");
+        std::fs::write(&conf, "pcm.!default { type hw; card 99 }\n").unwrap();
+        support::run_inside(
+            &[],
+            &[("ALSA_CONFIG_PATH", conf.to_str().unwrap())],
+            &[],
+            NAME,
+        );
+        return;
+    }
+    let mut speaker = Speaker::default();
+    speaker.play(Sound::Chime, 1.0);
+    speaker.play(Sound::Cancel, 1.0);
+    assert!(!speaker.is_available());
+}
+
+struct FakeNotifications {
+    received: mpsc::Sender<(String, String, String)>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl FakeNotifications {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        _actions: Vec<String>,
+        _hints: HashMap<String, zbus::zvariant::OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let _ = self.received.send((app_name, summary, body));
+        1
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        ("fake".into(), "countertop".into(), "1".into(), "1.2".into())
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+#[test]
+fn new_order_notification_reaches_a_notification_server_on_a_private_bus() {
+    const NAME: &str = "new_order_notification_reaches_a_notification_server_on_a_private_bus";
+    if !support::is_inner(NAME) {
+        support::run_inside(&["dbus-run-session", "--"], &[], &[], NAME);
+        return;
+    }
+    // First no server at all: the core reports it and carries on.
+    assert!(show_notification("Countertop", "nobody", "listens").is_err());
+
+    let (tx, rx) = mpsc::channel();
+    let _server = zbus::blocking::connection::Builder::session()
+        .unwrap()
+        .name("org.freedesktop.Notifications")
+        .unwrap()
+        .serve_at(
+            "/org/freedesktop/Notifications",
+            FakeNotifications { received: tx },
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let output = DesktopOutput::start("Countertop");
+    output.deliver(
+        &Alert {
+            kind: AlertKind::NewOrder,
+            key: "order:ORD-1".into(),
+            title: "Order #5".into(),
+            body: "2× Americano, 1× Latte".into(),
+            sound: None,
+            notify: true,
+        },
+        0.5,
+    );
+    let (app, summary, body) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no notification arrived");
+    assert_eq!(app, "Countertop");
+    assert_eq!(summary, "Order #5");
+    assert_eq!(body, "2× Americano, 1× Latte");
+}
+
+#[test]
+fn token_round_trips_through_the_kernel_keyring() {
+    const NAME: &str = "token_round_trips_through_the_kernel_keyring";
+    if !support::is_inner(NAME) {
+        // A fresh session keyring, and no session bus so the Secret Service
+        // is not tried.
+        support::run_inside(
+            &["keyctl", "session", "-"],
+            &[],
+            &["DBUS_SESSION_BUS_ADDRESS"],
+            NAME,
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vault = TokenVault::for_folder(dir.path());
+    let token = DeviceToken::new("eyJhbGciOiJIUzI1NiJ9.test.sig".into());
+    assert_eq!(vault.save(&token).unwrap(), TokenStore::KernelKeyring);
+    assert!(!dir.path().join("device-token").exists(), "no plain copy");
+    let (back, store) = vault.load().unwrap().unwrap();
+    assert_eq!(back, token);
+    assert_eq!(store, TokenStore::KernelKeyring);
+    // Another folder is another device.
+    let other = tempfile::tempdir().unwrap();
+    assert!(TokenVault::for_folder(other.path())
+        .load()
+        .unwrap()
+        .is_none());
+    vault.clear().unwrap();
+    assert!(vault.load().unwrap().is_none());
+    assert_eq!(format!("{token:?}"), "DeviceToken(…)");
+}
+
+#[test]
+fn token_falls_back_to_a_private_file_where_no_store_works() {
+    const NAME: &str = "token_falls_back_to_a_private_file_where_no_store_works";
+    if !support::is_inner(NAME) {
+        // No session keyring (a fresh, empty one is joined by nothing) and no bus.
+        support::run_inside(&[], &[], &["DBUS_SESSION_BUS_ADDRESS"], NAME);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vault = TokenVault::for_folder(dir.path());
+    let token = DeviceToken::new("t0ken".into());
+    let store = vault.save(&token).unwrap();
+    if store == TokenStore::File {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("device-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(vault.load().unwrap().unwrap().0, token);
+    vault.clear().unwrap();
+}
