@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use countertop_protocol::{
     ClientMessage, Event, Frame, NewOrder, NewOrderItem, Order, OrderStatus, PayType, Role,
-    SignatureSubmission, CLOSE_REVOKED,
+    SignatureSubmission, CLOSE_REVOKED, MAX_TOPICS_PER_MESSAGE,
 };
 use futures::{SinkExt, StreamExt};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -85,8 +85,12 @@ pub fn topics_for(role: Role, followed: &[String]) -> Vec<String> {
     topics
 }
 
-/// How many of its open orders a kiosk keeps following after a restart.
+/// How many of its open orders a kiosk keeps following after a restart
+/// (with the base topics, within one `subscribe`).
 const KIOSK_FOLLOWS_AT_MOST: usize = 50;
+
+/// How long a kiosk gathers newly placed orders before following them.
+const FOLLOW_BATCHING: Duration = Duration::from_millis(250);
 
 fn followed_orders(cache: &Cache) -> Vec<String> {
     let mut open: Vec<Order> = cache
@@ -492,6 +496,8 @@ impl<L: HubLink> Actor<L> {
 
         let mut next_ping = Instant::now() + heartbeat.ping_every;
         let mut answer_by: Option<Instant> = None;
+        let mut follows: Vec<String> = Vec::new();
+        let mut follow_at: Option<Instant> = None;
         loop {
             let dead_at = answer_by.unwrap_or(next_ping + heartbeat.ping_every);
             tokio::select! {
@@ -503,8 +509,16 @@ impl<L: HubLink> Actor<L> {
                     Some(Command::Retry) => {}
                     Some(Command::SetAlerts(settings)) => self.config.alerts = settings,
                     Some(Command::Follow(order_id)) => {
+                        follows.push(format!("order:{order_id}"));
+                        follow_at.get_or_insert(Instant::now() + FOLLOW_BATCHING);
+                    }
+                },
+                () = sleep_until(follow_at.unwrap_or(dead_at)), if follow_at.is_some() => {
+                    follow_at = None;
+                    // One message for many orders: the hub rate-limits messages.
+                    for topics in std::mem::take(&mut follows).chunks(MAX_TOPICS_PER_MESSAGE) {
                         let follow = ClientMessage::Subscribe {
-                            topics: vec![format!("order:{order_id}")],
+                            topics: topics.to_vec(),
                             since: None,
                             epoch: None,
                         };
@@ -512,7 +526,7 @@ impl<L: HubLink> Actor<L> {
                             return end;
                         }
                     }
-                },
+                }
                 item = incoming.next() => {
                     answer_by = None;
                     match item {
