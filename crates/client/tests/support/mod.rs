@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod hub;
+pub mod proxy;
+
 use std::process::Command;
 
 /// Name of the variable that tells a re-run test it is the inner run.

@@ -1,0 +1,634 @@
+//! Chaos tests against the real hub binary, through a fault-injecting proxy
+//! (cut, reset, stall, delay, refuse), with SIGKILLed and restarted hubs.
+//!
+//! They need `target/<profile>/countertop-hub`: `cargo build -p countertop-hub`.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use countertop_client::{Cache, ConnectOptions, CoreEvent};
+use countertop_protocol::{MenuItem, NewOrderItem, Order, OrderStatus, PayType};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::{json, Value};
+use support::hub::Hub;
+use support::proxy::FaultProxy;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::Notify;
+use tokio::time::{timeout, Instant};
+
+const CLI: &str = env!("CARGO_BIN_EXE_countertop-cli");
+
+fn seed() -> u64 {
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261123);
+    eprintln!("chaos seed {seed} (set CHAOS_SEED to replay)");
+    seed
+}
+
+/// The hub's REST API as one device, straight to the hub (no proxy).
+#[derive(Clone)]
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn pair(hub: &Hub, role: &str, name: &str) -> Api {
+        let code = hub.pairing_code(role, name);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let paired: Value = http
+            .post(format!("{}/api/devices/pair", hub.url()))
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            base: hub.url(),
+            token: paired["token"]
+                .as_str()
+                .expect("pairing gives a token")
+                .to_owned(),
+            http,
+        }
+    }
+
+    /// Sends until the hub answers (it may be restarting); returns status and body.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, path))
+                .bearer_auth(&self.token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let body = response.json().await.unwrap_or(Value::Null);
+                    if status < 500 {
+                        return (status, body);
+                    }
+                }
+                Err(e) => assert!(
+                    Instant::now() < deadline,
+                    "hub unreachable for a minute: {e}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn orders(&self) -> BTreeMap<String, OrderStatus> {
+        let (status, body) = self
+            .send(reqwest::Method::GET, "/api/orders?limit=5000", None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let orders: Vec<Order> = serde_json::from_value(body).expect("a list of orders");
+        orders.into_iter().map(|o| (o.order_id, o.status)).collect()
+    }
+
+    async fn menu(&self) -> Vec<MenuItem> {
+        let (status, body) = self.send(reqwest::Method::GET, "/api/menu", None).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_value(body).expect("a menu")
+    }
+}
+
+/// What one watcher process printed.
+#[derive(Default, Debug)]
+struct Seen {
+    created: HashMap<String, u32>,
+    alerts: HashMap<String, u32>,
+    resyncs: u32,
+    states: Vec<String>,
+    state: String,
+    events: u64,
+}
+
+/// A `countertop-cli watch --json` process.
+struct Watcher {
+    dir: PathBuf,
+    child: tokio::process::Child,
+    seen: Arc<Mutex<Seen>>,
+    ended: Arc<Notify>,
+}
+
+fn pair_cli(hub: &Hub, dir: &Path, name: &str) {
+    let code = hub.pairing_code("barista", name);
+    let output = std::process::Command::new(CLI)
+        .args(["pair", "--hub", &hub.url(), "--code", &code, "--data"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "pair: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["role"], "barista");
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("eyJ"),
+        "the token must not be printed"
+    );
+}
+
+impl Watcher {
+    fn start(dir: &Path, hub_url: &str) -> Watcher {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("cli.log"))
+            .unwrap();
+        let mut child = tokio::process::Command::new(CLI)
+            .args([
+                "watch",
+                "--json",
+                "--quiet",
+                "--alert-max-age",
+                "3600",
+                "--hub",
+                hub_url,
+            ])
+            .args([
+                "--backoff-ms",
+                "100",
+                "--suspend-ms",
+                "500",
+                "--ping-ms",
+                "1000",
+                "--answer-ms",
+                "1500",
+            ])
+            .args(["--request-timeout-ms", "3000", "--data"])
+            .arg(dir)
+            .env("RUST_LOG", "countertop_client=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let ended = Arc::new(Notify::new());
+        let (seen2, ended2) = (seen.clone(), ended.clone());
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                let mut seen = seen2.lock().unwrap_or_else(PoisonError::into_inner);
+                match value["kind"].as_str() {
+                    Some("event") => {
+                        seen.events += 1;
+                        assert!(value["seq"].as_u64().is_some(), "{line}");
+                        if value["event"] == "order:created" {
+                            let id = value["data"]["orderId"].as_str().unwrap().to_owned();
+                            *seen.created.entry(id).or_default() += 1;
+                        }
+                    }
+                    Some("alert") => {
+                        let key = value["key"].as_str().unwrap().to_owned();
+                        *seen.alerts.entry(key).or_default() += 1;
+                    }
+                    Some("snapshot") if value["reason"] == "resync" => seen.resyncs += 1,
+                    Some("state") => {
+                        let state = value["state"].as_str().unwrap().to_owned();
+                        seen.states.push(state.clone());
+                        seen.state = state;
+                    }
+                    _ => {}
+                }
+            }
+            ended2.notify_one();
+        });
+        Watcher {
+            dir: dir.to_owned(),
+            child,
+            seen,
+            ended,
+        }
+    }
+
+    fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
+        f(&self.seen.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// SIGTERM, and wait for it to print `stopped` and exit.
+    async fn stop(mut self) -> Arc<Mutex<Seen>> {
+        let pid = self.child.id().expect("running");
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        let status = timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the watcher stops on SIGTERM")
+            .unwrap();
+        assert!(status.success(), "watcher exit: {status}");
+        timeout(Duration::from_secs(5), self.ended.notified())
+            .await
+            .ok();
+        assert_eq!(self.seen(|s| s.state.clone()), "stopped");
+        self.seen
+    }
+
+    /// SIGKILL: a crash.
+    async fn crash(mut self) -> Arc<Mutex<Seen>> {
+        self.child.kill().await.unwrap();
+        self.seen
+    }
+}
+
+fn cached_orders(dir: &Path) -> BTreeMap<String, OrderStatus> {
+    Cache::open(dir)
+        .unwrap()
+        .orders()
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.order_id, o.status))
+        .collect()
+}
+
+/// Waits, polling, until `dir`'s cache holds exactly `want`.
+async fn until_cache_matches(dir: &Path, want: &BTreeMap<String, OrderStatus>, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let have = cached_orders(dir);
+        if &have == want {
+            return;
+        }
+        if Instant::now() > deadline {
+            let missing = want.keys().filter(|k| !have.contains_key(*k)).count();
+            let wrong = want
+                .iter()
+                .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
+                .count();
+            let extra = have.keys().filter(|k| !want.contains_key(*k)).count();
+            panic!(
+                "{}: cache differs from the hub after {within:?}: {missing} missing, {wrong} wrong status, {extra} extra; see cli.log",
+                dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Injects a random fault every few hundred milliseconds until `stop`.
+async fn make_trouble(proxy: Arc<FaultProxy>, stop: Arc<Notify>, seed: u64) -> u32 {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut faults = 0;
+    loop {
+        let pause = Duration::from_millis(rng.gen_range(150..600));
+        tokio::select! {
+            () = stop.notified() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+        faults += 1;
+        match rng.gen_range(0..5) {
+            0 => proxy.cut(),
+            1 => proxy.reset(),
+            2 => {
+                proxy.stall(true);
+                tokio::time::sleep(Duration::from_millis(rng.gen_range(500..2500))).await;
+                proxy.stall(false);
+            }
+            3 => {
+                proxy.delay(Duration::from_millis(rng.gen_range(20..120)));
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                proxy.delay(Duration::ZERO);
+            }
+            _ => {
+                proxy.refuse(true);
+                proxy.cut();
+                tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1500))).await;
+                proxy.refuse(false);
+            }
+        }
+    }
+    proxy.heal();
+    faults
+}
+
+fn order_items(menu: &[MenuItem], rng: &mut StdRng) -> Value {
+    let lines: Vec<Value> = (0..rng.gen_range(1..=3))
+        .map(|_| {
+            let item = &menu[rng.gen_range(0..menu.len())];
+            json!({"menuId": item.id, "quantity": rng.gen_range(1..=3)})
+        })
+        .collect();
+    Value::Array(lines)
+}
+
+/// Menu items an order can always use: not sold out, no stock count.
+async fn open_menu(api: &Api) -> Vec<MenuItem> {
+    let menu: Vec<MenuItem> = api
+        .menu()
+        .await
+        .into_iter()
+        .filter(|m| !m.is_sold_out && m.stock.is_none())
+        .collect();
+    assert!(
+        !menu.is_empty(),
+        "the demo menu has items without stock limits"
+    );
+    menu
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_watchers_end_with_the_hubs_orders_through_cuts_and_two_hub_kills() {
+    let started = Instant::now();
+    let seed = seed();
+    let root = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&root.path().join("hub"), 0);
+    let manager = Api::pair(&hub, "manager", "chaos-driver").await;
+    let menu = open_menu(&manager).await;
+    let proxy = Arc::new(FaultProxy::start(hub.addr()).await);
+
+    let dirs: Vec<PathBuf> = (1..=3)
+        .map(|n| root.path().join(format!("watcher-{n}")))
+        .collect();
+    for (n, dir) in dirs.iter().enumerate() {
+        pair_cli(&hub, dir, &format!("bar-{n}"));
+    }
+    let mut watchers: Vec<Option<Watcher>> = dirs
+        .iter()
+        .map(|d| Some(Watcher::start(d, &proxy.url())))
+        .collect();
+    for w in watchers.iter().flatten() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while w.seen(|s| s.state != "live") {
+            assert!(
+                Instant::now() < deadline,
+                "watcher never went live; see {}",
+                w.dir.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    let stop = Arc::new(Notify::new());
+    let trouble = tokio::spawn(make_trouble(proxy.clone(), stop.clone(), seed));
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    const ORDERS: usize = 1000;
+    let mut ids = Vec::with_capacity(ORDERS);
+    let mut crashed: Option<Arc<Mutex<Seen>>> = None;
+    for i in 0..ORDERS {
+        if i == 333 || i == 666 {
+            tokio::task::block_in_place(|| hub.restart());
+        }
+        if i == 500 {
+            // A watcher crashes and comes back on the same folder.
+            let w = watchers[2].take().unwrap();
+            crashed = Some(w.crash().await);
+            watchers[2] = Some(Watcher::start(&dirs[2], &proxy.url()));
+        }
+        let body = json!({
+            "idempotencyKey": format!("chaos-{seed}-{i}"),
+            "items": order_items(&menu, &mut rng),
+            "payType": "CARD",
+        });
+        let (status, order) = manager
+            .send(reqwest::Method::POST, "/api/orders", Some(&body))
+            .await;
+        assert!(
+            status == 201 || status == 200,
+            "order {i}: {status} {order}"
+        );
+        let id = order["orderId"].as_str().unwrap().to_owned();
+        ids.push(id.clone());
+        // Work on an earlier order now and then.
+        if i % 3 == 0 && i >= 10 {
+            let target = &ids[i - 10];
+            let path = format!("/api/orders/{target}/status");
+            let (status, body) = manager
+                .send(
+                    reqwest::Method::PATCH,
+                    &path,
+                    Some(&json!({"status": "MAKING"})),
+                )
+                .await;
+            assert!(status == 200 || status == 409, "{status} {body}");
+        }
+        if i % 7 == 0 && i >= 5 {
+            let target = &ids[i - 5];
+            let path = format!("/api/orders/{target}/cancel");
+            let (status, body) = manager
+                .send(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(&json!({"reason": "chaos"})),
+                )
+                .await;
+            assert!(status == 200 || status == 409, "{status} {body}");
+        }
+    }
+    stop.notify_one();
+    let faults = trouble.await.unwrap();
+    let created_in = started.elapsed();
+
+    let want = manager.orders().await;
+    assert_eq!(want.len(), ORDERS, "the hub holds each order once");
+    for dir in &dirs {
+        until_cache_matches(dir, &want, Duration::from_secs(90)).await;
+    }
+    let mut seens = Vec::new();
+    for w in watchers.iter_mut() {
+        seens.push(w.take().unwrap().stop().await);
+    }
+    for (dir, seen) in dirs.iter().zip(&seens) {
+        assert_eq!(
+            &cached_orders(dir),
+            &want,
+            "{} after stopping",
+            dir.display()
+        );
+        let alerted: HashSet<String> = Cache::open(dir)
+            .unwrap()
+            .alerted_keys()
+            .unwrap()
+            .into_iter()
+            .collect();
+        for (id, status) in &want {
+            assert!(
+                alerted.contains(&format!("order:{id}")),
+                "{id} never alerted in {}",
+                dir.display()
+            );
+            assert_eq!(
+                alerted.contains(&format!("cancel:{id}")),
+                *status == OrderStatus::Cancelled,
+                "{id} cancel alert in {}",
+                dir.display()
+            );
+        }
+        let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(seen.resyncs, 0, "the hub kept its log; no resync expected");
+        let _ = seen.states.len();
+    }
+    // The two watchers that never crashed printed each order:created and
+    // each new-order alert exactly once.
+    for seen in &seens[..2] {
+        let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in want.keys() {
+            assert_eq!(seen.created.get(id), Some(&1), "order:created for {id}");
+            assert_eq!(
+                seen.alerts.get(&format!("order:{id}")),
+                Some(&1),
+                "alert for {id}"
+            );
+        }
+        assert!(
+            seen.states.iter().filter(|s| *s == "reconnecting").count() >= 3,
+            "the faults did cut it off"
+        );
+    }
+    // The crashed one: across its two lives, never more than once.
+    let before = crashed.expect("watcher 3 crashed");
+    let (before, after) = (
+        before.lock().unwrap_or_else(PoisonError::into_inner),
+        seens[2].lock().unwrap_or_else(PoisonError::into_inner),
+    );
+    for id in want.keys() {
+        let created = before.created.get(id).unwrap_or(&0) + after.created.get(id).unwrap_or(&0);
+        assert!(
+            created <= 1,
+            "order:created for {id} printed {created} times"
+        );
+        let key = format!("order:{id}");
+        let alerts = before.alerts.get(&key).unwrap_or(&0) + after.alerts.get(&key).unwrap_or(&0);
+        assert!(alerts <= 1, "{id} alerted {alerts} times");
+    }
+    eprintln!(
+        "chaos: {ORDERS} orders with {faults} proxy faults and 2 hub kills in {created_in:?}; converged after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_kiosk_orders_queued_offline_reach_the_hub_exactly_once() {
+    let started = Instant::now();
+    let seed = seed() ^ 0xdead;
+    let root = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&root.path().join("hub"), 0);
+    let manager = Api::pair(&hub, "manager", "checker").await;
+    let menu = open_menu(&manager).await;
+    let proxy = Arc::new(FaultProxy::start(hub.addr()).await);
+    let kiosk_dir = root.path().join("kiosk");
+    let code = hub.pairing_code("kiosk", "front");
+    let (device, _) =
+        countertop_client::pair(&hub.url(), &code, &kiosk_dir, Duration::from_secs(10))
+            .await
+            .unwrap();
+    assert_eq!(device.role, countertop_protocol::Role::Kiosk);
+
+    let mut options = ConnectOptions::new(&kiosk_dir);
+    options.hub = Some(proxy.url());
+    options.policy.base = Duration::from_millis(100);
+    options.policy.cap = Duration::from_millis(800);
+    options.policy.suspended_interval = Duration::from_millis(500);
+    options.heartbeat.ping_every = Duration::from_secs(1);
+    options.heartbeat.answer_within = Duration::from_millis(1500);
+    options.heartbeat.connect_within = Duration::from_secs(2);
+    options.request_timeout = Duration::from_secs(2);
+    options.outbox_retry = Duration::from_millis(100);
+    options.offline_ordering = Some(true);
+    let (handle, mut events) = countertop_client::connect(options).await.unwrap();
+    let mut status = handle.watch_status();
+    timeout(
+        Duration::from_secs(30),
+        status.wait_for(|s| s.state.is_live()),
+    )
+    .await
+    .expect("live")
+    .unwrap();
+
+    // The outage: nothing gets through.
+    proxy.refuse(true);
+    proxy.cut();
+    timeout(
+        Duration::from_secs(30),
+        status.wait_for(|s| !s.state.is_live()),
+    )
+    .await
+    .expect("the kiosk notices the outage")
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut keys = HashSet::new();
+    for _ in 0..100 {
+        let items: Vec<NewOrderItem> =
+            serde_json::from_value(order_items(&menu, &mut rng)).unwrap();
+        keys.insert(handle.place_order(items, PayType::Card, None).unwrap());
+    }
+    assert_eq!(handle.cache().outbox_len().unwrap(), 100);
+
+    // Back, but unreliable, and the hub dies once more while it drains.
+    proxy.refuse(false);
+    let stop = Arc::new(Notify::new());
+    let trouble = tokio::spawn(make_trouble(proxy.clone(), stop.clone(), seed));
+    let mut sent: HashMap<String, String> = HashMap::new();
+    let mut restarted = false;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sent.len() < 100 {
+        let event = timeout(deadline - Instant::now(), events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of 100 sent in time", sent.len()))
+            .expect("events");
+        match event {
+            CoreEvent::OutboxSent { key, response } => {
+                let id = response["orderId"].as_str().expect("an order").to_owned();
+                assert!(keys.contains(&key));
+                assert!(
+                    sent.insert(key, id).is_none(),
+                    "an outbox entry reported sent twice"
+                );
+                if sent.len() == 30 && !restarted {
+                    restarted = true;
+                    tokio::task::block_in_place(|| hub.restart());
+                }
+            }
+            CoreEvent::OutboxRefused { key, error } => panic!("{key} refused: {error:?}"),
+            _ => {}
+        }
+    }
+    stop.notify_one();
+    let faults = trouble.await.unwrap();
+    assert_eq!(handle.cache().outbox_len().unwrap(), 0);
+
+    let at_hub = manager.orders().await;
+    assert_eq!(
+        at_hub.len(),
+        100,
+        "each queued order exactly once at the hub"
+    );
+    let ids: HashSet<&String> = sent.values().collect();
+    assert_eq!(ids.len(), 100, "a hundred different orders");
+    for id in ids {
+        assert!(at_hub.contains_key(id), "{id} missing at the hub");
+    }
+    handle.shutdown();
+    eprintln!(
+        "outbox: 100 orders queued offline, sent through {faults} faults and a hub kill in {:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,135 @@
+//! The real hub, as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn hub_binary() -> PathBuf {
+    // <target>/debug/deps/<test binary> → <target>/debug/countertop-hub
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in <target>/<profile>/deps");
+    let hub = dir.join(format!("countertop-hub{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        hub.exists(),
+        "{} is not built: run `cargo build -p countertop-hub` before these tests",
+        hub.display()
+    );
+    hub
+}
+
+pub struct Hub {
+    child: Option<Child>,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+impl Hub {
+    /// Starts the hub on `port` (0: any free port) and waits for its
+    /// `listening on` line.
+    pub fn start(data: &Path, port: u16) -> Hub {
+        let mut last_error = String::new();
+        // A restart on the same port can race the old socket's teardown.
+        for _ in 0..50 {
+            match Self::try_start(data, port) {
+                Ok(hub) => return hub,
+                Err(e) => {
+                    last_error = e;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        panic!("the hub did not start: {last_error}");
+    }
+
+    fn try_start(data: &Path, port: u16) -> Result<Hub, String> {
+        let mut child = Command::new(hub_binary())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .env(
+                "RUST_LOG",
+                std::env::var("HUB_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next();
+            let _ = tx.send(first);
+            // Keep draining so the hub never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no listening line: {other:?}"));
+            }
+        };
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("unexpected first line {line:?}"))?;
+        Ok(Hub {
+            child: Some(child),
+            port,
+            data: data.to_owned(),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+
+    /// SIGKILL, then wait for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the hub and starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        self.kill();
+        let again = Hub::start(&self.data, self.port);
+        *self = again;
+    }
+
+    /// A one-time pairing code from the hub's command line.
+    pub fn pairing_code(&self, role: &str, name: &str) -> String {
+        let output = Command::new(hub_binary())
+            .args(["pairing-code", "--role", role, "--name", name, "--data"])
+            .arg(&self.data)
+            .output()
+            .expect("run countertop-hub pairing-code");
+        assert!(
+            output.status.success(),
+            "pairing-code failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let value: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("pairing-code prints JSON");
+        value["code"].as_str().expect("a code").to_owned()
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
