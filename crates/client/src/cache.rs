@@ -74,6 +74,9 @@ pub struct DeviceInfo {
     pub role: Role,
     pub name: String,
     pub hub: String,
+    /// When the device token runs out (refreshed when under 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_expires_at: Option<countertop_protocol::Timestamp>,
 }
 
 /// What applying an event did.
@@ -199,6 +202,11 @@ impl Cache {
         tx.execute("DELETE FROM meta WHERE key IN ('seq', 'epoch')", [])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Updates the device record (say, after a token refresh), keeping the cursor.
+    pub fn update_device(&self, device: &DeviceInfo) -> Result<(), CacheError> {
+        Self::meta_set(&self.lock(), "device", &serde_json::to_string(device)?)
     }
 
     // -- events -----------------------------------------------------------

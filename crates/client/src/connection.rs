@@ -9,6 +9,7 @@
 //! goes out every `ping_every`, and a link that sends nothing for
 //! `answer_within` after a ping is dropped and the reconnect policy runs.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,7 +124,7 @@ pub struct ConnectionHandle {
     wake_outbox: Arc<Notify>,
     events: mpsc::UnboundedSender<CoreEvent>,
     role: Role,
-    offline_ordering: bool,
+    offline_ordering: Arc<AtomicBool>,
 }
 
 /// Starts a connection over `link`. Core events arrive on the returned
@@ -153,7 +154,7 @@ pub fn spawn<L: HubLink>(
         wake_outbox: wake_outbox.clone(),
         events: events_tx.clone(),
         role: config.role,
-        offline_ordering: config.offline_ordering,
+        offline_ordering: Arc::new(AtomicBool::new(config.offline_ordering)),
     };
     let rng = match config.jitter_seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -215,6 +216,15 @@ impl ConnectionHandle {
             .map_err(|_| ClientError::Stopped)
     }
 
+    /// Switches the kiosk's offline-ordering policy, and keeps it for next time.
+    pub fn set_offline_ordering(&self, on: bool) -> Result<(), ClientError> {
+        let value = if on { "true" } else { "false" };
+        self.cache
+            .set_local_setting(crate::device::OFFLINE_ORDERING_KEY, value)?;
+        self.offline_ordering.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// The local cache, to read state from.
     pub fn cache(&self) -> &Cache {
         &self.cache
@@ -231,7 +241,8 @@ impl ConnectionHandle {
             if settings.get("is_kiosk_active").map(String::as_str) == Some("false") {
                 return Err(ClientError::KioskInactive);
             }
-            if !self.offline_ordering && !self.status.borrow().state.is_live() {
+            let offline_ok = self.offline_ordering.load(Ordering::Relaxed);
+            if !offline_ok && !self.status.borrow().state.is_live() {
                 return Err(ClientError::OrderingPaused);
             }
         }

@@ -567,6 +567,7 @@ async fn alert_dedupe_survives_a_lost_cursor() {
             role: Role::Barista,
             name: "n".into(),
             hub: "h".into(),
+            token_expires_at: None,
         })
         .unwrap();
     assert_eq!(cache.cursor().unwrap().seq, 0);

@@ -68,6 +68,34 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ClientError::Stopped)
 }
 
+/// Tokens are refreshed when fewer than this many days remain.
+const TOKEN_REFRESH_DAYS: i64 = 30;
+
+/// Swaps the device token for a fresh one; the new token is used from the
+/// next start (the old one stays valid until it runs out).
+async fn refresh_token(link: HttpHub, cache: Cache, mut device: DeviceInfo, data_dir: PathBuf) {
+    let paired = match link.refresh().await {
+        Ok(paired) => paired,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot refresh the device token yet");
+            return;
+        }
+    };
+    let vault = TokenVault::for_folder(&data_dir);
+    let token = DeviceToken::new(paired.token);
+    match blocking(move || vault.save(&token)).await {
+        Ok(Ok(_)) => {
+            device.token_expires_at = Some(paired.expires_at);
+            if let Err(e) = cache.update_device(&device) {
+                tracing::warn!(error = %e, "cannot record the refreshed token's expiry");
+            }
+            tracing::info!("device token refreshed");
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot store the refreshed token"),
+        Err(e) => tracing::warn!(error = %e, "cannot store the refreshed token"),
+    }
+}
+
 /// Pairs the device of `data_dir` with `hub` using a one-time `code`, and
 /// stores its token. Returns who the device now is and where the token went.
 pub async fn pair(
@@ -87,6 +115,7 @@ pub async fn pair(
         role: paired.role,
         name: paired.name,
         hub: link.base().to_owned(),
+        token_expires_at: Some(paired.expires_at),
     };
     cache.set_device(&device)?;
     Ok((device, store))
@@ -105,6 +134,17 @@ pub async fn connect(
         .ok_or(ClientError::NotPaired)?;
     let hub = options.hub.clone().unwrap_or_else(|| device.hub.clone());
     let link = HttpHub::new(&hub, Some(token), options.request_timeout)?;
+    let refresh_due = device
+        .token_expires_at
+        .is_some_and(|at| at - options.clock.now() < chrono::Duration::days(TOKEN_REFRESH_DAYS));
+    if refresh_due {
+        tokio::spawn(refresh_token(
+            link.clone(),
+            cache.clone(),
+            device.clone(),
+            options.data_dir.clone(),
+        ));
+    }
     let alerts = match options.alerts.clone() {
         Some(alerts) => alerts,
         None => match cache.local_setting(ALERT_SETTINGS_KEY)? {

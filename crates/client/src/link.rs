@@ -176,6 +176,14 @@ impl HttpHub {
         serde_json::from_value(value).map_err(|e| LinkError::Protocol(format!("pair: {e}")))
     }
 
+    /// `POST /api/devices/refresh`: a fresh token for this device.
+    pub async fn refresh(&self) -> Result<Paired, LinkError> {
+        let value = self
+            .call::<()>(Method::POST, "/api/devices/refresh", None)
+            .await?;
+        serde_json::from_value(value).map_err(|e| LinkError::Protocol(format!("refresh: {e}")))
+    }
+
     /// `GET /api/menu` (anyone may read it).
     pub async fn menu(&self) -> Result<Vec<countertop_protocol::MenuItem>, LinkError> {
         self.get("/api/menu").await

@@ -39,6 +39,20 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Show or change this device's local settings.
+    Config {
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Let a kiosk take orders while the hub is out of reach.
+        #[arg(long)]
+        offline_ordering: Option<bool>,
+        /// Silence alert sounds (notifications stay).
+        #[arg(long)]
+        mute: Option<bool>,
+        /// Alert volume, 0.0 to 1.0.
+        #[arg(long)]
+        volume: Option<f32>,
+    },
     /// Show the connection state and every applied event.
     Watch {
         #[command(flatten)]
@@ -344,6 +358,40 @@ async fn main() -> Result<()> {
             println!(
                 "{}",
                 json!({"kind": "paired", "deviceId": device.device_id, "role": device.role, "name": device.name, "tokenStore": format!("{store:?}"), "data": dir})
+            );
+            Ok(())
+        }
+        Command::Config {
+            data,
+            offline_ordering,
+            mute,
+            volume,
+        } => {
+            let dir = data_dir(data);
+            let cache = countertop_client::Cache::open(&dir).context("opening the cache")?;
+            let device = cache
+                .device()?
+                .context("this folder is not paired: run `countertop-cli pair` first")?;
+            let key = countertop_client::device::ALERT_SETTINGS_KEY;
+            let mut alerts: AlertSettings = match cache.local_setting(key)? {
+                Some(text) => serde_json::from_str(&text).context("stored alert settings")?,
+                None => AlertSettings::for_role(device.role),
+            };
+            if let Some(mute) = mute {
+                alerts.mute = mute;
+            }
+            if let Some(volume) = volume {
+                alerts.volume = volume.clamp(0.0, 1.0);
+            }
+            cache.set_local_setting(key, &serde_json::to_string(&alerts)?)?;
+            let offline_key = countertop_client::device::OFFLINE_ORDERING_KEY;
+            if let Some(on) = offline_ordering {
+                cache.set_local_setting(offline_key, if on { "true" } else { "false" })?;
+            }
+            let offline = cache.local_setting(offline_key)?.as_deref() == Some("true");
+            println!(
+                "{}",
+                json!({"kind": "config", "role": device.role, "offlineOrdering": offline, "alerts": alerts})
             );
             Ok(())
         }
