@@ -71,6 +71,18 @@ pub struct Status {
     pub newest_event_at: Option<Timestamp>,
 }
 
+impl Status {
+    /// How old the newest applied event is at `now` (what the UI shows as
+    /// "updated 12 s ago").
+    pub fn newest_event_age(&self, now: Timestamp) -> Option<Duration> {
+        self.newest_event_at.map(|at| {
+            now.signed_duration_since(at)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        })
+    }
+}
+
 /// Why the cache was loaded from a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
