@@ -20,7 +20,7 @@ use countertop_protocol::{
 use futures::{SinkExt, StreamExt};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use tokio::sync::{mpsc, watch, Notify};
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use crate::alerts::{alert_for, Alert, AlertOutput, AlertSettings};
 use crate::cache::{Applied, Cache, Outcome};
@@ -460,20 +460,32 @@ impl<L: HubLink> Actor<L> {
         let mut outgoing = socket.outgoing;
         let mut incoming = socket.incoming;
 
-        // The hub speaks first.
-        match timeout(heartbeat.connect_within, incoming.next()).await {
-            Err(_) => return SessionEnd::Lost("no welcome from the hub".into()),
-            Ok(None) => return SessionEnd::Lost("closed before welcome".into()),
-            Ok(Some(Err(e))) => return SessionEnd::Lost(e.to_string()),
-            Ok(Some(Ok(Incoming::Text(text)))) => match serde_json::from_str::<Frame>(&text) {
-                Ok(Frame {
-                    event: Event::Welcome(_),
-                    ..
-                }) => {}
-                _ => return SessionEnd::Lost(format!("expected welcome, got {}", shorten(&text))),
-            },
-            Ok(Some(Ok(other))) => {
-                return SessionEnd::Lost(format!("expected welcome, got {other:?}"))
+        // The hub speaks first (a WebSocket ping may come before it).
+        let welcome_by = Instant::now() + heartbeat.connect_within;
+        loop {
+            match timeout_at(welcome_by, incoming.next()).await {
+                Err(_) => return SessionEnd::Lost("no welcome from the hub".into()),
+                Ok(None) => return SessionEnd::Lost("closed before welcome".into()),
+                Ok(Some(Err(e))) => return SessionEnd::Lost(e.to_string()),
+                Ok(Some(Ok(Incoming::Control))) => continue,
+                Ok(Some(Ok(Incoming::Closed {
+                    code: Some(CLOSE_REVOKED),
+                }))) => return SessionEnd::Rejected(LinkError::Unauthorized),
+                Ok(Some(Ok(Incoming::Closed { code }))) => {
+                    return SessionEnd::Lost(format!("closed before welcome ({code:?})"))
+                }
+                Ok(Some(Ok(Incoming::Text(text)))) => match serde_json::from_str::<Frame>(&text) {
+                    Ok(Frame {
+                        event: Event::Welcome(_),
+                        ..
+                    }) => break,
+                    _ => {
+                        return SessionEnd::Lost(format!(
+                            "expected welcome, got {}",
+                            shorten(&text)
+                        ))
+                    }
+                },
             }
         }
 
