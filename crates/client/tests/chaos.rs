@@ -294,8 +294,38 @@ async fn until_cache_matches(dir: &Path, want: &BTreeMap<String, OrderStatus>, w
     }
 }
 
+/// Counts injected faults, so the load can keep pace with them.
+#[derive(Default)]
+struct FaultCount {
+    n: std::sync::atomic::AtomicU32,
+    more: Notify,
+}
+
+impl FaultCount {
+    /// Waits until at least `n` faults have been injected.
+    async fn at_least(&self, n: u32) {
+        let within = Duration::from_secs(30);
+        timeout(within, async {
+            loop {
+                let more = self.more.notified();
+                if self.n.load(std::sync::atomic::Ordering::SeqCst) >= n {
+                    return;
+                }
+                more.await;
+            }
+        })
+        .await
+        .expect("the fault injector keeps going");
+    }
+}
+
 /// Injects a random fault every few hundred milliseconds until `stop`.
-async fn make_trouble(proxy: Arc<FaultProxy>, stop: Arc<Notify>, seed: u64) -> u32 {
+async fn make_trouble(
+    proxy: Arc<FaultProxy>,
+    stop: Arc<Notify>,
+    seed: u64,
+    count: Arc<FaultCount>,
+) -> u32 {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut faults = 0;
     loop {
@@ -325,6 +355,8 @@ async fn make_trouble(proxy: Arc<FaultProxy>, stop: Arc<Notify>, seed: u64) -> u
                 proxy.refuse(false);
             }
         }
+        count.n.store(faults, std::sync::atomic::Ordering::SeqCst);
+        count.more.notify_waiters();
     }
     proxy.heal();
     faults
@@ -388,12 +420,22 @@ async fn three_watchers_end_with_the_hubs_orders_through_cuts_and_two_hub_kills(
     }
 
     let stop = Arc::new(Notify::new());
-    let trouble = tokio::spawn(make_trouble(proxy.clone(), stop.clone(), seed));
+    let count = Arc::new(FaultCount::default());
+    let trouble = tokio::spawn(make_trouble(
+        proxy.clone(),
+        stop.clone(),
+        seed,
+        count.clone(),
+    ));
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
     const ORDERS: usize = 1000;
     let mut ids = Vec::with_capacity(ORDERS);
     let mut crashed: Option<Arc<Mutex<Seen>>> = None;
     for i in 0..ORDERS {
+        // However fast the hub, the orders span at least forty faults.
+        if i % 25 == 0 {
+            count.at_least((i / 25) as u32).await;
+        }
         if i == 333 || i == 666 {
             tokio::task::block_in_place(|| hub.restart());
         }
@@ -582,12 +624,13 @@ async fn a_hundred_kiosk_orders_queued_offline_reach_the_hub_exactly_once() {
     }
     assert_eq!(handle.cache().outbox_len().unwrap(), 100);
 
-    // Back, but unreliable, and the hub dies once more while it drains.
+    // Back, but unreliable, and the hub dies twice while it drains.
     proxy.refuse(false);
     let stop = Arc::new(Notify::new());
-    let trouble = tokio::spawn(make_trouble(proxy.clone(), stop.clone(), seed));
+    let count = Arc::new(FaultCount::default());
+    let trouble = tokio::spawn(make_trouble(proxy.clone(), stop.clone(), seed, count));
     let mut sent: HashMap<String, String> = HashMap::new();
-    let mut restarted = false;
+    let mut restarts = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while sent.len() < 100 {
         let event = timeout(deadline - Instant::now(), events.recv())
@@ -602,9 +645,35 @@ async fn a_hundred_kiosk_orders_queued_offline_reach_the_hub_exactly_once() {
                     sent.insert(key, id).is_none(),
                     "an outbox entry reported sent twice"
                 );
-                if sent.len() == 30 && !restarted {
-                    restarted = true;
-                    tokio::task::block_in_place(|| hub.restart());
+                // On top of the random faults, a fixed one every ten orders,
+                // likely while the next request is in flight.
+                match sent.len() {
+                    10 | 80 => proxy.cut(),
+                    20 | 90 => proxy.reset(),
+                    30 | 60 => {
+                        tokio::task::block_in_place(|| hub.restart());
+                        restarts += 1;
+                    }
+                    40 => {
+                        proxy.stall(true);
+                        let proxy = proxy.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(1500)).await;
+                            proxy.stall(false);
+                        });
+                    }
+                    50 => {
+                        proxy.refuse(true);
+                        proxy.cut();
+                        let proxy = proxy.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(1000)).await;
+                            proxy.refuse(false);
+                        });
+                    }
+                    70 => proxy.delay(Duration::from_millis(100)),
+                    75 => proxy.delay(Duration::ZERO),
+                    _ => {}
                 }
             }
             CoreEvent::OutboxRefused { key, error } => panic!("{key} refused: {error:?}"),
@@ -613,6 +682,7 @@ async fn a_hundred_kiosk_orders_queued_offline_reach_the_hub_exactly_once() {
     }
     stop.notify_one();
     let faults = trouble.await.unwrap();
+    assert_eq!(restarts, 2);
     assert_eq!(handle.cache().outbox_len().unwrap(), 0);
 
     let at_hub = manager.orders().await;
@@ -628,7 +698,8 @@ async fn a_hundred_kiosk_orders_queued_offline_reach_the_hub_exactly_once() {
     }
     handle.shutdown();
     eprintln!(
-        "outbox: 100 orders queued offline, sent through {faults} faults and a hub kill in {:?}",
+        "outbox: 100 orders queued offline, sent through {} faults and {restarts} hub kills in {:?}",
+        faults + 8,
         started.elapsed()
     );
 }

@@ -6,6 +6,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub fn hub_binary() -> PathBuf {
+    // Another build of the hub (a release build, an older one) can be named.
+    if let Some(path) = std::env::var_os("COUNTERTOP_HUB_BIN") {
+        return PathBuf::from(path);
+    }
     // <target>/debug/deps/<test binary> → <target>/debug/countertop-hub
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
