@@ -285,9 +285,12 @@ async fn until_cache_matches(dir: &Path, want: &BTreeMap<String, OrderStatus>, w
                 .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
                 .count();
             let extra = have.keys().filter(|k| !want.contains_key(*k)).count();
+            let log = std::fs::read_to_string(dir.join("cli.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
             panic!(
-                "{}: cache differs from the hub after {within:?}: {missing} missing, {wrong} wrong status, {extra} extra; see cli.log",
-                dir.display()
+                "{}: cache differs from the hub after {within:?}: {missing} missing, {wrong} wrong status, {extra} extra; its log ends:\n{}",
+                dir.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
