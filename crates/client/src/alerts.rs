@@ -207,12 +207,20 @@ impl DesktopOutput {
             .spawn(move || {
                 let mut speaker = Speaker::default();
                 let notify_failed = AtomicBool::new(false);
-                for (alert, volume) in rx {
-                    if let Some(sound) = alert.sound {
-                        speaker.play(sound, volume);
+                while let Ok(first) = rx.recv() {
+                    // A burst (a replay after an outage) plays each sound
+                    // once and sums up many notifications in one.
+                    let mut batch = vec![first];
+                    batch.extend(rx.try_iter());
+                    let volume = batch.last().map_or(0.0, |(_, v)| *v);
+                    let alerts: Vec<Alert> = batch.into_iter().map(|(a, _)| a).collect();
+                    for sound in [Sound::Chime, Sound::Cancel] {
+                        if alerts.iter().any(|a| a.sound == Some(sound)) {
+                            speaker.play(sound, volume);
+                        }
                     }
-                    if alert.notify {
-                        if let Err(e) = show_notification(&app_name, &alert.title, &alert.body) {
+                    for (title, body) in notifications(&alerts) {
+                        if let Err(e) = show_notification(&app_name, &title, &body) {
                             if !notify_failed.swap(true, Ordering::Relaxed) {
                                 tracing::warn!(error = %e, "cannot show notifications; carrying on without them");
                             }
@@ -232,6 +240,29 @@ impl AlertOutput for DesktopOutput {
         // A send fails only if the alert thread could not start; that was logged.
         let _ = self.jobs.send((alert.clone(), volume));
     }
+}
+
+/// The most notifications one burst of alerts shows one by one.
+const NOTIFICATIONS_PER_BURST: usize = 3;
+
+/// What to show for a burst of alerts: each one, or, past a few, the first
+/// few and a summary of the rest.
+pub fn notifications(alerts: &[Alert]) -> Vec<(String, String)> {
+    let wanted: Vec<&Alert> = alerts.iter().filter(|a| a.notify).collect();
+    if wanted.len() <= NOTIFICATIONS_PER_BURST {
+        return wanted
+            .iter()
+            .map(|a| (a.title.clone(), a.body.clone()))
+            .collect();
+    }
+    let (shown, rest) = wanted.split_at(NOTIFICATIONS_PER_BURST - 1);
+    let mut out: Vec<(String, String)> = shown
+        .iter()
+        .map(|a| (a.title.clone(), a.body.clone()))
+        .collect();
+    let titles: Vec<&str> = rest.iter().map(|a| a.title.as_str()).collect();
+    out.push((format!("{} more alerts", rest.len()), titles.join(", ")));
+    out
 }
 
 /// Shows one native notification.
@@ -363,6 +394,18 @@ mod tests {
         assert!(alert_for(&order(old), &settings, true, now).is_none());
         assert!(alert_for(&order(young), &settings, true, now).is_some());
         assert!(alert_for(&order(old), &settings, false, now).is_some());
+    }
+
+    #[test]
+    fn a_burst_of_alerts_is_summed_up() {
+        let now = Utc::now();
+        let settings = AlertSettings::for_role(Role::Barista);
+        let one = alert_for(&order(now), &settings, false, now).unwrap();
+        let burst = vec![one.clone(); 5];
+        let shown = notifications(&burst);
+        assert_eq!(shown.len(), 3);
+        assert_eq!(shown[2].0, "3 more alerts");
+        assert_eq!(notifications(&burst[..2]).len(), 2);
     }
 
     #[test]
