@@ -1,1 +1,312 @@
-//! placeholder
+//! The Countertop hub: the server every kiosk, barista display, signature
+//! display and manager talks to, over REST, WebSocket (`/ws`) and
+//! Server-Sent Events (`/api/stream`), as `shared/PROTOCOL.md` describes.
+//!
+//! The hub is a function of a listener and a shutdown signal:
+//! [`Hub::open`] reads the data folder, [`router`] builds the routes and
+//! [`serve`] runs them until the signal. `main.rs` only parses the command
+//! line, sets up tracing and binds.
+//!
+//! Code map:
+//! - [`log`]: the durable event log (SQLite), the writer that commits a change
+//!   with its events, and the live channel they are published on.
+//! - [`subscription`]: what one connection reads (topics, cursor, replay).
+//! - [`ws`], [`sse`]: the two streaming transports over a subscription.
+//! - [`api`]: the REST calls, one module per resource.
+//! - [`auth`]: devices, pairing codes, tokens; [`registry`]: open connections.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{delete, get, patch, post, put};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod log;
+pub mod metrics;
+pub mod registry;
+pub mod sse;
+pub mod subscription;
+pub mod ws;
+
+use auth::{Caller, Devices, Keys, PairingLimiter};
+use clock::Clock;
+use log::EventLog;
+use metrics::Metrics;
+use registry::Registry;
+
+/// Everything the hub needs to know before it opens its data folder.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Where the database and the signing secret live.
+    pub data_dir: PathBuf,
+    /// Origins allowed to open `/ws` besides the app's own and the hub's own.
+    pub allowed_origins: Vec<String>,
+    /// Seed the demo café into a new database.
+    pub demo: bool,
+    /// The log keeps at least this many events...
+    pub retention_events: u64,
+    /// ...and at least this much history.
+    pub retention_age: chrono::Duration,
+    pub prune_interval: Duration,
+    /// WebSocket ping interval, and how long a silent connection may live.
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+    /// SSE comment line interval.
+    pub sse_keepalive: Duration,
+    /// Largest accepted REST body.
+    pub max_body_bytes: usize,
+}
+
+impl HubConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> HubConfig {
+        HubConfig {
+            data_dir: data_dir.into(),
+            allowed_origins: Vec::new(),
+            demo: true,
+            retention_events: 10_000,
+            retention_age: chrono::Duration::hours(24),
+            prune_interval: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            sse_keepalive: Duration::from_secs(15),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// The app's own origins, always allowed.
+pub const APP_ORIGINS: [&str; 2] = ["tauri://localhost", "http://tauri.localhost"];
+
+pub struct HubState {
+    pub config: HubConfig,
+    pub log: EventLog,
+    pub keys: Keys,
+    pub devices: Devices,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    pub pairing: PairingLimiter,
+    /// Cancelled when the hub shuts down; every connection watches it.
+    pub shutdown: CancellationToken,
+}
+
+/// A cheap, cloneable handle to the running hub's state.
+#[derive(Clone)]
+pub struct Hub(Arc<HubState>);
+
+impl Deref for Hub {
+    type Target = HubState;
+    fn deref(&self) -> &HubState {
+        &self.0
+    }
+}
+
+impl Hub {
+    /// Opens (or creates) the data folder: database, migrations, signing
+    /// secret and, on a first start, the demo café.
+    pub async fn open(config: HubConfig) -> anyhow::Result<Hub> {
+        use anyhow::Context;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+        let pool = db::open(&config.data_dir).await?;
+        let clock = Clock::system();
+        if config.demo {
+            db::seed_demo(&pool, clock.now())
+                .await
+                .context("seeding the demo café")?;
+        } else {
+            db::seed_settings(&pool)
+                .await
+                .context("writing default settings")?;
+        }
+        let keys = Keys::load_or_create(&config.data_dir)?;
+        let metrics = Arc::new(Metrics::default());
+        let log = EventLog::open(pool.clone(), metrics.clone())
+            .await
+            .context("opening the event log")?;
+        let devices = Devices::load(&pool).await.context("loading devices")?;
+        let hub = Hub(Arc::new(HubState {
+            config,
+            log,
+            keys,
+            devices,
+            registry: Arc::new(Registry::default()),
+            metrics,
+            clock,
+            pairing: PairingLimiter::default(),
+            shutdown: CancellationToken::new(),
+        }));
+        api::dashboard::prime(&hub)
+            .await
+            .context("reading today's dashboard")?;
+        Ok(hub)
+    }
+
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        self.log.pool()
+    }
+}
+
+/// All routes of the protocol.
+pub fn router(hub: Hub) -> Router {
+    use api::*;
+    let api = Router::new()
+        .route("/snapshot", get(snapshot::get_snapshot))
+        .route("/menu", get(menu::list).post(menu::create))
+        .route("/menu/{id}", patch(menu::update))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/lookup", get(orders::lookup))
+        .route("/orders/{id}", get(orders::get_one))
+        .route("/orders/{id}/status", patch(orders::change_status))
+        .route("/orders/{id}/cancel", post(orders::cancel))
+        .route("/cells", get(cells::list).post(cells::create))
+        .route("/cells/{id}/charge", post(cells::charge))
+        .route("/settings", get(settings::list))
+        .route("/settings/{key}", put(settings::put))
+        .route(
+            "/workorders",
+            get(workorders::list).post(workorders::create),
+        )
+        .route("/workorders/stream", get(sse::workorders_stream))
+        .route("/workorders/{id}/column", patch(workorders::move_column))
+        .route("/workorders/{id}/present", post(workorders::present))
+        .route("/workorders/{id}/sessions", post(workorders::start_session))
+        .route(
+            "/workorders/{id}/sessions/{sid}",
+            patch(workorders::stop_session),
+        )
+        .route("/display/signature", post(workorders::sign))
+        .route("/notifications", post(notifications::create))
+        .route("/stream", get(sse::stream))
+        .route("/ws/stats", get(status::ws_stats))
+        .route("/devices", get(devices::list))
+        .route("/devices/{id}", delete(devices::revoke))
+        .route("/devices/pairing-codes", post(devices::pairing_code))
+        .route("/devices/pair", post(devices::pair))
+        .route("/devices/refresh", post(devices::refresh));
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(status::healthz))
+        .route("/metrics", get(status::metrics))
+        .nest("/api", api)
+        .fallback(status::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(hub.config.max_body_bytes))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                query = %redact_query(req.uri().query().unwrap_or("")),
+            )
+        }))
+        .with_state(hub)
+}
+
+/// Checks the bearer token of every request, anonymous endpoints included:
+/// a bad token is `401` everywhere.
+async fn authenticate(State(hub): State<Hub>, mut req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = req.into_parts();
+    let caller = match auth::bearer_token(&parts) {
+        Ok(None) => Caller::default(),
+        Ok(Some(token)) => match hub.authenticate(&token) {
+            Ok(device) => {
+                hub.devices.touch(&device.id, hub.clock.now());
+                Caller {
+                    device: Some(device),
+                }
+            }
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(caller);
+    req = Request::from_parts(parts, body);
+    next.run(req).await
+}
+
+/// The query string with any token replaced, for logs.
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("token") => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Serves the hub on `listener` until `shutdown` completes: then it stops
+/// accepting, closes sockets with 1001, and lets open transactions finish.
+pub async fn serve(
+    listener: TcpListener,
+    hub: Hub,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let pruner = tokio::spawn(prune_periodically(hub.clone()));
+    let token = hub.shutdown.clone();
+    let app = router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => token.cancel(),
+                () = token.cancelled() => {}
+            }
+        })
+        .await;
+    pruner.abort();
+    hub.pool().close().await;
+    result
+}
+
+async fn prune_periodically(hub: Hub) {
+    let mut interval = tokio::time::interval(hub.config.prune_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match hub
+            .log
+            .prune(
+                hub.clock.now(),
+                hub.config.retention_events,
+                hub.config.retention_age,
+            )
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned the event log"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the event log"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_redacted_from_logged_queries() {
+        assert_eq!(
+            super::redact_query("topics=orders&token=eyJabc.def&x=1"),
+            "topics=orders&token=[redacted]&x=1"
+        );
+    }
+}

@@ -1,1 +1,151 @@
-fn main() {}
+//! `countertop-hub`: reads its configuration, sets up tracing and binds; the
+//! server itself is `countertop_hub::serve`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use countertop_hub::{auth, db, log::EventLog, Hub, HubConfig};
+use countertop_protocol::Role;
+
+#[derive(Parser)]
+#[command(name = "countertop-hub", version, about = "The Countertop hub server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, env = "COUNTERTOP_LISTEN", default_value = "127.0.0.1:3001")]
+        listen: SocketAddr,
+        /// Data folder: database and signing secret.
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+        /// Another browser origin allowed to open /ws (repeatable).
+        #[arg(
+            long = "allow-origin",
+            env = "COUNTERTOP_ALLOW_ORIGINS",
+            value_delimiter = ','
+        )]
+        allow_origin: Vec<String>,
+        /// Start an empty hub instead of the demo café.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Print a pairing code as one JSON line (works while the hub runs).
+    PairingCode {
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+    },
+    /// Delete the event log and start a new epoch. Stop the hub first:
+    /// every device will reload its state.
+    WipeEvents {
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role \"{s}\" (kiosk, barista, display, manager)"))
+}
+
+/// The per-user data folder: `$XDG_DATA_HOME/countertop/hub`.
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("countertop/hub"));
+    }
+    let home =
+        std::env::var_os("HOME").context("neither XDG_DATA_HOME nor HOME is set; pass --data")?;
+    Ok(PathBuf::from(home).join(".local/share/countertop/hub"))
+}
+
+fn data_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    data.map_or_else(default_data_dir, Ok)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            listen,
+            data,
+            allow_origin,
+            no_demo,
+        } => {
+            let mut config = HubConfig::new(data_dir(data)?);
+            config.allowed_origins = allow_origin;
+            config.demo = !no_demo;
+            let hub = Hub::open(config).await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, data = %hub.config.data_dir.display(), epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
+            // One line on stdout that scripts and tests wait for.
+            let mut out = std::io::stdout();
+            writeln!(out, "listening on {addr}")?;
+            out.flush()?;
+            countertop_hub::serve(listener, hub, shutdown_signal()).await?;
+            tracing::info!("hub stopped");
+        }
+        Command::PairingCode { role, name, data } => {
+            let dir = data_dir(data)?;
+            anyhow::ensure!(
+                dir.join(db::DB_FILE).exists(),
+                "no hub data in {}; start the hub once first (countertop-hub serve --data {})",
+                dir.display(),
+                dir.display()
+            );
+            let pool = db::open(&dir).await?;
+            let name = name.unwrap_or_else(|| countertop_hub::api::devices::default_name(role));
+            let code = auth::create_pairing_code(&pool, role, &name, chrono::Utc::now()).await?;
+            println!("{}", serde_json::to_string(&code)?);
+        }
+        Command::WipeEvents { data } => {
+            let dir = data_dir(data)?;
+            let pool = db::open(&dir).await?;
+            let epoch = EventLog::wipe(&pool).await?;
+            println!("{}", serde_json::json!({ "epoch": epoch }));
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: closing connections");
+}

@@ -1,0 +1,136 @@
+//! Devices: pairing codes, pairing, token refresh, listing and revoking.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use countertop_protocol::{Device, PairRequest, Paired, PairingCode, PairingCodeRequest, Role};
+
+use super::{text, ts};
+use crate::auth::{
+    create_pairing_code, device_view, random_id, Caller, DeviceRecord, MAX_NAME_LEN,
+};
+use crate::error::{ApiJson, ApiResult, AppError};
+use crate::Hub;
+
+pub async fn list(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
+    caller.require_manager()?;
+    let connected = hub.registry.connected_devices();
+    Ok(Json(
+        hub.devices
+            .list()
+            .iter()
+            .map(|d| device_view(d, connected.contains(&d.id)))
+            .collect(),
+    ))
+}
+
+pub async fn revoke(
+    State(hub): State<Hub>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_manager()?;
+    let now = hub.clock.now();
+    let updated =
+        sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(&id)
+            .execute(hub.pool())
+            .await?
+            .rows_affected();
+    if updated == 0 || hub.devices.remove(&id).is_none() {
+        return Err(AppError::not_found(format!("no paired device \"{id}\"")));
+    }
+    let closed = hub.registry.revoke(&id);
+    tracing::info!(device = %id, closed, "device revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn pairing_code(
+    State(hub): State<Hub>,
+    caller: Caller,
+    ApiJson(body): ApiJson<PairingCodeRequest>,
+) -> ApiResult<(StatusCode, Json<PairingCode>)> {
+    caller.require_manager()?;
+    let name = match &body.name {
+        Some(n) => text("name", n, MAX_NAME_LEN)?,
+        None => default_name(body.role),
+    };
+    let code = create_pairing_code(hub.pool(), body.role, &name, hub.clock.now()).await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+pub fn default_name(role: Role) -> String {
+    match role {
+        Role::Kiosk => "Kiosk",
+        Role::Barista => "Barista display",
+        Role::Display => "Signature display",
+        Role::Manager => "Manager",
+    }
+    .to_owned()
+}
+
+pub async fn pair(
+    State(hub): State<Hub>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<PairRequest>,
+) -> ApiResult<(StatusCode, Json<Paired>)> {
+    let ip = peer.ip();
+    if hub.pairing.is_blocked(ip) {
+        return Err(AppError::rate_limited(
+            "too many wrong pairing codes; wait a minute",
+        ));
+    }
+    let code = body.code.trim();
+    let wrong = || AppError::unauthorized("unknown, expired or already used pairing code");
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        hub.pairing.record_failure(ip);
+        return Err(wrong());
+    }
+    let now = hub.clock.now();
+    let mut tx = hub.pool().begin().await?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "UPDATE pairing_codes SET used_ms = ? WHERE code = ? AND used_ms IS NULL AND expires_ms >= ?
+         RETURNING role, name",
+    )
+    .bind(now.timestamp_millis())
+    .bind(code)
+    .bind(now.timestamp_millis())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((role, name)) = row else {
+        hub.pairing.record_failure(ip);
+        return Err(wrong());
+    };
+    let role = Role::parse(&role)
+        .ok_or_else(|| AppError::internal("a pairing code has an unknown role"))?;
+    let device = DeviceRecord {
+        id: format!("dev_{}", random_id(12)),
+        role,
+        name,
+        paired_at: now,
+        last_seen_at: Some(now),
+    };
+    sqlx::query(
+        "INSERT INTO devices (id, role, name, paired_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&device.id)
+    .bind(role.as_str())
+    .bind(&device.name)
+    .bind(ts(now))
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await?;
+    let paired = hub.mint_token(&device)?;
+    tx.commit().await?;
+    hub.devices.insert(device);
+    tracing::info!(device = %paired.device_id, role = role.as_str(), "device paired");
+    Ok((StatusCode::CREATED, Json(paired)))
+}
+
+pub async fn refresh(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Paired>> {
+    let device = caller.require(&Role::ALL)?;
+    Ok(Json(hub.mint_token(device)?))
+}

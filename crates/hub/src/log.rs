@@ -1,0 +1,461 @@
+//! The durable event log and its fan-out.
+//!
+//! Invariants:
+//! - Every change and the events that announce it are written in one SQLite
+//!   transaction through a [`Writer`]; `seq` is assigned inside that
+//!   transaction, so it is gap-free and survives restarts.
+//! - Writers are serialised by one async mutex, and a writer publishes its
+//!   events to the live channel after its commit and before it releases the
+//!   mutex, so live events leave the hub in `seq` order.
+//! - An event is serialised once ([`Published`]); every subscriber shares
+//!   those bytes.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Duration, Utc};
+use countertop_protocol::{Event, OrderStatus, Topic};
+use serde_json::{json, Value};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
+
+use crate::metrics::Metrics;
+
+/// How many published events the live channel buffers per subscriber before
+/// a slow subscriber falls back to reading the log.
+const LIVE_CHANNEL_CAPACITY: usize = 4096;
+
+/// Where an event goes: its base topic, and for order events the order's own
+/// topic; for workorder events the display devices that may read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    pub topic: Topic,
+    pub order_id: Option<String>,
+    pub audience: Option<Vec<String>>,
+}
+
+impl Routing {
+    pub fn topic(topic: Topic) -> Routing {
+        Routing {
+            topic,
+            order_id: None,
+            audience: None,
+        }
+    }
+
+    pub fn order(order_id: &str) -> Routing {
+        Routing {
+            topic: Topic::Orders,
+            order_id: Some(order_id.to_owned()),
+            audience: None,
+        }
+    }
+
+    pub fn workorder(audience: Vec<String>) -> Routing {
+        Routing {
+            topic: Topic::Workorders,
+            order_id: None,
+            audience: Some(audience),
+        }
+    }
+}
+
+/// A serialised form of an event: the WebSocket frame and the SSE data.
+#[derive(Debug)]
+pub struct Rendition {
+    pub name: String,
+    pub frame: Utf8Bytes,
+    pub data: Arc<str>,
+}
+
+impl Rendition {
+    fn new(seq: u64, name: &str, data: &str) -> Rendition {
+        let frame = format!(r#"{{"event":"{name}","seq":{seq},"data":{data}}}"#);
+        Rendition {
+            name: name.to_owned(),
+            frame: Utf8Bytes::from(frame),
+            data: Arc::from(data),
+        }
+    }
+}
+
+/// A committed durable event, serialised once for all its readers.
+#[derive(Debug)]
+pub struct Published {
+    pub seq: u64,
+    pub routing: Routing,
+    pub full: Rendition,
+    /// What the public `board` topic sees of it, if anything.
+    pub board: Option<Rendition>,
+}
+
+impl Published {
+    pub fn new(seq: u64, name: &str, data: &str, routing: Routing) -> Published {
+        let board = board_projection(name, data).map(|(n, d)| Rendition::new(seq, n, &d));
+        Published {
+            seq,
+            routing,
+            full: Rendition::new(seq, name, data),
+            board,
+        }
+    }
+}
+
+/// The `board` topic hears of status changes and cancellations as
+/// `order:status_changed` with `orderId`, `dailyNum` and `status` only.
+fn board_projection(name: &str, data: &str) -> Option<(&'static str, String)> {
+    if name != "order:status_changed" && name != "order:cancelled" {
+        return None;
+    }
+    let value: Value = serde_json::from_str(data).ok()?;
+    let status = if name == "order:cancelled" {
+        Value::from(OrderStatus::Cancelled.as_str())
+    } else {
+        value.get("status")?.clone()
+    };
+    let projected = json!({
+        "orderId": value.get("orderId")?,
+        "dailyNum": value.get("dailyNum")?,
+        "status": status,
+    });
+    Some(("order:status_changed", projected.to_string()))
+}
+
+/// What the writer mutex guards: the newest assigned seq and the dashboard
+/// values last announced.
+#[derive(Debug, Default)]
+pub struct WriterState {
+    last_seq: u64,
+    pub dashboard: HashMap<String, Value>,
+}
+
+/// What a replay read found.
+pub enum ReplayRead {
+    /// Events between `since` and the oldest retained one were pruned.
+    Expired,
+    Events(Vec<Arc<Published>>),
+}
+
+/// The event log: SQLite table `events`, the writer lock and the live channel.
+pub struct EventLog {
+    pool: SqlitePool,
+    epoch: String,
+    writer: Arc<Mutex<WriterState>>,
+    live: broadcast::Sender<Arc<Published>>,
+    published_seq: AtomicU64,
+    pruned_through: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+impl EventLog {
+    /// Opens the log, creating its epoch on first start.
+    pub async fn open(pool: SqlitePool, metrics: Arc<Metrics>) -> Result<EventLog, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let epoch = match meta_get(&mut tx, "epoch").await? {
+            Some(epoch) => epoch,
+            None => {
+                let epoch = new_epoch();
+                meta_set(&mut tx, "epoch", &epoch).await?;
+                epoch
+            }
+        };
+        let last_seq = meta_u64(&mut tx, "last_seq").await?;
+        let pruned_through = meta_u64(&mut tx, "pruned_through").await?;
+        tx.commit().await?;
+        let (live, _) = broadcast::channel(LIVE_CHANNEL_CAPACITY);
+        Ok(EventLog {
+            pool,
+            epoch,
+            writer: Arc::new(Mutex::new(WriterState {
+                last_seq,
+                dashboard: HashMap::new(),
+            })),
+            live,
+            published_seq: AtomicU64::new(last_seq),
+            pruned_through: AtomicU64::new(pruned_through),
+            metrics,
+        })
+    }
+
+    /// Deletes every event and names a new epoch. The hub must be stopped.
+    pub async fn wipe(pool: &SqlitePool) -> Result<String, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM events").execute(&mut *tx).await?;
+        let epoch = new_epoch();
+        meta_set(&mut tx, "epoch", &epoch).await?;
+        meta_set(&mut tx, "last_seq", "0").await?;
+        meta_set(&mut tx, "pruned_through", "0").await?;
+        tx.commit().await?;
+        Ok(epoch)
+    }
+
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// The newest seq that live subscribers have been sent.
+    pub fn seq(&self) -> u64 {
+        self.published_seq.load(Ordering::Acquire)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A receiver of live events. Subscribe before reading [`Self::seq`] so
+    /// that nothing falls between the two.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.live.subscribe()
+    }
+
+    /// Starts a write: takes the writer lock and opens a transaction.
+    pub async fn begin(&self) -> Result<Writer<'_>, sqlx::Error> {
+        let guard = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin().await?;
+        let next_seq = guard.last_seq + 1;
+        Ok(Writer {
+            log: self,
+            guard,
+            tx,
+            next_seq,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Reads the events with `since < seq <= upto` for a replay, or says the
+    /// history is gone.
+    pub async fn replay(&self, since: u64, upto: u64) -> Result<ReplayRead, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let pruned = meta_u64(&mut tx, "pruned_through").await?;
+        if since < pruned {
+            return Ok(ReplayRead::Expired);
+        }
+        let events = read_range(&mut tx, since, upto).await?;
+        tx.commit().await?;
+        Ok(ReplayRead::Events(events))
+    }
+
+    /// Reads the events with `from < seq <= upto` (a lagging subscriber).
+    pub async fn range(&self, from: u64, upto: u64) -> Result<Vec<Arc<Published>>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        read_range(&mut conn, from, upto).await
+    }
+
+    /// How many events the log holds now.
+    pub async fn retained(&self) -> Result<u64, sqlx::Error> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Deletes events that are both older than `min_age` and not among the
+    /// newest `min_events`. Returns how many were deleted.
+    pub async fn prune(
+        &self,
+        now: DateTime<Utc>,
+        min_events: u64,
+        min_age: Duration,
+    ) -> Result<u64, sqlx::Error> {
+        let newest = self.seq();
+        let by_count = newest.saturating_sub(min_events);
+        if by_count == 0 {
+            return Ok(0);
+        }
+        let cutoff_ms = (now - min_age).timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        let upto: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE seq <= ? AND created_ms < ?")
+                .bind(by_count as i64)
+                .bind(cutoff_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+        let Some(upto) = upto else {
+            return Ok(0);
+        };
+        let deleted = sqlx::query("DELETE FROM events WHERE seq <= ?")
+            .bind(upto)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let pruned = self.pruned_through.load(Ordering::Acquire).max(upto as u64);
+        meta_set(&mut tx, "pruned_through", &pruned.to_string()).await?;
+        tx.commit().await?;
+        self.pruned_through.store(pruned, Ordering::Release);
+        Ok(deleted)
+    }
+}
+
+/// An open write: a transaction holding the writer lock. Events emitted here
+/// are committed with the change and published after the commit.
+pub struct Writer<'a> {
+    log: &'a EventLog,
+    guard: OwnedMutexGuard<WriterState>,
+    pub tx: Transaction<'static, Sqlite>,
+    next_seq: u64,
+    pending: Vec<Arc<Published>>,
+}
+
+impl Writer<'_> {
+    /// Appends a durable event to the log within this transaction.
+    pub async fn emit(
+        &mut self,
+        event: &Event,
+        routing: Routing,
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        debug_assert!(event.is_durable());
+        let seq = self.next_seq;
+        let name = event.name();
+        let data = serde_json::to_string(&event.data_json())
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let audience = routing.audience.as_ref().map(|a| a.join(","));
+        sqlx::query(
+            "INSERT INTO events (seq, name, data, topic, order_id, audience, created_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq as i64)
+        .bind(name)
+        .bind(&data)
+        .bind(routing.topic.to_string())
+        .bind(routing.order_id.as_deref())
+        .bind(audience)
+        .bind(now.timestamp_millis())
+        .execute(&mut *self.tx)
+        .await?;
+        self.pending
+            .push(Arc::new(Published::new(seq, name, &data, routing)));
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// The dashboard values last announced (guarded by the writer lock).
+    pub fn dashboard(&mut self) -> &mut HashMap<String, Value> {
+        &mut self.guard.dashboard
+    }
+
+    /// Commits the change with its events, then publishes them.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let last = self.next_seq - 1;
+        if !self.pending.is_empty() {
+            meta_set(&mut self.tx, "last_seq", &last.to_string()).await?;
+        }
+        self.tx.commit().await?;
+        self.guard.last_seq = last;
+        let count = self.pending.len() as u64;
+        for event in self.pending {
+            // No receivers is fine: nobody is listening right now.
+            let _ = self.log.live.send(event);
+        }
+        self.log.published_seq.store(last, Ordering::Release);
+        self.log
+            .metrics
+            .events_published
+            .fetch_add(count, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+async fn read_range(
+    conn: &mut sqlx::SqliteConnection,
+    from: u64,
+    upto: u64,
+) -> Result<Vec<Arc<Published>>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT seq, name, data, topic, order_id, audience FROM events
+         WHERE seq > ? AND seq <= ? ORDER BY seq",
+    )
+    .bind(from as i64)
+    .bind(upto as i64)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (seq, name, data, topic, order_id, audience) in rows {
+        let topic = Topic::parse(&topic).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let routing = Routing {
+            topic,
+            order_id,
+            audience: audience.map(|a| {
+                a.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        };
+        out.push(Arc::new(Published::new(seq as u64, &name, &data, routing)));
+    }
+    Ok(out)
+}
+
+fn new_epoch() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+pub async fn meta_get(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+async fn meta_u64(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<u64, sqlx::Error> {
+    Ok(meta_get(conn, key)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+pub async fn meta_set(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES (?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_sees_only_number_and_status() {
+        let data = r#"{"orderId":"ORD-1-a","dailyNum":4,"status":"READY","previousStatus":"MAKING","updatedAt":"2026-11-23T10:00:00Z"}"#;
+        let (name, projected) = board_projection("order:status_changed", data).unwrap();
+        assert_eq!(name, "order:status_changed");
+        assert_eq!(
+            serde_json::from_str::<Value>(&projected).unwrap(),
+            json!({"orderId":"ORD-1-a","dailyNum":4,"status":"READY"})
+        );
+        let cancelled = r#"{"orderId":"ORD-1-a","dailyNum":4,"reason":"x","cancelledAt":"2026-11-23T10:00:00Z"}"#;
+        let (_, projected) = board_projection("order:cancelled", cancelled).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&projected).unwrap()["status"],
+            "CANCELLED"
+        );
+        assert!(board_projection("order:created", data).is_none());
+    }
+
+    #[test]
+    fn frame_puts_seq_between_event_and_data() {
+        let r = Rendition::new(9, "menu:updated", r#"{"id":"x"}"#);
+        assert_eq!(
+            r.frame.as_str(),
+            r#"{"event":"menu:updated","seq":9,"data":{"id":"x"}}"#
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! The open connections: for statistics, and to close a revoked device's
+//! connections at once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    Sse,
+}
+
+/// Why a connection is being closed from the hub's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCause {
+    Revoked,
+    Shutdown,
+}
+
+struct Entry {
+    device_id: Option<String>,
+    transport: Transport,
+    topics: Vec<String>,
+    revoke: CancellationToken,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    entries: Mutex<HashMap<u64, Entry>>,
+    next_id: AtomicU64,
+}
+
+/// A registered connection; dropping it unregisters.
+pub struct Registration {
+    registry: Arc<Registry>,
+    pub id: u64,
+    /// Cancelled when the device is revoked.
+    pub revoked: CancellationToken,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
+    }
+}
+
+impl Registration {
+    pub fn set_topics(&self, topics: Vec<String>) {
+        if let Some(e) = self.registry.lock().get_mut(&self.id) {
+            e.topics = topics;
+        }
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn register(
+        self: &Arc<Self>,
+        device_id: Option<String>,
+        transport: Transport,
+    ) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let revoke = CancellationToken::new();
+        self.lock().insert(
+            id,
+            Entry {
+                device_id,
+                transport,
+                topics: Vec::new(),
+                revoke: revoke.clone(),
+            },
+        );
+        Registration {
+            registry: self.clone(),
+            id,
+            revoked: revoke,
+        }
+    }
+
+    /// Closes every connection of `device_id`; returns how many.
+    pub fn revoke(&self, device_id: &str) -> usize {
+        let entries = self.lock();
+        let mut n = 0;
+        for e in entries
+            .values()
+            .filter(|e| e.device_id.as_deref() == Some(device_id))
+        {
+            e.revoke.cancel();
+            n += 1;
+        }
+        n
+    }
+
+    pub fn count(&self, transport: Transport) -> u64 {
+        self.lock()
+            .values()
+            .filter(|e| e.transport == transport)
+            .count() as u64
+    }
+
+    pub fn connected_devices(&self) -> HashSet<String> {
+        self.lock()
+            .values()
+            .filter_map(|e| e.device_id.clone())
+            .collect()
+    }
+
+    /// Subscribers per topic, over every open connection.
+    pub fn topic_counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for e in self.lock().values() {
+            for t in &e.topics {
+                *counts.entry(t.clone()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}

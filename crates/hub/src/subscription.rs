@@ -1,0 +1,293 @@
+//! What one connection (WebSocket or SSE) reads: its topics, its place in the
+//! live stream, and replay.
+//!
+//! Invariants, per connection:
+//! - `cursor` is the newest seq this connection has looked at; every event up
+//!   to it has been delivered or deliberately skipped, and none after it has.
+//! - A topic added with a replay is replayed up to the live `seq` read at that
+//!   moment and then joins the live stream, so replay comes strictly before
+//!   live events of that topic and nothing is sent twice.
+//! - An event that reaches the connection through several topics is sent once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use countertop_protocol::{Replayed, ResyncReason, Role, Topic};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::log::{Published, Rendition, ReplayRead};
+use crate::Hub;
+
+/// One event to send, in the form this connection reads it.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub event: Arc<Published>,
+    pub board_only: bool,
+}
+
+impl Outgoing {
+    pub fn rendition(&self) -> &Rendition {
+        match (&self.event.board, self.board_only) {
+            (Some(board), true) => board,
+            _ => &self.event.full,
+        }
+    }
+}
+
+/// The answer to a subscribe: events of the old topics that were still on
+/// their way, then the replay (or resync) of the new ones.
+pub struct SubscribeOutcome {
+    pub before: Vec<Outgoing>,
+    pub replay: Option<ReplayOutcome>,
+}
+
+pub enum ReplayOutcome {
+    Events(Vec<Outgoing>, Replayed),
+    Resync(ResyncReason),
+}
+
+pub struct Subscription {
+    hub: Hub,
+    caller: Caller,
+    /// Each topic with the cursor at the moment it was added.
+    topics: HashMap<Topic, u64>,
+    cursor: u64,
+    rx: broadcast::Receiver<Arc<Published>>,
+}
+
+impl Subscription {
+    pub fn new(hub: Hub, caller: Caller) -> Subscription {
+        let rx = hub.log.subscribe();
+        let cursor = hub.log.seq();
+        Subscription {
+            hub,
+            caller,
+            topics: HashMap::new(),
+            cursor,
+            rx,
+        }
+    }
+
+    /// The newest seq this connection has looked at.
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    pub fn topic_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.topics.keys().map(Topic::to_string).collect();
+        names.sort();
+        names
+    }
+
+    /// Waits for the next live event. Cancel-safe: use it in `select!` and
+    /// hand the result to [`Self::accept`].
+    pub async fn recv(&mut self) -> Result<Arc<Published>, RecvError> {
+        self.rx.recv().await
+    }
+
+    /// Turns a received live event (or a lag) into what this connection
+    /// should be sent, reading the log for anything the channel dropped.
+    pub async fn accept(
+        &mut self,
+        received: Result<Arc<Published>, RecvError>,
+    ) -> Result<Vec<Outgoing>, sqlx::Error> {
+        match received {
+            Ok(event) => {
+                let mut out = Vec::new();
+                if event.seq > self.cursor + 1 {
+                    self.fill_gap(event.seq - 1, &mut out).await?;
+                }
+                self.take(event, &mut out);
+                Ok(out)
+            }
+            Err(RecvError::Lagged(_)) => {
+                let mut out = Vec::new();
+                self.fill_gap(self.hub.log.seq(), &mut out).await?;
+                Ok(out)
+            }
+            Err(RecvError::Closed) => Ok(Vec::new()),
+        }
+    }
+
+    /// Delivers everything already published, so the cursor reaches the
+    /// live `seq` as of now.
+    async fn catch_up(&mut self) -> Result<Vec<Outgoing>, sqlx::Error> {
+        let target = self.hub.log.seq();
+        let mut out = Vec::new();
+        while self.cursor < target {
+            match self.rx.try_recv() {
+                Ok(event) => {
+                    if event.seq > self.cursor + 1 {
+                        self.fill_gap(event.seq - 1, &mut out).await?;
+                    }
+                    self.take(event, &mut out);
+                }
+                Err(TryRecvError::Lagged(_)) => continue,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => {
+                    self.fill_gap(target, &mut out).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn fill_gap(&mut self, upto: u64, out: &mut Vec<Outgoing>) -> Result<(), sqlx::Error> {
+        if upto <= self.cursor {
+            return Ok(());
+        }
+        let missed = self.hub.log.range(self.cursor, upto).await?;
+        for event in missed {
+            self.take(event, out);
+        }
+        // Whatever the log no longer has is gone for good; move past it.
+        self.cursor = self.cursor.max(upto);
+        Ok(())
+    }
+
+    fn take(&mut self, event: Arc<Published>, out: &mut Vec<Outgoing>) {
+        if event.seq <= self.cursor {
+            return;
+        }
+        self.cursor = event.seq;
+        if let Some(board_only) = self.reads(&event, |_, _| true) {
+            out.push(Outgoing { event, board_only });
+        }
+    }
+
+    /// Whether this connection reads `event` through one of the topics that
+    /// `include` admits: `Some(false)` in full, `Some(true)` as the board
+    /// projection only, `None` not at all.
+    fn reads(&self, event: &Published, include: impl Fn(&Topic, u64) -> bool) -> Option<bool> {
+        let routing = &event.routing;
+        let has = |t: &Topic| self.topics.get(t).is_some_and(|floor| include(t, *floor));
+        let audience_ok = match (&routing.audience, self.caller.role()) {
+            (Some(audience), Some(Role::Display)) => self
+                .caller
+                .device_id()
+                .is_some_and(|id| audience.iter().any(|a| a == id)),
+            _ => true,
+        };
+        let by_base = has(&routing.topic) && audience_ok;
+        let by_order = routing
+            .order_id
+            .as_ref()
+            .is_some_and(|id| has(&Topic::Order(id.clone())));
+        if by_base || by_order {
+            Some(false)
+        } else if event.board.is_some() && has(&Topic::Board) {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// Adds topics, replaying from `since` when asked. Topics already
+    /// subscribed stay as they are (they are live already).
+    pub async fn subscribe(
+        &mut self,
+        topics: Vec<Topic>,
+        since: Option<u64>,
+        epoch: Option<&str>,
+    ) -> Result<SubscribeOutcome, sqlx::Error> {
+        let before = self.catch_up().await?;
+        let now = self.cursor;
+        let fresh: Vec<Topic> = topics
+            .into_iter()
+            .filter(|t| !self.topics.contains_key(t))
+            .collect();
+        let old = self.topics.clone();
+        for topic in &fresh {
+            self.topics.insert(topic.clone(), now);
+        }
+        let Some(since) = since else {
+            return Ok(SubscribeOutcome {
+                before,
+                replay: None,
+            });
+        };
+        if epoch.is_some_and(|e| e != self.hub.log.epoch()) || since > now {
+            return Ok(SubscribeOutcome {
+                before,
+                replay: Some(ReplayOutcome::Resync(ResyncReason::EpochChanged)),
+            });
+        }
+        let events = match self.hub.log.replay(since, now).await? {
+            ReplayRead::Expired => {
+                return Ok(SubscribeOutcome {
+                    before,
+                    replay: Some(ReplayOutcome::Resync(ResyncReason::HistoryExpired)),
+                })
+            }
+            ReplayRead::Events(events) => events,
+        };
+        let mut sent = Vec::new();
+        for event in events {
+            // Already delivered live through a topic held before this call?
+            let delivered = self
+                .reads(&event, |t, floor| old.contains_key(t) && event.seq > floor)
+                .is_some();
+            if delivered {
+                continue;
+            }
+            if let Some(board_only) = self.reads(&event, |t, _| fresh.contains(t)) {
+                sent.push(Outgoing { event, board_only });
+            }
+        }
+        let replayed = Replayed {
+            from: since,
+            to: now,
+            count: sent.len() as u64,
+        };
+        self.hub.metrics.record_replay(replayed.count);
+        Ok(SubscribeOutcome {
+            before,
+            replay: Some(ReplayOutcome::Events(sent, replayed)),
+        })
+    }
+
+    pub fn unsubscribe(&mut self, topics: &[Topic]) {
+        for topic in topics {
+            self.topics.remove(topic);
+        }
+    }
+}
+
+impl Hub {
+    /// Whether `caller` may read `topic` (the protocol's role table).
+    pub async fn authorize_topic(&self, caller: &Caller, topic: &Topic) -> Result<(), AppError> {
+        use Role::*;
+        let role = caller.role();
+        let allowed = match topic {
+            Topic::Board | Topic::Menu | Topic::Settings => true,
+            Topic::Orders => matches!(role, Some(Barista | Manager)),
+            Topic::Cells => matches!(role, Some(Kiosk | Barista | Manager)),
+            Topic::Workorders => matches!(role, Some(Manager | Display)),
+            Topic::System | Topic::Dashboard => role == Some(Manager),
+            Topic::Order(id) => match role {
+                Some(Barista | Manager) => true,
+                Some(Kiosk) => {
+                    let owner: Option<Option<String>> =
+                        sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")
+                            .bind(id)
+                            .fetch_optional(self.log.pool())
+                            .await?;
+                    owner.flatten().as_deref() == caller.device_id()
+                }
+                _ => false,
+            },
+        };
+        if allowed {
+            Ok(())
+        } else if role.is_none() {
+            Err(AppError::unauthorized(format!(
+                "topic \"{topic}\" needs a device token"
+            )))
+        } else {
+            Err(AppError::forbidden(format!(
+                "this device may not read topic \"{topic}\""
+            )))
+        }
+    }
+}
