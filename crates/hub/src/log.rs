@@ -358,12 +358,22 @@ impl Writer<'_> {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    name: String,
+    data: String,
+    topic: String,
+    order_id: Option<String>,
+    audience: Option<String>,
+}
+
 async fn read_range(
     conn: &mut sqlx::SqliteConnection,
     from: u64,
     upto: u64,
 ) -> Result<Vec<Arc<Published>>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT seq, name, data, topic, order_id, audience FROM events
          WHERE seq > ? AND seq <= ? ORDER BY seq",
     )
@@ -372,7 +382,15 @@ async fn read_range(
     .fetch_all(conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
-    for (seq, name, data, topic, order_id, audience) in rows {
+    for EventRow {
+        seq,
+        name,
+        data,
+        topic,
+        order_id,
+        audience,
+    } in rows
+    {
         let topic = Topic::parse(&topic).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         let routing = Routing {
             topic,
