@@ -1,0 +1,235 @@
+//! The client core against the real hub, one behaviour at a time: refusals
+//! reach the UI as their error, a restarted screen shows its cache before the
+//! hub answers, a revoked device stops, the kiosk switch, manager notices.
+//!
+//! They need `target/<profile>/countertop-hub`: `cargo build -p countertop-hub`.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use countertop_client::{AlertKind, ClientError, ConnectOptions, ConnectionHandle, CoreEvent};
+use countertop_protocol::{NewOrderItem, PayType};
+use serde_json::json;
+use support::api::Api;
+use support::hub::Hub;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::timeout;
+
+async fn device(
+    hub: &Hub,
+    dir: &Path,
+    role: &str,
+) -> (ConnectionHandle, UnboundedReceiver<CoreEvent>) {
+    let code = hub.pairing_code(role, role);
+    countertop_client::pair(&hub.url(), &code, dir, Duration::from_secs(10))
+        .await
+        .unwrap();
+    open(dir).await
+}
+
+async fn open(dir: &Path) -> (ConnectionHandle, UnboundedReceiver<CoreEvent>) {
+    let mut options = ConnectOptions::new(dir);
+    options.policy.base = Duration::from_millis(100);
+    options.policy.suspended_interval = Duration::from_millis(500);
+    options.request_timeout = Duration::from_secs(3);
+    countertop_client::connect(options).await.unwrap()
+}
+
+async fn until<T>(
+    events: &mut UnboundedReceiver<CoreEvent>,
+    pick: impl Fn(CoreEvent) -> Option<T>,
+) -> T {
+    timeout(Duration::from_secs(30), async {
+        loop {
+            let event = events.recv().await.expect("core events");
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("the expected core event within 30 s")
+}
+
+async fn live(events: &mut UnboundedReceiver<CoreEvent>) {
+    until(events, |e| match e {
+        CoreEvent::State(s) if s.state.is_live() => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+fn one(menu_id: &str) -> Vec<NewOrderItem> {
+    vec![NewOrderItem {
+        menu_id: menu_id.into(),
+        quantity: 1,
+        options: None,
+    }]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sold_out_refusal_comes_back_as_that_error_and_the_menu_follows() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let manager = Api::pair(&hub, "manager", "boss").await;
+    let menu = manager.menu().await;
+    let item = &menu[0];
+    let (kiosk, mut events) = device(&hub, &root.path().join("kiosk"), "kiosk").await;
+    live(&mut events).await;
+    let (status, body) = manager
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/menu/{}", item.id),
+            Some(&json!({"isSoldOut": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    until(&mut events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "menu:sold_out_changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    let cached = kiosk.cache().menu().unwrap();
+    assert!(cached.iter().find(|m| m.id == item.id).unwrap().is_sold_out);
+
+    let key = kiosk
+        .place_order(one(&item.id), PayType::Card, None)
+        .unwrap();
+    let (refused, error) = until(&mut events, |e| match e {
+        CoreEvent::OutboxRefused { key, error } => Some((key, error)),
+        CoreEvent::OutboxSent { key, .. } => panic!("{key} was accepted"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(refused, key);
+    assert_eq!(error.code, "sold_out");
+    assert!(matches!(
+        kiosk.cache().outcome(&key).unwrap(),
+        Some(countertop_client::Outcome::Refused { .. })
+    ));
+    assert_eq!(kiosk.cache().outbox_len().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_screen_shows_its_orders_before_the_hub_answers() {
+    let root = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&root.path().join("hub"), 0);
+    let manager = Api::pair(&hub, "manager", "boss").await;
+    let menu = manager.menu().await;
+    let dir = root.path().join("barista");
+    let (barista, mut events) = device(&hub, &dir, "barista").await;
+    live(&mut events).await;
+    for n in 0..5 {
+        let body = json!({"idempotencyKey": format!("k{n}"), "items": [{"menuId": menu[0].id, "quantity": 1}], "payType": "CASH"});
+        let (status, order) = manager
+            .send(reqwest::Method::POST, "/api/orders", Some(&body))
+            .await;
+        assert_eq!(status, 201, "{order}");
+    }
+    let mut applied = 0;
+    while applied < 5 {
+        until(&mut events, |e| {
+            matches!(e, CoreEvent::Applied { .. }).then_some(())
+        })
+        .await;
+        applied += 1;
+    }
+    barista.shutdown();
+    hub.kill();
+
+    // The hub is gone; the screen comes back and has its orders at once.
+    let (again, mut events) = open(&dir).await;
+    assert_eq!(again.cache().orders().unwrap().len(), 5);
+    until(&mut events, |e| match e {
+        CoreEvent::State(s) if s.state.name() == "reconnecting" => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(!again.status().state.is_live());
+    again.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_is_rejected_and_stops_retrying() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let manager = Api::pair(&hub, "manager", "boss").await;
+    let code = hub.pairing_code("barista", "doomed");
+    let dir = root.path().join("barista");
+    let (info, _) = countertop_client::pair(&hub.url(), &code, &dir, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let (handle, mut events) = open(&dir).await;
+    live(&mut events).await;
+    let (status, body) = manager
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/devices/{}", info.device_id),
+            None,
+        )
+        .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let code = until(&mut events, |e| match e {
+        CoreEvent::State(s) => match s.state {
+            countertop_client::ConnectionState::Rejected { code, .. } => Some(code),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, "unauthorized");
+    assert_eq!(handle.status().state.name(), "rejected");
+    handle.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_switch_pauses_ordering_and_managers_see_warnings() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let menu = api.menu().await;
+    let (kiosk, mut kiosk_events) = device(&hub, &root.path().join("kiosk"), "kiosk").await;
+    let (_manager, mut manager_events) =
+        device(&hub, &root.path().join("manager"), "manager").await;
+    live(&mut kiosk_events).await;
+    live(&mut manager_events).await;
+
+    let (status, body) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/settings/is_kiosk_active",
+            Some(&json!({"value": "false"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "settings:changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    let paused = kiosk.place_order(one(&menu[0].id), PayType::Card, None);
+    assert!(
+        matches!(paused, Err(ClientError::KioskInactive)),
+        "{paused:?}"
+    );
+
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/notifications",
+            Some(&json!({"level": "warning", "title": "Milk low", "message": "Two cartons left"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let alert = until(&mut manager_events, |e| match e {
+        CoreEvent::Alert(a) if a.kind == AlertKind::Notice => Some(a),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (alert.title.as_str(), alert.body.as_str()),
+        ("Milk low", "Two cartons left")
+    );
+}
