@@ -3,9 +3,11 @@
 //! Invariants:
 //! - An event is applied in one transaction together with the new cursor
 //!   (`seq`) and, when it alerts, the alert's dedupe row. An event whose `seq`
-//!   is not above the cursor is skipped, so replaying overlapping history, or
-//!   crashing between the commit and anything after it, applies every event
-//!   exactly once and alerts at most once.
+//!   is not above the cursor is skipped (an order's events: not above that
+//!   order's own newest seq; an `order:created`: when the order is known), so
+//!   replaying overlapping history, or crashing between the commit and
+//!   anything after it, applies every event exactly once and alerts at most
+//!   once.
 //! - The outbox lives in the same file; an entry leaves it in the same
 //!   transaction that records its outcome.
 //!
@@ -35,6 +37,10 @@ CREATE TABLE IF NOT EXISTS orders (
     daily_num INTEGER NOT NULL,
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    -- The seq of the newest event applied to this order (the snapshot's seq
+    -- for orders loaded from one). Events of one order arrive in order even
+    -- when a new subscription replays them after newer events of others.
+    last_seq INTEGER NOT NULL DEFAULT 0,
     body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS menu (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -194,12 +200,17 @@ impl Cache {
     }
 
     /// Records the paired device. Pairing anew (maybe to another hub) forgets
-    /// the old cursor so the next connection starts from a snapshot.
+    /// the hub's state and the cursor, so the next connection starts from a
+    /// snapshot. Alert dedupe rows stay: an order never chimes twice.
     pub fn set_device(&self, device: &DeviceInfo) -> Result<(), CacheError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         Self::meta_set(&tx, "device", &serde_json::to_string(device)?)?;
         tx.execute("DELETE FROM meta WHERE key IN ('seq', 'epoch')", [])?;
+        tx.execute_batch(
+            "DELETE FROM orders; DELETE FROM menu; DELETE FROM settings;
+             DELETE FROM cells; DELETE FROM workorders;",
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -223,17 +234,53 @@ impl Cache {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let cursor = Self::cursor_in(&tx)?;
-        if seq <= cursor.seq {
+        if !Self::is_new(&tx, seq, event, cursor.seq)? {
             return Ok(Applied::Skipped);
         }
         apply_change(&tx, event)?;
-        Self::meta_set(&tx, "seq", &seq.to_string())?;
+        if let Some(order_id) = order_of(event) {
+            tx.execute(
+                "UPDATE orders SET last_seq = ?2 WHERE order_id = ?1 AND last_seq < ?2",
+                params![order_id, seq],
+            )?;
+        }
+        if seq > cursor.seq {
+            Self::meta_set(&tx, "seq", &seq.to_string())?;
+        }
         let alert = match alert {
             Some(alert) if Self::mark_alerted(&tx, &alert.key)? => Some(alert),
             _ => None,
         };
         tx.commit()?;
         Ok(Applied::Committed { alert })
+    }
+
+    /// Whether `event` (with `seq`) has not been applied yet. Events of one
+    /// order are judged by that order's own newest seq, because a kiosk that
+    /// starts following an order gets its history replayed after newer
+    /// events of other topics; everything else by the cursor.
+    fn is_new(
+        tx: &Transaction<'_>,
+        seq: u64,
+        event: &Event,
+        cursor: u64,
+    ) -> Result<bool, CacheError> {
+        let Some(order_id) = order_of(event) else {
+            return Ok(seq > cursor);
+        };
+        let last: Option<i64> = tx
+            .query_row(
+                "SELECT last_seq FROM orders WHERE order_id = ?1",
+                [order_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match (last, event) {
+            // Known already: from its own event, a snapshot or the hub's answer.
+            (Some(_), Event::OrderCreated(_)) => false,
+            (Some(last), _) => i64::try_from(seq).is_ok_and(|seq| seq > last),
+            (None, _) => seq > cursor,
+        })
     }
 
     fn mark_alerted(tx: &Transaction<'_>, key: &str) -> Result<bool, CacheError> {
@@ -288,6 +335,7 @@ impl Cache {
         for order in &snapshot.orders {
             put_order(&tx, order)?;
         }
+        tx.execute("UPDATE orders SET last_seq = ?1", [snapshot.seq])?;
         for item in &snapshot.menu {
             put_json(&tx, "menu", &item.id, item)?;
         }
@@ -562,6 +610,16 @@ fn update_order(
         put_order(tx, &order)?;
     }
     Ok(())
+}
+
+/// The order an event is about, if it is about one.
+fn order_of(event: &Event) -> Option<&str> {
+    match event {
+        Event::OrderCreated(o) => Some(&o.order_id),
+        Event::OrderStatusChanged(s) => Some(&s.order_id),
+        Event::OrderCancelled(c) => Some(&c.order_id),
+        _ => None,
+    }
 }
 
 fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {

@@ -110,7 +110,12 @@ fn followed_orders(cache: &Cache) -> Vec<String> {
 #[derive(Debug)]
 enum Command {
     Retry,
-    Follow(String),
+    /// Follow an order this kiosk placed; `since` is the cursor from before
+    /// it was placed, so its history is replayed whatever happened meanwhile.
+    Follow {
+        order_id: String,
+        since: u64,
+    },
     SetAlerts(AlertSettings),
     Shutdown,
 }
@@ -444,7 +449,7 @@ impl<L: HubLink> Actor<L> {
                 Some(Command::Shutdown) | None => return false,
                 Some(Command::SetAlerts(settings)) => self.config.alerts = settings,
                 // Followed orders are in the cache; the next subscribe names them.
-                Some(Command::Follow(_)) => {}
+                Some(Command::Follow { .. }) => {}
             }
         }
     }
@@ -521,6 +526,7 @@ impl<L: HubLink> Actor<L> {
         let mut answer_by: Option<Instant> = None;
         let mut follows: Vec<String> = Vec::new();
         let mut follow_at: Option<Instant> = None;
+        let mut follow_since: Option<u64> = None;
         loop {
             let dead_at = answer_by.unwrap_or(next_ping + heartbeat.ping_every);
             tokio::select! {
@@ -531,19 +537,22 @@ impl<L: HubLink> Actor<L> {
                     }
                     Some(Command::Retry) => {}
                     Some(Command::SetAlerts(settings)) => self.config.alerts = settings,
-                    Some(Command::Follow(order_id)) => {
+                    Some(Command::Follow { order_id, since }) => {
                         follows.push(format!("order:{order_id}"));
+                        follow_since = Some(follow_since.map_or(since, |s| s.min(since)));
                         follow_at.get_or_insert(Instant::now() + FOLLOW_BATCHING);
                     }
                 },
                 () = sleep_until(follow_at.unwrap_or(dead_at)), if follow_at.is_some() => {
                     follow_at = None;
+                    let since = follow_since.take();
+                    let epoch = self.cache.cursor().ok().and_then(|c| c.epoch);
                     // One message for many orders: the hub rate-limits messages.
                     for topics in std::mem::take(&mut follows).chunks(MAX_TOPICS_PER_MESSAGE) {
                         let follow = ClientMessage::Subscribe {
                             topics: topics.to_vec(),
-                            since: None,
-                            epoch: None,
+                            since,
+                            epoch: epoch.clone(),
                         };
                         if let Err(end) = send(&mut outgoing, &follow, heartbeat.answer_within).await {
                             return end;
@@ -760,6 +769,9 @@ impl<L: HubLink> OutboxSender<L> {
                 }
                 continue;
             };
+            // Where the cache stood before the hub saw this entry: a placed
+            // order's history starts after it.
+            let before = self.cache.cursor().map(|c| c.seq).unwrap_or(0);
             let outcome = match self.link.submit(&entry.op).await {
                 Ok(Submitted::Done(response)) => Outcome::Sent { response },
                 Ok(Submitted::Refused(error)) => Outcome::Refused { error },
@@ -776,7 +788,10 @@ impl<L: HubLink> OutboxSender<L> {
                         tracing::error!(error = %e, "cannot cache a placed order");
                     }
                     if self.role == Role::Kiosk {
-                        let _ = self.commands.send(Command::Follow(order.order_id));
+                        let _ = self.commands.send(Command::Follow {
+                            order_id: order.order_id,
+                            since: before,
+                        });
                     }
                 }
             }

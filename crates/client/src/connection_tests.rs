@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::*;
-use crate::alerts::{AlertKind, SilentOutput};
+use crate::alerts::SilentOutput;
 use crate::clock::TokioClock;
 use crate::link::Socket;
 
@@ -546,8 +546,8 @@ async fn events_apply_once_and_alert_once_across_overlapping_replays_and_restart
 
 #[tokio::test(start_paused = true)]
 async fn alert_dedupe_survives_a_lost_cursor() {
-    // Same order delivered under a new seq after the cache's cursor was
-    // reset (a re-pair): applied again, alerted never again.
+    // A re-pair forgets the hub's state and the cursor; the same order
+    // delivered again is applied again but never alerts again.
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path()).unwrap();
     let settings = AlertSettings::for_role(Role::Barista);
@@ -727,14 +727,10 @@ async fn outbox_sends_in_order_once_live_and_reports_refusals() {
     ));
     // The kiosk follows the orders it placed, in one message.
     match server.recv().await {
-        ClientMessage::Subscribe {
-            topics,
-            since: None,
-            ..
-        } => {
+        ClientMessage::Subscribe { topics, since, .. } => {
             assert_eq!(topics, vec!["order:ORD-1", "order:ORD-3"]);
+            assert_eq!(since, Some(1), "from before the first order was placed");
         }
         other => panic!("{other:?}"),
     }
-    let _ = AlertKind::NewOrder;
 }

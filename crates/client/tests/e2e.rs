@@ -233,3 +233,46 @@ async fn the_kiosk_switch_pauses_ordering_and_managers_see_warnings() {
         ("Milk low", "Two cartons left")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_follows_the_orders_it_placed() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let menu = api.menu().await;
+    let (kiosk, mut events) = device(&hub, &root.path().join("kiosk"), "kiosk").await;
+    live(&mut events).await;
+    let key = kiosk
+        .place_order(one(&menu[0].id), PayType::Cash, None)
+        .unwrap();
+    let order_id = until(&mut events, |e| match e {
+        CoreEvent::OutboxSent { key: k, response } if k == key => {
+            Some(response["orderId"].as_str().unwrap().to_owned())
+        }
+        _ => None,
+    })
+    .await;
+    assert!(
+        kiosk.cache().order(&order_id).unwrap().is_some(),
+        "kept from the hub's answer"
+    );
+    // The barista moves it at once, maybe before the kiosk's follow reaches
+    // the hub: the follow replays from before the order, so nothing is missed.
+    let (status, body) = api
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/orders/{order_id}/status"),
+            Some(&json!({"status": "MAKING"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    until(&mut events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "order:status_changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        kiosk.cache().order(&order_id).unwrap().unwrap().status,
+        countertop_protocol::OrderStatus::Making
+    );
+}
