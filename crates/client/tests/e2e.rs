@@ -276,3 +276,59 @@ async fn a_kiosk_follows_the_orders_it_placed() {
         countertop_protocol::OrderStatus::Making
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_epoch_gets_a_resync_and_the_snapshot_fills_the_gap() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let menu = api.menu().await;
+    let dir = root.path().join("barista");
+    let (barista, mut events) = device(&hub, &dir, "barista").await;
+    live(&mut events).await;
+    barista.shutdown();
+    until(&mut events, |e| match e {
+        CoreEvent::State(s) if s.state.name() == "stopped" => Some(()),
+        _ => None,
+    })
+    .await;
+    // While the screen is off an order comes in, and its cache ends up
+    // believing in another event log.
+    let body = json!({"idempotencyKey": "while-off", "items": [{"menuId": menu[0].id, "quantity": 2}], "payType": "CARD"});
+    let (status, order) = api
+        .send(reqwest::Method::POST, "/api/orders", Some(&body))
+        .await;
+    assert_eq!(status, 201, "{order}");
+    let sqlite = rusqlite::Connection::open(dir.join("cache.sqlite3")).unwrap();
+    sqlite
+        .execute(
+            "UPDATE meta SET value = 'an-old-log' WHERE key = 'epoch'",
+            [],
+        )
+        .unwrap();
+    drop(sqlite);
+
+    let (again, mut events) = open(&dir).await;
+    let (reason, orders) = until(&mut events, |e| match e {
+        CoreEvent::Snapshot { reason, orders, .. } => Some((reason, orders)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, countertop_client::SnapshotReason::Resync);
+    assert!(orders
+        .iter()
+        .any(|o| o.order_id == order["orderId"].as_str().unwrap()));
+    let alert = until(&mut events, |e| match e {
+        CoreEvent::Alert(a) => Some(a),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        alert.key,
+        format!("order:{}", order["orderId"].as_str().unwrap())
+    );
+    let cursor = again.cache().cursor().unwrap();
+    assert_ne!(cursor.epoch.as_deref(), Some("an-old-log"));
+    assert_eq!(again.cache().orders().unwrap().len(), 1);
+    again.shutdown();
+}
