@@ -332,3 +332,81 @@ async fn an_unknown_epoch_gets_a_resync_and_the_snapshot_fills_the_gap() {
     assert_eq!(again.cache().orders().unwrap().len(), 1);
     again.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_orders_through_the_outbox_and_a_refusal_fails_the_command() {
+    const CLI: &str = env!("CARGO_BIN_EXE_countertop-cli");
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let menu = api.menu().await;
+    let dir = root.path().join("kiosk");
+    let code = hub.pairing_code("kiosk", "till");
+    let paired = std::process::Command::new(CLI)
+        .args(["pair", "--hub", &hub.url(), "--code", &code, "--data"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        paired.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paired.stderr)
+    );
+
+    let order = |item: String| {
+        let mut command = tokio::process::Command::new(CLI);
+        command
+            .args([
+                "order",
+                "--json",
+                "--hub",
+                &hub.url(),
+                "--item",
+                &item,
+                "--pay",
+                "CASH",
+                "--data",
+            ])
+            .arg(&dir);
+        command
+    };
+    let placed = order(format!("{}:2", menu[0].id)).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&placed.stdout);
+    assert!(
+        placed.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&placed.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sent = lines
+        .iter()
+        .find(|l| l["kind"] == "sent")
+        .expect("a sent line");
+    let order_id = sent["response"]["orderId"].as_str().unwrap();
+    assert!(api.orders().await.contains_key(order_id));
+
+    let (status, _) = api
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/menu/{}", menu[1].id),
+            Some(&json!({"isSoldOut": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refused = order(format!("{}:1", menu[1].id)).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        !refused.status.success(),
+        "a refused order fails the command: {stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains(r#""kind":"refused""#) && l.contains("sold_out")),
+        "{stdout}"
+    );
+    assert_eq!(api.orders().await.len(), 1);
+}
