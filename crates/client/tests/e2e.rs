@@ -410,3 +410,60 @@ async fn the_cli_orders_through_the_outbox_and_a_refusal_fails_the_command() {
     );
     assert_eq!(api.orders().await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_refused() {
+    use countertop_client::{HttpHub, HubLink, OutboxOp, Submitted};
+    use countertop_protocol::OrderStatus;
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let menu = api.menu().await;
+    let body = json!({"idempotencyKey": "r1", "items": [{"menuId": menu[0].id, "quantity": 1}], "payType": "CARD"});
+    let (_, order) = api
+        .send(reqwest::Method::POST, "/api/orders", Some(&body))
+        .await;
+    let order_id = order["orderId"].as_str().unwrap().to_owned();
+    let barista = Api::pair(&hub, "barista", "bar").await;
+    let link = HttpHub::new(
+        &hub.url(),
+        Some(countertop_client::DeviceToken::new(barista.token.clone())),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+
+    let making = OutboxOp::ChangeStatus {
+        order_id: order_id.clone(),
+        status: OrderStatus::Making,
+    };
+    // Sent, then sent again as after a lost answer: both done.
+    assert!(matches!(
+        link.submit(&making).await.unwrap(),
+        Submitted::Done(_)
+    ));
+    assert!(matches!(
+        link.submit(&making).await.unwrap(),
+        Submitted::Done(_)
+    ));
+    let cancel = OutboxOp::Cancel {
+        order_id: order_id.clone(),
+        reason: "spilled".into(),
+    };
+    assert!(matches!(
+        link.submit(&cancel).await.unwrap(),
+        Submitted::Done(_)
+    ));
+    assert!(matches!(
+        link.submit(&cancel).await.unwrap(),
+        Submitted::Done(_)
+    ));
+    // A move the order can no longer make is a refusal the UI shows.
+    let ready = OutboxOp::ChangeStatus {
+        order_id,
+        status: OrderStatus::Ready,
+    };
+    match link.submit(&ready).await.unwrap() {
+        Submitted::Refused(error) => assert_eq!(error.code, "invalid_transition"),
+        other => panic!("{other:?}"),
+    }
+}

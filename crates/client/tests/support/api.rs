@@ -13,8 +13,8 @@ use super::hub::Hub;
 #[derive(Clone)]
 pub struct Api {
     pub device_id: String,
-    base: String,
-    token: String,
+    pub base: String,
+    pub token: String,
     http: reqwest::Client,
 }
 
