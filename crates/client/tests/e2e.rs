@@ -467,3 +467,71 @@ async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_display_sees_its_workorder_and_signs_through_the_outbox() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let code = hub.pairing_code("display", "counter pad");
+    let dir = root.path().join("display");
+    let (info, _) = countertop_client::pair(&hub.url(), &code, &dir, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let (display, mut events) = open(&dir).await;
+    live(&mut events).await;
+    let new = json!({"title": "Espresso machine service", "customerName": "Café Nord", "lines": [{"description": "Descaling", "amount": 45000}]});
+    let (status, workorder) = api
+        .send(reqwest::Method::POST, "/api/workorders", Some(&new))
+        .await;
+    assert_eq!(status, 201, "{workorder}");
+    let id = workorder["id"].as_str().unwrap().to_owned();
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/workorders/{id}/present"),
+            Some(&json!({"deviceId": info.device_id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    until(&mut events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "workorder:updated" => Some(()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(display.cache().workorders().unwrap().len(), 1);
+
+    let key = display
+        .sign(countertop_protocol::SignatureSubmission {
+            work_order_id: id.clone(),
+            signer_name: "Mia".into(),
+            signature_svg: "<svg xmlns='http://www.w3.org/2000/svg'><path d='M0 0L10 10'/></svg>"
+                .into(),
+        })
+        .unwrap();
+    until(&mut events, |e| match e {
+        CoreEvent::OutboxSent { key: k, .. } if k == key => Some(()),
+        CoreEvent::OutboxRefused { error, .. } => panic!("refused: {error:?}"),
+        _ => None,
+    })
+    .await;
+    let signed = until(&mut events, |e| match e {
+        CoreEvent::Applied { event, .. } => match *event {
+            countertop_protocol::Event::WorkorderUpdated(w) if w.work_order.signature.is_some() => {
+                Some(w)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        signed.work_order.status,
+        countertop_protocol::WorkorderStatus::Approved
+    );
+    let cached = display.cache().workorders().unwrap();
+    assert_eq!(
+        cached[0].status,
+        countertop_protocol::WorkorderStatus::Approved
+    );
+}
