@@ -124,6 +124,16 @@ async fn pump(
         .sse_connections_total
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut sub = Subscription::new(hub.clone(), caller);
+    let outcome = match sub.subscribe(topics, since, epoch.as_deref()).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "replay for an SSE stream failed");
+            return;
+        }
+    };
+    registration.set_topics(sub.topic_names());
+    // The welcome's seq is read after subscribing: the stream is live from
+    // exactly there, so no event between the two can be skipped unseen.
     let welcome = StreamWelcome {
         epoch: hub.log.epoch().to_owned(),
         seq: sub.cursor(),
@@ -136,14 +146,6 @@ async fn pump(
     if tx.send(Ok(welcome)).await.is_err() {
         return;
     }
-    let outcome = match sub.subscribe(topics, since, epoch.as_deref()).await {
-        Ok(o) => o,
-        Err(e) => {
-            tracing::error!(error = %e, "replay for an SSE stream failed");
-            return;
-        }
-    };
-    registration.set_topics(sub.topic_names());
     let mut first = outcome.before;
     match outcome.replay {
         Some(ReplayOutcome::Events(events, _)) => first.extend(events),

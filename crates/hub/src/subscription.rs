@@ -225,14 +225,12 @@ impl Subscription {
         let mut sent = Vec::new();
         for event in events {
             // Already delivered live through a topic held before this call?
-            let delivered = self
-                .reads(&event, |t, floor| old.contains_key(t) && event.seq > floor)
-                .is_some();
-            if delivered {
-                continue;
-            }
-            if let Some(board_only) = self.reads(&event, |t, _| fresh.contains(t)) {
-                sent.push(Outgoing { event, board_only });
+            // A board projection does not count when the new topics read
+            // the event in full.
+            let delivered = self.reads(&event, |t, floor| old.contains_key(t) && event.seq > floor);
+            match (delivered, self.reads(&event, |t, _| fresh.contains(t))) {
+                (Some(false), _) | (Some(true), Some(true)) | (_, None) => {}
+                (_, Some(board_only)) => sent.push(Outgoing { event, board_only }),
             }
         }
         let replayed = Replayed {
