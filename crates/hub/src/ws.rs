@@ -229,7 +229,12 @@ impl Connection {
                             }
                         }
                         Message::Binary(_) => return Some((CLOSE_UNSUPPORTED, "binary frames are not accepted")),
-                        Message::Close(_) => return None,
+                        Message::Close(_) => {
+                            // The transport has queued the reply that completes the
+                            // closing handshake; send it before the socket is dropped.
+                            let _ = futures::SinkExt::flush(&mut self.socket).await;
+                            return None;
+                        }
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }

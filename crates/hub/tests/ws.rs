@@ -1369,3 +1369,81 @@ async fn subscribing_to_orders_with_since_after_following_the_board_replays_the_
     assert_eq!(replayed["data"]["count"], 3);
     assert!(ws.drain().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_close_from_the_client_is_answered_with_a_close_frame_completing_the_handshake() {
+    let hub = TestHub::start().await;
+    let mut ws = hub.connect(None).await;
+    ws.next_event("welcome").await;
+    ws.stream
+        .close(Some(tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "bye".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(ws.closed().await, 1000);
+}
+
+#[tokio::test]
+async fn a_text_frame_over_the_transport_limit_also_closes_with_1009() {
+    let hub = TestHub::start().await;
+    let mut ws = hub.connect(None).await;
+    ws.next_event("welcome").await;
+    let text = format!(
+        r#"{{"type":"ping","pad":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    // The hub may close before the whole frame is written.
+    let _ = ws.stream.send(Message::Text(text.into())).await;
+    assert_eq!(ws.closed().await, 1009);
+}
+
+#[tokio::test]
+async fn a_display_resuming_workorders_is_replayed_only_the_ones_presented_to_it() {
+    let hub = TestHub::start().await;
+    let cast = Cast::pair(&hub).await;
+    let other = hub.pair(Role::Display).await;
+    let epoch = epoch_of(&hub).await;
+    let since = seq_of(&hub);
+    let manager = &cast.manager.api;
+    let mut ids = Vec::new();
+    for display in [&cast.display, &other, &cast.display] {
+        let (code, wo) = manager
+            .post(
+                "/api/workorders",
+                json!({"title": "Beans", "customerName": "Park",
+                       "lines": [{"description": "5 kg", "amount": 90000}]}),
+            )
+            .await;
+        assert_eq!(code, 201, "{wo}");
+        let id = wo["id"].as_str().unwrap().to_owned();
+        let (code, body) = manager
+            .post(
+                &format!("/api/workorders/{id}/present"),
+                json!({"deviceId": display.id}),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+        ids.push(id);
+    }
+
+    let mut ws = connect(&hub, &cast, "display").await;
+    let (replay, replayed) = resume(&mut ws, &["workorders"], since, Some(&epoch)).await;
+    let seen: Vec<(&Value, &Value)> = replay
+        .iter()
+        .map(|f| (&f["data"]["workOrderId"], &f["data"]["changeType"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (&json!(ids[0]), &json!("presented")),
+            (&json!(ids[2]), &json!("presented")),
+        ]
+    );
+    assert_eq!(replayed["data"]["count"], 2);
+
+    let mut ws = connect(&hub, &cast, "manager").await;
+    let (replay, _) = resume(&mut ws, &["workorders"], since, Some(&epoch)).await;
+    assert_eq!(replay.len(), 6, "a manager is replayed every change");
+}

@@ -1,0 +1,161 @@
+//! The station: the devices this app instance runs (one, or two in the
+//! demo) and which window shows which device. Commands look their device
+//! up here by the calling window's label.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use countertop_client::{ConnectionHandle, CoreEvent};
+use countertop_protocol::Role;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event as _;
+use tokio::sync::mpsc;
+
+use crate::ipc::{CoreUpdate, IpcError, ScreenKind};
+
+/// One running device: its connection and where its data lives.
+#[derive(Clone)]
+pub struct Device {
+    pub handle: ConnectionHandle,
+    pub role: Role,
+    pub name: String,
+    /// The hub URL this device talks to.
+    pub hub: String,
+    pub data_dir: PathBuf,
+}
+
+/// What a window shows: a device's screen, or the now-serving board of a
+/// device that reads orders.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub device: String,
+    pub screen: ScreenKind,
+}
+
+#[derive(Default)]
+struct Inner {
+    devices: HashMap<String, Device>,
+    windows: HashMap<String, Binding>,
+    hub_url: Option<String>,
+}
+
+/// Shared by the commands (as Tauri state) and the event forwarders.
+#[derive(Clone)]
+pub struct Station {
+    inner: Arc<Mutex<Inner>>,
+    pub data_dir: PathBuf,
+}
+
+impl Station {
+    pub fn new(data_dir: PathBuf) -> Station {
+        Station {
+            inner: Arc::default(),
+            data_dir,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain maps behind; they stay usable.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that this instance hosts the hub at `url`.
+    pub fn set_hub_url(&self, url: &str) {
+        self.lock().hub_url = Some(url.to_owned());
+    }
+
+    pub fn hub_url(&self) -> Option<String> {
+        self.lock().hub_url.clone()
+    }
+
+    /// Adds a running device and starts forwarding its core events to the
+    /// windows bound to it.
+    pub fn add_device<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        key: &str,
+        device: Device,
+        events: mpsc::UnboundedReceiver<CoreEvent>,
+    ) {
+        self.lock().devices.insert(key.to_owned(), device);
+        tauri::async_runtime::spawn(forward(app.clone(), self.clone(), key.to_owned(), events));
+    }
+
+    pub fn bind(&self, label: &str, binding: Binding) {
+        self.lock().windows.insert(label.to_owned(), binding);
+    }
+
+    pub fn binding(&self, label: &str) -> Option<Binding> {
+        self.lock().windows.get(label).cloned()
+    }
+
+    /// The device behind a window.
+    pub fn device_for(&self, label: &str) -> Result<Device, IpcError> {
+        let inner = self.lock();
+        inner
+            .windows
+            .get(label)
+            .and_then(|b| inner.devices.get(&b.device))
+            .cloned()
+            .ok_or_else(|| IpcError::new("not_paired", "this window has no device yet"))
+    }
+
+    pub fn device_for_key(&self, key: &str) -> Result<Device, IpcError> {
+        self.lock()
+            .devices
+            .get(key)
+            .cloned()
+            .ok_or_else(|| IpcError::new("not_paired", "no such device"))
+    }
+
+    /// The first device that reads every order (for the now-serving board).
+    pub fn order_reader(&self) -> Option<String> {
+        let inner = self.lock();
+        let mut keys: Vec<&String> = inner
+            .devices
+            .iter()
+            .filter(|(_, d)| matches!(d.role, Role::Barista | Role::Manager))
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys.first().map(|k| (*k).clone())
+    }
+
+    fn labels_for(&self, key: &str) -> Vec<String> {
+        self.lock()
+            .windows
+            .iter()
+            .filter(|(_, b)| b.device == key)
+            .map(|(label, _)| label.clone())
+            .collect()
+    }
+
+    /// Stops every connection (the app is quitting).
+    pub fn shutdown(&self) {
+        for device in self.lock().devices.values() {
+            device.handle.shutdown();
+        }
+    }
+}
+
+/// Forwards a device's core events to its windows, unchanged in order. This
+/// is all the shell does with them.
+async fn forward<R: Runtime>(
+    app: AppHandle<R>,
+    station: Station,
+    key: String,
+    mut events: mpsc::UnboundedReceiver<CoreEvent>,
+) {
+    while let Some(event) = events.recv().await {
+        let Some(update) = CoreUpdate::from_core(event) else {
+            continue;
+        };
+        for label in station.labels_for(&key) {
+            let target = tauri::EventTarget::webview_window(label.as_str());
+            if let Err(e) = update.emit_to(&app, target) {
+                tracing::debug!(error = %e, window = %label, "cannot forward a core update");
+            }
+        }
+    }
+}
