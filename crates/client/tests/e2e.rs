@@ -509,22 +509,28 @@ async fn a_signature_display_sees_its_workorder_and_signs_through_the_outbox() {
                 .into(),
         })
         .unwrap();
-    until(&mut events, |e| match e {
-        CoreEvent::OutboxSent { key: k, .. } if k == key => Some(()),
-        CoreEvent::OutboxRefused { error, .. } => panic!("refused: {error:?}"),
-        _ => None,
-    })
-    .await;
-    let signed = until(&mut events, |e| match e {
-        CoreEvent::Applied { event, .. } => match *event {
-            countertop_protocol::Event::WorkorderUpdated(w) if w.work_order.signature.is_some() => {
-                Some(w)
+    // The hub's answer and its event race each other: wait for both.
+    let mut sent = false;
+    let mut signed = None;
+    while !sent || signed.is_none() {
+        let event = timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("the signature's answer and event within 30 s")
+            .expect("core events");
+        match event {
+            CoreEvent::OutboxSent { key: k, .. } if k == key => sent = true,
+            CoreEvent::OutboxRefused { error, .. } => panic!("refused: {error:?}"),
+            CoreEvent::Applied { event, .. } => {
+                if let countertop_protocol::Event::WorkorderUpdated(w) = *event {
+                    if w.work_order.signature.is_some() {
+                        signed = Some(w);
+                    }
+                }
             }
-            _ => None,
-        },
-        _ => None,
-    })
-    .await;
+            _ => {}
+        }
+    }
+    let signed = signed.expect("a signed workorder");
     assert_eq!(
         signed.work_order.status,
         countertop_protocol::WorkorderStatus::Approved

@@ -9,7 +9,11 @@ pub fn hub_binary() -> PathBuf {
     // Another build of the hub (a release build, an older one) can be named.
     if let Some(path) = std::env::var_os("COUNTERTOP_HUB_BIN") {
         let hub = PathBuf::from(path);
-        assert!(hub.exists(), "COUNTERTOP_HUB_BIN={} does not exist", hub.display());
+        assert!(
+            hub.exists(),
+            "COUNTERTOP_HUB_BIN={} does not exist",
+            hub.display()
+        );
         return hub;
     }
     // <target>/debug/deps/<test binary> → <target>/debug/countertop-hub
