@@ -566,6 +566,11 @@ async fn sse_topics_follow_the_role_table_and_the_board_gets_only_number_and_sta
             .expect("refused");
         assert_eq!(body["error"]["code"], "validation", "{path}: {code}");
     }
+    let (code, body) = Sse::open(&hub, None, "/api/stream?topics=board", Some("yesterday"))
+        .await
+        .err()
+        .expect("a Last-Event-ID that is not a seq is refused");
+    assert_eq!(body["error"]["code"], "validation", "{code}");
     let (code, _) = Sse::open(&hub, Some("garbage"), "/api/stream?topics=board", None)
         .await
         .err()

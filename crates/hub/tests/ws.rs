@@ -1447,3 +1447,48 @@ async fn a_display_resuming_workorders_is_replayed_only_the_ones_presented_to_it
     let (replay, _) = resume(&mut ws, &["workorders"], since, Some(&epoch)).await;
     assert_eq!(replay.len(), 6, "a manager is replayed every change");
 }
+
+#[tokio::test]
+async fn a_board_replay_gives_anonymous_readers_the_projection_only() {
+    let hub = TestHub::start().await;
+    let cast = Cast::pair(&hub).await;
+    let epoch = epoch_of(&hub).await;
+    let since = seq_of(&hub);
+    let first = order(&cast.kiosk.api).await;
+    let id = order_id(&first);
+    set_status(&cast.barista.api, &id, "MAKING").await;
+    cancel(&cast.barista.api, &id).await;
+
+    let mut ws = connect(&hub, &cast, "anonymous").await;
+    let (replay, replayed) = resume(&mut ws, &["board"], since, Some(&epoch)).await;
+    let data: Vec<&Value> = replay.iter().map(|f| &f["data"]).collect();
+    assert_eq!(
+        data,
+        [
+            &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "MAKING"}),
+            &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "CANCELLED"}),
+        ]
+    );
+    assert!(names(&replay).iter().all(|n| *n == "order:status_changed"));
+    assert_eq!(replayed["data"]["count"], 2);
+}
+
+#[tokio::test]
+async fn after_unsubscribing_a_connection_hears_nothing_more_of_that_topic() {
+    let hub = TestHub::start().await;
+    let cast = Cast::pair(&hub).await;
+    let mut ws = connect(&hub, &cast, "barista").await;
+    ws.subscribe(&["orders", "settings"]).await;
+    order(&cast.kiosk.api).await;
+    assert_eq!(ws.next().await["event"], "order:created");
+    ws.send(json!({"type": "unsubscribe", "topics": ["orders"]}))
+        .await;
+    let answer = ws.next().await;
+    assert_eq!(answer["event"], "unsubscribed");
+    assert_eq!(answer["data"]["topics"], json!(["orders"]));
+
+    order(&cast.kiosk.api).await;
+    let marker = mark(&cast, "settings").await;
+    let frames = frames_until(&mut ws, &marker).await;
+    assert!(frames.is_empty(), "{frames:?}");
+}
