@@ -16,8 +16,18 @@
 //!   `subscribe {since, epoch}` and reloads `/api/snapshot` on `resync`.
 //! - **Exactly once.** An event is applied in one transaction with the new
 //!   cursor; an event whose `seq` is not above the cursor is skipped and not
-//!   reported. An alert's dedupe row is written in that same transaction, so
-//!   an order alerts at most once even across crashes and restarts.
+//!   reported. Events about an order are judged by that order's own newest
+//!   seq instead (a kiosk that starts following an order is replayed its
+//!   history after newer events of other topics), and an `order:created` for
+//!   a known order is always skipped. An alert's dedupe row is written in the
+//!   same transaction, so an order alerts at most once even across crashes
+//!   and restarts.
+//! - **Resume, never reload, unless told.** A connection resumes with
+//!   `subscribe {since, epoch}` from the cursor and moves the cursor to
+//!   `replayed.to`; only an empty cache or a `resync` loads `/api/snapshot`.
+//! - **Heartbeat.** A `ping` every 15 s; no frame at all within 10 s of one
+//!   means the link is dead. Reconnecting: five quick attempts (1 s doubling,
+//!   ±50 % jitter), then suspended, retrying every 30 s or on request.
 //! - **The outbox.** Actions taken while offline are queued in the cache with
 //!   a key and sent in order, one at a time, while the link is live. Orders
 //!   carry the key as their idempotency key; refusals come back as
