@@ -76,7 +76,7 @@ impl std::fmt::Debug for HttpHub {
 
 fn network(e: reqwest::Error) -> LinkError {
     if e.is_timeout() {
-        LinkError::Timeout(Duration::ZERO)
+        LinkError::Timeout
     } else {
         LinkError::Network(e.without_url().to_string())
     }
