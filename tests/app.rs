@@ -1,1 +1,283 @@
-//! End-to-end tests of the app window: being written.
+//! End-to-end tests of the real app window: the `countertop` binary in
+//! `--demo`, driven through tauri-driver and WebKitWebDriver. Run under a
+//! display and a private D-Bus, as `./dev.sh test` does:
+//! `dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p countertop-e2e`.
+//!
+//! Every wait polls for a condition with a deadline; screenshots of each
+//! screen land in `docs/screenshots/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// How long any one condition may take to come true.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
+}
+
+fn app_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("COUNTERTOP_APP_BIN") {
+        return bin.into();
+    }
+    let bin = workspace().join("target/debug/countertop");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p countertop-app), as ./dev.sh test does",
+        bin.display()
+    );
+    bin
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([home.join(".cargo/bin")])
+        .map(|dir| dir.join("tauri-driver"));
+    for candidate in candidates {
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!("tauri-driver is missing: cargo install tauri-driver --version ^2 --locked (./dev.sh test does)");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// tauri-driver on free ports; killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Result<Driver> {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no DISPLAY: run under xvfb-run (./dev.sh test does)"
+        );
+        let port = free_port();
+        let native = free_port();
+        let child = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting tauri-driver")?;
+        let driver = Driver { child, port };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > DEADLINE {
+                bail!("tauri-driver did not listen on {port}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(driver)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn open_app(driver: &Driver, args: &[&str]) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": app_binary(), "args": args }),
+    );
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .context("opening a WebDriver session with the app")
+}
+
+/// Polls `check` until it answers true, or fails after [`DEADLINE`].
+async fn until<F, Fut>(what: &str, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await.unwrap_or(false) {
+            return Ok(());
+        }
+        if start.elapsed() > DEADLINE {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn css_present(client: &Client, css: &str) -> Result<bool> {
+    Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
+}
+
+async fn wait_for(client: &Client, css: &str) -> Result<fantoccini::elements::Element> {
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))
+}
+
+async fn click(client: &Client, css: &str) -> Result<()> {
+    wait_for(client, css)
+        .await?
+        .click()
+        .await
+        .with_context(|| format!("clicking {css}"))?;
+    Ok(())
+}
+
+/// Switches to the window whose title names `screen` (see `App.tsx`).
+async fn switch_to(client: &Client, screen: &str) -> Result<()> {
+    let want = format!("Countertop — {screen}");
+    let start = Instant::now();
+    loop {
+        for handle in client.windows().await? {
+            client.switch_to_window(handle).await?;
+            if client.title().await? == want {
+                return Ok(());
+            }
+        }
+        if start.elapsed() > DEADLINE {
+            bail!("no window titled {want:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) -> Result<()> {
+    let png = client.screenshot().await?;
+    assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+    let dir = workspace().join("docs/screenshots");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(format!("{name}.png")), png)?;
+    Ok(())
+}
+
+/// The hub the demo started (its port is free-picked on each start).
+fn hub_url(data: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(data.join("hub.json")).context("reading hub.json")?;
+    let note: serde_json::Value = serde_json::from_str(&text)?;
+    Ok(note["url"]
+        .as_str()
+        .context("hub.json has a url")?
+        .to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_order_flows_from_kiosk_to_barista_and_back() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_arg = data.path().to_str().context("utf-8 temp path")?.to_owned();
+    let driver = Driver::start()?;
+    let client = open_app(&driver, &["--demo", "--data", &data_arg]).await?;
+    let result = order_flow(&client, data.path()).await;
+    let _ = client.close().await;
+    result
+}
+
+async fn order_flow(client: &Client, data: &Path) -> Result<()> {
+    // The kiosk: welcome, live, then the menu.
+    switch_to(client, "kiosk").await?;
+    wait_for(client, "[data-testid=link-status][data-state=live]").await?;
+    screenshot(client, "kiosk-welcome").await?;
+    click(client, "[data-testid=start-order]").await?;
+    click(client, "[data-testid=item-americano]").await?;
+    click(client, "[data-testid=item-americano]").await?;
+    click(client, "[data-testid=item-latte]").await?;
+    let total = wait_for(client, "[data-testid=cart-total]")
+        .await?
+        .text()
+        .await?;
+    // Two Americanos at 4,000 and a latte at 4,500, in won.
+    assert!(total.contains("12,500"), "cart total {total:?}");
+    screenshot(client, "kiosk-menu-cart").await?;
+
+    // Paying with points the Design Team cell lacks is refused clearly.
+    click(client, "[data-testid=to-pay]").await?;
+    click(client, "[data-testid=pay-CELL]").await?;
+    screenshot(client, "kiosk-pay-cell").await?;
+    click(client, "[data-testid=pay-CARD]").await?;
+    click(client, "[data-testid=place-order]").await?;
+    let number = wait_for(client, "[data-testid=daily-number]")
+        .await?
+        .text()
+        .await?;
+    let number: u32 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("daily number {number:?}"))?;
+    wait_for(client, "[data-testid=order-status][data-status=PENDING]").await?;
+    screenshot(client, "kiosk-confirmation").await?;
+
+    // The barista sees it, and moves it on to READY.
+    switch_to(client, "barista").await?;
+    let card = format!("[data-testid=order-{number}]");
+    wait_for(client, &format!("[data-testid=column-PENDING] {card}")).await?;
+    screenshot(client, "barista-new-order").await?;
+    click(client, &format!("[data-testid=advance-{number}]")).await?;
+    wait_for(client, &format!("[data-testid=column-MAKING] {card}")).await?;
+    click(client, &format!("[data-testid=advance-{number}]")).await?;
+    wait_for(client, &format!("[data-testid=column-READY] {card}")).await?;
+    screenshot(client, "barista-ready").await?;
+
+    // The kiosk's confirmation follows it live.
+    switch_to(client, "kiosk").await?;
+    wait_for(client, "[data-testid=order-status][data-status=READY]").await?;
+    screenshot(client, "kiosk-ready").await?;
+
+    // Sold out on the barista board greys the item on the kiosk, live.
+    click(client, "[data-testid=done]").await?;
+    click(client, "[data-testid=start-order]").await?;
+    wait_for(client, "[data-testid=item-americano][data-sold-out=false]").await?;
+    switch_to(client, "barista").await?;
+    click(client, "[data-testid=menu-toggle]").await?;
+    screenshot(client, "barista-sold-out-panel").await?;
+    click(client, "[data-testid=soldout-americano]").await?;
+    switch_to(client, "kiosk").await?;
+    let start = Instant::now();
+    until("the kiosk to grey out the Americano", || {
+        css_present(client, "[data-testid=item-americano][data-sold-out=true]")
+    })
+    .await?;
+    println!("sold out reached the kiosk within {:?}", start.elapsed());
+    screenshot(client, "kiosk-sold-out").await?;
+
+    // The hub is reachable for other devices at the URL the demo wrote.
+    let url = hub_url(data)?;
+    let health: serde_json::Value = reqwest::get(format!("{url}/healthz")).await?.json().await?;
+    assert_eq!(health["status"], "ok", "hub health {health}");
+    Ok(())
+}

@@ -92,6 +92,11 @@ pub async fn host_hub(station: &Station, port: Option<u16>) -> anyhow::Result<(H
     let url = format!("http://127.0.0.1:{port}");
     tracing::info!(%url, "hosting the hub (reachable on this machine's LAN addresses too)");
     station.set_hub_url(&url);
+    // Tools and tests find the running hub here (its port may change).
+    let note = serde_json::json!({ "url": url, "port": port });
+    if let Err(e) = std::fs::write(station.data_dir.join("hub.json"), note.to_string()) {
+        tracing::warn!(error = %e, "cannot write hub.json");
+    }
     let serving = hub.clone();
     tauri::async_runtime::spawn(async move {
         if let Err(e) = countertop_hub::serve(listener, serving, std::future::pending()).await {

@@ -15,6 +15,11 @@ export function App() {
     commands.session().then(setSession).catch((e) => setError(errorText(e)));
   }, []);
 
+  useEffect(() => {
+    // Window titles tell screens apart (and let the end-to-end test find them).
+    if (session) document.title = `Countertop — ${session.screen}`;
+  }, [session]);
+
   if (error) return <div className="fatal">Countertop cannot start this screen: {error}</div>;
   if (!session) return <div className="loading">Starting…</div>;
   switch (session.screen) {

@@ -45,13 +45,13 @@ export function Barista({ session }: { session: Session }) {
   if (!screen) return <div className="loading">{error ?? "Loading orders…"}</div>;
   const amber = Number(screen.settings.timer_amber_minutes ?? 5) * 60_000;
   const red = Number(screen.settings.timer_red_minutes ?? 10) * 60_000;
-  const currency = screen.settings.currency;
+  const currency = screen.settings;
   const recall = orders.filter((o) => o.status === "COMPLETED" || o.status === "CANCELLED").slice(0, 8);
 
   const act = (p: Promise<unknown>) => p.catch((e) => setProblem(errorText(e)));
 
   const card = (o: OrderEntry, action: string) => {
-    const waited = now - Date.parse(o.createdAt);
+    const waited = Math.max(0, now - Date.parse(o.createdAt));
     const timer = waited >= red ? "red" : waited >= amber ? "amber" : "";
     const isFresh = fresh[o.orderId] && now - fresh[o.orderId] < HIGHLIGHT_MS;
     const minutes = Math.floor(waited / 60_000);

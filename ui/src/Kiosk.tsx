@@ -70,7 +70,7 @@ export function Kiosk() {
   }, [step.at]);
 
   const menu = screen?.menu ?? [];
-  const currency = screen?.settings.currency;
+  const currency = screen?.settings;
   const categories = useMemo(() => [...new Set(menu.map((m) => m.category))], [menu]);
   const byId = useMemo(() => new Map(menu.map((m) => [m.id, m])), [menu]);
   const lines = Object.entries(cart)
@@ -253,7 +253,7 @@ export function Kiosk() {
         <p>Your number</p>
         <div className="number" data-testid="daily-number">{step.dailyNum ?? "?"}</div>
         <p className="big" data-testid="order-status" data-status={status}>{STATUS_TEXT[status]}</p>
-        <button className="primary big" onClick={reset}>Done</button>
+        <button className="primary big" data-testid="done" onClick={reset}>Done</button>
       </div>
     );
   }

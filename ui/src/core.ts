@@ -64,11 +64,12 @@ export function errorCode(e: unknown): string {
   return "unknown";
 }
 
-/** Formats an amount in the currency's minor unit (`4500` KRW → ₩4,500). */
-export function money(amount: number, currency: string | undefined): string {
-  const code = currency || "KRW";
+/** Formats an amount in the currency's minor unit (`4500` KRW → ₩4,500),
+ * in the café's currency and language settings. */
+export function money(amount: number, settings: Screen["settings"] | undefined): string {
+  const code = settings?.currency || "KRW";
   try {
-    const format = new Intl.NumberFormat(undefined, { style: "currency", currency: code });
+    const format = new Intl.NumberFormat(settings?.language || undefined, { style: "currency", currency: code });
     const digits = format.resolvedOptions().maximumFractionDigits ?? 0;
     return format.format(amount / 10 ** digits);
   } catch {
