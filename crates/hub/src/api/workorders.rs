@@ -280,13 +280,19 @@ fn check_svg(svg: &str) -> Result<(), AppError> {
         "<iframe",
         "<!entity",
     ];
-    let has_handler = lower.match_indices(" on").any(|(i, _)| {
-        lower[i + 3..]
+    // An attribute may follow any whitespace, a `/` or a closing quote, so
+    // `<svg\nonload=` and `<svg/onload=` are handlers as much as ` onload=`.
+    let has_handler = lower.match_indices("on").any(|(i, _)| {
+        lower[..i]
             .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .count()
-            > 0
-            && lower[i + 3..]
+            .next_back()
+            .is_some_and(|c| c.is_ascii_whitespace() || matches!(c, '/' | '"' | '\''))
+            && lower[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count()
+                > 0
+            && lower[i + 2..]
                 .trim_start_matches(|c: char| c.is_ascii_alphabetic())
                 .trim_start()
                 .starts_with('=')
@@ -343,6 +349,11 @@ mod tests {
         assert!(check_svg(&format!("<?xml version=\"1.0\"?>\n{ok}")).is_ok());
         assert!(check_svg("<svg><script>alert(1)</script></svg>").is_err());
         assert!(check_svg(r#"<svg onload="x()"></svg>"#).is_err());
+        assert!(check_svg("<svg\nonload=\"x()\"></svg>").is_err());
+        assert!(check_svg(r#"<svg/onload="x()"></svg>"#).is_err());
+        assert!(
+            check_svg(r#"<svg><path d="M0 0" fill="none" stroke-linejoin="round"/></svg>"#).is_ok()
+        );
         assert!(check_svg(r#"<svg><a href="javascript:x()"/></svg>"#).is_err());
         assert!(check_svg("hello").is_err());
     }
