@@ -211,9 +211,18 @@ pub async fn stop_session(
     State(hub): State<Hub>,
     caller: Caller,
     Path((id, sid)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Workorder>> {
     caller.require_manager()?;
+    // A body over the limit answers in the protocol's error shape too.
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        ),
+        status => AppError::new(status, "validation", rejection.body_text()),
+    })?;
     // The body is optional: none stops the session, `{"done": true}` also
     // finishes the workorder.
     let done = if body.iter().all(u8::is_ascii_whitespace) {
