@@ -18,7 +18,10 @@ async fn an_order_posted_by_a_kiosk_reaches_a_subscribed_barista() {
     assert_eq!(welcome["data"]["deviceId"], barista.id.as_str());
     ws.subscribe(&["orders"]).await;
 
-    let (status, order) = kiosk.api.order(&[("americano", 2), ("latte", 1)], "CARD").await;
+    let (status, order) = kiosk
+        .api
+        .order(&[("americano", 2), ("latte", 1)], "CARD")
+        .await;
     assert_eq!(status, 201, "{order}");
     let frame = ws.next_event("order:created").await;
     assert_eq!(frame["data"]["orderId"], order["orderId"]);

@@ -171,7 +171,8 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.get(format!("{}{path}", self.base))).await
+        self.send(self.client.get(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -180,8 +181,12 @@ impl Api {
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.client.patch(format!("{}{path}", self.base)).json(&body))
-            .await
+        self.send(
+            self.client
+                .patch(format!("{}{path}", self.base))
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -283,7 +288,8 @@ impl Ws {
 
     /// Reads the welcome, subscribes and waits for `subscribed`.
     pub async fn subscribe(&mut self, topics: &[&str]) -> Value {
-        self.send(json!({"type": "subscribe", "topics": topics})).await;
+        self.send(json!({"type": "subscribe", "topics": topics}))
+            .await;
         self.next_event("subscribed").await
     }
 
