@@ -2,6 +2,7 @@
 # Countertop developer entry point. Two commands a newcomer types:
 #   ./dev.sh run    set everything up, then run Countertop with demo data
 #   ./dev.sh test   set everything up, then run every check and test
+# `./dev.sh hub` runs the hub alone (no window), as the README's walk-through uses.
 # `./dev.sh setup` only installs what is missing. Safe to run again: each
 # step checks first and does nothing when its work is already done.
 set -euo pipefail
@@ -10,12 +11,16 @@ ROOT=$(pwd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# System packages: building (C toolchain, ALSA and D-Bus headers) and the
-# tools the tests run real backends with (private D-Bus, kernel keyring).
+# System packages: building (C toolchain, ALSA and D-Bus headers, the
+# WebKitGTK stack of the Tauri app) and the tools the tests run real
+# backends with (private D-Bus, kernel keyring, Xvfb, WebKitWebDriver).
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates
-  libasound2-dev libdbus-1-dev
+  libasound2-dev libdbus-1-dev libssl-dev
+  libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libgtk-3-dev
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   dbus dbus-x11 keyutils
+  xvfb xauth webkit2gtk-driver imagemagick
 )
 
 as_root() {
@@ -51,9 +56,50 @@ setup_rust() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
 }
 
+setup_node() {
+  if ! command -v npm >/dev/null; then
+    say "Installing Node.js and npm (the UI is built with Vite)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+}
+
+# tauri-driver bridges WebDriver to the app's WebKitWebDriver (end-to-end tests).
+setup_tauri_driver() {
+  if ! cargo install --list | grep -q '^tauri-driver v2\.'; then
+    say "Installing tauri-driver 2"
+    cargo install tauri-driver --version '^2' --locked
+  fi
+}
+
 setup() {
   setup_system
   setup_rust
+  setup_node
+}
+
+# The app embeds ui/dist, so the UI is built (and type-checked) before any
+# cargo build or clippy of the workspace. (ui/package.json overrides rollup
+# with its WebAssembly build: some npm mirrors lack rollup's per-platform
+# packages, which leaves `npm ci` with a lock file it calls out of sync.)
+build_ui() {
+  say "UI: npm ci, type check (tsc --noEmit) and build (ui/dist)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npx vite build --logLevel warn)
+}
+
+# The app's window under a virtual display and a private D-Bus, with fresh
+# XDG folders so WebKit leaves nothing behind in the user's home.
+with_display() {
+  local xdg
+  xdg=$(mktemp -d)
+  mkdir -p "$xdg"/{data,cache,config,runtime}
+  chmod 700 "$xdg/runtime"
+  local rc=0
+  XDG_DATA_HOME="$xdg/data" XDG_CACHE_HOME="$xdg/cache" XDG_CONFIG_HOME="$xdg/config" \
+    XDG_RUNTIME_DIR="$xdg/runtime" \
+    dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" "$@" || rc=$?
+  rm -rf "$xdg"
+  return $rc
 }
 
 # A throw-away session for tests that need real desktop services: a private
@@ -71,15 +117,35 @@ with_services() {
 run_tests() {
   say "Formatting (cargo fmt --check)"
   cargo fmt --all -- --check
+  build_ui
   say "Lints (cargo clippy -D warnings)"
   cargo clippy --workspace --all-targets --locked -- -D warnings
   say "Building binaries the end-to-end tests start"
   cargo build --workspace --bins --locked
+  setup_tauri_driver
   say "Tests (cargo test --workspace)"
-  with_services cargo test --workspace --locked --no-fail-fast
+  local rc=0
+  with_services cargo test --workspace --exclude countertop-e2e --locked --no-fail-fast || rc=$?
+  say "End-to-end tests of the app window (Xvfb, tauri-driver)"
+  with_display cargo test -p countertop-e2e --locked --no-fail-fast || rc=$?
+  return $rc
 }
 
 run_app() {
+  if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    say "No DISPLAY: the desktop app needs a screen, so only the hub runs (see README)."
+    run_hub "$@"
+    return
+  fi
+  local data="$ROOT/.countertop-dev/app"
+  build_ui
+  say "Building the app"
+  cargo build -p countertop-app --locked
+  say "Starting Countertop --demo: a kiosk and a barista window (data in $data)"
+  exec target/debug/countertop --demo --data "$data" "$@"
+}
+
+run_hub() {
   local data="$ROOT/.countertop-dev/hub"
   say "Building the hub"
   cargo build -p countertop-hub --locked
@@ -99,6 +165,7 @@ shift || true
 case "$cmd" in
   setup) setup ;;
   run) setup; run_app "$@" ;;
+  hub) setup; run_hub "$@" ;;
   test) setup; run_tests ;;
-  *) echo "usage: ./dev.sh run | test | setup" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh run | test | setup | hub" >&2; exit 2 ;;
 esac
