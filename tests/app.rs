@@ -275,9 +275,74 @@ async fn order_flow(client: &Client, data: &Path) -> Result<()> {
     println!("sold out reached the kiosk within {:?}", start.elapsed());
     screenshot(client, "kiosk-sold-out").await?;
 
-    // The hub is reachable for other devices at the URL the demo wrote.
-    let url = hub_url(data)?;
-    let health: serde_json::Value = reqwest::get(format!("{url}/healthz")).await?.json().await?;
-    assert_eq!(health["status"], "ok", "hub health {health}");
+    // The now-serving board opens from the barista board and shows READY numbers.
+    switch_to(client, "barista").await?;
+    click(client, "[data-testid=menu-toggle]").await?;
+    click(client, "[data-testid=open-board]").await?;
+    switch_to(client, "board").await?;
+    wait_for(
+        client,
+        &format!("[data-testid=serving] [data-testid=ready-{number}]"),
+    )
+    .await?;
+    screenshot(client, "board-now-serving").await?;
+
+    // A manager switching the kiosks off puts this kiosk into maintenance
+    // within a second, and back.
+    let manager = Manager::pair(data).await?;
+    switch_to(client, "kiosk").await?;
+    manager.set("is_kiosk_active", "false").await?;
+    let start = Instant::now();
+    wait_for(client, "[data-testid=maintenance]").await?;
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "maintenance took {took:?}");
+    screenshot(client, "kiosk-maintenance").await?;
+    manager.set("is_kiosk_active", "true").await?;
+    // Back where the customer was: the menu.
+    wait_for(client, "[data-testid=item-latte]").await?;
     Ok(())
+}
+
+/// A manager device paired with the demo's hub through the hub's own
+/// command line (a pairing code made in its database).
+struct Manager {
+    url: String,
+    token: String,
+}
+
+impl Manager {
+    async fn pair(data: &Path) -> Result<Manager> {
+        let url = hub_url(data)?;
+        let hub_bin = workspace().join("target/debug/countertop-hub");
+        let out = Command::new(&hub_bin)
+            .args(["pairing-code", "--role", "manager", "--data"])
+            .arg(data.join("hub"))
+            .output()
+            .with_context(|| format!("running {}", hub_bin.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let code: serde_json::Value = serde_json::from_str(text.trim())
+            .with_context(|| format!("pairing-code printed {text:?}"))?;
+        let code = code["code"].as_str().context("a code")?.to_owned();
+        let paired: serde_json::Value = reqwest::Client::new()
+            .post(format!("{url}/api/devices/pair"))
+            .json(&json!({ "code": code }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = paired["token"].as_str().context("a token")?.to_owned();
+        Ok(Manager { url, token })
+    }
+
+    async fn set(&self, key: &str, value: &str) -> Result<()> {
+        reqwest::Client::new()
+            .put(format!("{}/api/settings/{key}", self.url))
+            .bearer_auth(&self.token)
+            .json(&json!({ "value": value }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
 }

@@ -103,7 +103,9 @@ export function Barista({ session }: { session: Session }) {
             <button onClick={() => setShowMenu((s) => !s)} data-testid="menu-toggle">
               {showMenu ? "Orders" : "Sold out…"}
             </button>
-            <button onClick={() => act(commands.openBoard())}>Now serving board</button>
+            <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
+              Now serving board
+            </button>
             <button
               className={screen.muted ? "muted" : ""}
               data-testid="mute"

@@ -16,7 +16,7 @@ export function Board() {
           <div className="numbers" data-testid="serving">
             {ready.length === 0 && <p className="muted">—</p>}
             {ready.map((o) => (
-              <span key={o.orderId} className="ready-num">
+              <span key={o.orderId} className="ready-num" data-testid={`ready-${o.dailyNum}`}>
                 {o.dailyNum}
               </span>
             ))}
