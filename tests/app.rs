@@ -346,3 +346,96 @@ impl Manager {
         Ok(())
     }
 }
+
+/// A hub of its own, as `countertop-hub serve`; killed when dropped.
+struct HubProcess {
+    child: Child,
+    url: String,
+}
+
+impl HubProcess {
+    fn start(data: &Path, port: u16) -> Result<HubProcess> {
+        let child = Command::new(workspace().join("target/debug/countertop-hub"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting countertop-hub (cargo build --workspace --bins)")?;
+        Ok(HubProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    async fn healthy(&self) -> Result<()> {
+        let url = format!("{}/healthz", self.url);
+        until("the hub to answer", || async {
+            Ok(reqwest::get(&url).await?.status().is_success())
+        })
+        .await
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let hub_data = dir.path().join("hub");
+    let port = free_port();
+    let mut hub = HubProcess::start(&hub_data, port)?;
+    hub.healthy().await?;
+    let out = Command::new(workspace().join("target/debug/countertop-hub"))
+        .args(["pairing-code", "--role", "barista", "--data"])
+        .arg(&hub_data)
+        .output()?;
+    let code: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let code = code["code"].as_str().context("a pairing code")?.to_owned();
+
+    let app_data = dir.path().join("app");
+    let app_arg = app_data.to_str().context("utf-8 temp path")?.to_owned();
+    let driver = Driver::start()?;
+    let client = open_app(
+        &driver,
+        &["--hub", &hub.url, "--pair", &code, "--data", &app_arg],
+    )
+    .await?;
+    let result = async {
+        switch_to(&client, "barista").await?;
+        wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+
+        hub.stop();
+        wait_for(
+            &client,
+            "[data-testid=link-status][data-state=reconnecting]",
+        )
+        .await?;
+        screenshot(&client, "barista-reconnecting").await?;
+
+        let restarted = HubProcess::start(&hub_data, port)?;
+        restarted.healthy().await?;
+        until("the barista board to be live again", || async {
+            if css_present(&client, "[data-testid=link-status][data-state=offline]").await? {
+                // Past the quick attempts: the Retry button tries at once.
+                click(&client, "[data-testid=link-status] button.retry").await?;
+            }
+            css_present(&client, "[data-testid=link-status][data-state=live]").await
+        })
+        .await?;
+        drop(restarted);
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    result
+}
