@@ -25,11 +25,18 @@ fn workspace() -> PathBuf {
         .to_owned()
 }
 
+/// Where cargo puts binaries: `CARGO_TARGET_DIR`, or the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
 fn app_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("COUNTERTOP_APP_BIN") {
         return bin.into();
     }
-    let bin = workspace().join("target/debug/countertop");
+    let bin = target_dir().join("debug/countertop");
     assert!(
         bin.exists(),
         "{} is missing: build it first (cargo build -p countertop-app), as ./dev.sh test does",
@@ -313,7 +320,7 @@ struct Manager {
 impl Manager {
     async fn pair(data: &Path) -> Result<Manager> {
         let url = hub_url(data)?;
-        let hub_bin = workspace().join("target/debug/countertop-hub");
+        let hub_bin = target_dir().join("debug/countertop-hub");
         let out = Command::new(&hub_bin)
             .args(["pairing-code", "--role", "manager", "--data"])
             .arg(data.join("hub"))
@@ -355,7 +362,7 @@ struct HubProcess {
 
 impl HubProcess {
     fn start(data: &Path, port: u16) -> Result<HubProcess> {
-        let child = Command::new(workspace().join("target/debug/countertop-hub"))
+        let child = Command::new(target_dir().join("debug/countertop-hub"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data)
             .stdout(Stdio::null())
@@ -395,7 +402,7 @@ async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> R
     let port = free_port();
     let mut hub = HubProcess::start(&hub_data, port)?;
     hub.healthy().await?;
-    let out = Command::new(workspace().join("target/debug/countertop-hub"))
+    let out = Command::new(target_dir().join("debug/countertop-hub"))
         .args(["pairing-code", "--role", "barista", "--data"])
         .arg(&hub_data)
         .output()?;
