@@ -1,0 +1,281 @@
+//! One load run: N subscribers on one server, orders posted at a set rate,
+//! and the latency from each POST being sent to each subscriber receiving
+//! its `order:created`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::server::{usage, Kind, Server};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Connections opened at once while subscribers join.
+const CONNECT_CONCURRENCY: usize = 64;
+
+/// The figures of one run.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub kind: Kind,
+    pub subscribers: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub deliveries: usize,
+    pub expected: usize,
+    pub deliveries_per_s: f64,
+    pub cpu_seconds: f64,
+    pub rss_mib: f64,
+    pub kib_per_idle_conn: f64,
+}
+
+/// Open one subscriber and subscribe it to `orders`; returns once the server
+/// confirmed the subscription.
+pub async fn subscribe(server: &Server) -> anyhow::Result<Ws> {
+    let url = match server.kind {
+        Kind::Hub | Kind::FastApi => format!("ws://{}/ws", server.addr),
+        Kind::SocketIo => format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.addr),
+    };
+    let mut req = url.into_client_request()?;
+    if let Some(t) = &server.subscriber_token {
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {t}"))?,
+        );
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+    let subscribe = match server.kind {
+        Kind::SocketIo => {
+            // Engine.IO open packet, then the Socket.IO connect to namespace "/".
+            expect_prefix(&mut ws, "0").await?;
+            ws.send(Message::text("40")).await?;
+            expect_prefix(&mut ws, "40").await?;
+            r#"42["subscribe",{"topics":["orders"]}]"#
+        }
+        Kind::Hub => {
+            expect_prefix(&mut ws, r#"{"event":"welcome""#).await?;
+            r#"{"type":"subscribe","topics":["orders"]}"#
+        }
+        Kind::FastApi => r#"{"type":"subscribe","topics":["orders"]}"#,
+    };
+    ws.send(Message::text(subscribe)).await?;
+    let confirmed = match server.kind {
+        Kind::SocketIo => r#"42["subscribed""#,
+        Kind::Hub | Kind::FastApi => r#"{"event":"subscribed""#,
+    };
+    expect_prefix(&mut ws, confirmed).await?;
+    Ok(ws)
+}
+
+async fn expect_prefix(ws: &mut Ws, prefix: &str) -> anyhow::Result<()> {
+    for _ in 0..8 {
+        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .with_context(|| format!("waiting for {prefix}"))?
+            .context("closed")??;
+        if let Message::Text(t) = msg {
+            if t.starts_with(prefix) {
+                return Ok(());
+            }
+        }
+    }
+    bail!("no {prefix} frame")
+}
+
+/// The `orderId` of an `order:created` frame, found without a full parse so
+/// that the load generator spends as little CPU per delivery as it can.
+pub fn created_order_id(frame: &str) -> Option<&str> {
+    if !frame.contains("order:created") {
+        return None;
+    }
+    let start = frame.find(r#""orderId":""#)? + r#""orderId":""#.len();
+    let len = frame[start..].find('"')?;
+    Some(&frame[start..start + len])
+}
+
+/// Read frames until `orders` `order:created` events have arrived or the
+/// deadline passes; answers Engine.IO pings.
+async fn receive(
+    mut ws: Ws,
+    kind: Kind,
+    orders: usize,
+    deadline: tokio::time::Instant,
+) -> Vec<(Box<str>, Instant)> {
+    let mut got = Vec::with_capacity(orders);
+    while got.len() < orders {
+        let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await else {
+            break;
+        };
+        let now = Instant::now();
+        let Message::Text(t) = msg else { continue };
+        if kind == Kind::SocketIo && t.as_str() == "2" {
+            let _ = ws.send(Message::text("3")).await;
+            continue;
+        }
+        if let Some(id) = created_order_id(&t) {
+            got.push((id.into(), now));
+        }
+    }
+    let _ = ws.close(None).await;
+    got
+}
+
+/// Where orders are posted, cheap to clone into each POST's task.
+#[derive(Clone)]
+pub struct Publisher {
+    pub addr: std::net::SocketAddr,
+    pub token: Option<String>,
+}
+
+impl Publisher {
+    pub fn of(server: &Server) -> Publisher {
+        Publisher {
+            addr: server.addr,
+            token: server.publisher_token.clone(),
+        }
+    }
+}
+
+/// POST one order; returns its `orderId`.
+pub async fn post_order(
+    client: &reqwest::Client,
+    to: &Publisher,
+    key: &str,
+) -> anyhow::Result<String> {
+    let mut req = client
+        .post(format!("http://{}/api/orders", to.addr))
+        .json(&serde_json::json!({
+            "idempotencyKey": key,
+            "items": [{ "menuId": "americano", "quantity": 1 }],
+            "payType": "CARD",
+        }));
+    if let Some(t) = &to.token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await?;
+    anyhow::ensure!(
+        status.as_u16() == 201,
+        "POST /api/orders answered {status}: {body}"
+    );
+    body["orderId"]
+        .as_str()
+        .map(str::to_owned)
+        .context("order without orderId")
+}
+
+/// Load parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    pub orders: usize,
+    pub rate: f64,
+    /// How long after the last POST to wait for stragglers.
+    pub drain: Duration,
+}
+
+pub async fn run(
+    server: &Server,
+    subscribers: usize,
+    load: Load,
+    tag: &str,
+) -> anyhow::Result<RunResult> {
+    let pid = server.pid()?;
+    let client = reqwest::Client::new();
+    // Warm up: one order before anyone listens, so lazily built state
+    // (connection pools, prepared statements) is not counted as per-connection memory.
+    let publisher = Publisher::of(server);
+    post_order(&client, &publisher, &format!("{tag}-warmup")).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = usage(pid);
+
+    let mut conns = Vec::with_capacity(subscribers);
+    let mut pending = futures::stream::iter((0..subscribers).map(|_| subscribe(server)))
+        .buffer_unordered(CONNECT_CONCURRENCY);
+    while let Some(ws) = pending.next().await {
+        conns.push(ws?);
+    }
+    drop(pending);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = usage(pid);
+    let kib_per_idle_conn = idle.rss_kib.saturating_sub(before.rss_kib) as f64 / subscribers as f64;
+
+    let post_span = Duration::from_secs_f64(load.orders as f64 / load.rate);
+    let deadline = tokio::time::Instant::now() + post_span + load.drain;
+    let mut readers = JoinSet::new();
+    for ws in conns {
+        readers.spawn(receive(ws, server.kind, load.orders, deadline));
+    }
+
+    let cpu_start = usage(pid).cpu_seconds;
+    let first_send = Instant::now();
+    let mut posts = JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / load.rate));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for i in 0..load.orders {
+        tick.tick().await;
+        let client = client.clone();
+        let key = format!("{tag}-{i}");
+        let publisher = publisher.clone();
+        posts.spawn(async move {
+            let sent = Instant::now();
+            (post_order(&client, &publisher, &key).await, sent)
+        });
+    }
+    let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(load.orders);
+    let mut post_errors = 0usize;
+    while let Some(r) = posts.join_next().await {
+        match r? {
+            (Ok(id), sent) => {
+                sent_at.insert(id, sent);
+            }
+            (Err(e), _) => {
+                if post_errors == 0 {
+                    eprintln!("  {}: POST failed: {e:#}", server.kind.name());
+                }
+                post_errors += 1;
+            }
+        }
+    }
+    let mut latencies = Vec::with_capacity(subscribers * load.orders);
+    let mut last = first_send;
+    while let Some(r) = readers.join_next().await {
+        for (id, at) in r? {
+            if let Some(sent) = sent_at.get(&*id) {
+                latencies.push(at.saturating_duration_since(*sent));
+                last = last.max(at);
+            }
+        }
+    }
+    let cpu_seconds = usage(pid).cpu_seconds - cpu_start;
+    latencies.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    let span = last.duration_since(first_send).as_secs_f64().max(1e-3);
+    Ok(RunResult {
+        kind: server.kind,
+        subscribers,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: pct(1.0),
+        deliveries: latencies.len(),
+        expected: subscribers * load.orders,
+        deliveries_per_s: latencies.len() as f64 / span,
+        cpu_seconds,
+        rss_mib: idle.rss_kib as f64 / 1024.0,
+        kib_per_idle_conn,
+    })
+}

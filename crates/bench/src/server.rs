@@ -1,0 +1,300 @@
+//! The servers under test, each spawned as its own process so that its CPU
+//! time and resident memory can be read from `/proc` (summed over the whole
+//! process tree, which matters for peers that fork).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Which of the three servers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Hub,
+    SocketIo,
+    FastApi,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Hub => "countertop-hub",
+            Kind::SocketIo => "Socket.IO (Node)",
+            Kind::FastApi => "FastAPI (uvicorn)",
+        }
+    }
+}
+
+/// Where the repository and the hub binary are.
+pub struct Paths {
+    pub root: PathBuf,
+    pub hub_bin: PathBuf,
+}
+
+impl Paths {
+    fn node_peer(&self) -> PathBuf {
+        self.root.join("bench/peers/socketio")
+    }
+    fn python_peer(&self) -> PathBuf {
+        self.root.join("bench/peers/fastapi")
+    }
+
+    /// Why a peer cannot run here, if it cannot.
+    pub fn missing(&self, kind: Kind) -> Option<String> {
+        let need = match kind {
+            Kind::Hub => self.hub_bin.clone(),
+            Kind::SocketIo => self.node_peer().join("node_modules/better-sqlite3"),
+            Kind::FastApi => self.python_peer().join(".venv/bin/python"),
+        };
+        (!need.exists()).then(|| format!("{} missing (run bench/setup.sh)", need.display()))
+    }
+}
+
+/// A running server and the tokens its clients need.
+pub struct Server {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    child: Child,
+    pub data: tempfile::TempDir,
+    /// Bearer token for subscribers (hub: a barista).
+    pub subscriber_token: Option<String>,
+    /// Bearer token for publishers (hub: a kiosk).
+    pub publisher_token: Option<String>,
+}
+
+impl Server {
+    pub async fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Server> {
+        let data = tempfile::Builder::new()
+            .prefix("countertop-bench-")
+            .tempdir()?;
+        let mut server = match kind {
+            Kind::Hub => {
+                let (child, addr) = spawn_hub(paths, data.path(), "127.0.0.1:0").await?;
+                Server {
+                    kind,
+                    addr,
+                    child,
+                    data,
+                    subscriber_token: None,
+                    publisher_token: None,
+                }
+            }
+            Kind::SocketIo | Kind::FastApi => {
+                let port = free_port()?;
+                let db = data.path().join("orders.db");
+                let mut cmd = if kind == Kind::SocketIo {
+                    let mut c = Command::new("node");
+                    c.arg(paths.node_peer().join("server.js"));
+                    c
+                } else {
+                    let mut c = Command::new(paths.python_peer().join(".venv/bin/python"));
+                    c.arg(paths.python_peer().join("server.py"));
+                    c
+                };
+                cmd.arg(port.to_string()).arg(&db);
+                let child = spawn_logged(cmd, data.path())?;
+                let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+                Server {
+                    kind,
+                    addr,
+                    child,
+                    data,
+                    subscriber_token: None,
+                    publisher_token: None,
+                }
+            }
+        };
+        server.wait_healthy().await?;
+        if kind == Kind::Hub {
+            server.subscriber_token = Some(pair(paths, &server, "barista").await?);
+            server.publisher_token = Some(pair(paths, &server, "kiosk").await?);
+        }
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("server has exited")
+    }
+
+    async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let url = format!("http://{}/healthz", self.addr);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited with {status}; see {}",
+                    self.kind.name(),
+                    self.data.path().display()
+                );
+            }
+            if let Ok(r) = client.get(&url).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{} not healthy within 30 s", self.kind.name())
+    }
+
+    /// Kill the hub at once (SIGKILL, as a power cut would) and start it
+    /// again on the same address and data. Returns when it listens again.
+    pub async fn kill_and_restart(&mut self, paths: &Paths) -> anyhow::Result<Instant> {
+        self.child.kill().await?;
+        let (child, _) = spawn_hub(paths, self.data.path(), &self.addr.to_string()).await?;
+        self.child = child;
+        Ok(Instant::now())
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+fn spawn_logged(mut cmd: Command, dir: &Path) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(dir.join("server.log"))?;
+    cmd.stdout(Stdio::piped())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .env("RUST_LOG", "warn");
+    let mut child = cmd.spawn().context("spawning a server")?;
+    // Drain stdout so a chatty server never blocks on a full pipe.
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(_)) = lines.next_line().await {}
+        });
+    }
+    Ok(child)
+}
+
+async fn spawn_hub(
+    paths: &Paths,
+    data: &Path,
+    listen: &str,
+) -> anyhow::Result<(Child, SocketAddr)> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("server.log"))?;
+    let mut child = Command::new(&paths.hub_bin)
+        .args(["serve", "--listen", listen, "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {}", paths.hub_bin.display()))?;
+    let out = child.stdout.take().context("hub stdout")?;
+    let mut lines = BufReader::new(out).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .context("hub did not print its address within 30 s")??
+        .context("hub exited before listening")?;
+    let addr = line
+        .strip_prefix("listening on ")
+        .with_context(|| format!("unexpected hub line {line:?}"))?
+        .parse()?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addr))
+}
+
+/// Pair a device through the hub's command line and REST API; returns its token.
+async fn pair(paths: &Paths, server: &Server, role: &str) -> anyhow::Result<String> {
+    let out = Command::new(&paths.hub_bin)
+        .args(["pairing-code", "--role", role, "--data"])
+        .arg(server.data.path())
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "pairing-code failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let resp: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{}/api/devices/pair", server.addr))
+        .json(&serde_json::json!({ "code": code["code"] }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    resp["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("pair answered without a token")
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// CPU seconds and resident memory of a process and all its descendants.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    pub cpu_seconds: f64,
+    pub rss_kib: u64,
+}
+
+pub fn usage(pid: u32) -> Usage {
+    let mut parent: HashMap<u32, u32> = HashMap::new();
+    let mut stats: HashMap<u32, (u64, u64)> = HashMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            // Fields after the command name (which may hold spaces and parens).
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if f.len() > 12 {
+                let ppid = f[1].parse().unwrap_or(0);
+                let utime = f[11].parse().unwrap_or(0);
+                let stime = f[12].parse().unwrap_or(0);
+                parent.insert(p, ppid);
+                stats.insert(p, (utime, stime));
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() && tree.len() < 10_000 {
+        let p = tree[i];
+        tree.extend(parent.iter().filter(|(_, pp)| **pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    let mut u = Usage::default();
+    for p in tree {
+        if let Some((ut, st)) = stats.get(&p) {
+            // USER_HZ is 100 on every Linux this runs on.
+            u.cpu_seconds += (ut + st) as f64 / 100.0;
+        }
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
+            if let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                u.rss_kib += kb;
+            }
+        }
+    }
+    u
+}

@@ -1,0 +1,206 @@
+//! The resume storm: subscribers that resume as the client core does (with
+//! `since` and `epoch`), the hub killed and restarted, and orders posted the
+//! moment it is back while every subscriber reconnects.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::{SinkExt, StreamExt};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::load::{created_order_id, post_order, Publisher, Ws};
+use crate::server::{Paths, Server};
+
+/// Reconnect attempts per subscriber before it gives up.
+const MAX_ATTEMPTS: usize = 600;
+/// In-flight POSTs while the orders go in.
+const POST_CONCURRENCY: usize = 8;
+
+#[derive(Debug)]
+pub struct StormResult {
+    pub subscribers: usize,
+    pub orders: usize,
+    /// From the restarted hub printing `listening` to the last subscriber
+    /// having seen every order.
+    pub caught_up: Option<Duration>,
+    pub complete: usize,
+    pub duplicates: usize,
+    pub resyncs: usize,
+    pub posting: Duration,
+}
+
+struct Resumer {
+    seq: u64,
+    epoch: String,
+    seen: HashSet<Box<str>>,
+    duplicates: usize,
+    resyncs: usize,
+}
+
+async fn connect(
+    addr: std::net::SocketAddr,
+    token: &str,
+) -> anyhow::Result<(Ws, serde_json::Value)> {
+    let mut req = format!("ws://{addr}/ws").into_client_request()?;
+    req.headers_mut().insert(
+        "Authorization",
+        HeaderValue::from_str(&format!("Bearer {token}"))?,
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+    let welcome = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await?
+        .context("closed before welcome")??;
+    let welcome: serde_json::Value = serde_json::from_str(welcome.to_text()?)?;
+    Ok((ws, welcome))
+}
+
+async fn send_subscribe(ws: &mut Ws, since: u64, epoch: &str) -> anyhow::Result<()> {
+    let msg = serde_json::json!({"type": "subscribe", "topics": ["orders"], "since": since, "epoch": epoch});
+    ws.send(Message::text(msg.to_string())).await?;
+    Ok(())
+}
+
+/// Read until the socket drops (`Ok(false)`), or until `target` orders were
+/// seen (`Ok(true)`).
+async fn read(ws: &mut Ws, r: &mut Resumer, target: usize, deadline: tokio::time::Instant) -> bool {
+    loop {
+        let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await else {
+            return false;
+        };
+        let Message::Text(t) = msg else { continue };
+        if t.starts_with(r#"{"event":"resync""#) {
+            r.resyncs += 1;
+        }
+        if let Some(id) = created_order_id(&t) {
+            if let Some(seq) = serde_json::from_str::<serde_json::Value>(&t)
+                .ok()
+                .and_then(|v| v["seq"].as_u64())
+            {
+                r.seq = r.seq.max(seq);
+            }
+            if !r.seen.insert(id.into()) {
+                r.duplicates += 1;
+            }
+            if r.seen.len() >= target {
+                return true;
+            }
+        }
+    }
+}
+
+pub async fn run(paths: &Paths, subscribers: usize, orders: usize) -> anyhow::Result<StormResult> {
+    let mut hub = Server::start(crate::server::Kind::Hub, paths).await?;
+    let addr = hub.addr;
+    let token: Arc<str> = hub.subscriber_token.clone().context("token")?.into();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+
+    // Everyone connected and subscribed before the kill.
+    let mut first = Vec::with_capacity(subscribers);
+    let mut pending = futures::stream::iter((0..subscribers).map(|_| {
+        let token = token.clone();
+        async move {
+            let (mut ws, welcome) = connect(addr, &token).await?;
+            let seq = welcome["data"]["seq"].as_u64().unwrap_or(0);
+            let epoch = welcome["data"]["epoch"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            send_subscribe(&mut ws, seq, &epoch).await?;
+            anyhow::Ok((ws, seq, epoch))
+        }
+    }))
+    .buffer_unordered(64);
+    while let Some(c) = pending.next().await {
+        first.push(c?);
+    }
+    drop(pending);
+
+    let done_at: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
+    let mut tasks = JoinSet::new();
+    for (i, (mut ws, seq, epoch)) in first.into_iter().enumerate() {
+        let token = token.clone();
+        let done_at = done_at.clone();
+        tasks.spawn(async move {
+            let mut r = Resumer {
+                seq,
+                epoch,
+                seen: HashSet::new(),
+                duplicates: 0,
+                resyncs: 0,
+            };
+            let mut complete = read(&mut ws, &mut r, orders, deadline).await;
+            let mut attempts = 0;
+            while !complete && attempts < MAX_ATTEMPTS && tokio::time::Instant::now() < deadline {
+                attempts += 1;
+                // A little spread, as the client core's jittered backoff gives.
+                tokio::time::sleep(Duration::from_millis(
+                    10 + (i as u64 * 7 + attempts as u64 * 13) % 40,
+                ))
+                .await;
+                let Ok((mut ws2, _)) = connect(addr, &token).await else {
+                    continue;
+                };
+                if send_subscribe(&mut ws2, r.seq, &r.epoch.clone())
+                    .await
+                    .is_err()
+                {
+                    continue;
+                }
+                complete = read(&mut ws2, &mut r, orders, deadline).await;
+            }
+            if complete {
+                if let Ok(mut d) = done_at.lock() {
+                    d.push(Instant::now());
+                }
+            }
+            (complete, r.duplicates, r.resyncs)
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let back = hub.kill_and_restart(paths).await?;
+    let publisher = Publisher::of(&hub);
+    let client = reqwest::Client::new();
+    let mut posted = futures::stream::iter((0..orders).map(|i| {
+        let client = client.clone();
+        let publisher = publisher.clone();
+        async move { post_order(&client, &publisher, &format!("storm-{i}")).await }
+    }))
+    .buffer_unordered(POST_CONCURRENCY);
+    while let Some(r) = posted.next().await {
+        r?;
+    }
+    drop(posted);
+    let posting = back.elapsed();
+
+    let (mut complete, mut duplicates, mut resyncs) = (0, 0, 0);
+    while let Some(r) = tasks.join_next().await {
+        let (c, d, s) = r?;
+        complete += usize::from(c);
+        duplicates += d;
+        resyncs += s;
+    }
+    let caught_up = if complete == subscribers {
+        done_at
+            .lock()
+            .ok()
+            .and_then(|d| d.iter().max().map(|t| t.duration_since(back)))
+    } else {
+        None
+    };
+    hub.stop().await;
+    Ok(StormResult {
+        subscribers,
+        orders,
+        caught_up,
+        complete,
+        duplicates,
+        resyncs,
+        posting,
+    })
+}
