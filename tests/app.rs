@@ -446,3 +446,35 @@ async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> R
     let _ = client.close().await;
     result
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_str().context("utf-8 temp path")?.to_owned();
+    let driver = Driver::start()?;
+
+    let client = open_app(&driver, &["--data", &data]).await?;
+    let first = async {
+        switch_to(&client, "setup").await?;
+        screenshot(&client, "first-run-setup").await?;
+        // Host the hub here as the barista board (the defaults).
+        click(&client, "[data-testid=setup-start]").await?;
+        wait_for(&client, "[data-testid=column-PENDING]").await?;
+        wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    first?;
+
+    // The next start goes straight to the remembered screen.
+    let client = open_app(&driver, &["--data", &data]).await?;
+    let second = async {
+        switch_to(&client, "barista").await?;
+        wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    second
+}

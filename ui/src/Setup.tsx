@@ -74,7 +74,12 @@ export function Setup({ onDone }: { onDone: (s: Session) => void }) {
         </div>
       )}
       {error && <p className="error">{error}</p>}
-      <button className="primary big" disabled={busy || (mode === "join" && !codeOk)} onClick={submit}>
+      <button
+        className="primary big"
+        data-testid="setup-start"
+        disabled={busy || (mode === "join" && !codeOk)}
+        onClick={submit}
+      >
         {busy ? "Setting up…" : "Start"}
       </button>
     </div>
