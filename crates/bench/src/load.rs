@@ -18,6 +18,13 @@ use crate::server::{usage, Kind, Server};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// tungstenite 0.26 zero-fills its whole read buffer (128 KiB by default)
+/// before every read, so a subscriber that reads one small frame at a time
+/// spends most of its CPU in `memset`. Small frames need a small buffer.
+pub fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096)
+}
+
 /// Connections opened at once while subscribers join.
 const CONNECT_CONCURRENCY: usize = 64;
 
@@ -51,7 +58,8 @@ pub async fn subscribe(server: &Server) -> anyhow::Result<Ws> {
             HeaderValue::from_str(&format!("Bearer {t}"))?,
         );
     }
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(req, Some(client_config()), true).await?;
     let subscribe = match server.kind {
         Kind::SocketIo => {
             // Engine.IO open packet, then the Socket.IO connect to namespace "/".

@@ -51,7 +51,9 @@ async fn connect(
         "Authorization",
         HeaderValue::from_str(&format!("Bearer {token}"))?,
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(req, Some(crate::load::client_config()), true)
+            .await?;
     let welcome = tokio::time::timeout(Duration::from_secs(10), ws.next())
         .await?
         .context("closed before welcome")??;
