@@ -30,6 +30,9 @@ const CLOSE_TOO_BIG: u16 = 1009;
 /// between the two are read and answered with 1009.
 const TRANSPORT_MAX_BYTES: usize = 1024 * 1024;
 
+/// The socket's read buffer (it grows for a larger frame, up to the limit).
+const READ_BUFFER_BYTES: usize = 4096;
+
 /// Rate limit: 20 messages a second sustained, bursts of 40, and three
 /// seconds of flooding close the connection.
 const RATE_PER_SEC: f64 = 20.0;
@@ -47,7 +50,11 @@ pub async fn upgrade(
     if let Err(e) = check_origin(&hub, &headers) {
         return e.into_response();
     }
-    ws.max_message_size(TRANSPORT_MAX_BYTES)
+    // tungstenite zero-fills its whole read buffer before every read: the
+    // default 128 KiB made that most of the hub's CPU and ~138 KiB of RSS per
+    // connection (see BENCHMARKS.md). Client frames are small; 4 KiB suffices.
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
         .on_upgrade(move |socket| run(socket, hub, caller))
 }
