@@ -201,26 +201,6 @@ async fn order(api: &Api) -> String {
     body["orderId"].as_str().unwrap().to_owned()
 }
 
-async fn set_status(api: &Api, id: &str, status: &str) {
-    let (code, body) = api
-        .patch(
-            &format!("/api/orders/{id}/status"),
-            json!({ "status": status }),
-        )
-        .await;
-    assert_eq!(code, 200, "{body}");
-}
-
-async fn cancel(api: &Api, id: &str) {
-    let (code, body) = api
-        .post(
-            &format!("/api/orders/{id}/cancel"),
-            json!({"reason": "spilt"}),
-        )
-        .await;
-    assert_eq!(code, 200, "{body}");
-}
-
 async fn health(hub: &TestHub) -> Value {
     hub.anonymous().get("/healthz").await.1
 }
@@ -313,7 +293,7 @@ async fn sse_events_carry_the_seq_as_id_the_name_as_event_and_the_same_data_as_t
     ws.subscribe(&["orders"]).await;
 
     let id = order(&kiosk.api).await;
-    set_status(&barista.api, &id, "MAKING").await;
+    barista.api.set_status(&id, "MAKING").await;
     let over_sse = [sse.next().await, sse.next().await];
     let over_ws = [ws.next().await, ws.next().await];
     for (s, w) in over_sse.iter().zip(&over_ws) {
@@ -337,8 +317,8 @@ async fn resuming_with_last_event_id_or_the_query_gives_the_same_events_as_a_web
     let cursor = hub.hub.log.seq();
     let a = order(&kiosk.api).await;
     let b = order(&kiosk.api).await;
-    set_status(&barista.api, &a, "MAKING").await;
-    cancel(&barista.api, &b).await;
+    barista.api.set_status(&a, "MAKING").await;
+    barista.api.cancel(&b).await;
     let newest = hub.hub.log.seq();
 
     let expected = ws_replay(&hub, &barista, &["orders"], cursor, &epoch).await;
@@ -586,9 +566,9 @@ async fn sse_topics_follow_the_role_table_and_the_board_gets_only_number_and_sta
     mine.welcome().await;
     let mut board = Sse::open_ok(&hub, None, "/api/stream?topics=board").await;
     board.welcome().await;
-    set_status(&barista.api, &theirs, "MAKING").await;
-    set_status(&barista.api, &own, "MAKING").await;
-    cancel(&barista.api, &own).await;
+    barista.api.set_status(&theirs, "MAKING").await;
+    barista.api.set_status(&own, "MAKING").await;
+    barista.api.cancel(&own).await;
     let seen = mine.next().await;
     assert_eq!(seen.json()["orderId"], own.as_str(), "its own order only");
     assert_eq!(seen.json()["previousStatus"], "PENDING");

@@ -76,26 +76,6 @@ fn order_id(order: &Value) -> String {
     order["orderId"].as_str().expect("orderId").to_owned()
 }
 
-async fn set_status(api: &Api, id: &str, status: &str) {
-    let (code, body) = api
-        .patch(
-            &format!("/api/orders/{id}/status"),
-            json!({ "status": status }),
-        )
-        .await;
-    assert_eq!(code, 200, "{body}");
-}
-
-async fn cancel(api: &Api, id: &str) {
-    let (code, body) = api
-        .post(
-            &format!("/api/orders/{id}/cancel"),
-            json!({"reason": "changed mind"}),
-        )
-        .await;
-    assert_eq!(code, 200, "{body}");
-}
-
 /// The newest seq the hub has published.
 fn seq_of(hub: &TestHub) -> u64 {
     hub.hub.log.seq()
@@ -291,8 +271,8 @@ async fn orders_events_reach_baristas_and_managers_and_everyone_else_is_refused(
 
     let placed = order(&cast.kiosk.api).await;
     let id = order_id(&placed);
-    set_status(&cast.barista.api, &id, "MAKING").await;
-    cancel(&cast.barista.api, &id).await;
+    cast.barista.api.set_status(&id, "MAKING").await;
+    cast.barista.api.cancel(&id).await;
     let marker = mark(&cast, "settings").await;
 
     let got = check_reception(
@@ -322,9 +302,9 @@ async fn one_orders_events_reach_its_kiosk_baristas_and_managers_only() {
     let mut conns = everyone_subscribes(&hub, &cast, &topic, "settings", &readers).await;
 
     let other = order_id(&order(&cast.kiosk.api).await);
-    set_status(&cast.barista.api, &other, "MAKING").await;
-    set_status(&cast.barista.api, &id, "MAKING").await;
-    cancel(&cast.barista.api, &id).await;
+    cast.barista.api.set_status(&other, "MAKING").await;
+    cast.barista.api.set_status(&id, "MAKING").await;
+    cast.barista.api.cancel(&id).await;
     let marker = mark(&cast, "settings").await;
 
     let got = check_reception(
@@ -349,11 +329,11 @@ async fn board_shows_everyone_only_number_and_status_and_hears_cancellations_as_
 
     let first = order(&cast.kiosk.api).await;
     let id = order_id(&first);
-    set_status(&cast.barista.api, &id, "MAKING").await;
-    set_status(&cast.barista.api, &id, "READY").await;
+    cast.barista.api.set_status(&id, "MAKING").await;
+    cast.barista.api.set_status(&id, "READY").await;
     let second = order(&cast.kiosk.api).await;
     let id2 = order_id(&second);
-    cancel(&cast.barista.api, &id2).await;
+    cast.barista.api.cancel(&id2).await;
     let marker = mark(&cast, "settings").await;
 
     let expected = ["order:status_changed"; 3];
@@ -643,8 +623,8 @@ async fn subscribe_order_lets_a_kiosk_follow_only_its_own_order() {
     .await;
     assert!(errors.is_empty(), "a barista may follow any order");
 
-    set_status(&cast.barista.api, &theirs, "MAKING").await;
-    set_status(&cast.barista.api, &mine, "MAKING").await;
+    cast.barista.api.set_status(&theirs, "MAKING").await;
+    cast.barista.api.set_status(&mine, "MAKING").await;
     let frame = ws.next().await;
     assert_eq!(frame["event"], "order:status_changed");
     assert_eq!(
@@ -672,8 +652,8 @@ async fn an_event_read_through_orders_its_order_topic_and_board_arrives_once_in_
     assert_eq!(replayed["event"], "order:created", "replayed once");
     assert_eq!(ws.next().await["event"], "replayed");
 
-    set_status(&cast.barista.api, &id, "MAKING").await;
-    cancel(&cast.barista.api, &id).await;
+    cast.barista.api.set_status(&id, "MAKING").await;
+    cast.barista.api.cancel(&id).await;
     // A duplicate would leave in the same batch as its original, so it
     // would be among these frames or before the pong.
     let frames = [ws.next().await, ws.next().await];
@@ -735,8 +715,8 @@ async fn a_resumed_subscription_gets_exactly_the_missed_events_in_order_then_rep
 
     let a = order_id(&order(&cast.kiosk.api).await);
     let b = order_id(&order(&cast.kiosk.api).await);
-    set_status(&cast.barista.api, &a, "MAKING").await;
-    cancel(&cast.barista.api, &b).await;
+    cast.barista.api.set_status(&a, "MAKING").await;
+    cast.barista.api.cancel(&b).await;
     let newest = seq_of(&hub);
 
     let mut ws = connect(&hub, &cast, "barista").await;
@@ -1352,8 +1332,8 @@ async fn subscribing_to_orders_with_since_after_following_the_board_replays_the_
     ws.subscribe(&["board"]).await;
     let since = seq_of(&hub);
     let id = order_id(&order(&cast.kiosk.api).await);
-    set_status(&cast.barista.api, &id, "MAKING").await;
-    cancel(&cast.barista.api, &id).await;
+    cast.barista.api.set_status(&id, "MAKING").await;
+    cast.barista.api.cancel(&id).await;
     let board = [ws.next().await, ws.next().await];
     assert_eq!(board[1]["data"]["status"], "CANCELLED");
 
@@ -1456,8 +1436,8 @@ async fn a_board_replay_gives_anonymous_readers_the_projection_only() {
     let since = seq_of(&hub);
     let first = order(&cast.kiosk.api).await;
     let id = order_id(&first);
-    set_status(&cast.barista.api, &id, "MAKING").await;
-    cancel(&cast.barista.api, &id).await;
+    cast.barista.api.set_status(&id, "MAKING").await;
+    cast.barista.api.cancel(&id).await;
 
     let mut ws = connect(&hub, &cast, "anonymous").await;
     let (replay, replayed) = resume(&mut ws, &["board"], since, Some(&epoch)).await;

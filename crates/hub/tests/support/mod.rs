@@ -207,6 +207,28 @@ impl Api {
         &self.client
     }
 
+    /// Moves an order to `status`, which must succeed.
+    pub async fn set_status(&self, id: &str, status: &str) {
+        let (code, body) = self
+            .patch(
+                &format!("/api/orders/{id}/status"),
+                json!({ "status": status }),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+    }
+
+    /// Cancels an order with the reason "changed mind", which must succeed.
+    pub async fn cancel(&self, id: &str) {
+        let (code, body) = self
+            .post(
+                &format!("/api/orders/{id}/cancel"),
+                json!({"reason": "changed mind"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+    }
+
     /// Places an order of `lines` (menu id, quantity) with a fresh key.
     pub async fn order(&self, lines: &[(&str, u32)], pay: &str) -> (StatusCode, Value) {
         let items: Vec<Value> = lines
