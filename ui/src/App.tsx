@@ -1,6 +1,7 @@
-import { useEffect, useState } from "react";
-import { commands, type Session } from "./bindings";
-import { errorText } from "./core";
+import { useEffect, useRef, useState } from "react";
+import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
+import { commands, events, type Session } from "./bindings";
+import { LanguageProvider, useT } from "./i18n";
 import { Kiosk } from "./Kiosk";
 import { Barista } from "./Barista";
 import { Board } from "./Board";
@@ -8,11 +9,26 @@ import { Setup } from "./Setup";
 
 /** Asks the shell who this window is and shows that screen. */
 export function App() {
+  return (
+    <LanguageProvider>
+      <Window />
+    </LanguageProvider>
+  );
+}
+
+type Removed = { message: string | null; hubUrl: string };
+
+function Window() {
+  const { t, errorText } = useT();
   const [session, setSession] = useState<Session | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [removed, setRemoved] = useState<Removed | null>(null);
+  const askedOnce = useRef(false);
 
   useEffect(() => {
     commands.session().then(setSession).catch((e) => setError(errorText(e)));
+    // errorText only changes with the language; the session is asked for once.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   useEffect(() => {
@@ -20,8 +36,47 @@ export function App() {
     if (session) document.title = `Countertop — ${session.screen}`;
   }, [session]);
 
-  if (error) return <div className="fatal">Countertop cannot start this screen: {error}</div>;
-  if (!session) return <div className="loading">Starting…</div>;
+  // A device the hub revoked drops to its pairing screen, whichever screen it showed.
+  useEffect(() => {
+    if (!session || session.screen === "setup") return;
+    const hubUrl = session.hub;
+    let alive = true;
+    // On start the device may already be out (revoked while this app was closed).
+    // After re-pairing, only a new rejection counts.
+    if (!askedOnce.current) {
+      askedOnce.current = true;
+      commands
+        .screen()
+        .then((s) => {
+          if (alive && s.status.state === "rejected") setRemoved({ message: s.status.message, hubUrl });
+        })
+        .catch(() => {});
+    }
+    const unlisten = events.coreUpdate(getCurrentWebviewWindow()).listen((event) => {
+      const update = event.payload;
+      if (update.kind === "status" && update.state === "rejected") {
+        setRemoved({ message: update.message, hubUrl });
+      }
+    });
+    return () => {
+      alive = false;
+      unlisten.then((f) => f());
+    };
+  }, [session]);
+
+  if (error) return <div className="fatal" role="alert">{t("app.cannotStart", { error })}</div>;
+  if (!session) return <div className="loading">{t("app.starting")}</div>;
+  if (removed) {
+    return (
+      <Setup
+        removed={removed}
+        onDone={(s) => {
+          setRemoved(null);
+          setSession(s);
+        }}
+      />
+    );
+  }
   switch (session.screen) {
     case "setup":
       return <Setup onDone={setSession} />;
@@ -35,8 +90,8 @@ export function App() {
     case "display":
       return (
         <div className="welcome">
-          <h1>Signature display</h1>
-          <p>Waiting for a work order to sign.</p>
+          <h1>{t("role.display")}</h1>
+          <p>{t("display.waiting")}</p>
         </div>
       );
   }

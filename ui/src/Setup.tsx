@@ -1,22 +1,27 @@
-import { useState } from "react";
+import { useId, useState } from "react";
 import { commands, type RoleName, type Session } from "./bindings";
-import { errorText } from "./core";
+import { useT } from "./i18n";
 
-const ROLES: { role: RoleName; name: string; what: string }[] = [
-  { role: "kiosk", name: "Kiosk", what: "customers order and pay here" },
-  { role: "barista", name: "Barista board", what: "staff make the orders" },
-  { role: "manager", name: "Manager", what: "everything, on the counter" },
-  { role: "display", name: "Signature display", what: "customers sign work orders" },
-];
+const ROLES: RoleName[] = ["kiosk", "barista", "manager", "display"];
 
-/** First run: host the hub here (default) or join one with a pairing code. */
-export function Setup({ onDone }: { onDone: (s: Session) => void }) {
-  const [mode, setMode] = useState<"host" | "join">("host");
+/** First run: host the hub here (default) or join one with a pairing code.
+ * A window whose device was revoked comes back here in `join` mode. */
+export function Setup({
+  onDone,
+  removed,
+}: {
+  onDone: (s: Session) => void;
+  /** Set when the hub removed this device: why, and the hub to pair with again. */
+  removed?: { message: string | null; hubUrl: string };
+}) {
+  const { t, errorText } = useT();
+  const [mode, setMode] = useState<"host" | "join">(removed ? "join" : "host");
   const [role, setRole] = useState<RoleName>("barista");
-  const [hubUrl, setHubUrl] = useState("http://");
+  const [hubUrl, setHubUrl] = useState(removed?.hubUrl || "http://");
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const ids = useId();
 
   const codeOk = /^\d{6}$/.test(code);
   const submit = () => {
@@ -32,56 +37,68 @@ export function Setup({ onDone }: { onDone: (s: Session) => void }) {
   };
 
   return (
-    <div className="setup">
-      <h1>Set up Countertop</h1>
-      <div className="choice">
-        <button className={mode === "host" ? "on" : ""} onClick={() => setMode("host")}>
-          <strong>Host the hub here</strong>
-          <span>This computer keeps the café's orders; other devices join it.</span>
+    <main className="setup" data-testid={removed ? "setup-removed" : "setup"}>
+      <h1>{t("setup.title")}</h1>
+      {removed && (
+        <div className="banner offline" role="alert" data-testid="removed-notice">
+          <p>{t("setup.removed")}</p>
+          {removed.message && <p className="why">{t("setup.removedWhy", { message: removed.message })}</p>}
+        </div>
+      )}
+      <div className="choice" role="group" aria-label={t("setup.mode")}>
+        <button className={mode === "host" ? "on" : ""} aria-pressed={mode === "host"} onClick={() => setMode("host")}>
+          <strong>{t("setup.host")}</strong>
+          <span>{t("setup.hostWhat")}</span>
         </button>
-        <button className={mode === "join" ? "on" : ""} onClick={() => setMode("join")}>
-          <strong>Join a hub</strong>
-          <span>Use the hub's address and a six-digit pairing code from it.</span>
+        <button className={mode === "join" ? "on" : ""} aria-pressed={mode === "join"} onClick={() => setMode("join")}>
+          <strong>{t("setup.join")}</strong>
+          <span>{t("setup.joinWhat")}</span>
         </button>
       </div>
       {mode === "host" ? (
-        <div className="roles">
-          <p>What is this screen?</p>
+        <fieldset className="roles">
+          <legend>{t("setup.whatScreen")}</legend>
           {ROLES.map((r) => (
-            <label key={r.role} className={role === r.role ? "on" : ""}>
-              <input type="radio" name="role" checked={role === r.role} onChange={() => setRole(r.role)} />
-              <strong>{r.name}</strong> — {r.what}
+            <label key={r} className={role === r ? "on" : ""}>
+              <input type="radio" name="role" checked={role === r} onChange={() => setRole(r)} />
+              <strong>{t(`role.${r}`)}</strong> — {t(`role.${r}What`)}
             </label>
           ))}
-        </div>
+        </fieldset>
       ) : (
         <div className="join">
-          <label>
-            Hub address
-            <input value={hubUrl} onChange={(e) => setHubUrl(e.target.value)} placeholder="http://192.168.1.20:3001" />
-          </label>
-          <label>
-            Pairing code
-            <input
-              value={code}
-              inputMode="numeric"
-              maxLength={6}
-              onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
-              placeholder="123456"
-            />
-          </label>
-          <p className="hint">The role comes with the code.</p>
+          <label htmlFor={`${ids}-hub`}>{t("setup.hubAddress")}</label>
+          <input
+            id={`${ids}-hub`}
+            value={hubUrl}
+            onChange={(e) => setHubUrl(e.target.value)}
+            placeholder="http://192.168.1.20:3001"
+          />
+          <label htmlFor={`${ids}-code`}>{t("setup.pairingCode")}</label>
+          <input
+            id={`${ids}-code`}
+            data-testid="setup-code"
+            value={code}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            maxLength={6}
+            aria-describedby={`${ids}-hint`}
+            onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
+            placeholder="123456"
+            autoFocus={!!removed}
+          />
+          <p className="hint" id={`${ids}-hint`}>{t("setup.codeHint")}</p>
         </div>
       )}
-      {error && <p className="error">{error}</p>}
+      {error && <p className="error" role="alert">{error}</p>}
       <button
         className="primary big"
         data-testid="setup-start"
         disabled={busy || (mode === "join" && !codeOk)}
         onClick={submit}
       >
-        {busy ? "Setting up…" : "Start"}
+        {busy ? t("setup.settingUp") : t("setup.start")}
       </button>
-    </div>
+    </main>
   );
 }

@@ -1,41 +1,52 @@
 import { commands, type LinkStatus } from "./bindings";
 import { useNow } from "./core";
+import { useT, type I18n } from "./i18n";
 
-function age(since: string | null, now: number): string {
-  if (!since) return "no events yet";
-  const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
-  if (seconds < 60) return `newest event ${seconds} s ago`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `newest event ${minutes} min ago`;
-  return `newest event ${Math.round(minutes / 60)} h ago`;
-}
-
-function label(status: LinkStatus): string {
+function label(status: LinkStatus, t: I18n["t"]): string {
   switch (status.state) {
     case "live":
-      return "Live";
+      return t("status.live");
     case "connecting":
-      return "Connecting…";
+      return t("status.connecting");
     case "reconnecting":
-      return `Reconnecting (${status.attempt ?? "?"} of ${status.of ?? 5})`;
+      return t("status.reconnecting", { attempt: status.attempt ?? "?", of: status.of ?? 5 });
     case "offline":
-      return "Offline";
+      return t("status.offline");
     case "rejected":
-      return "Not allowed: pair this device again";
+      return t("status.rejected");
   }
 }
 
 /** Live / Reconnecting (n of 5) / Offline, how fresh the data is, and Retry. */
-export function StatusBar({ status, extra }: { status: LinkStatus; extra?: React.ReactNode }) {
+export function StatusBar({
+  status,
+  extra,
+  outboxDepth,
+}: {
+  status: LinkStatus;
+  extra?: React.ReactNode;
+  outboxDepth?: number;
+}) {
   const now = useNow();
+  const { t, fmt } = useT();
+  const age = status.newestEventAt
+    ? t("status.newest", { age: fmt.ago(status.newestEventAt, now) })
+    : t("status.noEvents");
   return (
     <div className={`status status-${status.state}`} data-testid="link-status" data-state={status.state}>
-      <span className="dot" />
-      <strong>{label(status)}</strong>
-      <span className="age">{age(status.newestEventAt, now)}</span>
-      {status.state !== "live" && (
+      <span className="dot" aria-hidden="true" />
+      {/* Read out when the connection changes, not every second. */}
+      <strong role="status" aria-live="polite">
+        {label(status, t)}
+        {status.state !== "live" && status.state !== "connecting" && (
+          <span className="cached"> · {t("status.cached")}</span>
+        )}
+      </strong>
+      <span className="age">{age}</span>
+      {!!outboxDepth && <span className="outbox">{t("status.outbox", { count: fmt.number(outboxDepth) })}</span>}
+      {status.state !== "live" && status.state !== "rejected" && (
         <button className="retry" onClick={() => commands.retry()}>
-          Retry now
+          {t("status.retry")}
         </button>
       )}
       <span className="spacer" />
