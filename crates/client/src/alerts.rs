@@ -287,19 +287,24 @@ pub fn tones(sound: Sound) -> &'static [(f32, u64)] {
     }
 }
 
-/// Owns the audio device once it is open. Opening is tried on first use;
-/// if it fails the speaker stays quiet and says so once.
+/// How long the device stays open after a sound, so the sound card plays
+/// what it has buffered before the device closes.
+const DRAIN: Duration = Duration::from_millis(150);
+
+/// Opens the audio device for each sound and closes it after, so the app
+/// holds no audio device between alerts. If opening fails the speaker
+/// stays quiet and says so once.
 #[derive(Default)]
 pub struct Speaker {
-    device: Option<rodio::MixerDeviceSink>,
+    opened: bool,
     failed: bool,
 }
 
 impl Speaker {
-    /// Whether a sound device is open (false before the first sound and
-    /// after opening failed).
+    /// Whether the sound device opened for the last sound (false before
+    /// the first sound and after opening failed).
     pub fn is_available(&self) -> bool {
-        self.device.is_some()
+        self.opened && !self.failed
     }
 
     /// Plays `sound` to its end (blocking this thread).
@@ -308,20 +313,16 @@ impl Speaker {
         if self.failed {
             return;
         }
-        if self.device.is_none() {
-            match rodio::DeviceSinkBuilder::open_default_sink() {
-                Ok(mut device) => {
-                    device.log_on_drop(false);
-                    self.device = Some(device);
-                }
-                Err(e) => {
-                    self.failed = true;
-                    tracing::warn!(error = %e, "no sound device; alerts will be silent");
-                    return;
-                }
+        let mut device = match rodio::DeviceSinkBuilder::open_default_sink() {
+            Ok(device) => device,
+            Err(e) => {
+                self.failed = true;
+                tracing::warn!(error = %e, "no sound device; alerts will be silent");
+                return;
             }
-        }
-        let Some(device) = &self.device else { return };
+        };
+        device.log_on_drop(false);
+        self.opened = true;
         let player = rodio::Player::connect_new(device.mixer());
         for &(hz, ms) in tones(sound) {
             let tone = rodio::source::SineWave::new(hz)
@@ -331,6 +332,8 @@ impl Speaker {
             player.append(tone);
         }
         player.sleep_until_end();
+        std::thread::sleep(DRAIN);
+        drop(device);
     }
 }
 

@@ -15,11 +15,14 @@
 //! plain mutex around one connection is enough, and no call holds it across
 //! an `.await`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use chrono::{DateTime, Utc};
 use countertop_protocol::{
-    Cell, ErrorBody, Event, MenuItem, Order, OrderStatus, Role, Settings, Snapshot, Workorder,
+    Cell, ErrorBody, Event, MenuItem, Order, OrderStatus, Role, Settings, Snapshot,
+    SystemNotification, Workorder,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -29,6 +32,9 @@ use crate::error::CacheError;
 use crate::outbox::OutboxOp;
 
 const SCHEMA_VERSION: i64 = 1;
+
+/// How many system notifications the cache keeps.
+pub const NOTICES_KEPT: i64 = 50;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +67,10 @@ CREATE TABLE IF NOT EXISTS outbox_outcomes (
     at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS local_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The newest system notifications (a manager's feed), at most NOTICES_KEPT.
+CREATE TABLE IF NOT EXISTS notices (id TEXT PRIMARY KEY, at TEXT NOT NULL, body TEXT NOT NULL);
+-- The newest dashboard:update figure of each widget.
+CREATE TABLE IF NOT EXISTS dashboard (widget TEXT PRIMARY KEY, at TEXT NOT NULL, value TEXT NOT NULL);
 ";
 
 /// Where the cache stands in the hub's event log.
@@ -425,6 +435,41 @@ impl Cache {
         Ok(out)
     }
 
+    /// The newest system notifications, newest first.
+    pub fn notices(&self) -> Result<Vec<SystemNotification>, CacheError> {
+        all_json(
+            &self.lock(),
+            "SELECT body FROM notices ORDER BY at DESC, id DESC",
+        )
+    }
+
+    /// The newest `dashboard:update` of each widget: its value and time.
+    pub fn dashboard(
+        &self,
+    ) -> Result<BTreeMap<String, (serde_json::Value, DateTime<Utc>)>, CacheError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT widget, at, value FROM dashboard")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (widget, at, value) = row?;
+            let Ok(at) = DateTime::parse_from_rfc3339(&at) else {
+                continue;
+            };
+            out.insert(
+                widget,
+                (serde_json::from_str(&value)?, at.with_timezone(&Utc)),
+            );
+        }
+        Ok(out)
+    }
+
     /// How many alert keys have fired (for diagnostics and tests).
     pub fn alerted_keys(&self) -> Result<Vec<String>, CacheError> {
         let conn = self.lock();
@@ -679,8 +724,24 @@ fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {
         }
         Event::SettingsChanged(s) => put_setting(tx, &s.key, &s.value)?,
         Event::WorkorderUpdated(w) => put_json(tx, "workorders", &w.work_order.id, &w.work_order)?,
-        // Notifications, batch progress and dashboard figures are shown as
-        // they pass; the cache keeps only their seq.
+        Event::SystemNotification(n) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO notices (id, at, body) VALUES (?1, ?2, ?3)",
+                params![n.id, n.timestamp.to_rfc3339(), serde_json::to_string(n)?],
+            )?;
+            tx.execute(
+                "DELETE FROM notices WHERE id NOT IN
+                 (SELECT id FROM notices ORDER BY at DESC, id DESC LIMIT ?1)",
+                [NOTICES_KEPT],
+            )?;
+        }
+        Event::DashboardUpdate(d) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO dashboard (widget, at, value) VALUES (?1, ?2, ?3)",
+                params![d.widget_id, d.timestamp.to_rfc3339(), d.value.to_string()],
+            )?;
+        }
+        // Batch progress is shown as it passes; the cache keeps only its seq.
         _ => {}
     }
     Ok(())

@@ -22,6 +22,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
+use crate::admin::HubApi;
 use crate::alerts::{alert_for, Alert, AlertOutput, AlertSettings};
 use crate::cache::{Applied, Cache, Outcome};
 use crate::clock::Clock;
@@ -86,6 +87,10 @@ pub fn topics_for(role: Role, followed: &[String]) -> Vec<String> {
     topics
 }
 
+/// The hub setting that lets kiosks take orders while the hub is out of
+/// reach (`"true"`); queued orders are sent, exactly once, when it is back.
+pub const OFFLINE_ORDERING_SETTING: &str = "offline_ordering";
+
 /// How many of its open orders a kiosk keeps following after a restart
 /// (with the base topics, within one `subscribe`).
 const KIOSK_FOLLOWS_AT_MOST: usize = 50;
@@ -130,6 +135,7 @@ pub struct ConnectionHandle {
     events: mpsc::UnboundedSender<CoreEvent>,
     role: Role,
     offline_ordering: Arc<AtomicBool>,
+    api: Option<HubApi>,
 }
 
 /// Starts a connection over `link`. Core events arrive on the returned
@@ -160,6 +166,7 @@ pub fn spawn<L: HubLink>(
         events: events_tx.clone(),
         role: config.role,
         offline_ordering: Arc::new(AtomicBool::new(config.offline_ordering)),
+        api: None,
     };
     let rng = match config.jitter_seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -230,6 +237,18 @@ impl ConnectionHandle {
         Ok(())
     }
 
+    /// Gives the handle the direct REST calls of [`HubApi`].
+    pub fn with_api(mut self, api: HubApi) -> ConnectionHandle {
+        self.api = Some(api);
+        self
+    }
+
+    /// Direct calls to the hub (menu, settings, devices, workorders, sold
+    /// out): answered at once, never queued.
+    pub fn api(&self) -> Result<&HubApi, ClientError> {
+        self.api.as_ref().ok_or(ClientError::Stopped)
+    }
+
     /// The local cache, to read state from.
     pub fn cache(&self) -> &Cache {
         &self.cache
@@ -246,7 +265,11 @@ impl ConnectionHandle {
             if settings.get("is_kiosk_active").map(String::as_str) == Some("false") {
                 return Err(ClientError::KioskInactive);
             }
-            let offline_ok = self.offline_ordering.load(Ordering::Relaxed);
+            // The café's policy is the hub's `offline_ordering` setting (kept
+            // in the cache, so it holds through an outage); this device may
+            // also be told to take orders offline on its own.
+            let offline_ok = self.offline_ordering.load(Ordering::Relaxed)
+                || settings.get(OFFLINE_ORDERING_SETTING).map(String::as_str) == Some("true");
             if !offline_ok && !self.status.borrow().state.is_live() {
                 return Err(ClientError::OrderingPaused);
             }

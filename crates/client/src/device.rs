@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::admin::HubApi;
 use crate::alerts::{AlertOutput, AlertSettings, SilentOutput};
 use crate::cache::{Cache, DeviceInfo};
 use crate::clock::{Clock, SystemClock};
@@ -166,5 +167,7 @@ pub async fn connect(
         jitter_seed: options.jitter_seed,
         outbox_retry: options.outbox_retry,
     };
-    Ok(spawn(Arc::new(link), cache, config, options.output))
+    let api = HubApi::new(link.clone(), device.role);
+    let (handle, events) = spawn(Arc::new(link), cache, config, options.output);
+    Ok((handle.with_api(api), events))
 }

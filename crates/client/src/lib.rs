@@ -38,6 +38,7 @@
 //!   notification server, no keyring: the core carries on, logging once.
 //!   The device token never reaches a log.
 
+pub mod admin;
 pub mod alerts;
 pub mod cache;
 pub mod clock;
@@ -50,6 +51,7 @@ pub mod policy;
 pub mod state;
 pub mod token;
 
+pub use admin::HubApi;
 pub use alerts::{
     Alert, AlertKind, AlertOutput, AlertSettings, DesktopOutput, SilentOutput, Sound,
 };

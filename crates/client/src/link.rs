@@ -119,7 +119,7 @@ impl HttpHub {
         format!("{rest}/ws")
     }
 
-    async fn call<B: serde::Serialize>(
+    pub(crate) async fn call<B: serde::Serialize>(
         &self,
         method: Method,
         path: &str,

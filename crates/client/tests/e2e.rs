@@ -541,3 +541,188 @@ async fn a_signature_display_sees_its_workorder_and_signs_through_the_outbox() {
         countertop_protocol::WorkorderStatus::Approved
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_runs_the_cafe_through_direct_calls_and_others_may_not() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let (manager, mut manager_events) = device(&hub, &root.path().join("manager"), "manager").await;
+    let (barista, mut barista_events) = device(&hub, &root.path().join("barista"), "barista").await;
+    let (kiosk, mut kiosk_events) = device(&hub, &root.path().join("kiosk"), "kiosk").await;
+    live(&mut manager_events).await;
+    live(&mut barista_events).await;
+    live(&mut kiosk_events).await;
+    let api = manager.api().unwrap();
+
+    // Settings, menu and cells change at the hub and come back as events.
+    api.put_setting("timer_amber_minutes", "3").await.unwrap();
+    let added = api
+        .add_menu_item(&countertop_protocol::NewMenuItem {
+            name: "Hot chocolate".into(),
+            category: "Coffee".into(),
+            price: 4200,
+            is_sold_out: false,
+            stock: Some(5),
+        })
+        .await
+        .unwrap();
+    let cell = api.add_cell("Night shift").await.unwrap();
+    let charged = api.charge_cell(&cell.id, 7000).await.unwrap();
+    assert_eq!(charged.balance, 7000);
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "cell:balance_changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    let cache = kiosk.cache();
+    assert_eq!(
+        cache
+            .settings()
+            .unwrap()
+            .get("timer_amber_minutes")
+            .map(String::as_str),
+        Some("3")
+    );
+    assert!(cache
+        .menu()
+        .unwrap()
+        .iter()
+        .any(|m| m.id == added.id && m.stock == Some(5)));
+    assert_eq!(
+        cache
+            .cells()
+            .unwrap()
+            .iter()
+            .find(|c| c.id == cell.id)
+            .map(|c| c.balance),
+        Some(7000)
+    );
+
+    // A barista may mark items sold out, but not edit prices; a kiosk neither.
+    let sold_out = barista
+        .api()
+        .unwrap()
+        .set_sold_out(&added.id, true)
+        .await
+        .unwrap();
+    assert!(sold_out.is_sold_out);
+    let patch = countertop_protocol::MenuPatch {
+        price: Some(1),
+        ..Default::default()
+    };
+    let refused = barista
+        .api()
+        .unwrap()
+        .update_menu_item(&added.id, &patch)
+        .await;
+    assert!(
+        matches!(refused, Err(ClientError::NotAllowed { .. })),
+        "{refused:?}"
+    );
+    let refused = kiosk.api().unwrap().set_sold_out(&added.id, false).await;
+    assert_eq!(refused.unwrap_err().code(), "forbidden");
+    let refused = kiosk.api().unwrap().revoke_device("anything").await;
+    assert_eq!(refused.unwrap_err().code(), "forbidden");
+
+    // A hub refusal arrives as its code; an id that would change the path never leaves.
+    let missing = api.charge_cell("no-such-cell", 5).await.unwrap_err();
+    assert_eq!(missing.code(), "not_found", "{missing}");
+    let bad = api.charge_cell("../devices", 5).await.unwrap_err();
+    assert_eq!(bad.code(), "validation", "{bad}");
+
+    // Devices: a pairing code, the list, and a revocation.
+    let code = api
+        .create_pairing_code(countertop_protocol::Role::Display, "Front desk")
+        .await
+        .unwrap();
+    assert_eq!(code.code.len(), 6);
+    let devices = api.devices().await.unwrap();
+    let kiosk_id = kiosk.cache().device().unwrap().unwrap().device_id;
+    assert!(devices.iter().any(|d| d.id == kiosk_id && d.connected));
+    api.revoke_device(&kiosk_id).await.unwrap();
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::State(s)
+            if matches!(s.state, countertop_client::ConnectionState::Rejected { .. }) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_keeps_notices_and_dashboard_figures_and_kiosks_follow_the_offline_policy() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let (manager, mut manager_events) = device(&hub, &root.path().join("manager"), "manager").await;
+    let (kiosk, mut kiosk_events) = device(&hub, &root.path().join("kiosk"), "kiosk").await;
+    live(&mut manager_events).await;
+    live(&mut kiosk_events).await;
+    let api = manager.api().unwrap();
+
+    api.send_notice(&countertop_protocol::NewNotification {
+        level: countertop_protocol::NotificationLevel::Error,
+        title: "Grinder jammed".into(),
+        message: "Use the spare".into(),
+    })
+    .await
+    .unwrap();
+    kiosk
+        .place_order(one("latte"), PayType::Card, None)
+        .unwrap();
+    until(&mut manager_events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "dashboard:update" => Some(()),
+        _ => None,
+    })
+    .await;
+    let notices = manager.cache().notices().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].title, "Grinder jammed");
+    let figures = manager.cache().dashboard().unwrap();
+    assert!(!figures.is_empty(), "no dashboard figure kept");
+
+    // The café lets kiosks take orders offline: the hub stops, the kiosk
+    // still takes an order, and it reaches the hub once the hub is back.
+    api.put_setting("offline_ordering", "true").await.unwrap();
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "settings:changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    let mut hub = hub;
+    hub.kill();
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::State(s) if !s.state.is_live() => Some(()),
+        _ => None,
+    })
+    .await;
+    let key = kiosk
+        .place_order(one("americano"), PayType::Cash, None)
+        .unwrap();
+    hub.restart();
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::OutboxSent { key: k, .. } if k == key => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // Without the policy, an offline kiosk pauses ordering.
+    api.put_setting("offline_ordering", "false").await.unwrap();
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "settings:changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    hub.kill();
+    until(&mut kiosk_events, |e| match e {
+        CoreEvent::State(s) if !s.state.is_live() => Some(()),
+        _ => None,
+    })
+    .await;
+    let paused = kiosk.place_order(one("americano"), PayType::Cash, None);
+    assert!(
+        matches!(paused, Err(ClientError::OrderingPaused)),
+        "{paused:?}"
+    );
+}

@@ -1,0 +1,261 @@
+//! Calls that need the hub's answer at once and make no sense offline:
+//! managing the menu, settings, cells, devices and workorders, and marking
+//! items sold out. Unlike the outbox, nothing here is queued: a failure is
+//! returned to the person who asked, who can try again.
+//!
+//! Each call checks the device's role first, so a kiosk asking to revoke a
+//! device hears "not allowed" without a round trip.
+
+use countertop_protocol::{
+    Cell, Charge, ColumnChange, Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
+    NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting, SettingValue,
+    StopSession, Workorder,
+};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{ClientError, LinkError};
+use crate::link::HttpHub;
+
+/// Direct REST calls with this device's token.
+#[derive(Clone, Debug)]
+pub struct HubApi {
+    link: HttpHub,
+    role: Role,
+}
+
+impl HubApi {
+    pub fn new(link: HttpHub, role: Role) -> HubApi {
+        HubApi { link, role }
+    }
+
+    fn allow(&self, roles: &[Role], action: &'static str) -> Result<(), ClientError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ClientError::NotAllowed {
+                role: self.role.as_str(),
+                action,
+            })
+        }
+    }
+
+    fn manager(&self, action: &'static str) -> Result<(), ClientError> {
+        self.allow(&[Role::Manager], action)
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let value = self.link.call(method, path, body).await?;
+        serde_json::from_value(value)
+            .map_err(|e| LinkError::Protocol(format!("{path}: {e}")).into())
+    }
+
+    /// `PATCH /api/menu/{id}` with `isSoldOut` (barista, manager).
+    pub async fn set_sold_out(
+        &self,
+        menu_id: &str,
+        sold_out: bool,
+    ) -> Result<MenuItem, ClientError> {
+        self.allow(&[Role::Barista, Role::Manager], "mark items sold out")?;
+        let patch = MenuPatch {
+            is_sold_out: Some(sold_out),
+            ..MenuPatch::default()
+        };
+        self.update_menu_item_unchecked(menu_id, &patch).await
+    }
+
+    /// `PATCH /api/menu/{id}` (manager).
+    pub async fn update_menu_item(
+        &self,
+        menu_id: &str,
+        patch: &MenuPatch,
+    ) -> Result<MenuItem, ClientError> {
+        self.manager("edit the menu")?;
+        self.update_menu_item_unchecked(menu_id, patch).await
+    }
+
+    async fn update_menu_item_unchecked(
+        &self,
+        menu_id: &str,
+        patch: &MenuPatch,
+    ) -> Result<MenuItem, ClientError> {
+        let path = format!("/api/menu/{}", segment(menu_id)?);
+        self.send(Method::PATCH, &path, Some(patch)).await
+    }
+
+    /// `POST /api/menu` (manager).
+    pub async fn add_menu_item(&self, item: &NewMenuItem) -> Result<MenuItem, ClientError> {
+        self.manager("edit the menu")?;
+        self.send(Method::POST, "/api/menu", Some(item)).await
+    }
+
+    /// `PUT /api/settings/{key}` (manager).
+    pub async fn put_setting(&self, key: &str, value: &str) -> Result<Setting, ClientError> {
+        self.manager("change settings")?;
+        let path = format!("/api/settings/{}", segment(key)?);
+        let body = SettingValue {
+            value: value.to_owned(),
+        };
+        self.send(Method::PUT, &path, Some(&body)).await
+    }
+
+    /// `POST /api/cells` (manager).
+    pub async fn add_cell(&self, name: &str) -> Result<Cell, ClientError> {
+        self.manager("add cells")?;
+        let body = NewCell {
+            name: name.to_owned(),
+            balance: 0,
+        };
+        self.send(Method::POST, "/api/cells", Some(&body)).await
+    }
+
+    /// `POST /api/cells/{id}/charge` (manager).
+    pub async fn charge_cell(&self, cell_id: &str, amount: i64) -> Result<Cell, ClientError> {
+        self.manager("charge cells")?;
+        let path = format!("/api/cells/{}/charge", segment(cell_id)?);
+        self.send(Method::POST, &path, Some(&Charge { amount }))
+            .await
+    }
+
+    /// `GET /api/devices` (manager).
+    pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
+        self.manager("list devices")?;
+        self.send::<(), _>(Method::GET, "/api/devices", None).await
+    }
+
+    /// `DELETE /api/devices/{id}` (manager).
+    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ClientError> {
+        self.manager("revoke devices")?;
+        let path = format!("/api/devices/{}", segment(device_id)?);
+        self.link.call::<()>(Method::DELETE, &path, None).await?;
+        Ok(())
+    }
+
+    /// `POST /api/devices/pairing-codes` (manager).
+    pub async fn create_pairing_code(
+        &self,
+        role: Role,
+        name: &str,
+    ) -> Result<PairingCode, ClientError> {
+        self.manager("make pairing codes")?;
+        let body = PairingCodeRequest {
+            role,
+            name: Some(name.to_owned()).filter(|n| !n.trim().is_empty()),
+        };
+        self.send(Method::POST, "/api/devices/pairing-codes", Some(&body))
+            .await
+    }
+
+    /// `POST /api/workorders` (manager).
+    pub async fn create_workorder(&self, new: &NewWorkorder) -> Result<Workorder, ClientError> {
+        self.manager("create workorders")?;
+        self.send(Method::POST, "/api/workorders", Some(new)).await
+    }
+
+    /// `PATCH /api/workorders/{id}/column` (manager).
+    pub async fn move_workorder(&self, id: &str, column: &str) -> Result<Workorder, ClientError> {
+        self.manager("move workorders")?;
+        let path = format!("/api/workorders/{}/column", segment(id)?);
+        let body = ColumnChange {
+            column: column.to_owned(),
+        };
+        self.send(Method::PATCH, &path, Some(&body)).await
+    }
+
+    /// `POST /api/workorders/{id}/present` (manager): show it on a display.
+    pub async fn present_workorder(
+        &self,
+        id: &str,
+        device_id: &str,
+    ) -> Result<Workorder, ClientError> {
+        self.manager("present workorders")?;
+        let path = format!("/api/workorders/{}/present", segment(id)?);
+        let body = Present {
+            device_id: device_id.to_owned(),
+        };
+        self.send(Method::POST, &path, Some(&body)).await
+    }
+
+    /// `POST /api/workorders/{id}/sessions` (manager): start a work session.
+    pub async fn start_work_session(&self, id: &str) -> Result<Workorder, ClientError> {
+        self.manager("start work sessions")?;
+        let path = format!("/api/workorders/{}/sessions", segment(id)?);
+        self.send::<(), _>(Method::POST, &path, None).await
+    }
+
+    /// `PATCH /api/workorders/{id}/sessions/{sid}` (manager): stop it;
+    /// `done` also finishes the workorder.
+    pub async fn stop_work_session(
+        &self,
+        id: &str,
+        session_id: &str,
+        done: bool,
+    ) -> Result<Workorder, ClientError> {
+        self.manager("stop work sessions")?;
+        let path = format!(
+            "/api/workorders/{}/sessions/{}",
+            segment(id)?,
+            segment(session_id)?
+        );
+        self.send(Method::PATCH, &path, Some(&StopSession { done }))
+            .await
+    }
+
+    /// `POST /api/notifications` (manager): a `system:notification`.
+    pub async fn send_notice(&self, notice: &NewNotification) -> Result<(), ClientError> {
+        self.manager("send notifications")?;
+        self.link
+            .call(Method::POST, "/api/notifications", Some(notice))
+            .await?;
+        Ok(())
+    }
+}
+
+/// An id as one path segment. Ids come from the hub, but a UI could pass
+/// anything: refuse what would change the path rather than escape it.
+fn segment(id: &str) -> Result<&str, ClientError> {
+    let ok = !id.is_empty()
+        && id.len() <= 200
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok && id != "." && id != ".." {
+        Ok(id)
+    } else {
+        Err(LinkError::Hub {
+            status: 422,
+            body: countertop_protocol::ErrorBody {
+                code: "validation".to_owned(),
+                message: format!("{id:?} is not a valid id"),
+            },
+        }
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn ids_that_would_change_the_path_are_refused() {
+        for bad in ["", "..", "a/b", "a?b", "a b", "%2e", "x#y"] {
+            assert!(segment(bad).is_err(), "{bad:?} should be refused");
+        }
+        for good in [
+            "americano",
+            "WO-1A2B3C4D",
+            "ses-abc",
+            "cell-design",
+            "is_kiosk_active",
+        ] {
+            assert_eq!(segment(good).unwrap(), good);
+        }
+    }
+}
