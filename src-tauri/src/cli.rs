@@ -30,6 +30,14 @@ pub struct Args {
     /// Keep everything of this instance here (default: the app's data folder).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// With --demo: which screens to open side by side, each its own device
+    /// (default kiosk,barista; try manager,display for work orders).
+    #[arg(long, requires = "demo", value_delimiter = ',', value_parser = parse_role)]
+    pub screens: Vec<Role>,
+    /// Open kiosk and signature-display screens in a window instead of
+    /// full screen.
+    #[arg(long)]
+    pub windowed: bool,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -39,7 +47,12 @@ fn parse_role(s: &str) -> Result<Role, String> {
 impl Args {
     pub fn plan(&self) -> Plan {
         if self.demo {
-            Plan::Demo
+            let mut screens = self.screens.clone();
+            if screens.is_empty() {
+                screens = vec![Role::Kiosk, Role::Barista];
+            }
+            screens.dedup();
+            Plan::Demo { screens }
         } else if let (Some(hub), Some(code)) = (&self.hub, &self.pair) {
             Plan::Join {
                 hub: hub.clone(),

@@ -25,8 +25,9 @@ const DEFAULT_HUB_PORT: u16 = 3001;
 /// What the command line asked for.
 #[derive(Debug, Clone)]
 pub enum Plan {
-    /// Host a hub with the demo café; a kiosk and a barista side by side.
-    Demo,
+    /// Host a hub with the demo café and run one device of each role in
+    /// `screens`, side by side (kiosk and barista by default).
+    Demo { screens: Vec<Role> },
     /// Host the hub here and run one device of `role` (default: the
     /// remembered one, or barista).
     Host { role: Option<Role> },
@@ -190,7 +191,7 @@ pub async fn start_single<R: Runtime>(
 ) -> anyhow::Result<String> {
     let previous = remembered(&station.data_dir);
     match plan {
-        Plan::Demo => anyhow::bail!("the demo runs two devices"),
+        Plan::Demo { .. } => anyhow::bail!("the demo runs several devices"),
         Plan::Host { role } => {
             let (role, port) = match (role, previous) {
                 (Some(role), Some(Remembered::Host { port, .. })) => (role, port),
@@ -234,19 +235,57 @@ pub async fn start_single<R: Runtime>(
     }
 }
 
+/// Pairs device `key` again with a new code after the hub revoked it: stops
+/// it, empties its folder (token, cache and outbox belonged to the revoked
+/// device) and pairs the folder anew.
+pub async fn repair<R: Runtime>(
+    app: &AppHandle<R>,
+    station: &Station,
+    key: &str,
+    hub: &str,
+    code: &str,
+) -> anyhow::Result<Device> {
+    station.forget_device(key);
+    let dir = device_dir(&station.data_dir, key);
+    let vault = countertop_client::TokenVault::for_folder(&dir);
+    // The credential store may block on D-Bus.
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || vault.clear()).await {
+        tracing::warn!(error = %e, "cannot remove the revoked token");
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    pair_remote(station, key, hub, code).await?;
+    if station.hub_url().is_none() {
+        remember(&station.data_dir, &Remembered::Join)?;
+    }
+    tracing::info!(device = key, "paired again");
+    start_device(app, station, key).await
+}
+
 /// The device folder of an instance that joined another hub.
 const JOINED: &str = "joined";
 
-/// Starts the demo: the hub with the demo café on a free port, and a kiosk
-/// and a barista device paired with it.
-pub async fn start_demo<R: Runtime>(app: &AppHandle<R>, station: &Station) -> anyhow::Result<()> {
+/// Starts the demo: the hub with the demo café on a free port, and one
+/// device of each of `screens` paired with it; returns their keys.
+pub async fn start_demo<R: Runtime>(
+    app: &AppHandle<R>,
+    station: &Station,
+    screens: &[Role],
+) -> anyhow::Result<Vec<String>> {
     let (hub, _port) = host_hub(station, None).await?;
-    for (key, role, name) in [
-        ("kiosk", Role::Kiosk, "Demo kiosk"),
-        ("barista", Role::Barista, "Demo barista"),
-    ] {
+    let mut keys = Vec::new();
+    for &role in screens {
+        let key = role.as_str();
+        let name = match role {
+            Role::Kiosk => "Demo kiosk",
+            Role::Barista => "Demo barista",
+            Role::Display => "Demo signature display",
+            Role::Manager => "Demo manager",
+        };
         pair_locally(station, &hub, key, role, name).await?;
         start_device(app, station, key).await?;
+        keys.push(key.to_owned());
     }
-    Ok(())
+    Ok(keys)
 }

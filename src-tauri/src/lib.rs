@@ -18,16 +18,19 @@ pub mod commands;
 pub mod ipc;
 pub mod launch;
 pub mod logging;
-pub mod sold_out;
+pub mod preferences;
 pub mod station;
+pub mod tray;
 pub mod windows;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use specta_typescript::{BigIntExportBehavior, Typescript};
-use tauri::{AppHandle, Manager, RunEvent, Runtime};
+use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
 use tauri_specta::{collect_commands, collect_events, ErrorHandlingMode};
+
+use countertop_protocol::Role;
 
 use crate::ipc::ScreenKind;
 use crate::launch::Plan;
@@ -48,6 +51,24 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::set_muted,
             commands::retry,
             commands::open_board,
+            commands::preferences,
+            commands::set_language,
+            commands::put_setting,
+            commands::add_menu_item,
+            commands::update_menu_item,
+            commands::add_cell,
+            commands::charge_cell,
+            commands::devices,
+            commands::revoke_device,
+            commands::create_pairing_code,
+            commands::create_workorder,
+            commands::move_workorder,
+            commands::present_workorder,
+            commands::start_work_session,
+            commands::stop_work_session,
+            commands::send_notice,
+            commands::sign_workorder,
+            commands::set_alert_sounds,
         ])
         .events(collect_events![ipc::CoreUpdate])
         .error_handling(ErrorHandlingMode::Throw)
@@ -77,12 +98,31 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
         })
         .build(tauri::generate_context!())
         .context("building the app")?;
-    app.run(|app, event| {
-        if let RunEvent::Exit = event {
+    app.run(|app, event| match event {
+        RunEvent::Exit => {
             if let Some(station) = app.try_state::<Station>() {
                 station.shutdown();
             }
         }
+        // A manager's window closes to the tray: notifications keep coming.
+        RunEvent::WindowEvent {
+            label,
+            event: WindowEvent::CloseRequested { api, .. },
+            ..
+        } => {
+            let role = app
+                .try_state::<Station>()
+                .and_then(|s| s.device_for(&label).ok())
+                .map(|d| d.role);
+            if role.is_some_and(|r| tray::hides_on_close(app, r)) {
+                if let Some(window) = app.get_webview_window(&label) {
+                    api.prevent_close();
+                    let _ = window.hide();
+                    tracing::info!(window = %label, "hidden to the tray");
+                }
+            }
+        }
+        _ => {}
     });
     Ok(())
 }
@@ -111,31 +151,31 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
     app.manage(station.clone());
 
     let plan = args.plan();
-    tauri::async_runtime::block_on(async {
+    let windowed = args.windowed;
+    let started: anyhow::Result<()> = tauri::async_runtime::block_on(async {
         match plan {
-            Plan::Demo => {
-                launch::start_demo(app, &station).await?;
-                for (key, title, x) in [
-                    ("kiosk", "Countertop — Kiosk (demo)", 0.0),
-                    ("barista", "Countertop — Barista (demo)", 640.0),
-                ] {
+            Plan::Demo { screens } => {
+                let keys = launch::start_demo(app, &station, &screens).await?;
+                let width = (1280.0 / keys.len() as f64).max(480.0);
+                for (i, key) in keys.iter().enumerate() {
                     let device = station.device_for_key(key)?;
                     station.bind(
                         key,
                         Binding {
-                            device: key.to_owned(),
+                            device: key.clone(),
                             screen: ScreenKind::for_role(device.role),
                         },
                     );
                     windows::open(
                         app,
                         key,
-                        title,
+                        &format!("Countertop — {} (demo)", device.name),
                         Placement {
-                            x,
+                            x: width * i as f64,
                             y: 0.0,
-                            width: 640.0,
+                            width,
                             height: 800.0,
+                            fullscreen: false,
                         },
                     )?;
                 }
@@ -144,9 +184,12 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
             plan => {
                 let first_run = matches!(plan, Plan::Remembered { role: None })
                     && launch::remembered(&station.data_dir).is_none();
+                let mut fullscreen = false;
                 if !first_run {
                     let key = launch::start_single(app, &station, plan).await?;
                     let device = station.device_for_key(&key)?;
+                    // Customers' screens fill the screen, as kiosks do.
+                    fullscreen = !windowed && matches!(device.role, Role::Kiosk | Role::Display);
                     station.bind(
                         "main",
                         Binding {
@@ -164,10 +207,23 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                         y: 0.0,
                         width: 1200.0,
                         height: 800.0,
+                        fullscreen,
                     },
                 )?;
                 Ok(())
             }
         }
-    })
+    });
+    started?;
+    // Stations that read orders get a tray icon with the open-order count.
+    let reads_orders = station
+        .devices()
+        .iter()
+        .any(|(_, d)| matches!(d.role, Role::Manager | Role::Barista));
+    if reads_orders {
+        if let Err(e) = tray::install(app, &station) {
+            tracing::warn!(error = %e, "no tray icon on this desktop; windows close normally");
+        }
+    }
+    Ok(())
 }

@@ -131,6 +131,28 @@ impl Station {
             .collect()
     }
 
+    /// Stops device `key` and forgets it (its windows stay bound to the key,
+    /// to be paired again).
+    pub fn forget_device(&self, key: &str) -> Option<Device> {
+        let device = self.lock().devices.remove(key);
+        if let Some(d) = &device {
+            d.handle.shutdown();
+        }
+        device
+    }
+
+    /// Every running device, by key.
+    pub fn devices(&self) -> Vec<(String, Device)> {
+        let mut all: Vec<(String, Device)> = self
+            .lock()
+            .devices
+            .iter()
+            .map(|(k, d)| (k.clone(), d.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     /// Stops every connection (the app is quitting).
     pub fn shutdown(&self) {
         for device in self.lock().devices.values() {
@@ -151,11 +173,31 @@ async fn forward<R: Runtime>(
         let Some(update) = CoreUpdate::from_core(event) else {
             continue;
         };
+        if matches!(update, CoreUpdate::Changed { .. }) {
+            show_open_orders(&app, &station, &key);
+        }
         for label in station.labels_for(&key) {
             let target = tauri::EventTarget::webview_window(label.as_str());
             if let Err(e) = update.emit_to(&app, target) {
                 tracing::debug!(error = %e, window = %label, "cannot forward a core update");
             }
         }
+    }
+}
+
+/// Keeps the tray's open-order count up to date from an order-reading device.
+fn show_open_orders<R: Runtime>(app: &AppHandle<R>, station: &Station, key: &str) {
+    let Ok(device) = station.device_for_key(key) else {
+        return;
+    };
+    if !matches!(device.role, Role::Manager | Role::Barista) {
+        return;
+    }
+    match device.handle.cache().orders() {
+        Ok(orders) => {
+            let open = orders.iter().filter(|o| o.status.is_open()).count();
+            crate::tray::show_open_orders(app, open);
+        }
+        Err(e) => tracing::debug!(error = %e, "cannot count open orders"),
     }
 }

@@ -11,6 +11,8 @@ pub struct Placement {
     pub y: f64,
     pub width: f64,
     pub height: f64,
+    /// Full screen (kiosk window mode).
+    pub fullscreen: bool,
 }
 
 /// Opens window `label` showing the UI; the UI asks who it is through the
@@ -29,6 +31,7 @@ pub fn open<R: Runtime>(
         .inner_size(placement.width, placement.height)
         .position(placement.x, placement.y)
         .min_inner_size(480.0, 480.0)
+        .fullscreen(placement.fullscreen)
         .build()?;
     Ok(())
 }
@@ -55,6 +58,7 @@ pub fn open_board<R: Runtime>(
             y: 80.0,
             width: 900.0,
             height: 600.0,
+            fullscreen: false,
         },
     )
 }

@@ -66,6 +66,117 @@ async retry() : Promise<null> {
  */
 async openBoard() : Promise<null> {
     return await TAURI_INVOKE("open_board");
+},
+/**
+ * This instance's preferences (the screen language).
+ */
+async preferences() : Promise<Preferences> {
+    return await TAURI_INVOKE("preferences");
+},
+/**
+ * Sets the screen language of this instance (`null`: the system's) and
+ * tells every window.
+ */
+async setLanguage(language: string | null) : Promise<null> {
+    return await TAURI_INVOKE("set_language", { language });
+},
+/**
+ * Changes one of the café's settings (manager).
+ */
+async putSetting(key: string, value: string) : Promise<null> {
+    return await TAURI_INVOKE("put_setting", { key, value });
+},
+/**
+ * Adds an item to the menu (manager).
+ */
+async addMenuItem(item: NewMenuInput) : Promise<MenuEntry> {
+    return await TAURI_INVOKE("add_menu_item", { item });
+},
+/**
+ * Changes a menu item's name, category, price, stock or sold-out mark (manager).
+ */
+async updateMenuItem(menuId: string, patch: MenuPatchInput) : Promise<MenuEntry> {
+    return await TAURI_INVOKE("update_menu_item", { menuId, patch });
+},
+/**
+ * Opens a new cell (group account) with no points (manager).
+ */
+async addCell(name: string) : Promise<CellEntry> {
+    return await TAURI_INVOKE("add_cell", { name });
+},
+/**
+ * Adds points to a cell (manager).
+ */
+async chargeCell(cellId: string, amount: number) : Promise<CellEntry> {
+    return await TAURI_INVOKE("charge_cell", { cellId, amount });
+},
+/**
+ * The devices paired with the hub (manager).
+ */
+async devices() : Promise<DeviceEntry[]> {
+    return await TAURI_INVOKE("devices");
+},
+/**
+ * Revokes a device: its token stops working at once (manager).
+ */
+async revokeDevice(deviceId: string) : Promise<null> {
+    return await TAURI_INVOKE("revoke_device", { deviceId });
+},
+/**
+ * A six-digit pairing code for a new device (manager).
+ */
+async createPairingCode(role: RoleName, name: string) : Promise<PairingCodeView> {
+    return await TAURI_INVOKE("create_pairing_code", { role, name });
+},
+/**
+ * Creates a workorder (manager).
+ */
+async createWorkorder(input: NewWorkorderInput) : Promise<WorkorderEntry> {
+    return await TAURI_INVOKE("create_workorder", { input });
+},
+/**
+ * Moves a workorder to another column of the board (manager).
+ */
+async moveWorkorder(workorderId: string, column: string) : Promise<WorkorderEntry> {
+    return await TAURI_INVOKE("move_workorder", { workorderId, column });
+},
+/**
+ * Shows a workorder on a signature display for the customer to sign (manager).
+ */
+async presentWorkorder(workorderId: string, deviceId: string) : Promise<WorkorderEntry> {
+    return await TAURI_INVOKE("present_workorder", { workorderId, deviceId });
+},
+/**
+ * Starts a work session on a workorder (manager).
+ */
+async startWorkSession(workorderId: string) : Promise<WorkorderEntry> {
+    return await TAURI_INVOKE("start_work_session", { workorderId });
+},
+/**
+ * Stops a work session; `done` also finishes the workorder (manager).
+ */
+async stopWorkSession(workorderId: string, sessionId: string, done: boolean) : Promise<WorkorderEntry> {
+    return await TAURI_INVOKE("stop_work_session", { workorderId, sessionId, done });
+},
+/**
+ * Sends a system notification to every manager (manager).
+ */
+async sendNotice(level: NoticeLevel, title: string, message: string) : Promise<null> {
+    return await TAURI_INVOKE("send_notice", { level, title, message });
+},
+/**
+ * Queues a customer's signature for a workorder (display); returns the
+ * outbox key its outcome (`sent` or `refused`) will name. Queued, so an
+ * outage loses nothing.
+ */
+async signWorkorder(workorderId: string, signerName: string, signatureSvg: string) : Promise<string> {
+    return await TAURI_INVOKE("sign_workorder", { workorderId, signerName, signatureSvg });
+},
+/**
+ * Alert sounds on or off for this device (the manager's settings).
+ */
+async setAlertSounds(on: boolean) : Promise<null> {
+    return await TAURI_INVOKE("set_alert_sounds", { on });
 }
 }
 
@@ -117,7 +228,35 @@ export type CoreUpdate =
 /**
  * How many actions wait in the outbox.
  */
-{ kind: "outbox"; depth: number }
+{ kind: "outbox"; depth: number } | 
+/**
+ * The language preference changed (sent to every window).
+ */
+{ kind: "preferences"; language: string | null }
+/**
+ * The manager's dashboard. The hub's `dashboard:update` figures win when
+ * they are from today; until one arrives, the figures are counted from the
+ * cached orders (a manager reads every order).
+ */
+export type DashboardView = { ordersToday: number; revenueToday: number; openOrders: number; avgPrepSeconds: number | null; 
+/**
+ * Today's orders by local hour, 24 entries.
+ */
+ordersPerHour: HourCount[]; 
+/**
+ * When the hub last sent a figure.
+ */
+updatedAt: string | null }
+export type DeviceEntry = { id: string; role: RoleName; name: string; pairedAt: string; lastSeenAt: string | null; connected: boolean; 
+/**
+ * The device the asking window runs.
+ */
+isThisDevice: boolean }
+export type HourCount = { 
+/**
+ * Local hour of the day, 0 to 23.
+ */
+hour: number; count: number }
 /**
  * The one error every command returns: a stable snake_case `code` the UI
  * branches on (`sold_out`, `insufficient_balance`, `ordering_paused`, ...)
@@ -145,7 +284,23 @@ export type MenuEntry = { id: string; name: string; category: string;
 /**
  * In the currency's minor unit.
  */
-price: number; isSoldOut: boolean }
+price: number; isSoldOut: boolean; 
+/**
+ * How many are left, for items whose stock is counted.
+ */
+stock: number | null }
+/**
+ * A change to a menu item; `null` fields stay as they are, `clearStock`
+ * stops counting its stock.
+ */
+export type MenuPatchInput = { name: string | null; category: string | null; price: number | null; stock: number | null; clearStock: boolean; isSoldOut: boolean | null }
+/**
+ * A new menu item, from the manager's menu editor.
+ */
+export type NewMenuInput = { name: string; category: string; price: number; stock: number | null }
+export type NewWorkorderInput = { title: string; customerName: string; lines: WorkorderLineEntry[] }
+export type NoticeEntry = { id: string; level: NoticeLevel; title: string; message: string; timestamp: string }
+export type NoticeLevel = "info" | "warning" | "error"
 export type OrderEntry = { orderId: string; dailyNum: number; payType: Pay; cellName: string | null; items: OrderEntryLine[]; totalAmount: number; status: Stage; 
 /**
  * RFC 3339.
@@ -156,7 +311,20 @@ export type OrderEntryLine = { menuName: string; quantity: number;
  * The options as the kiosk sent them, in words (`size: large`).
  */
 options: string | null }
+export type PairingCodeView = { code: string; expiresAt: string; role: RoleName; name: string }
 export type Pay = "CARD" | "CASH" | "CELL"
+/**
+ * This instance's preferences (not the café's settings).
+ */
+export type Preferences = { 
+/**
+ * `None`: follow the system's language.
+ */
+language: string | null; 
+/**
+ * The system's language (`de`, `ko`, ...), from the locale.
+ */
+systemLanguage?: string }
 export type RoleName = "kiosk" | "barista" | "display" | "manager"
 /**
  * Everything a screen shows, read from the device's cache.
@@ -165,7 +333,36 @@ export type Screen = { menu: MenuEntry[]; cells: CellEntry[];
 /**
  * Newest first.
  */
-orders: OrderEntry[]; settings: Partial<{ [key in string]: string }>; status: LinkStatus; muted: boolean }
+orders: OrderEntry[]; settings: Partial<{ [key in string]: string }>; status: LinkStatus; muted: boolean; 
+/**
+ * Whether this device plays alert sounds (new orders, cancellations).
+ */
+alertSounds: boolean; 
+/**
+ * Kiosk: whether an order would be taken now (the hub is live, or the
+ * café takes orders offline).
+ */
+orderingOpen: boolean; 
+/**
+ * Why not, in words, when `ordering_open` is false.
+ */
+orderingProblem: string | null; 
+/**
+ * Manager: every workorder; display: those presented to it.
+ */
+workorders: WorkorderEntry[]; dashboard: DashboardView; 
+/**
+ * Manager: system notifications, newest first.
+ */
+notices: NoticeEntry[]; 
+/**
+ * Actions waiting to reach the hub.
+ */
+outboxDepth: number; 
+/**
+ * This device's id at the hub.
+ */
+deviceId: string }
 export type ScreenKind = "setup" | "kiosk" | "barista" | "board" | "display" | "manager"
 /**
  * Who this window is.
@@ -183,7 +380,20 @@ hosting: boolean }
  * The first-run choice: host the hub here, or join one.
  */
 export type SetupChoice = { mode: "host"; role: RoleName } | { mode: "join"; hubUrl: string; code: string }
+export type SignatureEntry = { signerName: string; signatureSvg: string; signedAt: string }
 export type Stage = "PENDING" | "MAKING" | "READY" | "COMPLETED" | "CANCELLED"
+export type WorkSessionEntry = { id: string; startedAt: string; stoppedAt: string | null }
+export type WorkorderEntry = { id: string; title: string; customerName: string; lines: WorkorderLineEntry[]; totalAmount: number; status: WorkorderStage; column: string; 
+/**
+ * The display device it is presented to.
+ */
+presentedTo: string | null; signature: SignatureEntry | null; sessions: WorkSessionEntry[]; createdAt: string; updatedAt: string }
+export type WorkorderLineEntry = { description: string; 
+/**
+ * In the currency's minor unit.
+ */
+amount: number }
+export type WorkorderStage = "OPEN" | "AWAITING_SIGNATURE" | "APPROVED" | "IN_PROGRESS" | "DONE"
 
 /** tauri-specta globals **/
 
