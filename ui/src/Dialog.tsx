@@ -26,7 +26,8 @@ export function Dialog({
   useEffect(() => {
     const before = document.activeElement as HTMLElement | null;
     const node = box.current;
-    const first = node?.querySelector<HTMLElement>(FOCUSABLE);
+    // The safest choice goes first where a dialog marks one (`data-autofocus`).
+    const first = node?.querySelector<HTMLElement>("[data-autofocus]") ?? node?.querySelector<HTMLElement>(FOCUSABLE);
     (first ?? node)?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") {

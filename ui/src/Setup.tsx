@@ -1,6 +1,7 @@
 import { useId, useState } from "react";
 import { commands, type RoleName, type Session } from "./bindings";
 import { useT } from "./i18n";
+import { LanguageSwitch } from "./LanguageSwitch";
 
 const ROLES: RoleName[] = ["kiosk", "barista", "manager", "display"];
 
@@ -39,6 +40,7 @@ export function Setup({
   return (
     <main className="setup" data-testid={removed ? "setup-removed" : "setup"}>
       <h1>{t("setup.title")}</h1>
+      <LanguageSwitch />
       {removed && (
         <div className="banner offline" role="alert" data-testid="removed-notice">
           <p>{t("setup.removed")}</p>

@@ -1,7 +1,8 @@
 // Every visible text goes through `t`, and every number, amount and time
 // through `fmt`, in the language this device prefers (else the system's).
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import type { Screen } from "./bindings";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
+import { commands, events, type Screen } from "./bindings";
 import { errorCode, errorText } from "./core";
 import { en, type Key } from "./locales/en";
 import { ko } from "./locales/ko";
@@ -119,9 +120,15 @@ export type I18n = {
   systemLanguage: string;
   /** An error from a command, in words, in this language. */
   errorText: (e: unknown) => string;
+  /** Sets this device's language (null: the system's); every window follows. */
+  choose: (language: string | null) => Promise<void>;
 };
 
-function make(preferred: string | null, systemLanguage: string): I18n {
+function make(
+  preferred: string | null,
+  systemLanguage: string,
+  choose: (language: string | null) => Promise<void>,
+): I18n {
   const lang = supported(preferred) ?? supported(systemLanguage) ?? "en";
   const dict = DICTIONARIES[lang];
   // Keep the system's region (en-GB, de-AT) when it speaks the same language.
@@ -142,6 +149,7 @@ function make(preferred: string | null, systemLanguage: string): I18n {
     fmt,
     preferred,
     systemLanguage,
+    choose,
     errorText: (e) => {
       switch (errorCode(e)) {
         case "offline":
@@ -157,13 +165,41 @@ function make(preferred: string | null, systemLanguage: string): I18n {
   };
 }
 
-const Context = createContext<I18n>(make(null, typeof navigator === "undefined" ? "en" : navigator.language));
+const browserLanguage = () => (typeof navigator === "undefined" ? "en" : navigator.language || "en");
 
-/** Gives every screen below it the device's language, and follows changes to it. */
+const Context = createContext<I18n>(make(null, browserLanguage(), async () => {}));
+
+/** Gives every screen below it the device's language (its preference, else the
+ * system's), and follows the `preferences` update when any window changes it. */
 export function LanguageProvider({ children }: { children: ReactNode }) {
-  const [preferred] = useState<string | null>(null);
-  const [systemLanguage] = useState(() => navigator.language || "en");
-  const value = useMemo(() => make(preferred, systemLanguage), [preferred, systemLanguage]);
+  const [preferred, setPreferred] = useState<string | null>(null);
+  const [systemLanguage, setSystemLanguage] = useState(browserLanguage);
+
+  useEffect(() => {
+    let alive = true;
+    commands
+      .preferences()
+      .then((p) => {
+        if (!alive) return;
+        setPreferred(p.language);
+        if (p.systemLanguage) setSystemLanguage(p.systemLanguage);
+      })
+      .catch(() => {});
+    const unlisten = events.coreUpdate(getCurrentWebviewWindow()).listen((event) => {
+      if (event.payload.kind === "preferences") setPreferred(event.payload.language);
+    });
+    return () => {
+      alive = false;
+      unlisten.then((f) => f());
+    };
+  }, []);
+
+  const choose = useCallback(async (language: string | null) => {
+    await commands.setLanguage(language);
+    setPreferred(language);
+  }, []);
+
+  const value = useMemo(() => make(preferred, systemLanguage, choose), [preferred, systemLanguage, choose]);
   useEffect(() => {
     document.documentElement.lang = value.lang;
   }, [value.lang]);

@@ -18,7 +18,6 @@ export const de: Record<Key, string> = {
   "error.offline": "Der Hub ist gerade nicht erreichbar, die Änderung wurde nicht gespeichert. Bitte erneut versuchen, sobald die Verbindung zurück ist.",
   "error.network": "Der Hub hat nicht geantwortet, die Änderung wurde vielleicht nicht gespeichert. Bitte erneut versuchen.",
   "error.forbidden": "Dieser Bildschirm darf das nicht.",
-  "error.unknown": "Etwas ist schiefgegangen: {message}",
 
   "status.live": "Live",
   "status.connecting": "Verbinde…",
@@ -262,7 +261,6 @@ export const de: Record<Key, string> = {
   "set.cafeName": "Name des Cafés",
   "set.language": "Sprache",
   "set.system": "System ({name})",
-  "set.saved": "Gespeichert",
   "set.cafe": "Café",
   "set.thisDevice": "Dieses Gerät",
 

@@ -19,7 +19,6 @@ export const en = {
   "error.offline": "The hub can't be reached right now, so this change was not made. Try again when the connection is back.",
   "error.network": "The hub did not answer, so this change may not have been made. Try again.",
   "error.forbidden": "This screen is not allowed to do that.",
-  "error.unknown": "Something went wrong: {message}",
 
   "status.live": "Live",
   "status.connecting": "Connecting…",
@@ -263,7 +262,6 @@ export const en = {
   "set.cafeName": "Café name",
   "set.language": "Language",
   "set.system": "System ({name})",
-  "set.saved": "Saved",
   "set.cafe": "Café",
   "set.thisDevice": "This device",
 

@@ -18,7 +18,6 @@ export const ko: Record<Key, string> = {
   "error.offline": "지금은 허브에 연결할 수 없어 변경하지 못했습니다. 연결이 돌아오면 다시 시도해 주세요.",
   "error.network": "허브가 응답하지 않아 변경되지 않았을 수 있습니다. 다시 시도해 주세요.",
   "error.forbidden": "이 화면에서는 할 수 없는 작업입니다.",
-  "error.unknown": "문제가 생겼습니다: {message}",
 
   "status.live": "연결됨",
   "status.connecting": "연결 중…",
@@ -262,7 +261,6 @@ export const ko: Record<Key, string> = {
   "set.cafeName": "카페 이름",
   "set.language": "언어",
   "set.system": "시스템 ({name})",
-  "set.saved": "저장됨",
   "set.cafe": "카페",
   "set.thisDevice": "이 기기",
 

@@ -18,7 +18,6 @@ export const nl: Record<Key, string> = {
   "error.offline": "De hub is nu niet bereikbaar, dus deze wijziging is niet doorgevoerd. Probeer het opnieuw zodra de verbinding terug is.",
   "error.network": "De hub antwoordde niet, dus deze wijziging is misschien niet doorgevoerd. Probeer het opnieuw.",
   "error.forbidden": "Dit scherm mag dat niet doen.",
-  "error.unknown": "Er ging iets mis: {message}",
 
   "status.live": "Live",
   "status.connecting": "Verbinden…",
@@ -262,7 +261,6 @@ export const nl: Record<Key, string> = {
   "set.cafeName": "Naam van het café",
   "set.language": "Taal",
   "set.system": "Systeem ({name})",
-  "set.saved": "Opgeslagen",
   "set.cafe": "Café",
   "set.thisDevice": "Dit apparaat",
 
