@@ -1,37 +1,83 @@
-import { useMemo, useState } from "react";
-import { commands, type CoreUpdate, type OrderEntry, type Session, type Stage } from "./bindings";
-import { errorText, money, useNow, useScreen } from "./core";
+import { useCallback, useId, useMemo, useState } from "react";
+import { commands, type CoreUpdate, type OrderEntry, type Screen, type Session, type Stage } from "./bindings";
+import { useNow, useScreen } from "./core";
+import { Dialog } from "./Dialog";
+import { useT, type Key } from "./i18n";
+import { useLongPress } from "./longPress";
 import { StatusBar } from "./StatusBar";
 
-const COLUMNS: { stage: Stage; title: string; action: string }[] = [
-  { stage: "PENDING", title: "New", action: "Start making" },
-  { stage: "MAKING", title: "Making", action: "Mark ready" },
-  { stage: "READY", title: "Ready", action: "Picked up" },
-];
-
-const REASONS = ["Customer changed their mind", "Out of an ingredient", "Duplicate order", "Paid wrongly"];
+const COLUMNS: Stage[] = ["PENDING", "MAKING", "READY"];
+const REASONS: Key[] = ["reason.changedMind", "reason.outOfIngredient", "reason.duplicate", "reason.paidWrongly"];
 
 /** How long a new order stays highlighted. */
 const HIGHLIGHT_MS = 10_000;
 
-export function Barista({ session }: { session: Session }) {
+/** New orders, by id, with when they arrived: the board highlights them for a while. */
+export function useFreshOrders() {
   const [fresh, setFresh] = useState<Record<string, number>>({});
-  const [cancelling, setCancelling] = useState<OrderEntry | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [showMenu, setShowMenu] = useState(false);
-  const onUpdate = (update: CoreUpdate) => {
+  const note = useCallback((update: CoreUpdate) => {
     if (update.kind === "changed" && update.newOrderId) {
       const id = update.newOrderId;
       setFresh((f) => ({ ...f, [id]: Date.now() }));
-    } else if (update.kind === "refused") {
-      setProblem(update.message);
     }
-  };
-  const { screen, error } = useScreen(onUpdate);
+  }, []);
+  return { fresh, note };
+}
+
+/** The barista's screen: the connection, and the order board. */
+export function Barista({ session }: { session: Session }) {
+  const { t, errorText } = useT();
+  const [problem, setProblem] = useState<string | null>(null);
+  const { fresh, note } = useFreshOrders();
+  const { screen, error } = useScreen((update) => {
+    note(update);
+    if (update.kind === "refused") setProblem(update.message);
+  });
+  if (!screen) return <div className="loading">{error ? errorText(error) : t("barista.loading")}</div>;
+  return (
+    <div className="barista">
+      <StatusBar status={screen.status} outboxDepth={screen.outboxDepth} />
+      <ProblemBanner problem={problem} onDismiss={() => setProblem(null)} />
+      <OrdersBoard screen={screen} fresh={fresh} deviceName={session.deviceName} onProblem={setProblem} />
+    </div>
+  );
+}
+
+/** An error in words, until dismissed. */
+export function ProblemBanner({ problem, onDismiss }: { problem: string | null; onDismiss: () => void }) {
+  const { t } = useT();
+  if (!problem) return null;
+  return (
+    <div className="banner error" role="alert" data-testid="problem">
+      <span>{problem}</span>
+      <button className="ghost" onClick={onDismiss} aria-label={t("common.dismiss")}>
+        ✕
+      </button>
+    </div>
+  );
+}
+
+/** PENDING → MAKING → READY columns, sold-out toggles, all-day counts and the recall list.
+ * The barista board and the manager's Orders tab both show it. */
+export function OrdersBoard({
+  screen,
+  fresh,
+  deviceName,
+  onProblem,
+}: {
+  screen: Screen;
+  fresh: Record<string, number>;
+  deviceName: string;
+  onProblem: (text: string) => void;
+}) {
+  const { t, fmt, errorText } = useT();
+  const [cancelling, setCancelling] = useState<OrderEntry | null>(null);
+  const [recalled, setRecalled] = useState<OrderEntry | null>(null);
+  const [showMenu, setShowMenu] = useState(false);
   const now = useNow();
 
-  const orders = screen?.orders ?? [];
-  const today = new Date().toDateString();
+  const orders = screen.orders;
+  const today = new Date(now).toDateString();
   const todays = orders.filter((o) => new Date(o.createdAt).toDateString() === today);
   const allDay = useMemo(() => {
     const counts = new Map<string, number>();
@@ -42,112 +88,76 @@ export function Barista({ session }: { session: Session }) {
     return [...counts.entries()].sort((a, b) => b[1] - a[1]);
   }, [todays]);
 
-  if (!screen) return <div className="loading">{error ?? "Loading orders…"}</div>;
   const amber = Number(screen.settings.timer_amber_minutes ?? 5) * 60_000;
   const red = Number(screen.settings.timer_red_minutes ?? 10) * 60_000;
-  const currency = screen.settings;
+  const settings = screen.settings;
   const recall = orders.filter((o) => o.status === "COMPLETED" || o.status === "CANCELLED").slice(0, 8);
 
-  const act = (p: Promise<unknown>) => p.catch((e) => setProblem(errorText(e)));
-
-  const card = (o: OrderEntry, action: string) => {
-    const waited = Math.max(0, now - Date.parse(o.createdAt));
-    const timer = waited >= red ? "red" : waited >= amber ? "amber" : "";
-    const isFresh = fresh[o.orderId] && now - fresh[o.orderId] < HIGHLIGHT_MS;
-    const minutes = Math.floor(waited / 60_000);
-    const seconds = Math.floor((waited % 60_000) / 1000);
-    return (
-      <div
-        key={o.orderId}
-        className={`card ${timer} ${isFresh ? "fresh" : ""}`}
-        data-testid={`order-${o.dailyNum}`}
-        data-status={o.status}
-        onContextMenu={(e) => {
-          e.preventDefault();
-          setCancelling(o);
-        }}
-      >
-        <div className="head">
-          <span className="num">#{o.dailyNum}</span>
-          <span className={`pay pay-${o.payType}`}>{o.payType === "CELL" ? o.cellName ?? "CELL" : o.payType}</span>
-          <span className="timer">
-            {minutes}:{String(seconds).padStart(2, "0")}
-          </span>
-        </div>
-        <ul>
-          {o.items.map((l, i) => (
-            <li key={i}>
-              <strong>{l.quantity}×</strong> {l.menuName}
-              {l.options && <div className="options">{l.options}</div>}
-            </li>
-          ))}
-        </ul>
-        <div className="card-actions">
-          <button className="primary" data-testid={`advance-${o.dailyNum}`} onClick={() => act(commands.advanceOrder(o.orderId))}>
-            {action}
-          </button>
-          <button className="ghost" aria-label="cancel order" onClick={() => setCancelling(o)}>
-            ⋯
-          </button>
-        </div>
-      </div>
-    );
-  };
+  const act = (p: Promise<unknown>) => p.catch((e) => onProblem(errorText(e)));
 
   return (
-    <div className="barista">
-      <StatusBar
-        status={screen.status}
-        extra={
-          <>
-            <button onClick={() => setShowMenu((s) => !s)} data-testid="menu-toggle">
-              {showMenu ? "Orders" : "Sold out…"}
-            </button>
-            <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
-              Now serving board
-            </button>
-            <button
-              className={screen.muted ? "muted" : ""}
-              data-testid="mute"
-              onClick={() => act(commands.setMuted(!screen.muted))}
-            >
-              {screen.muted ? "Sound off (muted)" : "Sound on"}
-            </button>
-          </>
-        }
-      />
-      {problem && (
-        <div className="banner error" onClick={() => setProblem(null)}>
-          {problem} (tap to dismiss)
-        </div>
-      )}
+    <div className="orders-board">
+      <div className="board-tools">
+        <button onClick={() => setShowMenu((s) => !s)} data-testid="menu-toggle" aria-pressed={showMenu}>
+          {showMenu ? t("barista.orders") : t("barista.soldOutToggle")}
+        </button>
+        <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
+          {t("barista.openBoard")}
+        </button>
+        <button
+          className={screen.muted ? "muted" : ""}
+          data-testid="mute"
+          aria-pressed={screen.muted}
+          onClick={() => act(commands.setMuted(!screen.muted))}
+        >
+          {screen.muted ? t("barista.soundOff") : t("barista.soundOn")}
+        </button>
+        <span className="hint muted">{t("barista.longPressHint")}</span>
+      </div>
       {showMenu ? (
         <div className="soldout-panel">
-          <h2>Tap an item to mark it sold out (or back in stock)</h2>
+          <h2>{t("barista.soldOutHelp")}</h2>
           <div className="items">
             {screen.menu.map((m) => (
               <button
                 key={m.id}
                 className={`item ${m.isSoldOut ? "sold-out" : ""}`}
                 data-testid={`soldout-${m.id}`}
+                aria-pressed={m.isSoldOut}
                 onClick={() => act(commands.setSoldOut(m.id, !m.isSoldOut))}
               >
                 <span className="name">{m.name}</span>
-                <span className="price">{m.isSoldOut ? "Sold out" : money(m.price, currency)}</span>
+                <span className="price">{m.isSoldOut ? t("kiosk.soldOut") : fmt.money(m.price, settings)}</span>
               </button>
             ))}
           </div>
         </div>
       ) : (
         <div className="columns">
-          {COLUMNS.map((c) => {
-            const here = orders.filter((o) => o.status === c.stage).reverse();
+          {COLUMNS.map((stage) => {
+            const here = orders.filter((o) => o.status === stage).reverse();
             return (
-              <section key={c.stage} className={`column col-${c.stage}`} data-testid={`column-${c.stage}`}>
-                <h2>
-                  {c.title} <span className="count">{here.length}</span>
+              <section
+                key={stage}
+                className={`column col-${stage}`}
+                data-testid={`column-${stage}`}
+                aria-labelledby={`column-title-${stage}`}
+              >
+                <h2 id={`column-title-${stage}`}>
+                  {t(`stage.${stage}`)} <span className="count">{fmt.number(here.length)}</span>
                 </h2>
-                {here.map((o) => card(o, c.action))}
+                {here.map((o) => (
+                  <OrderCard
+                    key={o.orderId}
+                    order={o}
+                    now={now}
+                    amber={amber}
+                    red={red}
+                    isFresh={!!fresh[o.orderId] && now - fresh[o.orderId] < HIGHLIGHT_MS}
+                    onAdvance={() => act(commands.advanceOrder(o.orderId))}
+                    onCancel={() => setCancelling(o)}
+                  />
+                ))}
               </section>
             );
           })}
@@ -155,43 +165,188 @@ export function Barista({ session }: { session: Session }) {
       )}
       <footer className="barista-foot">
         <div className="allday">
-          <strong>All day:</strong>{" "}
-          {allDay.length === 0 ? "nothing yet" : allDay.map(([name, n]) => `${n}× ${name}`).join(" · ")}
+          <strong>{t("barista.allDay")}</strong>{" "}
+          {allDay.length === 0
+            ? t("barista.nothingYet")
+            : allDay.map(([name, n]) => `${fmt.number(n)}× ${name}`).join(" · ")}
         </div>
         <div className="recall">
-          <strong>Recall:</strong>{" "}
+          <strong>{t("barista.recall")}</strong>{" "}
           {recall.length === 0
-            ? "nothing done yet"
+            ? t("barista.nothingDone")
             : recall.map((o) => (
-                <span key={o.orderId} className={`recall-${o.status}`} title={o.cancelReason ?? ""}>
-                  #{o.dailyNum} {o.status === "CANCELLED" ? "✕" : "✓"}
-                </span>
+                <button
+                  key={o.orderId}
+                  className={`recall-item recall-${o.status}`}
+                  data-testid={`recall-${o.dailyNum}`}
+                  aria-label={t("barista.recallOpen", { num: o.dailyNum, status: t(`stage.${o.status}`) })}
+                  onClick={() => setRecalled(o)}
+                >
+                  #{o.dailyNum} <span aria-hidden="true">{o.status === "CANCELLED" ? "✕" : "✓"}</span>
+                </button>
               ))}
         </div>
-        <div className="who">{session.deviceName}</div>
+        <div className="who">{deviceName}</div>
       </footer>
       {cancelling && (
-        <div className="dialog-backdrop" onClick={() => setCancelling(null)}>
-          <div className="dialog" onClick={(e) => e.stopPropagation()}>
-            <h2>Cancel order #{cancelling.dailyNum}?</h2>
-            <p>Why?</p>
-            {REASONS.map((r) => (
-              <button
-                key={r}
-                onClick={() => {
-                  act(commands.cancelOrder(cancelling.orderId, r));
-                  setCancelling(null);
-                }}
-              >
-                {r}
-              </button>
-            ))}
-            <button className="link" onClick={() => setCancelling(null)}>
-              Keep the order
-            </button>
-          </div>
-        </div>
+        <CancelDialog
+          order={cancelling}
+          onClose={() => setCancelling(null)}
+          onCancel={(reason) => {
+            act(commands.cancelOrder(cancelling.orderId, reason));
+            setCancelling(null);
+          }}
+        />
       )}
+      {recalled && <RecallDialog order={recalled} settings={settings} onClose={() => setRecalled(null)} />}
     </div>
+  );
+}
+
+function OrderCard({
+  order: o,
+  now,
+  amber,
+  red,
+  isFresh,
+  onAdvance,
+  onCancel,
+}: {
+  order: OrderEntry;
+  now: number;
+  amber: number;
+  red: number;
+  isFresh: boolean;
+  onAdvance: () => void;
+  onCancel: () => void;
+}) {
+  const { t, fmt } = useT();
+  const press = useLongPress(onCancel);
+  const waited = Math.max(0, now - Date.parse(o.createdAt));
+  const timer = waited >= red ? "red" : waited >= amber ? "amber" : "";
+  const clock = fmt.duration(waited / 1000);
+  const advance = o.status === "PENDING" || o.status === "MAKING" || o.status === "READY" ? o.status : "READY";
+  return (
+    <article
+      className={`card ${timer} ${isFresh ? "fresh" : ""}`}
+      data-testid={`order-${o.dailyNum}`}
+      data-status={o.status}
+      aria-label={`#${o.dailyNum}`}
+      onContextMenu={(e) => {
+        e.preventDefault();
+        onCancel();
+      }}
+      {...press}
+    >
+      <div className="head">
+        <span className="num">#{o.dailyNum}</span>
+        <span className={`pay-tag pay-${o.payType}`}>{o.payType === "CELL" ? o.cellName ?? t("pay.CELL") : t(`pay.${o.payType}`)}</span>
+        <span className="timer" aria-label={t("barista.waited", { time: clock })}>
+          {clock}
+        </span>
+      </div>
+      <ul>
+        {o.items.map((l, i) => (
+          <li key={i}>
+            <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
+            {l.options && <div className="options">{l.options}</div>}
+          </li>
+        ))}
+      </ul>
+      <div className="card-actions">
+        <button className="primary" data-testid={`advance-${o.dailyNum}`} onClick={onAdvance}>
+          {t(`barista.advance${advance}`)}
+        </button>
+        <button className="ghost more" aria-label={t("barista.more", { num: o.dailyNum })} onClick={onCancel}>
+          ⋯
+        </button>
+      </div>
+    </article>
+  );
+}
+
+function CancelDialog({
+  order,
+  onClose,
+  onCancel,
+}: {
+  order: OrderEntry;
+  onClose: () => void;
+  onCancel: (reason: string) => void;
+}) {
+  const { t } = useT();
+  const [other, setOther] = useState("");
+  const otherId = useId();
+  return (
+    <Dialog title={t("barista.cancelTitle", { num: order.dailyNum })} onClose={onClose} testId="cancel-dialog">
+      <p>{t("barista.why")}</p>
+      {REASONS.map((r) => (
+        <button key={r} className="reason" onClick={() => onCancel(t(r))}>
+          {t(r)}
+        </button>
+      ))}
+      <form
+        className="other-reason"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (other.trim()) onCancel(other.trim());
+        }}
+      >
+        <label htmlFor={otherId}>{t("barista.otherReason")}</label>
+        <input
+          id={otherId}
+          data-testid="cancel-other"
+          value={other}
+          maxLength={200}
+          placeholder={t("barista.otherPlaceholder")}
+          onChange={(e) => setOther(e.target.value)}
+        />
+        <button type="submit" className="danger" disabled={!other.trim()}>
+          {t("barista.cancelWithReason")}
+        </button>
+      </form>
+      <button className="link" data-autofocus onClick={onClose}>
+        {t("barista.keep")}
+      </button>
+    </Dialog>
+  );
+}
+
+function RecallDialog({
+  order,
+  settings,
+  onClose,
+}: {
+  order: OrderEntry;
+  settings: Screen["settings"];
+  onClose: () => void;
+}) {
+  const { t, fmt } = useT();
+  const pay = order.payType === "CELL" ? order.cellName ?? t("pay.CELL") : t(`pay.${order.payType}`);
+  return (
+    <Dialog title={t("recall.title", { num: order.dailyNum })} onClose={onClose} testId="recall-dialog">
+      <p className={`recall-status recall-${order.status}`}>{t(`stage.${order.status}`)}</p>
+      <ul className="recall-lines">
+        {order.items.map((l, i) => (
+          <li key={i}>
+            <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
+            {l.options && <div className="options">{l.options}</div>}
+          </li>
+        ))}
+      </ul>
+      <p>
+        {t("common.total")}: <strong>{fmt.money(order.totalAmount, settings)}</strong> · {t("recall.paidWith", { pay })}
+      </p>
+      <p>{t("recall.placed", { time: fmt.time(order.createdAt) })}</p>
+      <p>
+        {order.status === "CANCELLED"
+          ? t("recall.cancelled", { time: fmt.time(order.updatedAt) })
+          : t("recall.finished", { time: fmt.time(order.updatedAt) })}
+      </p>
+      {order.cancelReason && <p>{t("recall.reason", { reason: order.cancelReason })}</p>}
+      <button className="primary" onClick={onClose}>
+        {t("common.close")}
+      </button>
+    </Dialog>
   );
 }

@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { commands, type CoreUpdate, type MenuEntry, type Pay } from "./bindings";
-import { errorCode, errorText, money, useScreen } from "./core";
+import { type CoreUpdate, type MenuEntry, type Pay, commands } from "./bindings";
+import { errorCode, useScreen } from "./core";
+import { useT, type I18n } from "./i18n";
+import { LanguageSwitch } from "./LanguageSwitch";
 import { StatusBar } from "./StatusBar";
 
 /** Back to the welcome screen after this long without a touch. */
@@ -13,15 +15,11 @@ type Step =
   | { at: "sending"; key: string }
   | { at: "confirmed"; orderId: string | null; dailyNum: number | null };
 
-const STATUS_TEXT: Record<string, string> = {
-  PENDING: "Order received",
-  MAKING: "We're making it",
-  READY: "Ready! Please pick it up",
-  COMPLETED: "Picked up — enjoy!",
-  CANCELLED: "Cancelled — please ask at the counter",
-};
+const PAYS: Pay[] = ["CARD", "CASH", "CELL"];
 
 export function Kiosk() {
+  const i18n = useT();
+  const { t, fmt, errorText } = i18n;
   const [step, setStep] = useState<Step>({ at: "welcome" });
   const [cart, setCart] = useState<Record<string, number>>({});
   const [pay, setPay] = useState<Pay | null>(null);
@@ -30,6 +28,8 @@ export function Kiosk() {
   const [category, setCategory] = useState<string | null>(null);
   const stepRef = useRef(step);
   stepRef.current = step;
+  const i18nRef = useRef(i18n);
+  i18nRef.current = i18n;
 
   const onUpdate = (update: CoreUpdate) => {
     const current = stepRef.current;
@@ -38,7 +38,7 @@ export function Kiosk() {
       setCart({});
       setStep({ at: "confirmed", orderId: update.orderId, dailyNum: update.dailyNum });
     } else if (update.kind === "refused") {
-      setProblem(refusal(update.code, update.message));
+      setProblem(refusal(update.code, update.message, i18nRef.current));
       setStep({ at: "pay" });
     }
   };
@@ -52,7 +52,8 @@ export function Kiosk() {
     setStep({ at: "welcome" });
   };
 
-  // Idle: any touch restarts the clock; the welcome screen needs none.
+  // Idle: any touch restarts the clock; the welcome screen needs none, and an
+  // order waiting for the connection stays on screen until it has its number.
   useEffect(() => {
     if (step.at === "welcome" || step.at === "sending") return;
     let timer = window.setTimeout(reset, IDLE_MS);
@@ -70,7 +71,7 @@ export function Kiosk() {
   }, [step.at]);
 
   const menu = screen?.menu ?? [];
-  const currency = screen?.settings;
+  const settings = screen?.settings;
   const categories = useMemo(() => [...new Set(menu.map((m) => m.category))], [menu]);
   const byId = useMemo(() => new Map(menu.map((m) => [m.id, m])), [menu]);
   const lines = Object.entries(cart)
@@ -79,18 +80,20 @@ export function Kiosk() {
   const total = lines.reduce((sum, l) => sum + l.item.price * l.quantity, 0);
   const soldOutInCart = lines.filter((l) => l.item.isSoldOut);
 
-  if (!screen) return <div className="loading">{error ?? "Loading the menu…"}</div>;
+  if (!screen) return <div className="loading">{error ?? t("kiosk.loadingMenu")}</div>;
 
   const live = screen.status.state === "live";
+  // The core decides: live, or offline with the café's offline ordering on.
+  const open = screen.orderingOpen;
   const cafe = screen.settings.cafe_name ?? "Countertop";
 
   if (screen.settings.is_kiosk_active === "false") {
     return (
-      <div className="kiosk maintenance" data-testid="maintenance">
+      <main className="kiosk maintenance" data-testid="maintenance" role="status">
         <h1>{cafe}</h1>
-        <p className="big">This kiosk is taking a short break.</p>
-        <p>Please order at the counter. Thank you!</p>
-      </div>
+        <p className="big">{t("kiosk.breakTitle")}</p>
+        <p>{t("kiosk.breakBody")}</p>
+      </main>
     );
   }
 
@@ -111,25 +114,39 @@ export function Kiosk() {
         pay === "CELL" ? cellId : null,
       )
       .then((key) => setStep({ at: "sending", key }))
-      .catch((e) => setProblem(refusal(errorCode(e), errorText(e))));
+      .catch((e) => setProblem(refusal(errorCode(e), errorText(e), i18n)));
   };
 
-  const offlineBanner = !live && (
-    <div className="banner offline" data-testid="ordering-paused">
-      Ordering is paused while we reconnect to the counter.
+  // Why ordering is paused, or the calm line while offline orders are queued.
+  const orderingLine = !open ? (
+    <div className="banner offline" data-testid="ordering-paused" role="status">
+      {!live || !screen.orderingProblem ? t("kiosk.paused") : t("kiosk.pausedWhy", { reason: screen.orderingProblem })}
     </div>
-  );
+  ) : !live ? (
+    <div className="banner calm" data-testid="ordering-offline" role="status">
+      {t("kiosk.offlineCalm")}
+    </div>
+  ) : null;
 
   let body: React.ReactNode;
   if (step.at === "welcome") {
     body = (
-      <div className="welcome" onClick={() => live && setStep({ at: "menu" })}>
+      <div className="welcome" onClick={() => open && setStep({ at: "menu" })}>
         <h1>{cafe}</h1>
-        <p className="big">Welcome! Order here and pick up at the counter.</p>
-        <button className="primary huge" data-testid="start-order" disabled={!live}>
-          Tap to order
+        <p className="big">{t("kiosk.welcome")}</p>
+        <button
+          className="primary huge"
+          data-testid="start-order"
+          disabled={!open}
+          onClick={(e) => {
+            e.stopPropagation();
+            if (open) setStep({ at: "menu" });
+          }}
+        >
+          {t("kiosk.tapToOrder")}
         </button>
-        {offlineBanner}
+        {orderingLine}
+        <LanguageSwitch />
       </div>
     );
   } else if (step.at === "menu") {
@@ -137,9 +154,9 @@ export function Kiosk() {
     body = (
       <div className="order">
         <div className="menu">
-          <nav className="tabs">
+          <nav className="tabs" aria-label={t("kiosk.categories")}>
             {categories.map((c) => (
-              <button key={c} className={c === shown ? "on" : ""} onClick={() => setCategory(c)}>
+              <button key={c} className={c === shown ? "on" : ""} aria-pressed={c === shown} onClick={() => setCategory(c)}>
                 {c}
               </button>
             ))}
@@ -157,41 +174,57 @@ export function Kiosk() {
                   onClick={() => add(m.id, 1)}
                 >
                   <span className="name">{m.name}</span>
-                  <span className="price">{m.isSoldOut ? "Sold out" : money(m.price, currency)}</span>
-                  {cart[m.id] ? <span className="count">{cart[m.id]}</span> : null}
+                  <span className="price">{m.isSoldOut ? t("kiosk.soldOut") : fmt.money(m.price, settings)}</span>
+                  {cart[m.id] ? (
+                    <span className="count" aria-label={t("kiosk.inCart", { count: fmt.number(cart[m.id]) })}>
+                      {fmt.number(cart[m.id])}
+                    </span>
+                  ) : null}
                 </button>
               ))}
           </div>
         </div>
-        <aside className="cart">
-          <h2>Your order</h2>
-          {lines.length === 0 && <p className="muted">Tap a drink or a treat to add it.</p>}
+        <aside className="cart" aria-labelledby="cart-title">
+          <h2 id="cart-title">{t("kiosk.yourOrder")}</h2>
+          {lines.length === 0 && <p className="muted">{t("kiosk.emptyCart")}</p>}
           {lines.map((l) => (
             <div key={l.item.id} className={`line ${l.item.isSoldOut ? "sold-out" : ""}`}>
               <span className="name">{l.item.name}</span>
-              <button onClick={() => add(l.item.id, -1)} aria-label="one less">−</button>
-              <span className="qty">{l.quantity}</span>
-              <button onClick={() => add(l.item.id, 1)} aria-label="one more" disabled={l.item.isSoldOut}>+</button>
-              <span className="price">{money(l.item.price * l.quantity, currency)}</span>
+              <button onClick={() => add(l.item.id, -1)} aria-label={t("kiosk.oneLess", { name: l.item.name })}>
+                −
+              </button>
+              <span className="qty" aria-live="polite">{fmt.number(l.quantity)}</span>
+              <button
+                onClick={() => add(l.item.id, 1)}
+                aria-label={t("kiosk.oneMore", { name: l.item.name })}
+                disabled={l.item.isSoldOut}
+              >
+                +
+              </button>
+              <span className="price">{fmt.money(l.item.price * l.quantity, settings)}</span>
             </div>
           ))}
           {soldOutInCart.length > 0 && (
-            <p className="error">{soldOutInCart.map((l) => l.item.name).join(", ")} just sold out: please remove it.</p>
+            <p className="error" role="alert">
+              {t("kiosk.justSoldOut", { names: soldOutInCart.map((l) => l.item.name).join(", ") })}
+            </p>
           )}
           <div className="total">
-            <span>Total</span>
-            <strong data-testid="cart-total">{money(total, currency)}</strong>
+            <span>{t("common.total")}</span>
+            <strong data-testid="cart-total">{fmt.money(total, settings)}</strong>
           </div>
           <button
             className="primary big"
             data-testid="to-pay"
-            disabled={lines.length === 0 || soldOutInCart.length > 0 || !live}
+            disabled={lines.length === 0 || soldOutInCart.length > 0 || !open}
             onClick={() => setStep({ at: "pay" })}
           >
-            Pay
+            {t("kiosk.pay")}
           </button>
-          <button className="link" onClick={reset}>Start over</button>
-          {offlineBanner}
+          <button className="link" onClick={reset}>
+            {t("kiosk.startOver")}
+          </button>
+          {orderingLine}
         </aside>
       </div>
     );
@@ -199,83 +232,111 @@ export function Kiosk() {
     const cells = screen.cells;
     body = (
       <div className="pay">
-        <h2>
-          How would you like to pay <strong>{money(total, currency)}</strong>?
-        </h2>
-        <div className="methods">
-          {(["CARD", "CASH", "CELL"] as Pay[]).map((p) => (
-            <button key={p} className={pay === p ? "on" : ""} data-testid={`pay-${p}`} onClick={() => setPay(p)}>
-              {p === "CARD" ? "Card" : p === "CASH" ? "Cash" : "Team points"}
+        <h2>{t("kiosk.howPay", { amount: fmt.money(total, settings) })}</h2>
+        <div className="methods" role="group" aria-label={t("kiosk.payMethods")}>
+          {PAYS.map((p) => (
+            <button
+              key={p}
+              className={pay === p ? "on" : ""}
+              aria-pressed={pay === p}
+              data-testid={`pay-${p}`}
+              onClick={() => setPay(p)}
+            >
+              {t(`pay.${p}`)}
             </button>
           ))}
         </div>
         {pay === "CELL" && (
-          <div className="cells">
+          <div className="cells" role="group" aria-label={t("kiosk.chooseCell")}>
             {cells.map((c) => {
               const enough = c.balance >= total;
               return (
                 <button
                   key={c.id}
                   className={`cell ${cellId === c.id ? "on" : ""} ${enough ? "" : "short"}`}
+                  aria-pressed={cellId === c.id}
                   data-testid={`cell-${c.id}`}
                   onClick={() => setCellId(c.id)}
                 >
                   <span>{c.name}</span>
-                  <span>{money(c.balance, currency)}</span>
-                  {!enough && <span className="warn">not enough points</span>}
+                  <span>{fmt.money(c.balance, settings)}</span>
+                  {!enough && <span className="warn">{t("kiosk.notEnough")}</span>}
                 </button>
               );
             })}
           </div>
         )}
-        {problem && <p className="error" data-testid="pay-problem">{problem}</p>}
+        {problem && (
+          <p className="error" data-testid="pay-problem" role="alert">
+            {problem}
+          </p>
+        )}
         <div className="actions">
-          <button className="link" onClick={() => setStep({ at: "menu" })}>Back</button>
+          <button className="link" onClick={() => setStep({ at: "menu" })}>
+            {t("kiosk.back")}
+          </button>
           <button
             className="primary big"
             data-testid="place-order"
-            disabled={!pay || (pay === "CELL" && !cellId) || !live}
+            disabled={!pay || (pay === "CELL" && !cellId) || !open}
             onClick={order}
           >
-            Place order
+            {t("kiosk.placeOrder")}
           </button>
         </div>
-        {offlineBanner}
+        {orderingLine}
       </div>
     );
   } else if (step.at === "sending") {
-    body = <div className="welcome"><p className="big">Sending your order…</p></div>;
+    // Offline with offline ordering on: the order waits in the outbox; its
+    // number arrives with `sent` once the hub has it.
+    body = live ? (
+      <div className="welcome" role="status">
+        <p className="big">{t("kiosk.sending")}</p>
+      </div>
+    ) : (
+      <div className="confirmed stage-QUEUED" data-testid="confirmation">
+        <p className="big">{t("kiosk.queuedTitle")}</p>
+        <p className="big" data-testid="order-status" data-status="QUEUED" role="status" aria-live="polite">
+          {t("order.QUEUED")}
+        </p>
+        <p>{t("kiosk.noNumberYet")}</p>
+      </div>
+    );
   } else {
     const placed = screen.orders.find((o) => o.orderId === step.orderId);
     const status = placed?.status ?? "PENDING";
     body = (
       <div className={`confirmed stage-${status}`} data-testid="confirmation">
-        <p>Your number</p>
-        <div className="number" data-testid="daily-number">{step.dailyNum ?? "?"}</div>
-        <p className="big" data-testid="order-status" data-status={status}>{STATUS_TEXT[status]}</p>
-        <button className="primary big" data-testid="done" onClick={reset}>Done</button>
+        <p>{t("kiosk.yourNumber")}</p>
+        <div className="number" data-testid="daily-number">
+          {step.dailyNum ?? "?"}
+        </div>
+        <p className="big" data-testid="order-status" data-status={status} role="status" aria-live="polite">
+          {t(`order.${status}`)}
+        </p>
+        <button className="primary big" data-testid="done" onClick={reset}>
+          {t("kiosk.done")}
+        </button>
       </div>
     );
   }
 
   return (
-    <div className="kiosk">
+    <main className="kiosk">
       <StatusBar status={screen.status} />
       {body}
-    </div>
+    </main>
   );
 }
 
-function refusal(code: string, message: string): string {
+function refusal(code: string, message: string, { t }: I18n): string {
   switch (code) {
     case "insufficient_balance":
-      return "Not enough points on that card. Please choose another way to pay.";
     case "sold_out":
-      return "Sorry, something in your order just sold out. Please go back and change it.";
     case "kiosk_inactive":
-      return "This kiosk is taking a break. Please order at the counter.";
     case "ordering_paused":
-      return "We can't reach the counter right now. Please wait a moment.";
+      return t(`refuse.${code}`);
     default:
       return message;
   }

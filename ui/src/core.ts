@@ -27,6 +27,8 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
       const update = event.payload;
       if (update.kind === "status") {
         setScreen((s) => (s ? { ...s, status: update } : s));
+      } else if (update.kind === "outbox") {
+        setScreen((s) => (s ? { ...s, outboxDepth: update.depth } : s));
       } else if (update.kind === "changed") {
         refresh();
       }
@@ -62,17 +64,4 @@ export function errorCode(e: unknown): string {
     return String((e as IpcError).code);
   }
   return "unknown";
-}
-
-/** Formats an amount in the currency's minor unit (`4500` KRW → ₩4,500),
- * in the café's currency and language settings. */
-export function money(amount: number, settings: Screen["settings"] | undefined): string {
-  const code = settings?.currency || "KRW";
-  try {
-    const format = new Intl.NumberFormat(settings?.language || undefined, { style: "currency", currency: code });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 0;
-    return format.format(amount / 10 ** digits);
-  } catch {
-    return `${amount} ${code}`;
-  }
 }
