@@ -6,6 +6,7 @@ import { Kiosk } from "./Kiosk";
 import { Barista } from "./Barista";
 import { Board } from "./Board";
 import { Setup } from "./Setup";
+import { Display } from "./Display";
 
 /** Asks the shell who this window is and shows that screen. */
 export function App() {
@@ -88,11 +89,6 @@ function Window() {
     case "board":
       return <Board />;
     case "display":
-      return (
-        <div className="welcome">
-          <h1>{t("role.display")}</h1>
-          <p>{t("display.waiting")}</p>
-        </div>
-      );
+      return <Display />;
   }
 }
