@@ -7,6 +7,7 @@ import { Barista } from "./Barista";
 import { Board } from "./Board";
 import { Setup } from "./Setup";
 import { Display } from "./Display";
+import { Manager } from "./manager/Manager";
 
 /** Asks the shell who this window is and shows that screen. */
 export function App() {
@@ -84,8 +85,9 @@ function Window() {
     case "kiosk":
       return <Kiosk />;
     case "barista":
-    case "manager":
       return <Barista session={session} />;
+    case "manager":
+      return <Manager session={session} />;
     case "board":
       return <Board />;
     case "display":

@@ -1,0 +1,130 @@
+import { useId, useState } from "react";
+import { commands, type DeviceEntry, type PairingCodeView, type RoleName } from "../bindings";
+import { useNow } from "../core";
+import { Dialog } from "../Dialog";
+import { useT } from "../i18n";
+import { useAction, useDevices, type TabProps } from "./common";
+
+const ROLES: RoleName[] = ["kiosk", "barista", "display", "manager"];
+/** The list is read again this often while the tab is open. */
+const REFRESH_MS = 10_000;
+
+/** Pairing codes for new devices, the paired devices, and revoking one. */
+export function Devices({ onError }: TabProps) {
+  const { t, fmt } = useT();
+  const now = useNow();
+  const { devices, load } = useDevices(onError, REFRESH_MS);
+  const { busy, run } = useAction(onError);
+  const [role, setRole] = useState<RoleName>("kiosk");
+  const [name, setName] = useState("");
+  const [code, setCode] = useState<PairingCodeView | null>(null);
+  const [revoking, setRevoking] = useState<DeviceEntry | null>(null);
+  const ids = useId();
+
+  const left = code ? Math.max(0, (Date.parse(code.expiresAt) - now) / 1000) : 0;
+
+  return (
+    <section className="devices" aria-labelledby="devices-heading">
+      <div className="tab-head">
+        <h1 id="devices-heading">{t("tab.devices")}</h1>
+      </div>
+      <form
+        className="pairing"
+        aria-labelledby={`${ids}-pair`}
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!name.trim()) return;
+          run(() => commands.createPairingCode(role, name.trim())).then((made) => {
+            if (!made) return;
+            setCode(made);
+            setName("");
+            load();
+          });
+        }}
+      >
+        <h2 id={`${ids}-pair`}>{t("dev.newCode")}</h2>
+        <div className="field">
+          <label htmlFor={`${ids}-role`}>{t("dev.role")}</label>
+          <select id={`${ids}-role`} data-testid="pair-role" value={role} onChange={(e) => setRole(e.target.value as RoleName)}>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {t(`role.${r}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-name`}>{t("dev.name")}</label>
+          <input id={`${ids}-name`} data-testid="pair-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />
+        </div>
+        <button type="submit" className="primary" data-testid="pair-create" disabled={!name.trim() || busy}>
+          {t("dev.create")}
+        </button>
+      </form>
+      {code && (
+        <div className={`pairing-code-box ${left <= 0 ? "expired" : ""}`} role="status">
+          <p>{t("dev.codeFor", { name: code.name, role: t(`role.${code.role}`) })}</p>
+          <div className="pairing-code" data-testid="pairing-code" aria-label={code.code.split("").join(" ")}>
+            {code.code}
+          </div>
+          <p data-testid="pairing-expiry">{left > 0 ? t("dev.expiresIn", { time: fmt.duration(left) }) : t("dev.expired")}</p>
+        </div>
+      )}
+      <h2>{t("dev.paired")}</h2>
+      {devices && devices.length === 0 && <p className="muted">{t("dev.none")}</p>}
+      <ul className="device-list">
+        {(devices ?? []).map((d) => (
+          <li key={d.id} className="device-row" data-testid="device-row" data-name={d.name} data-role={d.role} data-id={d.id}>
+            <span
+              className={`dot ${d.connected ? "on" : ""}`}
+              role="img"
+              aria-label={d.connected ? t("dev.connected") : t("dev.notConnected")}
+              title={d.connected ? t("dev.connected") : t("dev.notConnected")}
+            />
+            <span className="device-name">
+              <strong>{d.name}</strong>
+              {d.isThisDevice && <span className="muted"> ({t("dev.thisDevice")})</span>}
+            </span>
+            <span className="device-role">{t(`role.${d.role}`)}</span>
+            <span className="muted">
+              {d.connected ? t("dev.connected") : d.lastSeenAt ? t("dev.lastSeen", { age: fmt.ago(d.lastSeenAt, now) }) : t("dev.neverSeen")}
+              {" · "}
+              {t("dev.pairedAt", { date: fmt.dateTime(d.pairedAt) })}
+            </span>
+            <button
+              className="danger"
+              data-testid="revoke"
+              aria-label={t("dev.revokeLabel", { name: d.name })}
+              disabled={d.isThisDevice}
+              onClick={() => setRevoking(d)}
+            >
+              {t("dev.revoke")}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {revoking && (
+        <Dialog title={t("dev.confirmTitle", { name: revoking.name })} onClose={() => setRevoking(null)} testId="revoke-dialog">
+          <p>{t("dev.confirmBody", { name: revoking.name })}</p>
+          <div className="form-actions">
+            <button className="link" onClick={() => setRevoking(null)}>
+              {t("common.cancel")}
+            </button>
+            <button
+              className="danger"
+              data-testid="confirm-revoke"
+              disabled={busy}
+              onClick={() => {
+                const id = revoking.id;
+                setRevoking(null);
+                run(() => commands.revokeDevice(id)).then(load);
+              }}
+            >
+              {t("dev.revoke")}
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </section>
+  );
+}

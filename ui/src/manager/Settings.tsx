@@ -1,0 +1,155 @@
+import { useId, useState } from "react";
+import { commands } from "../bindings";
+import { LANGUAGES, useT } from "../i18n";
+import { useAction, type TabProps } from "./common";
+
+/** The café's settings (at the hub) and this device's own (alert sounds, language). */
+export function Settings({ screen, onError }: TabProps) {
+  const { t, preferred, systemLanguage, choose, lang } = useT();
+  const { busy, run } = useAction(onError);
+  const s = screen.settings;
+  const ids = useId();
+  const put = (key: string, value: string) => run(() => commands.putSetting(key, value));
+  const systemName = LANGUAGES.find((l) => systemLanguage.toLowerCase().startsWith(l.code))?.name ?? systemLanguage;
+
+  return (
+    <section className="settings" aria-labelledby="settings-heading">
+      <div className="tab-head">
+        <h1 id="settings-heading">{t("tab.settings")}</h1>
+      </div>
+      <fieldset>
+        <legend>{t("set.cafe")}</legend>
+        <label className="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            data-testid="setting-kiosk-active"
+            checked={s.is_kiosk_active !== "false"}
+            disabled={busy}
+            onChange={(e) => put("is_kiosk_active", e.target.checked ? "true" : "false")}
+          />
+          <span>{t("set.kioskActive")}</span>
+        </label>
+        <label className="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            data-testid="setting-offline-ordering"
+            checked={s.offline_ordering === "true"}
+            disabled={busy}
+            onChange={(e) => put("offline_ordering", e.target.checked ? "true" : "false")}
+          />
+          <span>{t("set.offlineOrdering")}</span>
+        </label>
+        <SettingText
+          key={`amber:${s.timer_amber_minutes}`}
+          id={`${ids}-amber`}
+          testId="setting-timer-amber"
+          label={t("set.timerAmber")}
+          value={s.timer_amber_minutes ?? "5"}
+          numeric
+          onSave={(v) => put("timer_amber_minutes", v)}
+        />
+        <SettingText
+          key={`red:${s.timer_red_minutes}`}
+          id={`${ids}-red`}
+          testId="setting-timer-red"
+          label={t("set.timerRed")}
+          value={s.timer_red_minutes ?? "10"}
+          numeric
+          onSave={(v) => put("timer_red_minutes", v)}
+        />
+        <SettingText
+          key={`cafe:${s.cafe_name}`}
+          id={`${ids}-cafe`}
+          testId="setting-cafe-name"
+          label={t("set.cafeName")}
+          value={s.cafe_name ?? ""}
+          onSave={(v) => put("cafe_name", v)}
+        />
+      </fieldset>
+      <fieldset>
+        <legend>{t("set.thisDevice")}</legend>
+        <label className="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            data-testid="setting-alert-sounds"
+            checked={screen.alertSounds}
+            disabled={busy}
+            onChange={(e) => {
+              const on = e.target.checked;
+              run(() => commands.setAlertSounds(on));
+            }}
+          />
+          <span>{t("set.alertSounds")}</span>
+        </label>
+        <div className="field">
+          <label htmlFor={`${ids}-language`}>{t("set.language")}</label>
+          <select
+            id={`${ids}-language`}
+            data-testid="language"
+            data-current={lang}
+            value={preferred ?? ""}
+            onChange={(e) => {
+              const value = e.target.value || null;
+              run(() => choose(value));
+            }}
+          >
+            <option value="">{t("set.system", { name: systemName })}</option>
+            {LANGUAGES.map((l) => (
+              <option key={l.code} value={l.code} lang={l.code}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      </fieldset>
+    </section>
+  );
+}
+
+/** A text or number setting, saved with its button or Enter. */
+function SettingText({
+  id,
+  testId,
+  label,
+  value,
+  numeric,
+  onSave,
+}: {
+  id: string;
+  testId: string;
+  label: string;
+  value: string;
+  numeric?: boolean;
+  onSave: (value: string) => Promise<unknown>;
+}) {
+  const { t } = useT();
+  const [draft, setDraft] = useState(value);
+  const trimmed = draft.trim();
+  const valid = numeric ? /^\d{1,3}$/.test(trimmed) && Number(trimmed) > 0 : trimmed !== "";
+  return (
+    <form
+      className="field setting-text"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid && trimmed !== value) onSave(trimmed);
+      }}
+    >
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        data-testid={testId}
+        value={draft}
+        inputMode={numeric ? "numeric" : undefined}
+        aria-invalid={!valid}
+        maxLength={numeric ? 3 : 100}
+        onChange={(e) => setDraft(e.target.value)}
+      />
+      <button type="submit" data-testid={`${testId}-save`} disabled={!valid || trimmed === value}>
+        {t("common.save")}
+      </button>
+    </form>
+  );
+}
