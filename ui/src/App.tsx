@@ -26,11 +26,12 @@ function Window() {
   const [error, setError] = useState<string | null>(null);
   const [removed, setRemoved] = useState<Removed | null>(null);
   const askedOnce = useRef(false);
+  const removedRef = useRef(removed);
+  removedRef.current = removed;
 
   useEffect(() => {
     commands.session().then(setSession).catch((e) => setError(errorText(e)));
     // errorText only changes with the language; the session is asked for once.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   useEffect(() => {
@@ -58,6 +59,13 @@ function Window() {
       const update = event.payload;
       if (update.kind === "status" && update.state === "rejected") {
         setRemoved({ message: update.message, hubUrl });
+      } else if (update.kind === "status" && update.state === "live") {
+        // Paired again from another window of this device (the board opened
+        // from a barista screen, say): this one is back too.
+        if (removedRef.current) {
+          setRemoved(null);
+          commands.session().then(setSession).catch(() => {});
+        }
       }
     });
     return () => {
