@@ -570,7 +570,12 @@ async fn a_manager_runs_the_cafe_through_direct_calls_and_others_may_not() {
     let charged = api.charge_cell(&cell.id, 7000).await.unwrap();
     assert_eq!(charged.balance, 7000);
     until(&mut kiosk_events, |e| match e {
-        CoreEvent::Applied { event, .. } if event.name() == "cell:balance_changed" => Some(()),
+        CoreEvent::Applied { event, .. } => match *event {
+            countertop_protocol::Event::CellBalanceChanged(c) if c.balance_after == 7000 => {
+                Some(())
+            }
+            _ => None,
+        },
         _ => None,
     })
     .await;
