@@ -329,28 +329,58 @@ fn api_of(window: &WebviewWindow, station: &Station) -> Result<(Device, HubApi),
     Ok((device, api))
 }
 
-/// This instance's preferences (the screen language).
+/// Local setting of a device: its screen language.
+const LANGUAGE_KEY: &str = "language";
+
+/// The calling window's language: its device's choice, else this
+/// instance's, else the system's.
 #[tauri::command]
 #[specta::specta]
-pub fn preferences(station: State<'_, Station>) -> Preferences {
-    preferences::load(&station.data_dir)
+pub fn preferences(window: WebviewWindow, station: State<'_, Station>) -> Preferences {
+    let mut prefs = preferences::load(&station.data_dir);
+    if let Ok(device) = station.device_for(window.label()) {
+        match device.handle.cache().local_setting(LANGUAGE_KEY) {
+            Ok(Some(language)) if preferences::LANGUAGES.contains(&language.as_str()) => {
+                prefs.language = Some(language);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the device's language"),
+        }
+    }
+    prefs
 }
 
-/// Sets the screen language of this instance (`null`: the system's) and
-/// tells every window.
+/// Sets the screen language (`null`: the system's) of the calling window's
+/// device, so a kiosk can speak Korean while the barista board beside it
+/// stays in English; a window with no device yet (first run) sets the
+/// instance's. Tells the windows concerned.
 #[tauri::command]
 #[specta::specta]
 pub fn set_language(
     app: AppHandle,
+    window: WebviewWindow,
     station: State<'_, Station>,
     language: Option<String>,
 ) -> Result<(), IpcError> {
-    let prefs = preferences::set_language(&station.data_dir, language)?;
-    CoreUpdate::Preferences {
-        language: prefs.language,
+    let update = CoreUpdate::Preferences {
+        language: language.clone(),
+    };
+    let Ok(device) = station.device_for(window.label()) else {
+        preferences::set_language(&station.data_dir, language)?;
+        return update
+            .emit(&app)
+            .map_err(|e| IpcError::new("window", e.to_string()));
+    };
+    preferences::check_language(language.as_deref())?;
+    device
+        .handle
+        .cache()
+        .set_local_setting(LANGUAGE_KEY, language.as_deref().unwrap_or(""))?;
+    for label in station.labels_for_window_device(window.label()) {
+        update
+            .emit_to(&app, tauri::EventTarget::webview_window(label.as_str()))
+            .map_err(|e| IpcError::new("window", e.to_string()))?;
     }
-    .emit(&app)
-    .map_err(|e| IpcError::new("window", e.to_string()))?;
     Ok(())
 }
 

@@ -681,7 +681,8 @@ pub struct NewWorkorderInput {
     pub lines: Vec<WorkorderLineEntry>,
 }
 
-/// This instance's preferences (not the café's settings).
+/// A window's preferences (not the café's settings): its device's, else this
+/// instance's.
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Preferences {

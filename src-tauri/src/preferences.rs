@@ -32,14 +32,7 @@ pub fn load(data_dir: &Path) -> Preferences {
 
 /// Stores the language; `None` follows the system.
 pub fn set_language(data_dir: &Path, language: Option<String>) -> Result<Preferences, IpcError> {
-    if let Some(l) = &language {
-        if !LANGUAGES.contains(&l.as_str()) {
-            return Err(IpcError::new(
-                "validation",
-                format!("{l:?} is not a language of this app (en, ko, nl, de)"),
-            ));
-        }
-    }
+    check_language(language.as_deref())?;
     let mut prefs = load(data_dir);
     prefs.language = language;
     let text =
@@ -47,6 +40,17 @@ pub fn set_language(data_dir: &Path, language: Option<String>) -> Result<Prefere
     std::fs::write(file(data_dir), text)
         .map_err(|e| IpcError::new("io", format!("cannot save preferences: {e}")))?;
     Ok(prefs)
+}
+
+/// Refuses a language the UI is not translated into.
+pub fn check_language(language: Option<&str>) -> Result<(), IpcError> {
+    match language {
+        Some(l) if !LANGUAGES.contains(&l) => Err(IpcError::new(
+            "validation",
+            format!("{l:?} is not a language of this app (en, ko, nl, de)"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The system's language from the POSIX locale variables, in their order of

@@ -122,6 +122,14 @@ impl Station {
         keys.first().map(|k| (*k).clone())
     }
 
+    /// The windows showing the same device as window `label` (itself included).
+    pub fn labels_for_window_device(&self, label: &str) -> Vec<String> {
+        match self.binding(label) {
+            Some(binding) => self.labels_for(&binding.device),
+            None => vec![label.to_owned()],
+        }
+    }
+
     fn labels_for(&self, key: &str) -> Vec<String> {
         self.lock()
             .windows

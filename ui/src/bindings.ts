@@ -68,14 +68,17 @@ async openBoard() : Promise<null> {
     return await TAURI_INVOKE("open_board");
 },
 /**
- * This instance's preferences (the screen language).
+ * The calling window's language: its device's choice, else this
+ * instance's, else the system's.
  */
 async preferences() : Promise<Preferences> {
     return await TAURI_INVOKE("preferences");
 },
 /**
- * Sets the screen language of this instance (`null`: the system's) and
- * tells every window.
+ * Sets the screen language (`null`: the system's) of the calling window's
+ * device, so a kiosk can speak Korean while the barista board beside it
+ * stays in English; a window with no device yet (first run) sets the
+ * instance's. Tells the windows concerned.
  */
 async setLanguage(language: string | null) : Promise<null> {
     return await TAURI_INVOKE("set_language", { language });
@@ -314,7 +317,8 @@ options: string | null }
 export type PairingCodeView = { code: string; expiresAt: string; role: RoleName; name: string }
 export type Pay = "CARD" | "CASH" | "CELL"
 /**
- * This instance's preferences (not the café's settings).
+ * A window's preferences (not the café's settings): its device's, else this
+ * instance's.
  */
 export type Preferences = { 
 /**
