@@ -152,6 +152,7 @@ pub async fn setup(
             screen: ScreenKind::for_role(device.role),
         },
     );
+    crate::tray::install_for(&app, &station);
     session(window, app.state::<Station>())
 }
 

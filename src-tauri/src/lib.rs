@@ -216,14 +216,6 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
     });
     started?;
     // Stations that read orders get a tray icon with the open-order count.
-    let reads_orders = station
-        .devices()
-        .iter()
-        .any(|(_, d)| matches!(d.role, Role::Manager | Role::Barista));
-    if reads_orders {
-        if let Err(e) = tray::install(app, &station) {
-            tracing::warn!(error = %e, "no tray icon on this desktop; windows close normally");
-        }
-    }
+    tray::install_for(app, &station);
     Ok(())
 }

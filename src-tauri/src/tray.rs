@@ -40,6 +40,23 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, station: &Station) -> tauri::Resu
     Ok(())
 }
 
+/// Installs the tray icon once the station runs a device that reads
+/// orders (manager, barista); logs where the desktop has no tray.
+pub fn install_for<R: Runtime>(app: &AppHandle<R>, station: &Station) {
+    if app.try_state::<TrayInstalled>().is_some() {
+        return;
+    }
+    let reads_orders = station
+        .devices()
+        .iter()
+        .any(|(_, d)| matches!(d.role, Role::Manager | Role::Barista));
+    if reads_orders {
+        if let Err(e) = install(app, station) {
+            tracing::warn!(error = %e, "no tray icon on this desktop; windows close normally");
+        }
+    }
+}
+
 /// Present once the tray icon exists.
 pub struct TrayInstalled;
 
