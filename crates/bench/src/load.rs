@@ -40,8 +40,13 @@ pub struct RunResult {
     pub expected: usize,
     pub deliveries_per_s: f64,
     pub cpu_seconds: f64,
+    /// CPU seconds the load generator itself spent while the orders went
+    /// through: it shares the machine with the server it measures.
+    pub bench_cpu_seconds: f64,
     pub rss_mib: f64,
     pub kib_per_idle_conn: f64,
+    /// Orders posted back to back instead of at the set rate.
+    pub saturated: bool,
 }
 
 /// Open one subscriber and subscribe it to `orders`; returns once the server
@@ -107,6 +112,17 @@ pub fn created_order_id(frame: &str) -> Option<&str> {
     let start = frame.find(r#""orderId":""#)? + r#""orderId":""#.len();
     let len = frame[start..].find('"')?;
     Some(&frame[start..start + len])
+}
+
+/// The `seq` of a hub event frame (`{"event":…,"seq":N,"data":…}`), read
+/// without a full parse.
+pub fn frame_seq(frame: &str) -> Option<u64> {
+    let start = frame.find(r#","seq":"#)? + r#","seq":"#.len();
+    let digits = frame[start..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    frame[start..start + digits].parse().ok()
 }
 
 /// Read frames until `orders` `order:created` events have arrived or the
@@ -181,11 +197,16 @@ pub async fn post_order(
         .context("order without orderId")
 }
 
+/// POSTs in flight when orders are posted as fast as the server takes them.
+const SATURATING_POSTS: usize = 8;
+
 /// Load parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct Load {
     pub orders: usize,
-    pub rate: f64,
+    /// Orders a second; `None` posts them back to back, `SATURATING_POSTS`
+    /// at a time, to find what the server sustains.
+    pub rate: Option<f64>,
     /// How long after the last POST to wait for stragglers.
     pub drain: Duration,
 }
@@ -216,32 +237,56 @@ pub async fn run(
     let idle = usage(pid);
     let kib_per_idle_conn = idle.rss_kib.saturating_sub(before.rss_kib) as f64 / subscribers as f64;
 
-    let post_span = Duration::from_secs_f64(load.orders as f64 / load.rate);
+    // Without a rate, allow posting 100 orders a second at the least.
+    let post_span = Duration::from_secs_f64(load.orders as f64 / load.rate.unwrap_or(100.0));
     let deadline = tokio::time::Instant::now() + post_span + load.drain;
     let mut readers = JoinSet::new();
     for ws in conns {
         readers.spawn(receive(ws, server.kind, load.orders, deadline));
     }
 
+    let mut finished = Vec::with_capacity(load.orders);
     let cpu_start = usage(pid).cpu_seconds;
+    let bench_cpu_start = own_cpu_seconds();
     let first_send = Instant::now();
     let mut posts = JoinSet::new();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / load.rate));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for i in 0..load.orders {
-        tick.tick().await;
+    let post = |i: usize| {
         let client = client.clone();
         let key = format!("{tag}-{i}");
         let publisher = publisher.clone();
-        posts.spawn(async move {
+        async move {
             let sent = Instant::now();
             (post_order(&client, &publisher, &key).await, sent)
-        });
+        }
+    };
+    match load.rate {
+        Some(rate) => {
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            for i in 0..load.orders {
+                tick.tick().await;
+                posts.spawn(post(i));
+            }
+        }
+        None => {
+            for i in 0..load.orders {
+                if posts.len() >= SATURATING_POSTS {
+                    // Keep the results: joined below with the others.
+                    if let Some(done) = posts.join_next().await {
+                        finished.push(done?);
+                    }
+                }
+                posts.spawn(post(i));
+            }
+        }
+    }
+    while let Some(done) = posts.join_next().await {
+        finished.push(done?);
     }
     let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(load.orders);
     let mut post_errors = 0usize;
-    while let Some(r) = posts.join_next().await {
-        match r? {
+    for r in finished {
+        match r {
             (Ok(id), sent) => {
                 sent_at.insert(id, sent);
             }
@@ -264,6 +309,7 @@ pub async fn run(
         }
     }
     let cpu_seconds = usage(pid).cpu_seconds - cpu_start;
+    let bench_cpu_seconds = own_cpu_seconds() - bench_cpu_start;
     latencies.sort_unstable();
     let pct = |p: f64| -> f64 {
         if latencies.is_empty() {
@@ -283,7 +329,31 @@ pub async fn run(
         expected: subscribers * load.orders,
         deliveries_per_s: latencies.len() as f64 / span,
         cpu_seconds,
+        bench_cpu_seconds,
         rss_mib: idle.rss_kib as f64 / 1024.0,
         kib_per_idle_conn,
+        saturated: load.rate.is_none(),
     })
+}
+
+/// CPU seconds this process (all its threads, not its children) has used.
+pub fn own_cpu_seconds() -> f64 {
+    crate::server::process_cpu_seconds(std::process::id()).unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_order_id_and_seq_without_parsing_the_frame() {
+        let frame =
+            r#"{"event":"order:created","seq":4711,"data":{"orderId":"ORD-1-a","dailyNum":3}}"#;
+        assert_eq!(created_order_id(frame), Some("ORD-1-a"));
+        assert_eq!(frame_seq(frame), Some(4711));
+        let other = r#"{"event":"dashboard:update","seq":12,"data":{"widgetId":"open_orders"}}"#;
+        assert_eq!(created_order_id(other), None);
+        assert_eq!(frame_seq(other), Some(12));
+        assert_eq!(frame_seq(r#"{"event":"subscribed","data":{}}"#), None);
+    }
 }

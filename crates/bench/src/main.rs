@@ -36,6 +36,14 @@ struct Cli {
     /// Servers to run (hub, socketio, fastapi).
     #[arg(long, value_delimiter = ',', default_values_t = ["hub".to_owned(), "socketio".to_owned(), "fastapi".to_owned()])]
     servers: Vec<String>,
+    /// Subscribers for the maximum-rate run, where orders are posted back to
+    /// back (8 in flight) to find the deliveries per second each server
+    /// sustains (0 skips it).
+    #[arg(long, default_value_t = 1000)]
+    max_rate_subscribers: usize,
+    /// Orders in the maximum-rate run (default: 100 quick, 1,000 full).
+    #[arg(long)]
+    max_rate_orders: Option<usize>,
     /// Resume storm: subscribers and orders (0 skips it).
     #[arg(long, default_value_t = 1000)]
     storm_subscribers: usize,
@@ -92,8 +100,15 @@ async fn main() -> anyhow::Result<()> {
     let orders = cli.orders.unwrap_or(if cli.quick { 100 } else { 300 });
     let load = load::Load {
         orders,
-        rate: cli.rate,
+        rate: Some(cli.rate),
         drain: Duration::from_secs(if cli.quick { 10 } else { 30 }),
+    };
+    let max_rate = load::Load {
+        orders: cli
+            .max_rate_orders
+            .unwrap_or(if cli.quick { 100 } else { 1000 }),
+        rate: None,
+        drain: Duration::from_secs(if cli.quick { 15 } else { 60 }),
     };
     let kinds = cli
         .servers
@@ -113,18 +128,29 @@ async fn main() -> anyhow::Result<()> {
             skipped.push(format!("{}: {why}", kind.name()));
             continue;
         }
-        for &n in &sizes {
+        let mut runs: Vec<(usize, load::Load)> = sizes.iter().map(|&n| (n, load)).collect();
+        if cli.max_rate_subscribers > 0 {
+            runs.push((cli.max_rate_subscribers, max_rate));
+        }
+        for (n, load) in runs {
             let t = Instant::now();
             let server = Server::start(kind, &paths)
                 .await
                 .with_context(|| format!("starting {}", kind.name()))?;
-            let r = load::run(&server, n, load, &format!("n{n}")).await;
+            let tag = if load.rate.is_some() {
+                format!("n{n}")
+            } else {
+                format!("max{n}")
+            };
+            let r = load::run(&server, n, load, &tag).await;
             server.stop().await;
             let r = r.with_context(|| format!("{} with {n} subscribers", kind.name()))?;
             eprintln!(
-                "  {} N={n}: p99 {:.2} ms, {}/{} delivered ({:.1} s)",
+                "  {}{} N={n}: p99 {:.2} ms, {:.0} deliveries/s, {}/{} delivered ({:.1} s)",
                 kind.name(),
+                if r.saturated { " at max rate" } else { "" },
                 r.p99_ms,
+                r.deliveries_per_s,
                 r.deliveries,
                 r.expected,
                 t.elapsed().as_secs_f64()
@@ -142,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
     if cli.storm_subscribers > 0 && paths.missing(Kind::Hub).is_none() {
         let s = storm::run(&paths, cli.storm_subscribers, cli.storm_orders).await?;
         println!(
-            "resume storm: {} subscribers, hub killed and restarted, {} orders posted at once (posting took {:.2} s): {} | complete {}/{} | duplicates {} | resyncs {}",
+            "resume storm: {} subscribers, hub killed and restarted, {} orders posted at once (posting took {:.2} s): {} | complete {}/{} | duplicates {} | resyncs {} | CPU s: hub {:.2}, bench {:.2}",
             s.subscribers,
             s.orders,
             s.posting.as_secs_f64(),
@@ -155,6 +181,8 @@ async fn main() -> anyhow::Result<()> {
             s.subscribers,
             s.duplicates,
             s.resyncs,
+            s.hub_cpu_seconds,
+            s.bench_cpu_seconds,
         );
     }
     if let Some(path) = &cli.svg {

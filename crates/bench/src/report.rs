@@ -13,21 +13,30 @@ fn cell(value: f64, hub: Option<f64>, digits: usize) -> String {
     }
 }
 
+/// One row per run; runs at the maximum rate are marked and compared with
+/// the hub's run at the maximum rate.
 pub fn table(results: &[RunResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| server | N | p50 ms | p99 ms | max ms | deliveries/s | delivered | hub CPU s | RSS MiB | KiB/idle conn |"
+        "| server | N | p50 ms | p99 ms | max ms | deliveries/s | delivered | server CPU s | bench CPU s | RSS MiB | KiB/idle conn |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in results {
-        let hub = results
-            .iter()
-            .find(|h| h.kind == Kind::Hub && h.subscribers == r.subscribers && r.kind != Kind::Hub);
+        let hub = results.iter().find(|h| {
+            h.kind == Kind::Hub
+                && h.subscribers == r.subscribers
+                && h.saturated == r.saturated
+                && r.kind != Kind::Hub
+        });
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {}/{} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {} | {} | {}/{} | {} | {:.2} | {} | {} |",
             r.kind.name(),
+            if r.saturated { ", max rate" } else { "" },
             r.subscribers,
             cell(r.p50_ms, hub.map(|h| h.p50_ms), 2),
             cell(r.p99_ms, hub.map(|h| h.p99_ms), 2),
@@ -36,6 +45,7 @@ pub fn table(results: &[RunResult]) -> String {
             r.deliveries,
             r.expected,
             cell(r.cpu_seconds, hub.map(|h| h.cpu_seconds), 2),
+            r.bench_cpu_seconds,
             cell(r.rss_mib, hub.map(|h| h.rss_mib), 1),
             cell(r.kib_per_idle_conn, hub.map(|h| h.kib_per_idle_conn), 1),
         );
@@ -44,8 +54,10 @@ pub fn table(results: &[RunResult]) -> String {
 }
 
 /// p50 (dashed) and p99 (solid) delivery latency against subscribers, both
-/// axes logarithmic.
+/// axes logarithmic. Runs at the maximum rate are left out: their latency
+/// is queueing by design.
 pub fn svg(results: &[RunResult]) -> String {
+    let results: Vec<&RunResult> = results.iter().filter(|r| !r.saturated).collect();
     let (w, h, left, right, top, bottom) = (720.0, 440.0, 70.0, 200.0, 40.0, 60.0);
     let ns: Vec<f64> = results.iter().map(|r| r.subscribers as f64).collect();
     let lat: Vec<f64> = results
@@ -129,7 +141,11 @@ pub fn svg(results: &[RunResult]) -> String {
         (Kind::FastApi, "#1d4ed8"),
     ];
     for (i, (kind, colour)) in colours.iter().enumerate() {
-        let mut rs: Vec<&RunResult> = results.iter().filter(|r| r.kind == *kind).collect();
+        let mut rs: Vec<&RunResult> = results
+            .iter()
+            .copied()
+            .filter(|r| r.kind == *kind)
+            .collect();
         rs.sort_by_key(|r| r.subscribers);
         for (dash, pick) in [("", true), (r#" stroke-dasharray="5,4""#, false)] {
             let pts: Vec<String> = rs

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::load::{created_order_id, post_order, Publisher, Ws};
+use crate::load::{created_order_id, frame_seq, post_order, Publisher, Ws};
 use crate::server::{Paths, Server};
 
 /// Reconnect attempts per subscriber before it gives up.
@@ -32,6 +32,10 @@ pub struct StormResult {
     pub duplicates: usize,
     pub resyncs: usize,
     pub posting: Duration,
+    /// CPU seconds of the restarted hub, from its start to the end.
+    pub hub_cpu_seconds: f64,
+    /// CPU seconds of the load generator over the same time.
+    pub bench_cpu_seconds: f64,
 }
 
 struct Resumer {
@@ -79,10 +83,7 @@ async fn read(ws: &mut Ws, r: &mut Resumer, target: usize, deadline: tokio::time
             r.resyncs += 1;
         }
         if let Some(id) = created_order_id(&t) {
-            if let Some(seq) = serde_json::from_str::<serde_json::Value>(&t)
-                .ok()
-                .and_then(|v| v["seq"].as_u64())
-            {
+            if let Some(seq) = frame_seq(&t) {
                 r.seq = r.seq.max(seq);
             }
             if !r.seen.insert(id.into()) {
@@ -165,6 +166,7 @@ pub async fn run(paths: &Paths, subscribers: usize, orders: usize) -> anyhow::Re
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    let bench_cpu_start = crate::load::own_cpu_seconds();
     let back = hub.kill_and_restart(paths).await?;
     let publisher = Publisher::of(&hub);
     let client = reqwest::Client::new();
@@ -195,8 +197,12 @@ pub async fn run(paths: &Paths, subscribers: usize, orders: usize) -> anyhow::Re
     } else {
         None
     };
+    let hub_cpu_seconds = crate::server::usage(hub.pid()?).cpu_seconds;
+    let bench_cpu_seconds = crate::load::own_cpu_seconds() - bench_cpu_start;
     hub.stop().await;
     Ok(StormResult {
+        hub_cpu_seconds,
+        bench_cpu_seconds,
         subscribers,
         orders,
         caught_up,
