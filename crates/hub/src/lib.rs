@@ -26,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post, put};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -266,6 +267,13 @@ pub async fn serve(
     let pruner = tokio::spawn(prune_periodically(hub.clone()));
     let token = hub.shutdown.clone();
     let app = router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Events are small frames written as they happen: Nagle's algorithm
+    // would hold one back until the previous one is acknowledged.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {

@@ -6,7 +6,8 @@
 //!   transaction, so it is gap-free and survives restarts.
 //! - Writers are serialised by one async mutex, and a writer publishes its
 //!   events to the live channel after its commit and before it releases the
-//!   mutex, so live events leave the hub in `seq` order.
+//!   mutex, so live events leave the hub in `seq` order. A commit's events
+//!   travel the live channel as one message ([`Commit`]).
 //! - An event is serialised once ([`Published`]); every subscriber shares
 //!   those bytes.
 
@@ -18,14 +19,23 @@ use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Duration, Utc};
 use countertop_protocol::{Event, OrderStatus, Topic};
 use serde_json::{json, Value};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
 
 use crate::metrics::Metrics;
 
-/// How many published events the live channel buffers per subscriber before
-/// a slow subscriber falls back to reading the log.
+/// How many commits the live channel buffers per subscriber before a slow
+/// subscriber falls back to reading the log.
 const LIVE_CHANNEL_CAPACITY: usize = 4096;
+
+/// Event rows per INSERT statement at commit (7 parameters each, far below
+/// SQLite's limit on parameters).
+const EVENTS_PER_INSERT: usize = 64;
+
+/// The events of one commit, in `seq` order with no gap: the unit of the
+/// live channel. One order is several events (the order, dashboard figures,
+/// stock); sending them as one message wakes each subscriber once.
+pub type Commit = Arc<[Arc<Published>]>;
 
 /// Where an event goes: its base topic, and for order events the order's own
 /// topic; for workorder events the display devices that may read it.
@@ -143,7 +153,7 @@ pub struct EventLog {
     pool: SqlitePool,
     epoch: String,
     writer: Arc<Mutex<WriterState>>,
-    live: broadcast::Sender<Arc<Published>>,
+    live: broadcast::Sender<Commit>,
     published_seq: AtomicU64,
     pruned_through: AtomicU64,
     metrics: Arc<Metrics>,
@@ -206,7 +216,7 @@ impl EventLog {
 
     /// A receiver of live events. Subscribe before reading [`Self::seq`] so
     /// that nothing falls between the two.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Commit> {
         self.live.subscribe()
     }
 
@@ -227,6 +237,11 @@ impl EventLog {
     /// Reads the events with `since < seq <= upto` for a replay, or says the
     /// history is gone.
     pub async fn replay(&self, since: u64, upto: u64) -> Result<ReplayRead, sqlx::Error> {
+        if since >= upto {
+            // Nothing to read: a client that resumes up to date (most of a
+            // reconnect storm) costs no query.
+            return Ok(ReplayRead::Events(Vec::new()));
+        }
         let mut tx = self.pool.begin().await?;
         let pruned = meta_u64(&mut tx, "pruned_through").await?;
         if since < pruned {
@@ -295,7 +310,8 @@ pub struct Writer<'a> {
     guard: OwnedMutexGuard<WriterState>,
     pub tx: Transaction<'static, Sqlite>,
     next_seq: u64,
-    pending: Vec<Arc<Published>>,
+    /// Events emitted so far, with their creation time (unix millis).
+    pending: Vec<(Arc<Published>, i64)>,
 }
 
 impl Writer<'_> {
@@ -311,22 +327,12 @@ impl Writer<'_> {
         let name = event.name();
         let data = serde_json::to_string(&event.data_json())
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-        let audience = routing.audience.as_ref().map(|a| a.join(","));
-        sqlx::query(
-            "INSERT INTO events (seq, name, data, topic, order_id, audience, created_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq as i64)
-        .bind(name)
-        .bind(&data)
-        .bind(routing.topic.to_string())
-        .bind(routing.order_id.as_deref())
-        .bind(audience)
-        .bind(now.timestamp_millis())
-        .execute(&mut *self.tx)
-        .await?;
-        self.pending
-            .push(Arc::new(Published::new(seq, name, &data, routing)));
+        // The row is written at commit, with the transaction's other events
+        // in one statement.
+        self.pending.push((
+            Arc::new(Published::new(seq, name, &data, routing)),
+            now.timestamp_millis(),
+        ));
         self.next_seq += 1;
         Ok(seq)
     }
@@ -340,14 +346,31 @@ impl Writer<'_> {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         let last = self.next_seq - 1;
         if !self.pending.is_empty() {
+            for chunk in self.pending.chunks(EVENTS_PER_INSERT) {
+                let mut insert = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO events (seq, name, data, topic, order_id, audience, created_ms) ",
+                );
+                insert.push_values(chunk, |mut row, (event, created_ms)| {
+                    row.push_bind(event.seq as i64)
+                        .push_bind(event.full.name.as_str())
+                        .push_bind(&*event.full.data)
+                        .push_bind(event.routing.topic.to_string())
+                        .push_bind(event.routing.order_id.as_deref())
+                        .push_bind(event.routing.audience.as_ref().map(|a| a.join(",")))
+                        .push_bind(*created_ms);
+                });
+                insert.build().execute(&mut *self.tx).await?;
+            }
             meta_set(&mut self.tx, "last_seq", &last.to_string()).await?;
         }
         self.tx.commit().await?;
         self.guard.last_seq = last;
         let count = self.pending.len() as u64;
-        for event in self.pending {
+        if !self.pending.is_empty() {
+            let events: Vec<Arc<Published>> =
+                self.pending.into_iter().map(|(event, _)| event).collect();
             // No receivers is fine: nobody is listening right now.
-            let _ = self.log.live.send(event);
+            let _ = self.log.live.send(Commit::from(events));
         }
         self.log.published_seq.store(last, Ordering::Release);
         self.log

@@ -17,7 +17,7 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::log::{Published, Rendition, ReplayRead};
+use crate::log::{Commit, Published, Rendition, ReplayRead};
 use crate::Hub;
 
 /// One event to send, in the form this connection reads it.
@@ -54,8 +54,13 @@ pub struct Subscription {
     /// Each topic with the cursor at the moment it was added.
     topics: HashMap<Topic, u64>,
     cursor: u64,
-    rx: broadcast::Receiver<Arc<Published>>,
+    rx: broadcast::Receiver<Commit>,
 }
+
+/// At most this many commits already waiting are taken together with the
+/// one that woke the connection, so that one write carries them all while a
+/// busy connection still yields now and then.
+const COMMITS_PER_WAKE: usize = 64;
 
 impl Subscription {
     pub fn new(hub: Hub, caller: Caller) -> Subscription {
@@ -81,34 +86,51 @@ impl Subscription {
         names
     }
 
-    /// Waits for the next live event. Cancel-safe: use it in `select!` and
+    /// Waits for the next live commit. Cancel-safe: use it in `select!` and
     /// hand the result to [`Self::accept`].
-    pub async fn recv(&mut self) -> Result<Arc<Published>, RecvError> {
+    pub async fn recv(&mut self) -> Result<Commit, RecvError> {
         self.rx.recv().await
     }
 
-    /// Turns a received live event (or a lag) into what this connection
-    /// should be sent, reading the log for anything the channel dropped.
+    /// Turns a received live commit (or a lag), and the commits already
+    /// waiting behind it, into what this connection should be sent, reading
+    /// the log for anything the channel dropped.
     pub async fn accept(
         &mut self,
-        received: Result<Arc<Published>, RecvError>,
+        received: Result<Commit, RecvError>,
     ) -> Result<Vec<Outgoing>, sqlx::Error> {
+        let mut out = Vec::new();
         match received {
-            Ok(event) => {
-                let mut out = Vec::new();
-                if event.seq > self.cursor + 1 {
-                    self.fill_gap(event.seq - 1, &mut out).await?;
-                }
-                self.take(event, &mut out);
-                Ok(out)
-            }
-            Err(RecvError::Lagged(_)) => {
-                let mut out = Vec::new();
-                self.fill_gap(self.hub.log.seq(), &mut out).await?;
-                Ok(out)
-            }
-            Err(RecvError::Closed) => Ok(Vec::new()),
+            Ok(commit) => self.take_commit(&commit, &mut out).await?,
+            Err(RecvError::Lagged(_)) => self.fill_gap(self.hub.log.seq(), &mut out).await?,
+            Err(RecvError::Closed) => return Ok(out),
         }
+        for _ in 0..COMMITS_PER_WAKE {
+            match self.rx.try_recv() {
+                Ok(commit) => self.take_commit(&commit, &mut out).await?,
+                Err(TryRecvError::Lagged(_)) => self.fill_gap(self.hub.log.seq(), &mut out).await?,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes one commit's events, first reading from the log whatever this
+    /// connection missed before them.
+    async fn take_commit(
+        &mut self,
+        commit: &Commit,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), sqlx::Error> {
+        if let Some(first) = commit.first() {
+            if first.seq > self.cursor + 1 {
+                self.fill_gap(first.seq - 1, out).await?;
+            }
+        }
+        for event in commit.iter() {
+            self.take(event.clone(), out);
+        }
+        Ok(())
     }
 
     /// Delivers everything already published, so the cursor reaches the
@@ -118,12 +140,7 @@ impl Subscription {
         let mut out = Vec::new();
         while self.cursor < target {
             match self.rx.try_recv() {
-                Ok(event) => {
-                    if event.seq > self.cursor + 1 {
-                        self.fill_gap(event.seq - 1, &mut out).await?;
-                    }
-                    self.take(event, &mut out);
-                }
+                Ok(commit) => self.take_commit(&commit, &mut out).await?,
                 Err(TryRecvError::Lagged(_)) => continue,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => {
                     self.fill_gap(target, &mut out).await?;
@@ -170,10 +187,12 @@ impl Subscription {
             _ => true,
         };
         let by_base = has(&routing.topic) && audience_ok;
-        let by_order = routing
-            .order_id
-            .as_ref()
-            .is_some_and(|id| has(&Topic::Order(id.clone())));
+        // Only looked up when needed: building the order's topic allocates.
+        let by_order = !by_base
+            && routing
+                .order_id
+                .as_ref()
+                .is_some_and(|id| has(&Topic::Order(id.clone())));
         if by_base || by_order {
             Some(false)
         } else if event.board.is_some() && has(&Topic::Board) {

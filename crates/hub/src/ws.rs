@@ -30,8 +30,15 @@ const CLOSE_TOO_BIG: u16 = 1009;
 /// between the two are read and answered with 1009.
 const TRANSPORT_MAX_BYTES: usize = 1024 * 1024;
 
-/// The socket's read buffer (it grows for a larger frame, up to the limit).
-const READ_BUFFER_BYTES: usize = 4096;
+/// The socket's read buffer. Client frames are commands of a few hundred
+/// bytes; a larger one grows the buffer to its size (up to the limit) and is
+/// read in chunks of this size. Every idle connection holds one.
+const READ_BUFFER_BYTES: usize = 1024;
+
+/// Frames queued by one delivery are written out whenever this much is
+/// waiting, so a burst never grows a connection's write buffer (which keeps
+/// its capacity for the connection's life) far beyond it.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 /// Rate limit: 20 messages a second sustained, bursts of 40, and three
 /// seconds of flooding close the connection.
@@ -50,10 +57,10 @@ pub async fn upgrade(
     if let Err(e) = check_origin(&hub, &headers) {
         return e.into_response();
     }
-    // tungstenite zero-fills its whole read buffer before every read: the
-    // default 128 KiB made that most of the hub's CPU and ~138 KiB of RSS per
-    // connection (see BENCHMARKS.md). Client frames are small; 4 KiB suffices.
+    // The default 128 KiB read buffer made ~138 KiB of RSS per connection
+    // (see BENCHMARKS.md). Client frames are small; 1 KiB suffices.
     ws.read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
         .on_upgrade(move |socket| run(socket, hub, caller))
@@ -188,20 +195,22 @@ impl Connection {
             epoch: self.hub.log.epoch().to_owned(),
             seq: self.sub.cursor(),
         };
-        if self.send(Event::Welcome(welcome)).await.is_err() {
+        if Box::pin(self.send(Event::Welcome(welcome))).await.is_err() {
             return None;
         }
         let period = self.hub.config.ping_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
         let mut last_heard = Instant::now();
         let mut limit = RateLimit::new(Instant::now());
-        let revoked = self.registration.revoked.clone();
-        let shutdown = self.hub.shutdown.clone();
+        // Made once, not on every turn of the loop: each new one locks the
+        // token and registers a waker again.
+        let mut revoked = std::pin::pin!(self.registration.revoked.clone().cancelled_owned());
+        let mut shutdown = std::pin::pin!(self.hub.shutdown.clone().cancelled_owned());
         loop {
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => return Some((CLOSE_GOING_AWAY, "hub shutting down")),
-                () = revoked.cancelled() => return Some((CLOSE_REVOKED, "device revoked")),
+                () = shutdown.as_mut() => return Some((CLOSE_GOING_AWAY, "hub shutting down")),
+                () = revoked.as_mut() => return Some((CLOSE_REVOKED, "device revoked")),
                 incoming = self.socket.recv() => {
                     let message = match incoming {
                         None => return None,
@@ -231,7 +240,10 @@ impl Connection {
                                 }
                                 Verdict::Close => return Some((CLOSE_POLICY, "rate limit exceeded")),
                             }
-                            if let Err(ending) = self.handle(&text).await {
+                            // Boxed, as is `accept` below: their futures (SQLite
+                            // reads) are large and would otherwise be part of every
+                            // idle connection's task, which waits in this loop.
+                            if let Err(ending) = Box::pin(self.handle(&text)).await {
                                 return ending;
                             }
                         }
@@ -247,7 +259,7 @@ impl Connection {
                 }
                 received = self.sub.recv() => {
                     let closed = matches!(received, Err(tokio::sync::broadcast::error::RecvError::Closed));
-                    match self.sub.accept(received).await {
+                    match Box::pin(self.sub.accept(received)).await {
                         Ok(out) => if self.deliver(out).await.is_err() { return None },
                         Err(e) => {
                             tracing::error!(error = %e, "could not read the event log for a lagging connection");
@@ -375,15 +387,22 @@ impl Connection {
         }
     }
 
+    /// Sends events with one flush at the end: a batch that fits the write
+    /// buffer leaves in one write instead of one write (and syscall) each.
     async fn deliver(&mut self, events: Vec<Outgoing>) -> Result<(), Ending> {
+        use futures::SinkExt;
+        if events.is_empty() {
+            return Ok(());
+        }
         let n = events.len() as u64;
         for out in events {
             let frame = out.rendition().frame.clone();
             self.socket
-                .send(Message::Text(frame))
+                .feed(Message::Text(frame))
                 .await
                 .map_err(|_| None)?;
         }
+        self.socket.flush().await.map_err(|_| None)?;
         self.hub.metrics.delivered(n);
         Ok(())
     }
