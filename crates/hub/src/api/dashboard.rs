@@ -14,22 +14,18 @@ async fn compute(
     now: DateTime<Utc>,
 ) -> Result<Vec<(&'static str, Value)>, sqlx::Error> {
     let today = hub.clock.local_date(now).to_string();
-    let (orders, revenue): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(total_amount), 0) FROM orders
-         WHERE local_date = ? AND status != 'CANCELLED'",
+    // One statement, not three: this runs inside every order's transaction,
+    // and each statement is a round trip to SQLite's worker thread while the
+    // writer lock is held.
+    let (orders, revenue, open, avg): (i64, i64, i64, Option<f64>) = sqlx::query_as(
+        "SELECT today.orders, today.revenue,
+            (SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')),
+            (SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
+             WHERE local_date = ? AND ready_at IS NOT NULL)
+         FROM (SELECT COUNT(*) AS orders, COALESCE(SUM(total_amount), 0) AS revenue FROM orders
+               WHERE local_date = ? AND status != 'CANCELLED') AS today",
     )
     .bind(&today)
-    .fetch_one(&mut *conn)
-    .await?;
-    let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let avg: Option<f64> = sqlx::query_scalar(
-        "SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
-         WHERE local_date = ? AND ready_at IS NOT NULL",
-    )
     .bind(&today)
     .fetch_one(&mut *conn)
     .await?;

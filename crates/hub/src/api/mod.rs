@@ -20,6 +20,26 @@ use sqlx::SqliteConnection;
 use crate::auth::parse_ts;
 use crate::error::AppError;
 
+/// Runs a write (a handler's transaction) on a thread of its own instead of
+/// the runtime's workers. Each SQLite statement is a round trip to sqlx's
+/// worker thread, and each wake-up of a task on the runtime waits behind the
+/// tasks already queued, which right after a commit is every subscriber's
+/// connection. An order's transaction held the writer lock through a dozen
+/// such waits, so with 1,000 subscribers the hub took only a few dozen
+/// orders a second (see BENCHMARKS.md).
+pub async fn write_apart<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+) -> Result<T, AppError> {
+    let runtime = tokio::runtime::Handle::current();
+    match tokio::task::spawn_blocking(move || runtime.block_on(work)).await {
+        Ok(out) => out,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(AppError::internal("the hub is shutting down")),
+        },
+    }
+}
+
 /// A required text field: trimmed, non-empty, at most `max` characters, no
 /// control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
