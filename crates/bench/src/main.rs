@@ -41,7 +41,7 @@ struct Cli {
     /// sustains (0 skips it).
     #[arg(long, default_value_t = 1000)]
     max_rate_subscribers: usize,
-    /// Orders in the maximum-rate run (default: 100 quick, 1,000 full).
+    /// Orders in the maximum-rate run (default: 100 quick, 300 full).
     #[arg(long)]
     max_rate_orders: Option<usize>,
     /// Resume storm: subscribers and orders (0 skips it).
@@ -106,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     let max_rate = load::Load {
         orders: cli
             .max_rate_orders
-            .unwrap_or(if cli.quick { 100 } else { 1000 }),
+            .unwrap_or(if cli.quick { 100 } else { 300 }),
         rate: None,
         drain: Duration::from_secs(if cli.quick { 15 } else { 60 }),
     };
