@@ -6,216 +6,44 @@
 //! Every wait polls for a condition with a deadline; screenshots of each
 //! screen land in `docs/screenshots/`.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
-
-/// How long any one condition may take to come true.
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
-        .to_owned()
-}
-
-/// Where cargo puts binaries: `CARGO_TARGET_DIR`, or the workspace's `target/`.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-fn app_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("COUNTERTOP_APP_BIN") {
-        return bin.into();
-    }
-    let bin = target_dir().join("debug/countertop");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p countertop-app), as ./dev.sh test does",
-        bin.display()
-    );
-    bin
-}
-
-fn tauri_driver() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain([home.join(".cargo/bin")])
-        .map(|dir| dir.join("tauri-driver"));
-    for candidate in candidates {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    panic!("tauri-driver is missing: cargo install tauri-driver --version ^2 --locked (./dev.sh test does)");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// tauri-driver on free ports; killed when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start() -> Result<Driver> {
-        assert!(
-            std::env::var_os("DISPLAY").is_some(),
-            "no DISPLAY: run under xvfb-run (./dev.sh test does)"
-        );
-        let port = free_port();
-        let native = free_port();
-        let child = Command::new(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting tauri-driver")?;
-        let driver = Driver { child, port };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if start.elapsed() > DEADLINE {
-                bail!("tauri-driver did not listen on {port}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(driver)
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn open_app(driver: &Driver, args: &[&str]) -> Result<Client> {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": app_binary(), "args": args }),
-    );
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .context("opening a WebDriver session with the app")
-}
-
-/// Polls `check` until it answers true, or fails after [`DEADLINE`].
-async fn until<F, Fut>(what: &str, mut check: F) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool>>,
-{
-    let start = Instant::now();
-    loop {
-        if check().await.unwrap_or(false) {
-            return Ok(());
-        }
-        if start.elapsed() > DEADLINE {
-            bail!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn css_present(client: &Client, css: &str) -> Result<bool> {
-    Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
-}
-
-async fn wait_for(client: &Client, css: &str) -> Result<fantoccini::elements::Element> {
-    client
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("waiting for {css}"))
-}
-
-async fn click(client: &Client, css: &str) -> Result<()> {
-    wait_for(client, css)
-        .await?
-        .click()
-        .await
-        .with_context(|| format!("clicking {css}"))?;
-    Ok(())
-}
-
-/// Switches to the window whose title names `screen` (see `App.tsx`).
-async fn switch_to(client: &Client, screen: &str) -> Result<()> {
-    let want = format!("Countertop — {screen}");
-    let start = Instant::now();
-    loop {
-        for handle in client.windows().await? {
-            client.switch_to_window(handle).await?;
-            if client.title().await? == want {
-                return Ok(());
-            }
-        }
-        if start.elapsed() > DEADLINE {
-            bail!("no window titled {want:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn screenshot(client: &Client, name: &str) -> Result<()> {
-    let png = client.screenshot().await?;
-    assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
-    let dir = workspace().join("docs/screenshots");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join(format!("{name}.png")), png)?;
-    Ok(())
-}
-
-/// The hub the demo started (its port is free-picked on each start).
-fn hub_url(data: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(data.join("hub.json")).context("reading hub.json")?;
-    let note: serde_json::Value = serde_json::from_str(&text)?;
-    Ok(note["url"]
-        .as_str()
-        .context("hub.json has a url")?
-        .to_owned())
-}
+use anyhow::{Context, Result};
+use countertop_e2e::*;
+use fantoccini::Client;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_order_flows_from_kiosk_to_barista_and_back() -> Result<()> {
+    // The barista's chime goes to a file, its notification to the fake
+    // server on this session bus.
+    let notifications = NotificationServer::shared();
+    let sink = FileSink::new()?;
     let data = tempfile::tempdir()?;
     let data_arg = data.path().to_str().context("utf-8 temp path")?.to_owned();
-    let driver = Driver::start()?;
+    let driver = Driver::start_with_env(&[sink.env()])?;
     let client = open_app(&driver, &["--demo", "--data", &data_arg]).await?;
-    let result = order_flow(&client, data.path()).await;
+    let result = order_flow(&client, data.path(), &sink, notifications).await;
     let _ = client.close().await;
     result
 }
 
-async fn order_flow(client: &Client, data: &Path) -> Result<()> {
+async fn order_flow(
+    client: &Client,
+    data: &Path,
+    sink: &FileSink,
+    notifications: &NotificationServer,
+) -> Result<()> {
+    // tauri-driver → WebKitWebDriver → app pass the environment on.
+    let (_, config) = sink.env();
+    until(
+        "the app to run with the test's ALSA_CONFIG_PATH",
+        || async { Ok(env_of_processes(&app_binary(), "ALSA_CONFIG_PATH").contains(&config)) },
+    )
+    .await?;
+    assert_eq!(sink.sounded_bytes(), 0, "nothing sounds before an order");
+
     // The kiosk: welcome, live, then the menu.
     switch_to(client, "kiosk").await?;
     wait_for(client, "[data-testid=link-status][data-state=live]").await?;
@@ -254,6 +82,23 @@ async fn order_flow(client: &Client, data: &Path) -> Result<()> {
     let card = format!("[data-testid=order-{number}]");
     wait_for(client, &format!("[data-testid=column-PENDING] {card}")).await?;
     screenshot(client, "barista-new-order").await?;
+    // With the chime (a 880 Hz and a 1318.5 Hz tone, 0.36 s: tens of
+    // thousands of samples) and a native notification.
+    until("the chime to reach the ALSA file sink", || async {
+        Ok(sink.sounded_bytes() > 20_000)
+    })
+    .await?;
+    println!(
+        "the chime reached the ALSA file sink: {} non-zero bytes of {}",
+        sink.sounded_bytes(),
+        std::fs::metadata(sink.output())?.len()
+    );
+    let summary = format!("Order #{number}");
+    let shown = notifications
+        .wait_for(&format!("{summary:?}"), |n| n.summary == summary)
+        .await?;
+    assert_eq!(shown.app_name, "Countertop");
+    assert_eq!(shown.body, "2× Americano, 1× Café Latte");
     click(client, &format!("[data-testid=advance-{number}]")).await?;
     wait_for(client, &format!("[data-testid=column-MAKING] {card}")).await?;
     click(client, &format!("[data-testid=advance-{number}]")).await?;
@@ -308,91 +153,6 @@ async fn order_flow(client: &Client, data: &Path) -> Result<()> {
     // Back where the customer was: the menu.
     wait_for(client, "[data-testid=item-latte]").await?;
     Ok(())
-}
-
-/// A manager device paired with the demo's hub through the hub's own
-/// command line (a pairing code made in its database).
-struct Manager {
-    url: String,
-    token: String,
-}
-
-impl Manager {
-    async fn pair(data: &Path) -> Result<Manager> {
-        let url = hub_url(data)?;
-        let hub_bin = target_dir().join("debug/countertop-hub");
-        let out = Command::new(&hub_bin)
-            .args(["pairing-code", "--role", "manager", "--data"])
-            .arg(data.join("hub"))
-            .output()
-            .with_context(|| format!("running {}", hub_bin.display()))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let code: serde_json::Value = serde_json::from_str(text.trim())
-            .with_context(|| format!("pairing-code printed {text:?}"))?;
-        let code = code["code"].as_str().context("a code")?.to_owned();
-        let paired: serde_json::Value = reqwest::Client::new()
-            .post(format!("{url}/api/devices/pair"))
-            .json(&json!({ "code": code }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = paired["token"].as_str().context("a token")?.to_owned();
-        Ok(Manager { url, token })
-    }
-
-    async fn set(&self, key: &str, value: &str) -> Result<()> {
-        reqwest::Client::new()
-            .put(format!("{}/api/settings/{key}", self.url))
-            .bearer_auth(&self.token)
-            .json(&json!({ "value": value }))
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(())
-    }
-}
-
-/// A hub of its own, as `countertop-hub serve`; killed when dropped.
-struct HubProcess {
-    child: Child,
-    url: String,
-}
-
-impl HubProcess {
-    fn start(data: &Path, port: u16) -> Result<HubProcess> {
-        let child = Command::new(target_dir().join("debug/countertop-hub"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting countertop-hub (cargo build --workspace --bins)")?;
-        Ok(HubProcess {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        })
-    }
-
-    async fn healthy(&self) -> Result<()> {
-        let url = format!("{}/healthz", self.url);
-        until("the hub to answer", || async {
-            Ok(reqwest::get(&url).await?.status().is_success())
-        })
-        .await
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
