@@ -141,7 +141,7 @@ async fn order_flow(
 
     // A manager switching the kiosks off puts this kiosk into maintenance
     // within a second, and back.
-    let manager = Manager::pair(data).await?;
+    let manager = HubClient::manager(data).await?;
     switch_to(client, "kiosk").await?;
     manager.set("is_kiosk_active", "false").await?;
     let start = Instant::now();

@@ -38,6 +38,14 @@ async fn open_manager_and_display(driver: &Driver, data: &Path) -> Result<Client
     .await
 }
 
+/// Gives the current window the whole screen: the demo opens its windows
+/// side by side, too narrow for the manager's screenshots in the README.
+/// (A covered window still renders and answers.)
+async fn widen(client: &Client) -> Result<()> {
+    client.set_window_rect(0, 0, 1280, 800).await?;
+    Ok(())
+}
+
 /// Clicks the manager tab `name` (`tab-{name}`).
 async fn tab(client: &Client, name: &str) -> Result<()> {
     click(client, &format!("[data-testid=tab-{name}]")).await
@@ -109,6 +117,17 @@ async fn draw_signature(client: &Client, pad: &Element) -> Result<()> {
     Ok(())
 }
 
+/// Waits until the signature pad holds `n` finished strokes.
+async fn strokes_become(client: &Client, n: usize) -> Result<()> {
+    until(&format!("{n} strokes on the signature pad"), || async {
+        let paths = client
+            .find_all(Locator::Css("[data-testid=signature-pad] path"))
+            .await?;
+        Ok(paths.len() == n)
+    })
+    .await
+}
+
 fn workorder_titled<'a>(workorders: &'a Value, title: &str) -> Option<&'a Value> {
     workorders
         .as_array()?
@@ -139,18 +158,7 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
     // The manager's tabs, for the README, in a window as wide as the screen.
     let manager = switch_to(client, "manager").await?;
     wait_for(client, LIVE).await?;
-    client.set_window_rect(0, 0, 1280, 800).await?;
-    tab(client, "dashboard").await?;
-    for figure in [
-        "dash-orders-today",
-        "dash-revenue-today",
-        "dash-open-orders",
-        "dash-avg-prep",
-        "dash-chart",
-    ] {
-        wait_for(client, &format!("[data-testid={figure}]")).await?;
-    }
-    screenshot(client, "manager-dashboard").await?;
+    widen(client).await?;
     tab(client, "menu").await?;
     wait_for(client, "[data-testid=menu-row-americano]").await?;
     wait_for(client, "[data-testid=menu-add]").await?;
@@ -193,9 +201,24 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
         !approve.is_enabled().await?,
         "Approve is enabled before anything is signed"
     );
+    // Two strokes; Undo takes the last back, Clear the rest.
     let pad = wait_for(client, "[data-testid=signature-pad]").await?;
     draw_signature(client, &pad).await?;
+    strokes_become(client, 2).await?;
+    click(client, "[data-testid=signature-undo]").await?;
+    strokes_become(client, 1).await?;
+    click(client, "[data-testid=signature-clear]").await?;
+    strokes_become(client, 0).await?;
     type_into(client, "[data-testid=signer-name]", signer).await?;
+    ensure!(
+        !wait_for(client, "[data-testid=approve]")
+            .await?
+            .is_enabled()
+            .await?,
+        "Approve is enabled with a name but no signature"
+    );
+    draw_signature(client, &pad).await?;
+    strokes_become(client, 2).await?;
     until("Approve to be enabled after signing", || async {
         Ok(wait_for(client, "[data-testid=approve]")
             .await?
@@ -239,7 +262,7 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
     screenshot(client, "manager-workorders").await?;
 
     // And so does the hub.
-    let hub = Manager::pair(data).await?;
+    let hub = HubClient::manager(data).await?;
     let workorders = hub.get("/workorders").await?;
     let wo = workorder_titled(&workorders, title)
         .with_context(|| format!("the hub has no workorder {title:?}: {workorders}"))?;
@@ -270,6 +293,7 @@ async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
 
     switch_to(client, "manager").await?;
     wait_for(client, LIVE).await?;
+    widen(client).await?;
     tab(client, "devices").await?;
     let row = format!("[data-testid=device-row][data-name=\"{DISPLAY_NAME}\"]");
     wait_for(client, &format!("{row}[data-role=display]")).await?;
@@ -296,7 +320,7 @@ async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
     screenshot(client, "display-revoked").await?;
 
     // The hub no longer lists it.
-    let hub = Manager::pair(data).await?;
+    let hub = HubClient::manager(data).await?;
     let devices = hub.get("/devices").await?;
     let still = devices
         .as_array()
@@ -326,10 +350,11 @@ async fn notice_flow(
 ) -> Result<()> {
     switch_to(client, "manager").await?;
     wait_for(client, LIVE).await?;
+    widen(client).await?;
     // Only this test sends notices, so their titles tell them apart.
     let info = "Beans delivered".to_owned();
     let error = "Grinder jammed".to_owned();
-    let hub = Manager::pair(data).await?;
+    let hub = HubClient::manager(data).await?;
     hub.post(
         "/notifications",
         &json!({ "level": "info", "title": info, "message": "Six bags of the Ethiopian roast." }),
@@ -389,6 +414,7 @@ async fn switching_the_language_changes_the_visible_texts() -> Result<()> {
 async fn language_flow(client: &Client) -> Result<()> {
     switch_to(client, "manager").await?;
     wait_for(client, LIVE).await?;
+    widen(client).await?;
     tab(client, "settings").await?;
     let dashboard = "[data-testid=tab-dashboard]";
     for (code, label) in [
@@ -417,5 +443,82 @@ async fn language_flow(client: &Client) -> Result<()> {
     }
     wait_for(client, "[data-testid=setting-kiosk-active]").await?;
     screenshot(client, "manager-settings").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_follows_a_new_order_live_and_the_manager_is_notified() -> Result<()> {
+    let notifications = NotificationServer::shared();
+    let data = tempfile::tempdir()?;
+    let driver = Driver::start()?;
+    let client = open_manager_and_display(&driver, data.path()).await?;
+    let result = dashboard_flow(&client, data.path(), notifications).await;
+    let _ = client.close().await;
+    result
+}
+
+async fn dashboard_flow(
+    client: &Client,
+    data: &Path,
+    notifications: &NotificationServer,
+) -> Result<()> {
+    switch_to(client, "manager").await?;
+    wait_for(client, LIVE).await?;
+    widen(client).await?;
+    tab(client, "dashboard").await?;
+    let orders_today = "[data-testid=dash-orders-today]";
+    for figure in [
+        "dash-revenue-today",
+        "dash-open-orders",
+        "dash-avg-prep",
+        "dash-chart",
+    ] {
+        wait_for(client, &format!("[data-testid={figure}]")).await?;
+    }
+    let before = text_of(client, orders_today).await?;
+    ensure!(
+        !before.contains('1'),
+        "orders today before any order: {before:?}"
+    );
+
+    // A kiosk orders two Americanos (4,000 won each) over REST.
+    let kiosk = HubClient::pair(data, "kiosk").await?;
+    let order = kiosk
+        .post(
+            "/orders",
+            &json!({
+                "idempotencyKey": "e2e-dashboard-1",
+                "items": [{ "menuId": "americano", "quantity": 2 }],
+                "payType": "CARD",
+            }),
+        )
+        .await?;
+    let number = order["dailyNum"].as_u64().context("a daily number")?;
+
+    // The figures follow without a reload.
+    until("orders today to count the new order", || async {
+        Ok(text_of(client, orders_today).await?.contains('1'))
+    })
+    .await?;
+    until("revenue today to include it", || async {
+        Ok(text_of(client, "[data-testid=dash-revenue-today]")
+            .await?
+            .contains("8,000"))
+    })
+    .await?;
+    until("open orders to count it", || async {
+        Ok(text_of(client, "[data-testid=dash-open-orders]")
+            .await?
+            .contains('1'))
+    })
+    .await?;
+    screenshot(client, "manager-dashboard").await?;
+
+    // Managers see new orders on the desktop too.
+    let summary = format!("Order #{number}");
+    let shown = notifications
+        .wait_for(&format!("{summary:?}"), |n| n.summary == summary)
+        .await?;
+    assert_eq!(shown.body, "2× Americano");
     Ok(())
 }

@@ -326,19 +326,25 @@ pub fn pairing_code(hub_data: &Path, role: &str) -> Result<String> {
     Ok(code["code"].as_str().context("a code")?.to_owned())
 }
 
-/// A manager device paired with a hosting instance's hub through the hub's
-/// own command line, talking REST.
-pub struct Manager {
+/// A device paired with a hosting instance's hub through the hub's own
+/// command line, talking REST (a manager, or a kiosk to place orders).
+pub struct HubClient {
     pub url: String,
     token: String,
     http: reqwest::Client,
 }
 
-impl Manager {
-    /// Pairs with the hub an instance with data folder `data` hosts.
-    pub async fn pair(data: &Path) -> Result<Manager> {
+impl HubClient {
+    /// Pairs a manager with the hub an instance with data folder `data` hosts.
+    pub async fn manager(data: &Path) -> Result<HubClient> {
+        HubClient::pair(data, "manager").await
+    }
+
+    /// Pairs a device of `role` with the hub an instance with data folder
+    /// `data` hosts.
+    pub async fn pair(data: &Path, role: &str) -> Result<HubClient> {
         let url = hub_url(data)?;
-        let code = pairing_code(&data.join("hub"), "manager")?;
+        let code = pairing_code(&data.join("hub"), role)?;
         let http = reqwest::Client::new();
         let paired: Value = http
             .post(format!("{url}/api/devices/pair"))
@@ -349,7 +355,7 @@ impl Manager {
             .json()
             .await?;
         let token = paired["token"].as_str().context("a token")?.to_owned();
-        Ok(Manager { url, token, http })
+        Ok(HubClient { url, token, http })
     }
 
     pub async fn set(&self, key: &str, value: &str) -> Result<()> {
