@@ -7,12 +7,12 @@
 //! screen land in `docs/screenshots/`.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use countertop_e2e::*;
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_order_flows_from_kiosk_to_barista_and_back() -> Result<()> {
@@ -155,19 +155,44 @@ async fn order_flow(
     Ok(())
 }
 
+/// The order cards on the barista board, by their `data-testid`, sorted.
+async fn board_cards(client: &Client) -> Result<Vec<String>> {
+    let mut cards = Vec::new();
+    for card in client
+        .find_all(Locator::Css("[data-testid^=column-] [data-testid^=order-]"))
+        .await?
+    {
+        cards.extend(card.attr("data-testid").await?);
+    }
+    cards.sort();
+    Ok(cards)
+}
+
+/// Places an order of one Americano through the hub's REST API.
+async fn order_americano(kiosk: &HubClient, key: &str) -> Result<u64> {
+    let order = kiosk
+        .post(
+            "/orders",
+            &json!({
+                "idempotencyKey": key,
+                "items": [{ "menuId": "americano", "quantity": 1 }],
+                "payType": "CARD",
+            }),
+        )
+        .await?;
+    order["dailyNum"].as_u64().context("a daily number")
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> Result<()> {
+async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_every_order_once(
+) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let hub_data = dir.path().join("hub");
     let port = free_port();
     let mut hub = HubProcess::start(&hub_data, port)?;
     hub.healthy().await?;
-    let out = Command::new(target_dir().join("debug/countertop-hub"))
-        .args(["pairing-code", "--role", "barista", "--data"])
-        .arg(&hub_data)
-        .output()?;
-    let code: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let code = code["code"].as_str().context("a pairing code")?.to_owned();
+    let code = pairing_code(&hub_data, "barista")?;
+    let kiosk = HubClient::pair_at(&hub.url, &hub_data, "kiosk").await?;
 
     let app_data = dir.path().join("app");
     let app_arg = app_data.to_str().context("utf-8 temp path")?.to_owned();
@@ -180,6 +205,12 @@ async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> R
     let result = async {
         switch_to(&client, "barista").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        let first = order_americano(&kiosk, "e2e-restart-1").await?;
+        wait_for(
+            &client,
+            &format!("[data-testid=column-PENDING] [data-testid=order-{first}]"),
+        )
+        .await?;
 
         hub.stop();
         wait_for(
@@ -191,6 +222,8 @@ async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> R
 
         let restarted = HubProcess::start(&hub_data, port)?;
         restarted.healthy().await?;
+        // An order made while the board is still reconnecting arrives on resume.
+        let second = order_americano(&kiosk, "e2e-restart-2").await?;
         until("the barista board to be live again", || async {
             if css_present(&client, "[data-testid=link-status][data-state=offline]").await? {
                 // Past the quick attempts: the Retry button tries at once.
@@ -199,6 +232,18 @@ async fn joined_barista_shows_reconnecting_then_live_across_a_hub_restart() -> R
             css_present(&client, "[data-testid=link-status][data-state=live]").await
         })
         .await?;
+        wait_for(
+            &client,
+            &format!("[data-testid=column-PENDING] [data-testid=order-{second}]"),
+        )
+        .await?;
+        // Nothing lost, nothing doubled.
+        let cards = board_cards(&client).await?;
+        assert_eq!(
+            cards,
+            vec![format!("order-{first}"), format!("order-{second}")],
+            "the board after the restart"
+        );
         drop(restarted);
         anyhow::Ok(())
     }

@@ -343,8 +343,14 @@ impl HubClient {
     /// Pairs a device of `role` with the hub an instance with data folder
     /// `data` hosts.
     pub async fn pair(data: &Path, role: &str) -> Result<HubClient> {
-        let url = hub_url(data)?;
-        let code = pairing_code(&data.join("hub"), role)?;
+        HubClient::pair_at(&hub_url(data)?, &data.join("hub"), role).await
+    }
+
+    /// Pairs a device of `role` with the hub at `url` whose data folder is
+    /// `hub_data`.
+    pub async fn pair_at(url: &str, hub_data: &Path, role: &str) -> Result<HubClient> {
+        let url = url.to_owned();
+        let code = pairing_code(hub_data, role)?;
         let http = reqwest::Client::new();
         let paired: Value = http
             .post(format!("{url}/api/devices/pair"))
