@@ -152,6 +152,20 @@ async fn order_flow(
     manager.set("is_kiosk_active", "true").await?;
     // Back where the customer was: the menu.
     wait_for(client, "[data-testid=item-latte]").await?;
+
+    // Sold out through the hub's API greys the item within a second, and back.
+    for sold_out in [true, false] {
+        manager
+            .patch("/menu/latte", &json!({ "isSoldOut": sold_out }))
+            .await?;
+        let css = format!("[data-testid=item-latte][data-sold-out={sold_out}]");
+        until_within(
+            &format!("the kiosk's latte to show sold out {sold_out} within a second"),
+            Duration::from_secs(1),
+            || css_present(client, &css),
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -398,6 +398,18 @@ impl HubClient {
         Self::json(answer, "POST", path).await
     }
 
+    /// `PATCH /api{path}` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        let answer = self
+            .http
+            .patch(format!("{}/api{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await?;
+        Self::json(answer, "PATCH", path).await
+    }
+
     async fn json(answer: reqwest::Response, method: &str, path: &str) -> Result<Value> {
         let status = answer.status();
         let text = answer.text().await?;
