@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use countertop_e2e::*;
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::actions::{
+    ActionSequence, InputSource, MouseActions, PointerAction, TouchActions, MOUSE_BUTTON_LEFT,
+};
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -68,9 +70,13 @@ async fn choose(client: &Client, css: &str, label: &str) -> Result<()> {
     .await
 }
 
-/// Draws a signature on `pad` with a mouse: a looping scrawl and an
-/// underline, as pointer moves relative to the pad's centre.
-async fn draw_signature(client: &Client, pad: &Element) -> Result<()> {
+/// Draws a signature on `pad` with the pointer `source` (a mouse or a
+/// finger): a looping scrawl and an underline, as pointer moves relative
+/// to the pad's centre.
+async fn draw_signature<S>(client: &Client, pad: &Element, source: S) -> Result<()>
+where
+    S: InputSource<Action = PointerAction> + Into<ActionSequence>,
+{
     let (_, _, width, height) = pad.rectangle().await?;
     ensure!(
         width > 100.0 && height > 50.0,
@@ -91,7 +97,7 @@ async fn draw_signature(client: &Client, pad: &Element) -> Result<()> {
             (-0.3 + 0.62 * t, 0.32 - 0.04 * t)
         })
         .collect();
-    let mut mouse = MouseActions::new("signer".into());
+    let mut pointer = source;
     for stroke in [scrawl, underline] {
         let at = |(x, y): (f64, f64), ms: Option<u64>| PointerAction::MoveToElement {
             element: pad.clone(),
@@ -99,18 +105,18 @@ async fn draw_signature(client: &Client, pad: &Element) -> Result<()> {
             x: (x * width).round(),
             y: (y * height).round(),
         };
-        mouse = mouse.then(at(stroke[0], None)).then(PointerAction::Down {
+        pointer = pointer.then(at(stroke[0], None)).then(PointerAction::Down {
             button: MOUSE_BUTTON_LEFT,
         });
         for &point in &stroke[1..] {
-            mouse = mouse.then(at(point, Some(15)));
+            pointer = pointer.then(at(point, Some(15)));
         }
-        mouse = mouse.then(PointerAction::Up {
+        pointer = pointer.then(PointerAction::Up {
             button: MOUSE_BUTTON_LEFT,
         });
     }
     client
-        .perform_actions(mouse)
+        .perform_actions(pointer)
         .await
         .context("drawing on the signature pad")?;
     client.release_actions().await?;
@@ -201,9 +207,9 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
         !approve.is_enabled().await?,
         "Approve is enabled before anything is signed"
     );
-    // Two strokes; Undo takes the last back, Clear the rest.
+    // Two strokes with a mouse; Undo takes the last back, Clear the rest.
     let pad = wait_for(client, "[data-testid=signature-pad]").await?;
-    draw_signature(client, &pad).await?;
+    draw_signature(client, &pad, MouseActions::new("mouse".into())).await?;
     strokes_become(client, 2).await?;
     click(client, "[data-testid=signature-undo]").await?;
     strokes_become(client, 1).await?;
@@ -217,7 +223,8 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
             .await?,
         "Approve is enabled with a name but no signature"
     );
-    draw_signature(client, &pad).await?;
+    // The customer signs with a finger.
+    draw_signature(client, &pad, TouchActions::new("finger".into())).await?;
     strokes_become(client, 2).await?;
     until("Approve to be enabled after signing", || async {
         Ok(wait_for(client, "[data-testid=approve]")
