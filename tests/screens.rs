@@ -284,7 +284,7 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_revoked_display_drops_to_its_pairing_screen() -> Result<()> {
+async fn a_revoked_display_drops_to_its_pairing_screen_and_pairs_again() -> Result<()> {
     let data = tempfile::tempdir()?;
     let driver = Driver::start()?;
     let client = open_manager_and_display(&driver, data.path()).await?;
@@ -298,7 +298,7 @@ async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
     wait_for(client, LIVE).await?;
     wait_for(client, "[data-testid=display-idle]").await?;
 
-    switch_to(client, "manager").await?;
+    let manager = switch_to(client, "manager").await?;
     wait_for(client, LIVE).await?;
     widen(client).await?;
     tab(client, "devices").await?;
@@ -313,7 +313,7 @@ async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
     .await?;
 
     // The display drops to its pairing screen, asking for a new code.
-    client.switch_to_window(display).await?;
+    client.switch_to_window(display.clone()).await?;
     wait_for(
         client,
         "[data-testid=setup-removed] [data-testid=removed-notice]",
@@ -335,6 +335,31 @@ async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
         .iter()
         .any(|d| d["name"] == DISPLAY_NAME);
     ensure!(!still, "the hub still lists the display: {devices}");
+
+    // A new code from the manager's Devices tab pairs it again.
+    client.switch_to_window(manager).await?;
+    wait_for(client, "select[data-testid=pair-role]")
+        .await?
+        .select_by_value("display")
+        .await?;
+    type_into(client, "[data-testid=pair-name]", "Front desk display").await?;
+    click(client, "[data-testid=pair-create]").await?;
+    let code = text_of(client, "[data-testid=pairing-code]").await?;
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    ensure!(code.len() == 6, "the pairing code reads {code:?}");
+    screenshot(client, "manager-pairing-code").await?;
+    client.switch_to_window(display).await?;
+    type_into(client, "[data-testid=setup-code]", &code).await?;
+    click(client, "[data-testid=setup-start]").await?;
+    wait_for(client, "[data-testid=display-idle]").await?;
+    wait_for(client, LIVE).await?;
+    let devices = hub.get("/devices").await?;
+    let again = devices
+        .as_array()
+        .context("a device list")?
+        .iter()
+        .any(|d| d["name"] == "Front desk display" && d["role"] == "display");
+    ensure!(again, "the hub does not list the display again: {devices}");
     Ok(())
 }
 
