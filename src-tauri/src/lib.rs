@@ -156,9 +156,14 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
         match plan {
             Plan::Demo { screens } => {
                 let keys = launch::start_demo(app, &station, &screens).await?;
-                let width = (1280.0 / keys.len() as f64).max(480.0);
-                for (i, key) in keys.iter().enumerate() {
+                // Side by side on a 1280 px screen; the manager's board gets
+                // the most room.
+                let weight = |role: Role| if role == Role::Manager { 5.0 } else { 3.0 };
+                let total: f64 = screens.iter().map(|&r| weight(r)).sum();
+                let mut x = 0.0;
+                for key in &keys {
                     let device = station.device_for_key(key)?;
+                    let width = (1280.0 * weight(device.role) / total).max(480.0);
                     station.bind(
                         key,
                         Binding {
@@ -171,13 +176,14 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                         key,
                         &format!("Countertop — {} (demo)", device.name),
                         Placement {
-                            x: width * i as f64,
+                            x,
                             y: 0.0,
                             width,
                             height: 800.0,
                             fullscreen: false,
                         },
                     )?;
+                    x += width;
                 }
                 Ok(())
             }
