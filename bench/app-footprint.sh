@@ -79,18 +79,21 @@ cat >"$work/run.sh" <<'EOF'
 #!/usr/bin/env bash
 set -euo pipefail
 app_bin="$1"; hub="$2"; code="$3"; data="$4"; shot="$5"
-tree_rss_kib() {
-  local pids=("$1") i=0 total=0 p c
+# Prints "RSS PSS" in KiB summed over the tree: RSS counts the pages the
+# processes share (the WebKit library, fonts) once per process, PSS splits them.
+tree_kib() {
+  local pids=("$1") i=0 rss=0 pss=0 p r q
   while [ "$i" -lt "${#pids[@]}" ]; do
     for c in $(cat /proc/"${pids[$i]}"/task/*/children 2>/dev/null); do pids+=("$c"); done
     i=$((i + 1))
   done
   for p in "${pids[@]}"; do
-    c="$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null || true)"
-    total=$((total + ${c:-0}))
-    printf '%s %s %s\n' "$p" "$(cat /proc/"$p"/comm 2>/dev/null)" "${c:-0}" >&2
+    r="$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null || true)"
+    q="$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null || true)"
+    rss=$((rss + ${r:-0})); pss=$((pss + ${q:-0}))
+    printf '%s %s rss %s pss %s KiB\n' "$p" "$(cat /proc/"$p"/comm 2>/dev/null)" "${r:-0}" "${q:-0}" >&2
   done
-  echo "$total"
+  echo "$rss $pss"
 }
 colours() { import -silent -window root png:- 2>/dev/null | convert png:- -format %k info: 2>/dev/null || echo 0; }
 now() { date +%s.%N; }
@@ -107,25 +110,33 @@ while [ -z "$painted" ]; do
   prev="$t"
 done
 sleep 3
-rss="$(tree_rss_kib "$app")"
+read -r rss pss <<<"$(tree_kib "$app")"
+if [ -n "${SMAPS:-}" ]; then
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) print rss[n], n}' /proc/"$app"/smaps | sort -rn | head -12 >&2
+fi
 import -silent -window root "$shot" 2>/dev/null || true
 kill "$app" 2>/dev/null || true
 wait "$app" 2>/dev/null || true
 if [ -n "$painted" ]; then
-  awk -v s="$start" -v p="$prev" -v t="$painted" -v r="$rss" \
-    'BEGIN { printf "first paint %.2f s (after %.2f s, by %.2f s) | tree RSS %.1f MiB\n", t - s, p - s, t - s, r / 1024 }'
+  awk -v s="$start" -v p="$prev" -v t="$painted" -v r="$rss" -v q="$pss" \
+    'BEGIN { printf "first paint %.2f s (after %.2f s, by %.2f s) | tree RSS %.1f MiB, PSS %.1f MiB\n", t - s, p - s, t - s, r / 1024, q / 1024 }'
 else
-  awk -v r="$rss" 'BEGIN { printf "first paint NOT SEEN within 20 s (screen still blank) | tree RSS %.1f MiB\n", r / 1024 }'
+  awk -v r="$rss" -v q="$pss" 'BEGIN { printf "first paint NOT SEEN within 20 s (screen still blank) | tree RSS %.1f MiB, PSS %.1f MiB\n", r / 1024, q / 1024 }'
 fi
 EOF
 chmod +x "$work/run.sh"
 
+# One cache folder for all runs, with fontconfig's cache built first: a
+# fresh one costs seconds of font scanning that a desktop has done long ago.
+mkdir -p "$work/cache"
+XDG_CACHE_HOME="$work/cache" fc-list >/dev/null 2>&1 || true
+
 for run in $(seq 1 "$runs"); do
   code="$("$hub_bin" pairing-code --role barista --data "$work/hub" | json_field code)"
   x="$work/x$run"
-  mkdir -p "$x/data" "$x/cache" "$x/config" "$x/runtime"
+  mkdir -p "$x/data" "$x/config" "$x/runtime"
   chmod 700 "$x/runtime"
-  XDG_DATA_HOME="$x/data" XDG_CACHE_HOME="$x/cache" XDG_CONFIG_HOME="$x/config" \
+  XDG_DATA_HOME="$x/data" XDG_CACHE_HOME="$work/cache" XDG_CONFIG_HOME="$x/config" \
     XDG_RUNTIME_DIR="$x/runtime" APP_ENV="${APP_ENV:-}" \
     dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
     "$work/run.sh" "$app_bin" "$hub" "$code" "$x/app" "$work/shot$run.png" 2>"$work/run$run.err" \
