@@ -51,7 +51,11 @@ impl Paths {
             Kind::SocketIo => self.node_peer().join("node_modules/better-sqlite3"),
             Kind::FastApi => self.python_peer().join(".venv/bin/python"),
         };
-        (!need.exists()).then(|| format!("{} missing (run bench/setup.sh)", need.display()))
+        let how = match kind {
+            Kind::Hub => "build it: cargo build --release -p countertop-hub, or pass --hub-bin",
+            Kind::SocketIo | Kind::FastApi => "run bench/setup.sh",
+        };
+        (!need.exists()).then(|| format!("{} missing ({how})", need.display()))
     }
 }
 
