@@ -31,14 +31,7 @@ impl HubApi {
     }
 
     fn allow(&self, roles: &[Role], action: &'static str) -> Result<(), ClientError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ClientError::NotAllowed {
-                role: self.role.as_str(),
-                action,
-            })
-        }
+        ClientError::unless_role(self.role, roles, action)
     }
 
     fn manager(&self, action: &'static str) -> Result<(), ClientError> {

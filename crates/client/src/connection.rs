@@ -325,14 +325,7 @@ impl ConnectionHandle {
     }
 
     fn allow(&self, roles: &[Role], action: &'static str) -> Result<(), ClientError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ClientError::NotAllowed {
-                role: self.role.as_str(),
-                action,
-            })
-        }
+        ClientError::unless_role(self.role, roles, action)
     }
 
     fn queue(&self, op: OutboxOp) -> Result<String, ClientError> {

@@ -100,6 +100,23 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// `NotAllowed` unless `role` is one of `roles`: refused before any
+    /// round trip to the hub.
+    pub fn unless_role(
+        role: countertop_protocol::Role,
+        roles: &[countertop_protocol::Role],
+        action: &'static str,
+    ) -> Result<(), ClientError> {
+        if roles.contains(&role) {
+            Ok(())
+        } else {
+            Err(ClientError::NotAllowed {
+                role: role.as_str(),
+                action,
+            })
+        }
+    }
+
     /// The stable code the UI branches on.
     pub fn code(&self) -> &str {
         match self {
