@@ -21,6 +21,7 @@ APT_PACKAGES=(
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   dbus dbus-x11 keyutils
   xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk
+  python3 python3-venv
 )
 
 as_root() {
@@ -128,6 +129,11 @@ run_tests() {
   with_services cargo test --workspace --exclude countertop-e2e --locked --no-fail-fast || rc=$?
   say "End-to-end tests of the app window (Xvfb, tauri-driver)"
   with_display cargo test -p countertop-e2e --locked --no-fail-fast || rc=$?
+  # Proves the benchmark runs against all three servers; the figures of a
+  # debug build on a CI machine mean nothing (BENCHMARKS.md has the real run).
+  say "Benchmark smoke run (countertop-bench --quick, debug build, no timing assertions)"
+  bash bench/setup.sh
+  target/debug/countertop-bench --quick || rc=$?
   return $rc
 }
 
