@@ -544,6 +544,11 @@ async fn dashboard_flow(
             .contains('1'))
     })
     .await?;
+    // One order is one order, not "1 open orders".
+    until("the side bar to count one open order", || async {
+        Ok(text_of(client, "[data-testid=open-orders-count]").await? == "1 open order")
+    })
+    .await?;
     screenshot(client, "manager-dashboard").await?;
 
     // Managers see new orders on the desktop too.

@@ -142,7 +142,16 @@ function make(
   } catch {
     fmt = new Formats(lang);
   }
-  const t: T = (key, vars) => fill(dict[key] ?? en[key] ?? key, vars);
+  // A numeric `count` picks the plural form where the language has one
+  // (`manager.openOrders.one`), and is written as the language writes numbers.
+  const plural = new Intl.PluralRules(fmt.locale);
+  const t: T = (key, vars) => {
+    const count = vars?.count;
+    if (typeof count !== "number") return fill(dict[key] ?? en[key] ?? key, vars);
+    const form = `${key}.${plural.select(count)}` as Key;
+    const text = dict[form] ?? dict[key] ?? en[key] ?? key;
+    return fill(text, { ...vars, count: fmt.number(count) });
+  };
   return {
     lang,
     t,

@@ -162,6 +162,7 @@ export const de: Record<Key, string> = {
 
   "manager.nav": "Leitung",
   "manager.openOrders": "{count} offene Bestellungen",
+  "manager.openOrders.one": "{count} offene Bestellung",
   "tab.dashboard": "Übersicht",
   "tab.orders": "Bestellungen",
   "tab.workorders": "Arbeitsaufträge",

@@ -163,6 +163,7 @@ export const en = {
 
   "manager.nav": "Manager",
   "manager.openOrders": "{count} open orders",
+  "manager.openOrders.one": "{count} open order",
   "tab.dashboard": "Dashboard",
   "tab.orders": "Orders",
   "tab.workorders": "Work orders",

@@ -162,6 +162,7 @@ export const ko: Record<Key, string> = {
 
   "manager.nav": "관리자",
   "manager.openOrders": "진행 중인 주문 {count}건",
+  "manager.openOrders.one": "진행 중인 주문 {count}건",
   "tab.dashboard": "대시보드",
   "tab.orders": "주문",
   "tab.workorders": "작업 지시서",

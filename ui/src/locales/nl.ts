@@ -162,6 +162,7 @@ export const nl: Record<Key, string> = {
 
   "manager.nav": "Manager",
   "manager.openOrders": "{count} openstaande bestellingen",
+  "manager.openOrders.one": "{count} openstaande bestelling",
   "tab.dashboard": "Overzicht",
   "tab.orders": "Bestellingen",
   "tab.workorders": "Werkorders",

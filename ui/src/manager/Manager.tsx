@@ -64,7 +64,7 @@ export function Manager({ session }: { session: Session }) {
       <div className="manager-body">
         <nav className="manager-nav" aria-label={t("manager.nav")}>
           <p className="open-orders" data-testid="open-orders-count" aria-live="polite">
-            {t("manager.openOrders", { count: fmt.number(open) })}
+            {t("manager.openOrders", { count: open })}
           </p>
           {TABS.map((id) => (
             <button
