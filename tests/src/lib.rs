@@ -117,6 +117,10 @@ impl Driver {
                 "--native-port",
                 &native.to_string(),
             ])
+            // The app turns WebKit's accelerated compositing off by default,
+            // but WebKitWebDriver's Take Screenshot never answers without it
+            // under Xvfb; `0` keeps it on for the window tests.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "0")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
