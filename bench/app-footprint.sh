@@ -14,7 +14,7 @@
 #   CARGO_TARGET_DIR   where the release binaries are (default ./target)
 #   HUB_BIN, APP_BIN   the binaries themselves, if elsewhere
 #   APP_ENV            extra VAR=value settings for the app, e.g.
-#                      APP_ENV="WEBKIT_DISABLE_COMPOSITING_MODE=1"
+#                      APP_ENV="WEBKIT_DISABLE_COMPOSITING_MODE=0" (compositing on)
 #
 # First paint is found by grabbing the Xvfb screen (ImageMagick `import`)
 # until it shows more than a blank window: at least 64 distinct colours,
