@@ -40,6 +40,19 @@ async fn open_manager_and_display(driver: &Driver, data: &Path) -> Result<Client
     .await
 }
 
+/// Starts the app with a manager and a signature display on a demo hub
+/// with a fresh data folder, runs `flow` with it, and ends the session.
+async fn with_manager_and_display(
+    flow: impl AsyncFnOnce(&Client, &Path) -> Result<()>,
+) -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let driver = Driver::start()?;
+    let client = open_manager_and_display(&driver, data.path()).await?;
+    let result = flow(&client, data.path()).await;
+    let _ = client.close().await;
+    result
+}
+
 /// Gives the current window the whole screen: the demo opens its windows
 /// side by side, too narrow for the manager's screenshots in the README.
 /// (A covered window still renders and answers.)
@@ -143,12 +156,7 @@ fn workorder_titled<'a>(workorders: &'a Value, title: &str) -> Option<&'a Value>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn manager_presents_a_workorder_and_the_display_captures_a_signature() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let driver = Driver::start()?;
-    let client = open_manager_and_display(&driver, data.path()).await?;
-    let result = signature_flow(&client, data.path()).await;
-    let _ = client.close().await;
-    result
+    with_manager_and_display(signature_flow).await
 }
 
 async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
@@ -285,12 +293,7 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_display_drops_to_its_pairing_screen_and_pairs_again() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let driver = Driver::start()?;
-    let client = open_manager_and_display(&driver, data.path()).await?;
-    let result = revoke_flow(&client, data.path()).await;
-    let _ = client.close().await;
-    result
+    with_manager_and_display(revoke_flow).await
 }
 
 async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
@@ -367,12 +370,8 @@ async fn revoke_flow(client: &Client, data: &Path) -> Result<()> {
 async fn an_error_notice_reaches_the_desktop_and_the_notices_tab() -> Result<()> {
     // Serving before the app starts, so its first notification finds us.
     let notifications = NotificationServer::shared();
-    let data = tempfile::tempdir()?;
-    let driver = Driver::start()?;
-    let client = open_manager_and_display(&driver, data.path()).await?;
-    let result = notice_flow(&client, data.path(), notifications).await;
-    let _ = client.close().await;
-    result
+    with_manager_and_display(async |client, data| notice_flow(client, data, notifications).await)
+        .await
 }
 
 async fn notice_flow(
@@ -435,12 +434,7 @@ async fn notice_flow(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn switching_the_language_changes_the_visible_texts() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let driver = Driver::start()?;
-    let client = open_manager_and_display(&driver, data.path()).await?;
-    let result = language_flow(&client).await;
-    let _ = client.close().await;
-    result
+    with_manager_and_display(async |client, _| language_flow(client).await).await
 }
 
 async fn language_flow(client: &Client) -> Result<()> {
@@ -481,12 +475,8 @@ async fn language_flow(client: &Client) -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_follows_a_new_order_live_and_the_manager_is_notified() -> Result<()> {
     let notifications = NotificationServer::shared();
-    let data = tempfile::tempdir()?;
-    let driver = Driver::start()?;
-    let client = open_manager_and_display(&driver, data.path()).await?;
-    let result = dashboard_flow(&client, data.path(), notifications).await;
-    let _ = client.close().await;
-    result
+    with_manager_and_display(async |client, data| dashboard_flow(client, data, notifications).await)
+        .await
 }
 
 async fn dashboard_flow(

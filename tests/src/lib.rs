@@ -381,37 +381,33 @@ impl HubClient {
 
     /// `GET /api{path}`.
     pub async fn get(&self, path: &str) -> Result<Value> {
-        let answer = self
-            .http
-            .get(format!("{}/api{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
-        Self::json(answer, "GET", path).await
+        self.send(reqwest::Method::GET, path, None).await
     }
 
     /// `POST /api{path}` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        let answer = self
-            .http
-            .post(format!("{}/api{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await?;
-        Self::json(answer, "POST", path).await
+        self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
     /// `PATCH /api{path}` with a JSON body.
     pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
-        let answer = self
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let mut request = self
             .http
-            .patch(format!("{}/api{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await?;
-        Self::json(answer, "PATCH", path).await
+            .request(method.clone(), format!("{}/api{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::json(request.send().await?, method.as_str(), path).await
     }
 
     async fn json(answer: reqwest::Response, method: &str, path: &str) -> Result<Value> {
