@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { commands, type CoreUpdate, type Screen, type WorkorderEntry } from "./bindings";
-import { useScreen } from "./core";
+import { EarlyOutcomes, useScreen, type Outcome } from "./core";
 import { useT } from "./i18n";
 import { SignaturePad, signatureSvg, type Stroke } from "./SignaturePad";
 import { StatusBar } from "./StatusBar";
@@ -23,15 +23,19 @@ export function Display() {
   const submittedRef = useRef(submitted);
   submittedRef.current = submitted;
 
+  const early = useRef(new EarlyOutcomes()).current;
+
+  const refuse = (mine: Submitted, message: string) => {
+    setSubmitted((all) => all.filter((s) => s.key !== mine.key));
+    setRefused({ workorderId: mine.workorderId, message, strokes: mine.strokes, name: mine.name });
+    setThanks(false);
+  };
+
   const onUpdate = (update: CoreUpdate) => {
     if (update.kind !== "sent" && update.kind !== "refused") return;
     const mine = submittedRef.current.find((s) => s.key === update.key);
-    if (!mine) return;
-    if (update.kind === "refused") {
-      setSubmitted((all) => all.filter((s) => s.key !== update.key));
-      setRefused({ workorderId: mine.workorderId, message: update.message, strokes: mine.strokes, name: mine.name });
-      setThanks(false);
-    }
+    if (!mine) early.keep(update);
+    else if (update.kind === "refused") refuse(mine, update.message);
     // On `sent` the entry stays: it hides that version of the work order until
     // the hub's update (status APPROVED, a newer updatedAt) reaches the cache.
   };
@@ -80,8 +84,15 @@ export function Display() {
           const key = await commands.signWorkorder(wo.id, name, signatureSvg(strokes)).catch((e) => {
             throw new Error(errorText(e));
           });
+          const mine: Submitted = { key, workorderId: wo.id, version: wo.updatedAt, strokes, name };
+          const outcome: Outcome | undefined = early.take(key);
+          if (outcome?.kind === "refused") {
+            refuse(mine, outcome.message);
+            return;
+          }
           setRefused(null);
-          setSubmitted((all) => [...all, { key, workorderId: wo.id, version: wo.updatedAt, strokes, name }]);
+          submittedRef.current = [...submittedRef.current, mine];
+          setSubmitted(submittedRef.current);
           setThanks(true);
         }}
       />

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { type CoreUpdate, type MenuEntry, type Pay, commands } from "./bindings";
-import { errorCode, useScreen } from "./core";
+import { EarlyOutcomes, errorCode, useScreen, type Outcome } from "./core";
 import { useT, type I18n } from "./i18n";
 import { LanguageSwitch } from "./LanguageSwitch";
 import { StatusBar } from "./StatusBar";
@@ -31,16 +31,23 @@ export function Kiosk() {
   const i18nRef = useRef(i18n);
   i18nRef.current = i18n;
 
-  const onUpdate = (update: CoreUpdate) => {
-    const current = stepRef.current;
-    if (current.at !== "sending" || !("key" in update) || update.key !== current.key) return;
-    if (update.kind === "sent") {
+  const early = useRef(new EarlyOutcomes()).current;
+
+  const settle = (outcome: Outcome) => {
+    if (outcome.kind === "sent") {
       setCart({});
-      setStep({ at: "confirmed", orderId: update.orderId, dailyNum: update.dailyNum });
-    } else if (update.kind === "refused") {
-      setProblem(refusal(update.code, update.message, i18nRef.current));
+      setStep({ at: "confirmed", orderId: outcome.orderId, dailyNum: outcome.dailyNum });
+    } else {
+      setProblem(refusal(outcome.code, outcome.message, i18nRef.current));
       setStep({ at: "pay" });
     }
+  };
+
+  const onUpdate = (update: CoreUpdate) => {
+    if (update.kind !== "sent" && update.kind !== "refused") return;
+    const current = stepRef.current;
+    if (current.at === "sending" && update.key === current.key) settle(update);
+    else early.keep(update);
   };
   const { screen, error } = useScreen(onUpdate);
 
@@ -113,7 +120,15 @@ export function Kiosk() {
         pay,
         pay === "CELL" ? cellId : null,
       )
-      .then((key) => setStep({ at: "sending", key }))
+      .then((key) => {
+        const outcome = early.take(key);
+        if (outcome) {
+          settle(outcome);
+        } else {
+          stepRef.current = { at: "sending", key };
+          setStep(stepRef.current);
+        }
+      })
       .catch((e) => setProblem(refusal(errorCode(e), errorText(e), i18n)));
   };
 

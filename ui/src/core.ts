@@ -42,6 +42,35 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
   return { screen, error, refresh };
 }
 
+/** What became of an action the core queued: sent to the hub, or refused. */
+export type Outcome = Extract<CoreUpdate, { kind: "sent" } | { kind: "refused" }>;
+
+/**
+ * Outcomes that came before the key they belong to. A command that queues an
+ * action answers with its key, but the answer and the `sent`/`refused` update
+ * travel apart, and the update can come first (the hub answers within
+ * milliseconds). A screen keeps what it cannot place yet here and asks for it
+ * once it has the key. Bounded: only the newest few are kept.
+ */
+export class EarlyOutcomes {
+  private readonly kept = new Map<string, Outcome>();
+
+  keep(outcome: Outcome): void {
+    this.kept.set(outcome.key, outcome);
+    for (const oldest of this.kept.keys()) {
+      if (this.kept.size <= 16) break;
+      this.kept.delete(oldest);
+    }
+  }
+
+  /** The outcome of `key` if it has come already; forgotten once taken. */
+  take(key: string): Outcome | undefined {
+    const outcome = this.kept.get(key);
+    this.kept.delete(key);
+    return outcome;
+  }
+}
+
 /** The current time, ticking every second (timers, "updated 3 s ago"). */
 export function useNow(): number {
   const [now, setNow] = useState(() => Date.now());
