@@ -14,9 +14,11 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use countertop_e2e::*;
 use fantoccini::actions::{
-    ActionSequence, InputSource, MouseActions, PointerAction, TouchActions, MOUSE_BUTTON_LEFT,
+    ActionSequence, InputSource, KeyAction, KeyActions, MouseActions, PointerAction, TouchActions,
+    MOUSE_BUTTON_LEFT,
 };
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
@@ -136,6 +138,23 @@ where
     Ok(())
 }
 
+/// Presses `keys` together (the first ones held as modifiers) and lets them go.
+async fn press_keys(client: &Client, keys: &[Key]) -> Result<()> {
+    let mut actions = KeyActions::new("keyboard".into());
+    for &key in keys {
+        actions = actions.then(KeyAction::Down { value: key.into() });
+    }
+    for &key in keys.iter().rev() {
+        actions = actions.then(KeyAction::Up { value: key.into() });
+    }
+    client
+        .perform_actions(actions)
+        .await
+        .context("pressing keys")?;
+    client.release_actions().await?;
+    Ok(())
+}
+
 /// Waits until the signature pad holds `n` finished strokes.
 async fn strokes_become(client: &Client, n: usize) -> Result<()> {
     until(&format!("{n} strokes on the signature pad"), || async {
@@ -231,6 +250,31 @@ async fn signature_flow(client: &Client, data: &Path) -> Result<()> {
             .await?,
         "Approve is enabled with a name but no signature"
     );
+    // Without a pointer: Shift+Tab from the name (Undo and Clear are
+    // disabled) reaches the pad; Space puts the pen down, the arrows draw,
+    // Space lifts it: one stroke. Clear takes it back for the finger.
+    click(client, "[data-testid=signer-name]").await?;
+    press_keys(client, &[Key::Shift, Key::Tab]).await?;
+    let focused = client.active_element().await?.attr("data-testid").await?;
+    ensure!(
+        focused.as_deref() == Some("signature-pad"),
+        "Shift+Tab from the name focuses {focused:?}, not the pad"
+    );
+    wait_for(client, "[data-testid=keyboard-pen]").await?;
+    for key in [
+        Key::Space,
+        Key::Right,
+        Key::Right,
+        Key::Down,
+        Key::Right,
+        Key::Space,
+    ] {
+        press_keys(client, &[key]).await?;
+    }
+    strokes_become(client, 1).await?;
+    screenshot(client, "display-keyboard-signature").await?;
+    click(client, "[data-testid=signature-clear]").await?;
+    strokes_become(client, 0).await?;
     // The customer signs with a finger.
     draw_signature(client, &pad, TouchActions::new("finger".into())).await?;
     strokes_become(client, 2).await?;

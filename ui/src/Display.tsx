@@ -182,6 +182,8 @@ function SignForm({
           strokes={strokes}
           onChange={setStrokes}
           label={t("display.padLabel")}
+          keyboardHint={t("display.padKeys")}
+          keyboardLegend={t("display.padKeysLegend")}
           placeholder={t("display.signHere")}
         />
         <div className="pad-tools">

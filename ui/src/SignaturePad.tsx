@@ -1,13 +1,18 @@
 // A signature pad for finger, pen and mouse: pointer events on an <svg>,
 // strokes smoothed with quadratic curves through the midpoints, a pen's
 // pressure widening its stroke. The result is plain SVG (paths only).
-import { useRef, useState } from "react";
+// Without a pointer the pad is drawn on with the keyboard: it takes focus,
+// the arrow keys move a pen (Shift for small steps), Space or Enter puts it
+// down and lifts it, and each lift finishes a stroke.
+import { useId, useRef, useState } from "react";
 
 /** The pad's own coordinates; the element keeps this aspect ratio. */
 export const PAD_WIDTH = 1000;
 export const PAD_HEIGHT = 400;
 const INK = "#1b1b1b";
 const BASE_WIDTH = 4;
+/** How far one arrow key moves the keyboard pen (with Shift: a fifth). */
+const KEY_STEP = 40;
 
 export type Point = { x: number; y: number };
 export type Stroke = { points: Point[]; width: number };
@@ -47,22 +52,68 @@ export function signatureSvg(strokes: Stroke[]): string {
 
 type Drawing = { id: number; points: Point[]; pressures: number[]; pen: boolean };
 
+/** Where an arrow key sends the keyboard pen. */
+const MOVES: Record<string, Point> = {
+  ArrowLeft: { x: -1, y: 0 },
+  ArrowRight: { x: 1, y: 0 },
+  ArrowUp: { x: 0, y: -1 },
+  ArrowDown: { x: 0, y: 1 },
+};
+
 export function SignaturePad({
   strokes,
   onChange,
   label,
+  keyboardHint,
+  keyboardLegend,
   placeholder,
 }: {
   strokes: Stroke[];
   onChange: (strokes: Stroke[]) => void;
   /** What a screen reader hears. */
   label: string;
+  /** How to draw with the keyboard, for screen readers. */
+  keyboardHint: string;
+  /** The same in a few words, shown inside the pad while it has the focus
+   * (inside, so nothing moves when the focus comes and goes). */
+  keyboardLegend: string;
   /** Shown faintly while the pad is empty. */
   placeholder: string;
 }) {
   const svg = useRef<SVGSVGElement>(null);
   const drawing = useRef<Drawing | null>(null);
   const [live, setLive] = useState<Point[] | null>(null);
+  // The keyboard pen: where it is, and the stroke it draws while down.
+  const [pen, setPen] = useState<Point>({ x: PAD_WIDTH / 4, y: PAD_HEIGHT / 2 });
+  const [penDown, setPenDown] = useState<Point[] | null>(null);
+  const [focused, setFocused] = useState(false);
+  const hintId = useId();
+
+  const liftPen = () => {
+    if (penDown && penDown.length > 1) onChange([...strokes, { points: penDown, width: BASE_WIDTH }]);
+    setPenDown(null);
+  };
+
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    const move = MOVES[e.key];
+    if (move) {
+      e.preventDefault();
+      const step = e.shiftKey ? KEY_STEP / 5 : KEY_STEP;
+      const next = {
+        x: Math.min(PAD_WIDTH, Math.max(0, pen.x + move.x * step)),
+        y: Math.min(PAD_HEIGHT, Math.max(0, pen.y + move.y * step)),
+      };
+      setPen(next);
+      if (penDown) setPenDown([...penDown, next]);
+    } else if (e.key === " " || e.key === "Enter") {
+      e.preventDefault();
+      if (penDown) liftPen();
+      else setPenDown([pen]);
+    } else if (e.key === "Escape" && penDown) {
+      e.preventDefault();
+      setPenDown(null);
+    }
+  };
 
   const toPad = (e: { clientX: number; clientY: number }): Point => {
     const box = svg.current!.getBoundingClientRect();
@@ -90,52 +141,80 @@ export function SignaturePad({
     onChange([...strokes, { points: d.points, width: BASE_WIDTH * (0.5 + pressure) }]);
   };
 
-  const current = live ? strokePath(live) : null;
+  const current = live ? strokePath(live) : penDown && penDown.length > 1 ? strokePath(penDown) : null;
 
   return (
-    <svg
-      ref={svg}
-      className="signature-pad"
-      data-testid="signature-pad"
-      viewBox={`0 0 ${PAD_WIDTH} ${PAD_HEIGHT}`}
-      role="img"
-      aria-label={label}
-      onPointerDown={(e) => {
-        if (drawing.current || (e.pointerType === "mouse" && e.button !== 0)) return;
-        e.preventDefault();
-        e.currentTarget.setPointerCapture?.(e.pointerId);
-        const d: Drawing = { id: e.pointerId, points: [], pressures: [], pen: e.pointerType === "pen" };
-        addPoint(d, e.nativeEvent);
-        drawing.current = d;
-        setLive([...d.points]);
-      }}
-      onPointerMove={(e) => {
-        const d = drawing.current;
-        if (!d || e.pointerId !== d.id) return;
-        const native = e.nativeEvent;
-        const all = typeof native.getCoalescedEvents === "function" ? native.getCoalescedEvents() : [];
-        for (const c of all.length ? all : [native]) addPoint(d, c);
-        setLive([...d.points]);
-      }}
-      onPointerUp={(e) => {
-        if (drawing.current?.id === e.pointerId) finish();
-      }}
-      onPointerCancel={(e) => {
-        if (drawing.current?.id === e.pointerId) finish();
-      }}
-    >
-      <line className="baseline" x1={40} x2={PAD_WIDTH - 40} y1={PAD_HEIGHT - 70} y2={PAD_HEIGHT - 70} />
-      {strokes.length === 0 && !live && (
-        <text className="placeholder" x={PAD_WIDTH / 2} y={PAD_HEIGHT / 2} textAnchor="middle">
-          {placeholder}
-        </text>
-      )}
-      <g fill="none" stroke={INK} strokeLinecap="round" strokeLinejoin="round">
-        {strokes.map((s, i) => (
-          <path key={i} d={strokePath(s.points)} strokeWidth={s.width} />
-        ))}
-        {current && <path d={current} strokeWidth={BASE_WIDTH} />}
-      </g>
-    </svg>
+    <>
+      <svg
+        ref={svg}
+        className={focused ? "signature-pad focused" : "signature-pad"}
+        data-testid="signature-pad"
+        viewBox={`0 0 ${PAD_WIDTH} ${PAD_HEIGHT}`}
+        role="application"
+        aria-roledescription="signature pad"
+        aria-label={label}
+        aria-describedby={hintId}
+        tabIndex={0}
+        onKeyDown={onKeyDown}
+        onFocus={() => setFocused(true)}
+        onBlur={() => {
+          setFocused(false);
+          liftPen();
+        }}
+        onPointerDown={(e) => {
+          if (drawing.current || (e.pointerType === "mouse" && e.button !== 0)) return;
+          e.preventDefault();
+          e.currentTarget.setPointerCapture?.(e.pointerId);
+          const d: Drawing = { id: e.pointerId, points: [], pressures: [], pen: e.pointerType === "pen" };
+          addPoint(d, e.nativeEvent);
+          drawing.current = d;
+          setLive([...d.points]);
+        }}
+        onPointerMove={(e) => {
+          const d = drawing.current;
+          if (!d || e.pointerId !== d.id) return;
+          const native = e.nativeEvent;
+          const all = typeof native.getCoalescedEvents === "function" ? native.getCoalescedEvents() : [];
+          for (const c of all.length ? all : [native]) addPoint(d, c);
+          setLive([...d.points]);
+        }}
+        onPointerUp={(e) => {
+          if (drawing.current?.id === e.pointerId) finish();
+        }}
+        onPointerCancel={(e) => {
+          if (drawing.current?.id === e.pointerId) finish();
+        }}
+      >
+        <line className="baseline" x1={40} x2={PAD_WIDTH - 40} y1={PAD_HEIGHT - 70} y2={PAD_HEIGHT - 70} />
+        {strokes.length === 0 && !live && (
+          <text className="placeholder" x={PAD_WIDTH / 2} y={PAD_HEIGHT / 2} textAnchor="middle">
+            {placeholder}
+          </text>
+        )}
+        <g fill="none" stroke={INK} strokeLinecap="round" strokeLinejoin="round">
+          {strokes.map((s, i) => (
+            <path key={i} d={strokePath(s.points)} strokeWidth={s.width} />
+          ))}
+          {current && <path className="live" d={current} strokeWidth={BASE_WIDTH} />}
+        </g>
+        {focused && (
+          <text className="key-legend" x={PAD_WIDTH / 2} y={36} textAnchor="middle" aria-hidden="true">
+            {keyboardLegend}
+          </text>
+        )}
+        {focused && (
+          <circle
+            className={penDown ? "key-pen down" : "key-pen"}
+            data-testid="keyboard-pen"
+            cx={pen.x}
+            cy={pen.y}
+            r={penDown ? 7 : 10}
+          />
+        )}
+      </svg>
+      <p id={hintId} className="visually-hidden">
+        {keyboardHint}
+      </p>
+    </>
   );
 }

@@ -150,6 +150,8 @@ export const de: Record<Key, string> = {
   "display.customer": "Kunde: {name}",
   "display.signHere": "Hier unterschreiben",
   "display.padLabel": "Unterschriftenfeld: mit Finger, Stift oder Maus unterschreiben",
+  "display.padKeys": "Mit der Tastatur: Pfeiltasten bewegen den Stift (mit Umschalt in kleinen Schritten), die Leertaste setzt ihn auf und hebt ihn ab.",
+  "display.padKeysLegend": "Pfeile: bewegen · Leertaste: Stift auf / ab · Umschalt: kleine Schritte",
   "display.clear": "Löschen",
   "display.undo": "Rückgängig",
   "display.name": "Ihr Name",

@@ -151,6 +151,8 @@ export const en = {
   "display.customer": "Customer: {name}",
   "display.signHere": "Sign here",
   "display.padLabel": "Signature pad: draw your signature with a finger, pen or mouse",
+  "display.padKeys": "With the keyboard: arrow keys move the pen (Shift for small steps), Space puts it down and lifts it.",
+  "display.padKeysLegend": "Arrows: move · Space: pen down / up · Shift: small steps",
   "display.clear": "Clear",
   "display.undo": "Undo",
   "display.name": "Your name",

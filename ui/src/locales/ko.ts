@@ -150,6 +150,8 @@ export const ko: Record<Key, string> = {
   "display.customer": "고객: {name}",
   "display.signHere": "여기에 서명해 주세요",
   "display.padLabel": "서명란: 손가락, 펜 또는 마우스로 서명해 주세요",
+  "display.padKeys": "키보드로 서명하기: 화살표 키로 펜을 움직이고(Shift는 작게), 스페이스 키로 펜을 대고 뗍니다.",
+  "display.padKeysLegend": "화살표: 이동 · 스페이스: 펜 대기/떼기 · Shift: 작게",
   "display.clear": "지우기",
   "display.undo": "되돌리기",
   "display.name": "이름",

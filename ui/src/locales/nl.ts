@@ -150,6 +150,8 @@ export const nl: Record<Key, string> = {
   "display.customer": "Klant: {name}",
   "display.signHere": "Hier ondertekenen",
   "display.padLabel": "Handtekeningvlak: teken uw handtekening met een vinger, pen of muis",
+  "display.padKeys": "Met het toetsenbord: de pijltjestoetsen bewegen de pen (met Shift in kleine stappen), de spatiebalk zet hem neer en tilt hem op.",
+  "display.padKeysLegend": "Pijltjes: bewegen · Spatie: pen neer / op · Shift: kleine stappen",
   "display.clear": "Wissen",
   "display.undo": "Ongedaan maken",
   "display.name": "Uw naam",
