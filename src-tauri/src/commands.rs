@@ -288,6 +288,16 @@ pub fn set_muted(
     let mut settings = alert_settings(&device)?;
     settings.mute = muted;
     device.handle.set_alert_settings(settings)?;
+    // The device's other windows and the tray's tick follow.
+    let app = window.app_handle();
+    if let Some(binding) = station.binding(window.label()) {
+        station.tell_windows(
+            app,
+            &binding.device,
+            &CoreUpdate::Changed { new_order_id: None },
+        );
+    }
+    crate::tray::show_muted(app, muted);
     Ok(())
 }
 

@@ -130,6 +130,16 @@ impl Station {
         }
     }
 
+    /// Sends `update` to every window that shows device `key`.
+    pub fn tell_windows<R: Runtime>(&self, app: &AppHandle<R>, key: &str, update: &CoreUpdate) {
+        for label in self.labels_for(key) {
+            let target = tauri::EventTarget::webview_window(label.as_str());
+            if let Err(e) = update.emit_to(app, target) {
+                tracing::debug!(error = %e, window = %label, "cannot forward a core update");
+            }
+        }
+    }
+
     fn labels_for(&self, key: &str) -> Vec<String> {
         self.lock()
             .windows
@@ -184,12 +194,7 @@ async fn forward<R: Runtime>(
         if matches!(update, CoreUpdate::Changed { .. }) {
             show_open_orders(&app, &station, &key);
         }
-        for label in station.labels_for(&key) {
-            let target = tauri::EventTarget::webview_window(label.as_str());
-            if let Err(e) = update.emit_to(&app, target) {
-                tracing::debug!(error = %e, window = %label, "cannot forward a core update");
-            }
-        }
+        station.tell_windows(&app, &key, &update);
     }
 }
 

@@ -8,6 +8,7 @@ use tauri::menu::{CheckMenuItem, Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 
+use crate::ipc::CoreUpdate;
 use crate::station::Station;
 
 const TRAY_ID: &str = "countertop";
@@ -20,6 +21,7 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, station: &Station) -> tauri::Resu
     let quit = MenuItem::with_id(app, "quit", "Quit Countertop", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&show, &mute, &quit])?;
     let station = station.clone();
+    app.manage(TrayMute(mute.clone()));
     let mut builder = TrayIconBuilder::with_id(TRAY_ID)
         .menu(&menu)
         .tooltip("Countertop")
@@ -27,7 +29,8 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, station: &Station) -> tauri::Resu
             "show" => show_windows(app),
             "mute" => {
                 let muted = mute.is_checked().unwrap_or(false);
-                set_muted(&station, muted);
+                tracing::info!(muted, "alerts muted from the tray");
+                set_muted(app, &station, muted);
             }
             "quit" => app.exit(0),
             _ => {}
@@ -60,6 +63,16 @@ pub fn install_for<R: Runtime>(app: &AppHandle<R>, station: &Station) {
 /// Present once the tray icon exists.
 pub struct TrayInstalled;
 
+/// The tray menu's "Mute alerts" item, ticked whenever alerts are muted.
+struct TrayMute<R: Runtime>(CheckMenuItem<R>);
+
+/// Ticks or clears the tray's "Mute alerts" after a window (un)muted.
+pub fn show_muted<R: Runtime>(app: &AppHandle<R>, muted: bool) {
+    if let Some(item) = app.try_state::<TrayMute<R>>() {
+        let _ = item.0.set_checked(muted);
+    }
+}
+
 /// Whether closing a window of `role` should hide it to the tray instead.
 pub fn hides_on_close<R: Runtime>(app: &AppHandle<R>, role: Role) -> bool {
     role == Role::Manager && app.try_state::<TrayInstalled>().is_some()
@@ -73,7 +86,9 @@ fn show_windows<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-fn set_muted(station: &Station, muted: bool) {
+/// Mutes (or unmutes) every order-reading device; their windows re-read
+/// their screens, so a board's sound button follows.
+fn set_muted<R: Runtime>(app: &AppHandle<R>, station: &Station, muted: bool) {
     for (key, device) in station.devices() {
         if !matches!(device.role, Role::Manager | Role::Barista) {
             continue;
@@ -85,8 +100,9 @@ fn set_muted(station: &Station, muted: bool) {
                 .set_alert_settings(settings)
                 .map_err(Into::into)
         });
-        if let Err(e) = result {
-            tracing::warn!(device = %key, error = %e, "cannot mute from the tray");
+        match result {
+            Ok(()) => station.tell_windows(app, &key, &CoreUpdate::Changed { new_order_id: None }),
+            Err(e) => tracing::warn!(device = %key, error = %e, "cannot mute from the tray"),
         }
     }
 }
