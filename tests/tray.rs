@@ -2,8 +2,9 @@
 //! a fake StatusNotifierWatcher on the private session bus takes the icon's
 //! registration (libayatana-appindicator), the icon's label carries the
 //! number of open orders, and its menu (`com.canonical.dbusmenu`) shows the
-//! window, mutes the alerts and quits. A test binary of its own: the
-//! watcher's bus name has one owner, and only this app may register with it.
+//! window, mutes the alerts and quits, in the station's language. A test
+//! binary of its own: the watcher's bus name has one owner, and only this
+//! app may register with it.
 
 use anyhow::{ensure, Context, Result};
 use countertop_e2e::*;
@@ -22,7 +23,9 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_the_alerts() -> Res
 
     let app_data = dir.path().join("app");
     let app_arg = app_data.to_str().context("utf-8 temp path")?.to_owned();
-    let driver = Driver::start()?;
+    // A German computer: the tray speaks German until the board's device
+    // is told otherwise.
+    let driver = Driver::start_with_env(&[("LANGUAGE", "de".into())])?;
     let client = open_app(
         &driver,
         &["--hub", &hub.url, "--pair", &code, "--data", &app_arg],
@@ -53,26 +56,48 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_the_alerts() -> Res
         })
         .await?;
 
-        // The menu a panel shows; Mute alerts mutes the barista board.
-        let menu = tray.menu(&item).await?;
-        let labels: Vec<String> = menu.iter().map(|e| e.label.replace('_', "")).collect();
+        // The menu a panel shows; muting there mutes the barista board.
+        let labels = tray_labels(&tray, &item).await?;
         ensure!(
-            labels == ["Show Countertop", "Mute alerts", "Quit Countertop"],
+            labels
+                == [
+                    "Countertop anzeigen",
+                    "Alarme stummschalten",
+                    "Countertop beenden"
+                ],
             "the tray menu reads {labels:?}"
         );
         ensure!(
             css_present(&client, "[data-testid=mute][aria-pressed=false]").await?,
             "the board is muted before the tray said so"
         );
-        tray.click(&item, "Mute alerts").await?;
+        tray.click(&item, "Alarme stummschalten").await?;
         wait_for(&client, "[data-testid=mute][aria-pressed=true]").await?;
         // And back from the board: the tray's tick follows.
         click(&client, "[data-testid=mute]").await?;
         wait_for(&client, "[data-testid=mute][aria-pressed=false]").await?;
-        until("the tray's Mute alerts to be unticked", || async {
+        until("the tray's mute item to be unticked", || async {
             let menu = tray.menu(&item).await?;
-            let mute = menu.iter().find(|e| e.label.replace('_', "") == "Mute alerts");
+            let mute = menu.iter().find(|e| e.checked.is_some());
             Ok(mute.and_then(|e| e.checked) == Some(false))
+        })
+        .await?;
+
+        // The board's device switches to English (the set_language command,
+        // as a language switch calls it): the tray follows.
+        let answer = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\n\
+                 window.__TAURI_INTERNALS__.invoke('set_language', { language: 'en' })\n\
+                   .then(() => done(null), (e) => done(String(e)));",
+                vec![],
+            )
+            .await
+            .context("setting the language")?;
+        ensure!(answer.is_null(), "set_language answered {answer}");
+        until("the tray menu to be in English", || async {
+            Ok(tray_labels(&tray, &item).await?
+                == ["Show Countertop", "Mute alerts", "Quit Countertop"])
         })
         .await?;
         anyhow::Ok(())
@@ -80,4 +105,11 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_the_alerts() -> Res
     .await;
     let _ = client.close().await;
     result
+}
+
+/// The menu's labels as a panel shows them (GTK marks mnemonics with
+/// underscores).
+async fn tray_labels(tray: &TrayWatcher, item: &TrayItem) -> Result<Vec<String>> {
+    let menu = tray.menu(item).await?;
+    Ok(menu.iter().map(|e| e.label.replace('_', "")).collect())
 }

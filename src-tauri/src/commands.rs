@@ -340,25 +340,13 @@ fn api_of(window: &WebviewWindow, station: &Station) -> Result<(Device, HubApi),
     Ok((device, api))
 }
 
-/// Local setting of a device: its screen language.
-const LANGUAGE_KEY: &str = "language";
-
 /// The calling window's language: its device's choice, else this
 /// instance's, else the system's.
 #[tauri::command]
 #[specta::specta]
 pub fn preferences(window: WebviewWindow, station: State<'_, Station>) -> Preferences {
-    let mut prefs = preferences::load(&station.data_dir);
-    if let Ok(device) = station.device_for(window.label()) {
-        match device.handle.cache().local_setting(LANGUAGE_KEY) {
-            Ok(Some(language)) if preferences::LANGUAGES.contains(&language.as_str()) => {
-                prefs.language = Some(language);
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot read the device's language"),
-        }
-    }
-    prefs
+    let device = station.device_for(window.label()).ok();
+    preferences::for_device(&station.data_dir, device.as_ref())
 }
 
 /// Sets the screen language (`null`: the system's) of the calling window's
@@ -378,20 +366,22 @@ pub fn set_language(
     };
     let Ok(device) = station.device_for(window.label()) else {
         preferences::set_language(&station.data_dir, language)?;
+        crate::tray::relabel(&app, &station);
         return update
             .emit(&app)
             .map_err(|e| IpcError::new("window", e.to_string()));
     };
     preferences::check_language(language.as_deref())?;
-    device
-        .handle
-        .cache()
-        .set_local_setting(LANGUAGE_KEY, language.as_deref().unwrap_or(""))?;
+    device.handle.cache().set_local_setting(
+        preferences::DEVICE_LANGUAGE_KEY,
+        language.as_deref().unwrap_or(""),
+    )?;
     for label in station.labels_for_window_device(window.label()) {
         update
             .emit_to(&app, tauri::EventTarget::webview_window(label.as_str()))
             .map_err(|e| IpcError::new("window", e.to_string()))?;
     }
+    crate::tray::relabel(&app, &station);
     Ok(())
 }
 

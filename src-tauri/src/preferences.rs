@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::ipc::{IpcError, Preferences};
+use crate::station::Device;
+
+/// Where a device keeps its own language (a local setting of its cache).
+pub const DEVICE_LANGUAGE_KEY: &str = "language";
 
 /// The languages the UI is translated into.
 pub const LANGUAGES: [&str; 4] = ["en", "ko", "nl", "de"];
@@ -28,6 +32,28 @@ pub fn load(data_dir: &Path) -> Preferences {
     prefs.language = prefs.language.filter(|l| LANGUAGES.contains(&l.as_str()));
     prefs.system_language = system_language(|name| std::env::var(name).ok());
     prefs
+}
+
+/// The instance's preferences with device `device`'s own language, if it
+/// chose one, in place of the instance's.
+pub fn for_device(data_dir: &Path, device: Option<&Device>) -> Preferences {
+    let mut prefs = load(data_dir);
+    if let Some(device) = device {
+        match device.handle.cache().local_setting(DEVICE_LANGUAGE_KEY) {
+            Ok(Some(language)) if LANGUAGES.contains(&language.as_str()) => {
+                prefs.language = Some(language);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the device's language"),
+        }
+    }
+    prefs
+}
+
+/// The language a device's texts are in: its choice, else the instance's,
+/// else the system's.
+pub fn language(prefs: &Preferences) -> &str {
+    prefs.language.as_deref().unwrap_or(&prefs.system_language)
 }
 
 /// Stores the language; `None` follows the system.

@@ -1,7 +1,10 @@
 //! The tray icon of a station that reads orders (manager, barista): the
 //! number of open orders at a glance, and a menu to show the window, mute
 //! and quit. A manager's window closes to the tray, so notifications keep
-//! coming while it is out of the way.
+//! coming while it is out of the way. Its words follow the language of the
+//! station's order-reading device.
+
+use std::sync::{Mutex, PoisonError};
 
 use countertop_protocol::Role;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem};
@@ -9,6 +12,7 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::ipc::CoreUpdate;
+use crate::preferences;
 use crate::station::Station;
 
 const TRAY_ID: &str = "countertop";
@@ -16,12 +20,19 @@ const TRAY_ID: &str = "countertop";
 /// Puts the icon in the tray. Fails where the desktop has no tray (the
 /// caller logs it and carries on; windows then close normally).
 pub fn install<R: Runtime>(app: &AppHandle<R>, station: &Station) -> tauri::Result<()> {
-    let show = MenuItem::with_id(app, "show", "Show Countertop", true, None::<&str>)?;
-    let mute = CheckMenuItem::with_id(app, "mute", "Mute alerts", true, false, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit Countertop", true, None::<&str>)?;
+    let language = language_of(station);
+    let words = Words::of(&language);
+    let show = MenuItem::with_id(app, "show", words.show, true, None::<&str>)?;
+    let mute = CheckMenuItem::with_id(app, "mute", words.mute, true, false, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", words.quit, true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&show, &mute, &quit])?;
     let station = station.clone();
-    app.manage(TrayMute(mute.clone()));
+    app.manage(TrayMenu {
+        show,
+        mute: mute.clone(),
+        quit,
+        language: Mutex::new(language),
+    });
     let mut builder = TrayIconBuilder::with_id(TRAY_ID)
         .menu(&menu)
         .tooltip("Countertop")
@@ -63,13 +74,87 @@ pub fn install_for<R: Runtime>(app: &AppHandle<R>, station: &Station) {
 /// Present once the tray icon exists.
 pub struct TrayInstalled;
 
-/// The tray menu's "Mute alerts" item, ticked whenever alerts are muted.
-struct TrayMute<R: Runtime>(CheckMenuItem<R>);
+/// The tray menu's items (to relabel them, and to tick "Mute alerts"
+/// whenever a window mutes) and the language they are in.
+struct TrayMenu<R: Runtime> {
+    show: MenuItem<R>,
+    mute: CheckMenuItem<R>,
+    quit: MenuItem<R>,
+    language: Mutex<String>,
+}
 
 /// Ticks or clears the tray's "Mute alerts" after a window (un)muted.
 pub fn show_muted<R: Runtime>(app: &AppHandle<R>, muted: bool) {
-    if let Some(item) = app.try_state::<TrayMute<R>>() {
-        let _ = item.0.set_checked(muted);
+    if let Some(menu) = app.try_state::<TrayMenu<R>>() {
+        let _ = menu.mute.set_checked(muted);
+    }
+}
+
+/// Puts the tray's words in the language the station's order-reading
+/// device now speaks (after a language change).
+pub fn relabel<R: Runtime>(app: &AppHandle<R>, station: &Station) {
+    let Some(menu) = app.try_state::<TrayMenu<R>>() else {
+        return;
+    };
+    let language = language_of(station);
+    let words = Words::of(&language);
+    let _ = menu.show.set_text(words.show);
+    let _ = menu.mute.set_text(words.mute);
+    let _ = menu.quit.set_text(words.quit);
+    *menu.language.lock().unwrap_or_else(PoisonError::into_inner) = language;
+}
+
+/// The language of the device whose open orders the tray counts.
+fn language_of(station: &Station) -> String {
+    let reader = station
+        .order_reader()
+        .and_then(|key| station.device_for_key(&key).ok());
+    let prefs = preferences::for_device(&station.data_dir, reader.as_ref());
+    preferences::language(&prefs).to_owned()
+}
+
+/// The tray's words in one language.
+struct Words {
+    show: &'static str,
+    mute: &'static str,
+    quit: &'static str,
+}
+
+impl Words {
+    fn of(language: &str) -> Words {
+        let [show, mute, quit] = match language {
+            "ko" => ["Countertop 보기", "알림 끄기", "Countertop 종료"],
+            "nl" => [
+                "Countertop tonen",
+                "Meldingen dempen",
+                "Countertop afsluiten",
+            ],
+            "de" => [
+                "Countertop anzeigen",
+                "Alarme stummschalten",
+                "Countertop beenden",
+            ],
+            _ => ["Show Countertop", "Mute alerts", "Quit Countertop"],
+        };
+        Words { show, mute, quit }
+    }
+
+    /// The tooltip (where the desktop shows one) for `open` open orders.
+    fn open_orders(language: &str, open: usize) -> String {
+        let count = match (language, open) {
+            ("ko", 0) => "진행 중인 주문 없음".to_owned(),
+            ("ko", n) => format!("진행 중인 주문 {n}건"),
+            ("nl", 0) => "geen openstaande bestellingen".to_owned(),
+            ("nl", 1) => "1 openstaande bestelling".to_owned(),
+            ("nl", n) => format!("{n} openstaande bestellingen"),
+            ("de", 0) => "keine offenen Bestellungen".to_owned(),
+            ("de", 1) => "1 offene Bestellung".to_owned(),
+            ("de", n) => format!("{n} offene Bestellungen"),
+            (_, 0) => "no open orders".to_owned(),
+            (_, 1) => "1 open order".to_owned(),
+            (_, n) => format!("{n} open orders"),
+        };
+        format!("Countertop: {count}")
     }
 }
 
@@ -114,9 +199,14 @@ pub fn show_open_orders<R: Runtime>(app: &AppHandle<R>, open: usize) {
     };
     let label = (open > 0).then(|| open.to_string());
     let _ = tray.set_title(label.as_deref());
-    let _ = tray.set_tooltip(Some(match open {
-        0 => "Countertop: no open orders".to_owned(),
-        1 => "Countertop: 1 open order".to_owned(),
-        n => format!("Countertop: {n} open orders"),
-    }));
+    let language = app
+        .try_state::<TrayMenu<R>>()
+        .map(|m| {
+            m.language
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        })
+        .unwrap_or_default();
+    let _ = tray.set_tooltip(Some(Words::open_orders(&language, open)));
 }
