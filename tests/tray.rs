@@ -11,7 +11,7 @@ use countertop_e2e::*;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_the_alerts() -> Result<()> {
+async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_and_quits() -> Result<()> {
     // The panel is there before the app, as on a desktop.
     let tray = TrayWatcher::start()?;
     let dir = tempfile::tempdir()?;
@@ -100,6 +100,11 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_the_alerts() -> Res
                 == ["Show Countertop", "Mute alerts", "Quit Countertop"])
         })
         .await?;
+
+        // Quit ends the app.
+        ensure!(app_running(&app_arg), "the app runs before Quit");
+        tray.click(&item, "Quit Countertop").await?;
+        until("the app to quit", || async { Ok(!app_running(&app_arg)) }).await?;
         anyhow::Ok(())
     }
     .await;
@@ -112,4 +117,18 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_the_alerts() -> Res
 async fn tray_labels(tray: &TrayWatcher, item: &TrayItem) -> Result<Vec<String>> {
     let menu = tray.menu(item).await?;
     Ok(menu.iter().map(|e| e.label.replace('_', "")).collect())
+}
+
+/// Whether an app process with data folder `data` runs.
+fn app_running(data: &str) -> bool {
+    let binary = app_binary().canonicalize().unwrap_or_else(|_| app_binary());
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.flatten().any(|entry| {
+        let exe = std::fs::read_link(entry.path().join("exe"));
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        exe.is_ok_and(|exe| exe == binary)
+            && cmdline.split(|&b| b == 0).any(|arg| arg == data.as_bytes())
+    })
 }
