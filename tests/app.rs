@@ -183,20 +183,6 @@ async fn board_cards(client: &Client) -> Result<Vec<String>> {
 }
 
 /// Places an order of one Americano through the hub's REST API.
-async fn order_americano(kiosk: &HubClient, key: &str) -> Result<u64> {
-    let order = kiosk
-        .post(
-            "/orders",
-            &json!({
-                "idempotencyKey": key,
-                "items": [{ "menuId": "americano", "quantity": 1 }],
-                "payType": "CARD",
-            }),
-        )
-        .await?;
-    order["dailyNum"].as_u64().context("a daily number")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_every_order_once(
 ) -> Result<()> {
@@ -208,18 +194,12 @@ async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_ev
     let code = pairing_code(&hub_data, "barista")?;
     let kiosk = HubClient::pair_at(&hub.url, &hub_data, "kiosk").await?;
 
-    let app_data = dir.path().join("app");
-    let app_arg = app_data.to_str().context("utf-8 temp path")?.to_owned();
     let driver = Driver::start()?;
-    let client = open_app(
-        &driver,
-        &["--hub", &hub.url, "--pair", &code, "--data", &app_arg],
-    )
-    .await?;
+    let client = open_joined(&driver, &hub.url, &code, &dir.path().join("app")).await?;
     let result = async {
         switch_to(&client, "barista").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
-        let first = order_americano(&kiosk, "e2e-restart-1").await?;
+        let first = kiosk.order_americano("e2e-restart-1").await?;
         wait_for(
             &client,
             &format!("[data-testid=column-PENDING] [data-testid=order-{first}]"),
@@ -237,7 +217,7 @@ async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_ev
         let restarted = HubProcess::start(&hub_data, port)?;
         restarted.healthy().await?;
         // An order made while the board is still reconnecting arrives on resume.
-        let second = order_americano(&kiosk, "e2e-restart-2").await?;
+        let second = kiosk.order_americano("e2e-restart-2").await?;
         until("the barista board to be live again", || async {
             if css_present(&client, "[data-testid=link-status][data-state=offline]").await? {
                 // Past the quick attempts: the Retry button tries at once.

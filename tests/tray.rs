@@ -8,7 +8,6 @@
 
 use anyhow::{ensure, Context, Result};
 use countertop_e2e::*;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_and_quits() -> Result<()> {
@@ -26,11 +25,7 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_and_quits() -> Resu
     // A German computer: the tray speaks German until the board's device
     // is told otherwise.
     let driver = Driver::start_with_env(&[("LANGUAGE", "de".into())])?;
-    let client = open_app(
-        &driver,
-        &["--hub", &hub.url, "--pair", &code, "--data", &app_arg],
-    )
-    .await?;
+    let client = open_joined(&driver, &hub.url, &code, &app_data).await?;
     let result = async {
         switch_to(&client, "barista").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
@@ -41,16 +36,7 @@ async fn the_tray_icon_counts_open_orders_and_its_menu_mutes_and_quits() -> Resu
             Ok(tray.property(&item, "XAyatanaLabel").await?.is_empty())
         })
         .await?;
-        kiosk
-            .post(
-                "/orders",
-                &json!({
-                    "idempotencyKey": "e2e-tray-1",
-                    "items": [{ "menuId": "americano", "quantity": 1 }],
-                    "payType": "CARD",
-                }),
-            )
-            .await?;
+        kiosk.order_americano("e2e-tray-1").await?;
         until("the tray label to count one open order", || async {
             Ok(tray.property(&item, "XAyatanaLabel").await? == "1")
         })

@@ -159,6 +159,13 @@ pub async fn open_app(driver: &Driver, args: &[&str]) -> Result<Client> {
         .context("opening a WebDriver session with the app")
 }
 
+/// Starts the app as a station that joins the hub at `hub` with pairing
+/// code `code`, keeping its data in `data`.
+pub async fn open_joined(driver: &Driver, hub: &str, code: &str, data: &Path) -> Result<Client> {
+    let data = data.to_str().context("utf-8 temp path")?;
+    open_app(driver, &["--hub", hub, "--pair", code, "--data", data]).await
+}
+
 /// Polls `check` until it answers true, or fails after [`DEADLINE`].
 pub async fn until<F, Fut>(what: &str, check: F) -> Result<()>
 where
@@ -387,6 +394,22 @@ impl HubClient {
     /// `POST /api{path}` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Orders one Americano, paid by card, with idempotency key `key`;
+    /// returns its daily number.
+    pub async fn order_americano(&self, key: &str) -> Result<u64> {
+        let order = self
+            .post(
+                "/orders",
+                &json!({
+                    "idempotencyKey": key,
+                    "items": [{ "menuId": "americano", "quantity": 1 }],
+                    "payType": "CARD",
+                }),
+            )
+            .await?;
+        order["dailyNum"].as_u64().context("a daily number")
     }
 
     /// `PATCH /api{path}` with a JSON body.
