@@ -34,12 +34,28 @@ function fill(text: string, vars?: Vars): string {
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
 
-/** Formatting for one language: numbers, money, times, ages and durations. */
+/** Formatting for one language: numbers, money, times, ages and durations.
+ * Intl's formatters are slow to make and cheap to use, and a board formats
+ * every card every second, so each kind is made once per language. */
 export class Formats {
+  private readonly made = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>();
+
   constructor(readonly locale: string) {}
 
+  private once<F extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>(
+    key: string,
+    make: () => F,
+  ): F {
+    let f = this.made.get(key);
+    if (!f) {
+      f = make();
+      this.made.set(key, f);
+    }
+    return f as F;
+  }
+
   number(n: number): string {
-    return new Intl.NumberFormat(this.locale).format(n);
+    return this.once("number", () => new Intl.NumberFormat(this.locale)).format(n);
   }
 
   /** The café's currency (`settings.currency`, else KRW). */
@@ -47,11 +63,15 @@ export class Formats {
     return settings?.currency || "KRW";
   }
 
+  /** A currency's formatter; throws for a code Intl does not know. */
+  private moneyFormat(code: string): Intl.NumberFormat {
+    return this.once(`money:${code}`, () => new Intl.NumberFormat(this.locale, { style: "currency", currency: code }));
+  }
+
   /** How many minor units the currency has after the point (KRW 0, EUR 2). */
   currencyDigits(settings: Screen["settings"] | undefined): number {
     try {
-      const f = new Intl.NumberFormat(this.locale, { style: "currency", currency: this.currency(settings) });
-      return f.resolvedOptions().maximumFractionDigits ?? 0;
+      return this.moneyFormat(this.currency(settings)).resolvedOptions().maximumFractionDigits ?? 0;
     } catch {
       return 0;
     }
@@ -61,7 +81,7 @@ export class Formats {
   money(amount: number, settings: Screen["settings"] | undefined): string {
     const code = this.currency(settings);
     try {
-      const format = new Intl.NumberFormat(this.locale, { style: "currency", currency: code });
+      const format = this.moneyFormat(code);
       const digits = format.resolvedOptions().maximumFractionDigits ?? 0;
       return format.format(amount / 10 ** digits);
     } catch {
@@ -73,26 +93,29 @@ export class Formats {
     if (!iso) return "";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return iso;
-    return new Intl.DateTimeFormat(this.locale, { hour: "numeric", minute: "2-digit" }).format(d);
+    return this.once("time", () => new Intl.DateTimeFormat(this.locale, { hour: "numeric", minute: "2-digit" })).format(d);
   }
 
   dateTime(iso: string | null | undefined): string {
     if (!iso) return "";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return iso;
-    return new Intl.DateTimeFormat(this.locale, { dateStyle: "medium", timeStyle: "short" }).format(d);
+    return this.once(
+      "dateTime",
+      () => new Intl.DateTimeFormat(this.locale, { dateStyle: "medium", timeStyle: "short" }),
+    ).format(d);
   }
 
   /** A local hour of the day (0–23) as the language writes it (`3 PM`, `15시`, `15 Uhr`). */
   hour(h: number): string {
     const d = new Date(2000, 0, 1, h);
-    return new Intl.DateTimeFormat(this.locale, { hour: "numeric" }).format(d);
+    return this.once("hour", () => new Intl.DateTimeFormat(this.locale, { hour: "numeric" })).format(d);
   }
 
   /** How long ago `iso` was, relative to `now` (`3 minutes ago`, `3분 전`). */
   ago(iso: string, now: number): string {
     const seconds = Math.round((Date.parse(iso) - now) / 1000);
-    const rtf = new Intl.RelativeTimeFormat(this.locale, { numeric: "auto" });
+    const rtf = this.once("ago", () => new Intl.RelativeTimeFormat(this.locale, { numeric: "auto" }));
     const abs = Math.abs(seconds);
     if (abs < 60) return rtf.format(Math.min(0, seconds), "second");
     if (abs < 3600) return rtf.format(Math.round(seconds / 60), "minute");
