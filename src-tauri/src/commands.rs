@@ -47,6 +47,19 @@ pub fn session(window: WebviewWindow, station: State<'_, Station>) -> Result<Ses
     })
 }
 
+/// The calling window has drawn its first screen with data. Logged with the
+/// time since launch: how long a counter waits for its screen after a
+/// restart, and what `bench/app-footprint.sh` measures.
+#[tauri::command]
+#[specta::specta]
+pub fn painted(window: WebviewWindow) {
+    tracing::info!(
+        window = window.label(),
+        since_launch_ms = crate::since_launch().as_millis() as u64,
+        "first screen painted"
+    );
+}
+
 /// Everything the calling window shows, from its device's cache.
 #[tauri::command]
 #[specta::specta]

@@ -24,6 +24,8 @@ pub mod tray;
 pub mod windows;
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use specta_typescript::{BigIntExportBehavior, Typescript};
@@ -37,12 +39,25 @@ use crate::launch::Plan;
 use crate::station::{Binding, Station};
 use crate::windows::Placement;
 
+static LAUNCHED: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// Notes the moment of launch; `main` calls it first.
+pub fn mark_launch() {
+    LazyLock::force(&LAUNCHED);
+}
+
+/// Time since [`mark_launch`].
+pub fn since_launch() -> Duration {
+    LAUNCHED.elapsed()
+}
+
 /// Every command and event the UI may use.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             commands::session,
             commands::screen,
+            commands::painted,
             commands::setup,
             commands::place_order,
             commands::advance_order,

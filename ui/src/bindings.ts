@@ -19,6 +19,14 @@ async screen() : Promise<Screen> {
     return await TAURI_INVOKE("screen");
 },
 /**
+ * The calling window has drawn its first screen with data. Logged with the
+ * time since launch: how long a counter waits for its screen after a
+ * restart, and what `bench/app-footprint.sh` measures.
+ */
+async painted() : Promise<void> {
+    await TAURI_INVOKE("painted");
+},
+/**
  * First run: host the hub here or join one, then show the role's screen.
  */
 async setup(choice: SetupChoice) : Promise<Session> {

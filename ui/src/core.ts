@@ -4,6 +4,16 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
 import { commands, events, type CoreUpdate, type IpcError, type Screen } from "./bindings";
 
+let paintedReported = false;
+
+/** Tells the shell, once per window, that its first screen with data is on
+ * the glass: at the second frame after the render, the first has been drawn. */
+function reportPainted() {
+  if (paintedReported) return;
+  paintedReported = true;
+  requestAnimationFrame(() => requestAnimationFrame(() => void commands.painted().catch(() => {})));
+}
+
 /** The screen's data, refreshed whenever the core says the cache changed. */
 export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
   const [screen, setScreen] = useState<Screen | null>(null);
@@ -17,6 +27,7 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
       .then((s) => {
         setScreen(s);
         setError(null);
+        reportPainted();
       })
       .catch((e) => setError(errorText(e)));
   }, []);
