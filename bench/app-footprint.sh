@@ -15,13 +15,20 @@
 #   HUB_BIN, APP_BIN   the binaries themselves, if elsewhere
 #   APP_ENV            extra VAR=value settings for the app, e.g.
 #                      APP_ENV="WEBKIT_DISABLE_COMPOSITING_MODE=0" (compositing on)
+#   SMAPS=1            also list each process's largest mappings
 #
-# First paint is found by grabbing the Xvfb screen (ImageMagick `import`)
-# until it shows more than a blank window: at least 64 distinct colours,
-# which text and buttons give and a bare window does not. Each grab takes
-# some tens of milliseconds, so the time is an upper bound, printed with the
-# previous grab's time as the lower bound. RSS is read from /proc 3 s after
-# the first paint (or after 20 s without one), when the board has settled.
+# First paint: each window tells the app when its first screen with data
+# is on the glass (the second animation frame after the render, when the
+# first has been drawn), and the app logs it; the time is that log line's
+# timestamp minus the launch. A screen grab right after checks that the
+# board is really drawn (at least 64 distinct colours, which text and
+# buttons give and a bare window does not). Polling the log costs next to
+# nothing; grabbing the screen in a loop, as an earlier version of this
+# script did, took CPU from the app it timed. RSS is read from /proc 3 s
+# after the first paint (or after 20 s without one), when the board has
+# settled, and split into pages of system libraries (WebKitGTK, Mesa, GTK,
+# each mapped into every process of the tree) and the rest (heaps, the
+# app's own code).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}/release"
@@ -73,7 +80,7 @@ for i in $(seq 1 "$orders"); do
 done
 echo "hub $hub: $orders open orders" >&2
 
-# One run inside Xvfb and a private D-Bus session: launch, poll the screen,
+# One run inside Xvfb and a private D-Bus session: launch, wait for the logged first paint,
 # then sum RSS over the app's process tree.
 cat >"$work/run.sh" <<'EOF'
 #!/usr/bin/env bash
@@ -81,13 +88,17 @@ set -euo pipefail
 app_bin="$1"; hub="$2"; code="$3"; data="$4"; shot="$5"
 # Prints "RSS PSS" in KiB summed over the tree: RSS counts the pages the
 # processes share (the WebKit library, fonts) once per process, PSS splits them.
-tree_kib() {
-  local pids=("$1") i=0 rss=0 pss=0 p r q
+tree_pids() {
+  local pids=("$1") i=0
   while [ "$i" -lt "${#pids[@]}" ]; do
     for c in $(cat /proc/"${pids[$i]}"/task/*/children 2>/dev/null); do pids+=("$c"); done
     i=$((i + 1))
   done
-  for p in "${pids[@]}"; do
+  echo "${pids[@]}"
+}
+tree_kib() {
+  local rss=0 pss=0 p r q
+  for p in $(tree_pids "$1"); do
     r="$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null || true)"
     q="$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null || true)"
     rss=$((rss + ${r:-0})); pss=$((pss + ${q:-0}))
@@ -101,27 +112,36 @@ start="$(now)"
 # shellcheck disable=SC2086
 env ${APP_ENV:-} "$app_bin" --hub "$hub" --pair "$code" --data "$data" >"$data.out" 2>&1 &
 app=$!
-prev="$start"; painted=""
+painted=""
 while [ -z "$painted" ]; do
-  t="$(now)"
-  if [ "$(colours)" -ge 64 ]; then painted="$t"; break; fi
+  line="$(grep -h 'first screen painted' "$data"/logs/*.log 2>/dev/null | head -1 || true)"
+  if [ -n "$line" ]; then painted="$(date -d "${line%% *}" +%s.%N)"; break; fi
   kill -0 "$app" 2>/dev/null || { echo "the app exited" >&2; cat "$data.out" >&2; exit 1; }
-  if awk -v a="$t" -v b="$start" 'BEGIN{exit !(a-b>20)}'; then break; fi
-  prev="$t"
+  if awk -v a="$(now)" -v b="$start" 'BEGIN{exit !(a-b>20)}'; then break; fi
+  sleep 0.02
 done
+drawn="$(colours)"
 sleep 3
 read -r rss pss <<<"$(tree_kib "$app")"
+# System libraries against the rest, over the whole tree.
+split="$(for p in $(tree_pids "$app"); do cat /proc/"$p"/smaps 2>/dev/null; done |
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {lib = ($6 ~ /^\/(usr\/)?lib/)} /^Rss:/ {if (lib) l += $2; else o += $2}
+       END {printf "%.1f %.1f", l / 1024, o / 1024}')"
 if [ -n "${SMAPS:-}" ]; then
-  awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) print rss[n], n}' /proc/"$app"/smaps | sort -rn | head -12 >&2
+  for p in $(tree_pids "$app"); do
+    echo "largest mappings of $p $(cat /proc/"$p"/comm):" >&2
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) print rss[n], n}' /proc/"$p"/smaps | sort -rn | head -12 >&2
+  done
 fi
 import -silent -window root "$shot" 2>/dev/null || true
 kill "$app" 2>/dev/null || true
 wait "$app" 2>/dev/null || true
+read -r libs rest <<<"$split"
 if [ -n "$painted" ]; then
-  awk -v s="$start" -v p="$prev" -v t="$painted" -v r="$rss" -v q="$pss" \
-    'BEGIN { printf "first paint %.2f s (after %.2f s, by %.2f s) | tree RSS %.1f MiB, PSS %.1f MiB\n", t - s, p - s, t - s, r / 1024, q / 1024 }'
+  awk -v s="$start" -v t="$painted" -v r="$rss" -v q="$pss" -v c="$drawn" -v l="$libs" -v o="$rest" \
+    'BEGIN { printf "first paint %.2f s (screen then: %d colours) | tree RSS %.1f MiB (system libraries %.1f, the rest %.1f), PSS %.1f MiB\n", t - s, c, r / 1024, l, o, q / 1024 }'
 else
-  awk -v r="$rss" -v q="$pss" 'BEGIN { printf "first paint NOT SEEN within 20 s (screen still blank) | tree RSS %.1f MiB, PSS %.1f MiB\n", r / 1024, q / 1024 }'
+  awk -v r="$rss" -v q="$pss" 'BEGIN { printf "first paint NOT LOGGED within 20 s | tree RSS %.1f MiB, PSS %.1f MiB\n", r / 1024, q / 1024 }'
 fi
 EOF
 chmod +x "$work/run.sh"
