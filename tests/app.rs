@@ -199,6 +199,21 @@ async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_ev
     let result = async {
         switch_to(&client, "barista").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        // The board, drawn, is in the log with the time it took (what
+        // bench/app-footprint.sh reads).
+        let logs = dir.path().join("app").join("logs");
+        until("the app to log its first painted screen", || async {
+            Ok(std::fs::read_dir(&logs)?.flatten().any(|f| {
+                std::fs::read_to_string(f.path()).is_ok_and(|log| {
+                    log.lines().any(|l| {
+                        l.contains("first screen painted")
+                            && l.contains(r#"window="main""#)
+                            && l.contains("since_launch_ms=")
+                    })
+                })
+            }))
+        })
+        .await?;
         let first = kiosk.order_americano("e2e-restart-1").await?;
         wait_for(
             &client,
