@@ -130,7 +130,7 @@ split="$(for p in $(tree_pids "$app"); do cat /proc/"$p"/smaps 2>/dev/null; done
 if [ -n "${SMAPS:-}" ]; then
   for p in $(tree_pids "$app"); do
     echo "largest mappings of $p $(cat /proc/"$p"/comm):" >&2
-    awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) print rss[n], n}' /proc/"$p"/smaps | sort -rn | head -12 >&2
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) print rss[n], n}' /proc/"$p"/smaps | sort -rn | head -12 >&2 || true
   done
 fi
 import -silent -window root "$shot" 2>/dev/null || true
