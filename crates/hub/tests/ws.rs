@@ -759,12 +759,22 @@ async fn live_events_published_while_a_replay_is_sent_are_neither_lost_nor_doubl
         history.push(order_id(&order(&cast.kiosk.api).await));
     }
     let before = seq_of(&hub);
+    // Orders keep coming while the replay is read and sent, and three more
+    // once it has arrived, so that the last ones can only come live. (A
+    // fixed number of orders could all be posted before a slow subscribe.)
+    let replay_arrived = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let poster = tokio::spawn({
         let api = cast.kiosk.api.clone();
+        let replay_arrived = replay_arrived.clone();
         async move {
             let mut ids = Vec::new();
-            for _ in 0..30 {
+            let mut after = 0;
+            while after < 3 {
+                if replay_arrived.load(std::sync::atomic::Ordering::Acquire) {
+                    after += 1;
+                }
                 ids.push(order_id(&order(&api).await));
+                assert!(ids.len() < 5_000, "the replay never arrived");
             }
             ids
         }
@@ -774,6 +784,7 @@ async fn live_events_published_while_a_replay_is_sent_are_neither_lost_nor_doubl
     eventually("the poster has begun", || async { seq_of(&hub) > before }).await;
     let mut ws = connect(&hub, &cast, "barista").await;
     let (replay, replayed) = resume(&mut ws, &["orders"], since, Some(&epoch)).await;
+    replay_arrived.store(true, std::sync::atomic::Ordering::Release);
     assert_eq!(replayed["event"], "replayed");
     let to = replayed["data"]["to"].as_u64().unwrap();
     assert_eq!(replayed["data"]["count"], replay.len());
