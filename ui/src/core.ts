@@ -21,19 +21,32 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
   const handler = useRef(onUpdate);
   handler.current = onUpdate;
 
+  // Reads in flight may answer out of order: an answer older than the one
+  // shown is dropped.
+  const reads = useRef({ issued: 0, shown: 0 });
   const refresh = useCallback(() => {
+    const read = ++reads.current.issued;
     commands
       .screen()
       .then((s) => {
+        if (read < reads.current.shown) return;
+        reads.current.shown = read;
         setScreen(s);
         setError(null);
         reportPainted();
       })
-      .catch((e) => setError(errorText(e)));
+      .catch((e) => {
+        if (read >= reads.current.shown) setError(errorText(e));
+      });
   }, []);
 
   useEffect(() => {
+    // Read at once, for a quick first paint, and again once the listener
+    // is registered (its registration is a round trip of its own): an
+    // update sent between the first read and the registration (a device
+    // going live right after pairing, say) would otherwise be lost.
     refresh();
+    let alive = true;
     const unlisten = events.coreUpdate(getCurrentWebviewWindow()).listen((event) => {
       const update = event.payload;
       if (update.kind === "status") {
@@ -45,7 +58,11 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
       }
       handler.current?.(update);
     });
+    unlisten.then(() => {
+      if (alive) refresh();
+    });
     return () => {
+      alive = false;
       unlisten.then((f) => f());
     };
   }, [refresh]);
