@@ -14,8 +14,8 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use countertop_e2e::*;
 use fantoccini::actions::{
-    ActionSequence, InputSource, KeyAction, KeyActions, MouseActions, PointerAction, TouchActions,
-    MOUSE_BUTTON_LEFT,
+    ActionSequence, Actions, InputSource, KeyAction, KeyActions, MouseActions, PointerAction,
+    TouchActions, MOUSE_BUTTON_LEFT,
 };
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -130,10 +130,12 @@ where
             button: MOUSE_BUTTON_LEFT,
         });
     }
-    client
-        .perform_actions(pointer)
-        .await
-        .context("drawing on the signature pad")?;
+    perform(client, pointer, "drawing on the signature pad").await
+}
+
+/// Performs `actions`, then releases every key and button they hold.
+async fn perform(client: &Client, actions: impl Into<Actions>, what: &'static str) -> Result<()> {
+    client.perform_actions(actions).await.context(what)?;
     client.release_actions().await?;
     Ok(())
 }
@@ -147,12 +149,7 @@ async fn press_keys(client: &Client, keys: &[Key]) -> Result<()> {
     for &key in keys.iter().rev() {
         actions = actions.then(KeyAction::Up { value: key.into() });
     }
-    client
-        .perform_actions(actions)
-        .await
-        .context("pressing keys")?;
-    client.release_actions().await?;
-    Ok(())
+    perform(client, actions, "pressing keys").await
 }
 
 /// Waits until the signature pad holds `n` finished strokes.
