@@ -2,7 +2,7 @@
 //! device in the [`Station`], calls the client core and maps the error.
 
 use countertop_client::device::ALERT_SETTINGS_KEY;
-use countertop_client::{AlertSettings, HubApi};
+use countertop_client::{AlertSettings, ConnectionState, HubApi};
 use countertop_protocol::{
     MenuPatch, NewMenuItem, NewNotification, NewOrderItem, NewWorkorder, Role, SignatureSubmission,
     WorkorderLine,
@@ -16,7 +16,7 @@ use crate::ipc::{
     Preferences, RoleName, Screen, ScreenKind, Session, SetupChoice, WorkorderEntry,
 };
 use crate::station::{Binding, Device, Station};
-use crate::{launch, preferences, windows};
+use crate::{access, launch, preferences, windows};
 
 /// Who the calling window is; `setup` on a first run.
 #[tauri::command]
@@ -134,18 +134,42 @@ pub async fn setup(
                 "this screen was set up before: pair it again with a code from the hub",
             ));
         };
+        // Pairing again empties the device's folder: only for a device the
+        // hub turned away, never for one at work (every screen may call
+        // this command, to pair again after a revoke).
+        if let Ok(device) = station.device_for(window.label()) {
+            if !matches!(device.handle.status().state, ConnectionState::Rejected { .. }) {
+                return Err(IpcError::new(
+                    "forbidden",
+                    "this screen's device is paired: only a device the hub removed is paired again",
+                ));
+            }
+        }
         let key = binding.device;
-        launch::repair(&app, &station, &key, &hub_url, &code)
+        let device = launch::repair(&app, &station, &key, &hub_url, &code)
             .await
             .map_err(|e| IpcError::new("setup_failed", format!("{e:#}")))?;
-        let device = station.device_for_key(&key)?;
-        station.bind(
-            window.label(),
-            Binding {
-                device: key,
-                screen: ScreenKind::for_role(device.role),
-            },
-        );
+        // A window keeps its screen, whose commands it was granted: a code
+        // of another role is refused, and the device it paired stopped (its
+        // folder keeps it for the next start, which opens its own screen).
+        let screen = match binding.screen {
+            ScreenKind::Board => ScreenKind::Board,
+            _ => ScreenKind::for_role(device.role),
+        };
+        let reads_orders = matches!(device.role, Role::Barista | Role::Manager);
+        let kept = if screen == ScreenKind::Board && !reads_orders {
+            Err(IpcError::new(
+                "forbidden",
+                "the now-serving board shows a barista or manager device: pair it with such a code",
+            ))
+        } else {
+            access::grant(&app, &station, window.label(), screen)
+        };
+        if let Err(e) = kept {
+            station.forget_device(&key);
+            return Err(e);
+        }
+        station.bind(window.label(), Binding { device: key, screen });
         return session(window, app.state::<Station>());
     }
     let plan = match choice {
@@ -158,13 +182,9 @@ pub async fn setup(
         .await
         .map_err(|e| IpcError::new("setup_failed", format!("{e:#}")))?;
     let device = station.device_for_key(&key)?;
-    station.bind(
-        window.label(),
-        Binding {
-            device: key,
-            screen: ScreenKind::for_role(device.role),
-        },
-    );
+    let screen = ScreenKind::for_role(device.role);
+    access::grant(&app, &station, window.label(), screen)?;
+    station.bind(window.label(), Binding { device: key, screen });
     crate::tray::install_for(&app, &station);
     session(window, app.state::<Station>())
 }

@@ -122,10 +122,10 @@ pub async fn pair_locally(
         return Ok(());
     }
     let url = station.hub_url().context("the hub is not running")?;
-    let code =
-        countertop_hub::auth::create_pairing_code(hub.pool(), role, name, chrono::Utc::now())
-            .await
-            .context("creating a pairing code")?;
+    let code = hub
+        .create_pairing_code(role, name)
+        .await
+        .context("creating a pairing code")?;
     countertop_client::pair(&url, &code.code, &dir, REQUEST_TIMEOUT)
         .await
         .with_context(|| format!("pairing the {name} device"))?;

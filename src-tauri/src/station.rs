@@ -37,6 +37,9 @@ pub struct Binding {
 struct Inner {
     devices: HashMap<String, Device>,
     windows: HashMap<String, Binding>,
+    /// The screen whose commands each window was granted at runtime
+    /// (`access::grant`); a window keeps it for good.
+    granted: HashMap<String, ScreenKind>,
     hub_url: Option<String>,
 }
 
@@ -84,6 +87,18 @@ impl Station {
 
     pub fn bind(&self, label: &str, binding: Binding) {
         self.lock().windows.insert(label.to_owned(), binding);
+    }
+
+    /// Records that window `label` shows `screen` from now on; if it was
+    /// granted a screen before, leaves it and returns that one.
+    pub fn claim_screen(&self, label: &str, screen: ScreenKind) -> Result<(), ScreenKind> {
+        match self.lock().granted.entry(label.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(e) => Err(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(screen);
+                Ok(())
+            }
+        }
     }
 
     pub fn binding(&self, label: &str) -> Option<Binding> {

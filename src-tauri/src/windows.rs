@@ -43,7 +43,7 @@ pub fn open_board<R: Runtime>(
     device: &str,
 ) -> tauri::Result<()> {
     station.bind(
-        "board",
+        crate::access::BOARD,
         Binding {
             device: device.to_owned(),
             screen: ScreenKind::Board,
@@ -51,7 +51,7 @@ pub fn open_board<R: Runtime>(
     );
     open(
         app,
-        "board",
+        crate::access::BOARD,
         "Countertop — Now serving",
         Placement {
             x: 120.0,

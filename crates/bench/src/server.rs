@@ -192,6 +192,8 @@ async fn spawn_hub(
         .args(["serve", "--listen", listen, "--data"])
         .arg(data)
         .env("RUST_LOG", "warn")
+        // Every simulated device connects from this machine's one address.
+        .env("COUNTERTOP_MAX_CONNECTIONS_PER_ADDRESS", "1000000")
         .stdout(Stdio::piped())
         .stderr(log)
         .stdin(Stdio::null())

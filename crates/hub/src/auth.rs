@@ -12,13 +12,14 @@ use std::path::Path;
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use countertop_protocol::{Claims, Device, Paired, PairingCode, Role};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use hmac::{Hmac, Mac};
 use rand::Rng;
-use serde::Deserialize;
+use sha2::Sha256;
 use sqlx::SqlitePool;
 
 use crate::error::AppError;
@@ -35,22 +36,27 @@ const MAX_TOKEN_LEN: usize = 4096;
 /// The longest device name.
 pub const MAX_NAME_LEN: usize = 64;
 
+/// The signing secret's file in the data folder.
+pub const SECRET_FILE: &str = "secret.key";
+
 /// The signing secret, made on first start and kept beside the database.
+/// It also keys the hash under which pairing codes are stored.
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    codes: Hmac<Sha256>,
 }
 
 impl Keys {
     /// Loads `secret.key` from the data folder, creating it (mode 600) if absent.
+    /// (`db::check_folder` has refused a folder that holds a hub but lost it.)
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Keys> {
         use anyhow::Context;
-        let path = data_dir.join("secret.key");
+        let path = data_dir.join(SECRET_FILE);
         let secret = match std::fs::read_to_string(&path) {
             Ok(text) => text.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let bytes: [u8; 32] = rand::thread_rng().gen();
-                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = new_secret();
                 write_private(&path, &hex)
                     .with_context(|| format!("creating the signing secret {}", path.display()))?;
                 hex
@@ -68,11 +74,39 @@ impl Keys {
         Ok(Keys::from_secret(secret.as_bytes()))
     }
 
+    /// Replaces the signing secret (mode 600): every token signed with the
+    /// old one stops working.
+    pub fn replace(data_dir: &Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let path = data_dir.join(SECRET_FILE);
+        let fresh = data_dir.join("secret.key.new");
+        let _ = std::fs::remove_file(&fresh);
+        write_private(&fresh, &new_secret())
+            .with_context(|| format!("writing {}", fresh.display()))?;
+        std::fs::rename(&fresh, &path).with_context(|| format!("replacing {}", path.display()))
+    }
+
     pub fn from_secret(secret: &[u8]) -> Keys {
+        let codes = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+            .expect("HMAC takes a key of any length");
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            codes,
         }
+    }
+
+    /// How a pairing code is stored: HMAC-SHA256 under the secret, in hex,
+    /// so that a copy of the database (or its WAL) does not give codes away.
+    pub fn code_hash(&self, code: &str) -> String {
+        let mut mac = self.codes.clone();
+        mac.update(b"pairing-code:");
+        mac.update(code.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn mint(&self, claims: &Claims) -> Result<String, AppError> {
@@ -92,6 +126,11 @@ impl Keys {
             .ok()
             .map(|data| data.claims)
     }
+}
+
+fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::thread_rng().gen();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(unix)]
@@ -122,10 +161,12 @@ pub struct DeviceRecord {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
-/// The paired, unrevoked devices.
+/// The paired, unrevoked devices, and the tokens replaced by a refresh.
 #[derive(Default)]
 pub struct Devices {
     by_id: RwLock<HashMap<String, DeviceRecord>>,
+    /// `jti` → expiry (Unix seconds) of tokens that no longer count.
+    revoked_tokens: RwLock<HashMap<String, i64>>,
 }
 
 impl Devices {
@@ -149,9 +190,37 @@ impl Devices {
             };
             by_id.insert(id, record);
         }
+        let now_ms = Utc::now().timestamp_millis();
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_ms < ?")
+            .bind(now_ms)
+            .execute(pool)
+            .await?;
+        let revoked: Vec<(String, i64)> =
+            sqlx::query_as("SELECT jti, expires_ms FROM revoked_tokens")
+                .fetch_all(pool)
+                .await?;
         Ok(Devices {
             by_id: RwLock::new(by_id),
+            revoked_tokens: RwLock::new(
+                revoked
+                    .into_iter()
+                    .map(|(jti, ms)| (jti, ms.div_euclid(1000)))
+                    .collect(),
+            ),
         })
+    }
+
+    pub fn is_token_revoked(&self, jti: &str) -> bool {
+        read(&self.revoked_tokens).contains_key(jti)
+    }
+
+    /// Records a replaced token (already in the database), forgetting those
+    /// that have expired anyway.
+    pub fn revoke_token(&self, jti: String, exp: i64) {
+        let now = Utc::now().timestamp();
+        let mut revoked = write(&self.revoked_tokens);
+        revoked.retain(|_, e| *e >= now);
+        revoked.insert(jti, exp);
     }
 
     pub fn get(&self, id: &str) -> Option<DeviceRecord> {
@@ -242,11 +311,6 @@ impl Caller {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
 /// The bearer token of a request: `Authorization: Bearer …` or `?token=…`.
 pub fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
     if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
@@ -261,9 +325,17 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
             })?;
         return Ok(Some(token.trim().to_owned()));
     }
-    let query: Query<TokenQuery> =
-        Query::try_from_uri(&parts.uri).unwrap_or(Query(TokenQuery { token: None }));
-    Ok(query.0.token.filter(|t| !t.is_empty()))
+    // Read as the extractors read a query: keys percent-decoded. A token
+    // given twice is refused rather than guessed at.
+    let query = parts.uri.query().unwrap_or("");
+    let mut tokens = form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key.eq_ignore_ascii_case("token"))
+        .map(|(_, value)| value);
+    let first = tokens.next();
+    if tokens.next().is_some() {
+        return Err(AppError::unauthorized("the request has more than one token"));
+    }
+    Ok(first.filter(|t| !t.is_empty()).map(|t| t.into_owned()))
 }
 
 impl FromRequestParts<Hub> for Caller {
@@ -284,10 +356,22 @@ impl FromRequestParts<Hub> for Caller {
 }
 
 impl Hub {
+    /// A pairing code for a new device of `role`, named `name`.
+    pub async fn create_pairing_code(
+        &self,
+        role: Role,
+        name: &str,
+    ) -> Result<PairingCode, sqlx::Error> {
+        create_pairing_code(self.pool(), &self.keys, role, name, self.clock.now()).await
+    }
+
     /// Checks a token: signature, expiry and that its device is still paired.
     pub fn authenticate(&self, token: &str) -> Result<DeviceRecord, AppError> {
         let invalid = || AppError::unauthorized("the device token is invalid, expired or revoked");
         let claims = self.keys.verify(token).ok_or_else(invalid)?;
+        if self.devices.is_token_revoked(&claims.jti) {
+            return Err(invalid());
+        }
         let device = self.devices.get(&claims.sub).ok_or_else(invalid)?;
         if device.role != claims.role {
             return Err(invalid());
@@ -316,37 +400,111 @@ impl Hub {
     }
 }
 
-/// Counts wrong pairing codes per address over the last minute.
+/// Wrong pairing codes, per address over the last minute and hub-wide over
+/// ten minutes.
+///
+/// Each attempt takes its place in both counts *before* its code is
+/// checked, under one lock, so a concurrent burst cannot get more codes
+/// checked than the budget; a right code gives its place back. When the
+/// hub-wide budget is used up, every outstanding code is cancelled (see
+/// `pair`), so a sweep from many addresses checks at most that many guesses
+/// against any one code. The per-address table only holds addresses with a
+/// counted attempt, which the hub-wide budget bounds.
 #[derive(Default)]
 pub struct PairingLimiter {
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Default)]
+struct LimiterState {
+    by_ip: HashMap<IpAddr, VecDeque<Instant>>,
+    hub_wide: VecDeque<Instant>,
+}
+
+/// Wrong codes the whole hub takes within [`HUB_WIDE_WINDOW`].
+pub const HUB_WIDE_PAIRING_FAILURES: usize = 30;
+const HUB_WIDE_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+const PER_ADDRESS_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why an attempt may not be made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PairingBlocked {
+    Address,
+    HubWide,
+}
+
+/// One counted attempt.
+#[derive(Debug)]
+pub struct PairingTicket {
+    ip: IpAddr,
+    at: Instant,
+    /// This attempt took the last place in the hub-wide budget.
+    pub exhausts_budget: bool,
 }
 
 impl PairingLimiter {
-    /// Whether `ip` has used up its wrong attempts for this minute.
-    pub fn is_blocked(&self, ip: IpAddr) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(times) = map.get_mut(&ip) else {
-            return false;
-        };
-        let minute_ago = Instant::now() - std::time::Duration::from_secs(60);
-        while times.front().is_some_and(|t| *t < minute_ago) {
-            times.pop_front();
+    /// Counts an attempt from `ip`, or says why it may not be made.
+    pub fn begin(&self, ip: IpAddr) -> Result<PairingTicket, PairingBlocked> {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.prune(now);
+        if state.hub_wide.len() >= HUB_WIDE_PAIRING_FAILURES {
+            return Err(PairingBlocked::HubWide);
         }
-        if times.is_empty() {
-            map.remove(&ip);
-            return false;
+        let mine = state.by_ip.entry(ip).or_default();
+        if mine.len() >= PAIRING_FAILURES_PER_MINUTE {
+            return Err(PairingBlocked::Address);
         }
-        times.len() >= PAIRING_FAILURES_PER_MINUTE
+        mine.push_back(now);
+        state.hub_wide.push_back(now);
+        Ok(PairingTicket {
+            ip,
+            at: now,
+            exhausts_budget: state.hub_wide.len() == HUB_WIDE_PAIRING_FAILURES,
+        })
     }
 
-    pub fn record_failure(&self, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Bound the table: an address flood cannot grow it without limit.
-        if map.len() > 10_000 {
-            map.clear();
+    /// The attempt's code was right: it does not count.
+    pub fn succeeded(&self, ticket: PairingTicket) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mine) = state.by_ip.get_mut(&ticket.ip) {
+            if let Some(i) = mine.iter().position(|t| *t == ticket.at) {
+                mine.remove(i);
+            }
+            if mine.is_empty() {
+                state.by_ip.remove(&ticket.ip);
+            }
         }
-        map.entry(ip).or_default().push_back(Instant::now());
+        if let Some(i) = state.hub_wide.iter().position(|t| *t == ticket.at) {
+            state.hub_wide.remove(i);
+        }
+    }
+
+    /// Addresses with a counted attempt (for tests and metrics).
+    pub fn addresses(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.by_ip.len()
+    }
+}
+
+impl LimiterState {
+    fn prune(&mut self, now: Instant) {
+        while self
+            .hub_wide
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= HUB_WIDE_WINDOW)
+        {
+            self.hub_wide.pop_front();
+        }
+        self.by_ip.retain(|_, times| {
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= PER_ADDRESS_WINDOW)
+            {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
     }
 }
 
@@ -354,6 +512,7 @@ impl PairingLimiter {
 /// from the command line too, while a server uses the same database.
 pub async fn create_pairing_code(
     pool: &SqlitePool,
+    keys: &Keys,
     role: Role,
     name: &str,
     now: DateTime<Utc>,
@@ -369,7 +528,7 @@ pub async fn create_pairing_code(
             "INSERT INTO pairing_codes (code, role, name, expires_ms) VALUES (?, ?, ?, ?)
              ON CONFLICT (code) DO NOTHING",
         )
-        .bind(&code)
+        .bind(keys.code_hash(&code))
         .bind(role.as_str())
         .bind(name)
         .bind(expires_at.timestamp_millis())
@@ -433,14 +592,44 @@ mod tests {
     }
 
     #[test]
-    fn sixth_wrong_code_is_blocked() {
+    fn sixth_wrong_code_is_blocked_and_right_codes_do_not_count() {
         let limiter = PairingLimiter::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let right = limiter.begin(ip).unwrap();
+        limiter.succeeded(right);
         for _ in 0..5 {
-            assert!(!limiter.is_blocked(ip));
-            limiter.record_failure(ip);
+            limiter.begin(ip).unwrap();
         }
-        assert!(limiter.is_blocked(ip));
-        assert!(!limiter.is_blocked("10.0.0.2".parse().unwrap()));
+        assert_eq!(limiter.begin(ip).unwrap_err(), PairingBlocked::Address);
+        assert!(limiter.begin("10.0.0.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn the_hub_wide_budget_holds_across_addresses() {
+        let limiter = PairingLimiter::default();
+        let mut exhausted = 0;
+        let mut blocked = 0;
+        for i in 0..200u32 {
+            let ip = IpAddr::from([10, 1, (i / 250) as u8, (i % 250) as u8]);
+            match limiter.begin(ip) {
+                Ok(t) => exhausted += usize::from(t.exhausts_budget),
+                Err(PairingBlocked::HubWide) => blocked += 1,
+                Err(PairingBlocked::Address) => unreachable!(),
+            }
+        }
+        assert_eq!(exhausted, 1);
+        assert_eq!(blocked, 200 - HUB_WIDE_PAIRING_FAILURES);
+        assert_eq!(limiter.addresses(), HUB_WIDE_PAIRING_FAILURES);
+    }
+
+    #[test]
+    fn codes_are_stored_as_a_keyed_hash() {
+        let keys = Keys::from_secret(b"0123456789abcdef0123456789abcdef");
+        let other = Keys::from_secret(b"fedcba9876543210fedcba9876543210");
+        let hash = keys.code_hash("123456");
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains("123456"));
+        assert_eq!(hash, keys.code_hash("123456"));
+        assert_ne!(hash, other.code_hash("123456"));
     }
 }

@@ -11,10 +11,150 @@ use sqlx::SqlitePool;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "hub.db";
 
-/// Opens `hub.db` in `data_dir`, creating it, in WAL mode, with migrations run.
+/// Makes the data folder private (0700) and checks that it is whole before
+/// anything is opened: a folder that holds a hub (its `secret.key`) must
+/// have a database with data, a database with data must have its secret,
+/// and the secret must be readable by its owner only. Each refusal says what
+/// to do. Creates the folder if it does not exist.
+pub fn check_folder(data_dir: &Path) -> anyhow::Result<()> {
+    use anyhow::{bail, Context};
+    create_private_dir(data_dir)
+        .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
+    let dir = data_dir.display();
+    let secret = data_dir.join(crate::auth::SECRET_FILE);
+    let db = data_dir.join(DB_FILE);
+    let db_len = match std::fs::metadata(&db) {
+        Ok(m) => Some(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", db.display())),
+    };
+    let has_secret = secret.exists();
+    if has_secret && db_len.unwrap_or(0) == 0 {
+        bail!(
+            "{dir} holds a hub (its secret.key is there) but its database {DB_FILE} is {}. \
+             Restore {DB_FILE} from a backup. To start this hub afresh instead, move the folder \
+             away and start again (every device will have to pair again).",
+            if db_len.is_some() { "empty" } else { "missing" }
+        );
+    }
+    if !has_secret && db_len.is_some_and(|n| n > 0) {
+        bail!(
+            "{}/{} is missing, but {DB_FILE} holds a hub: every device's token was signed with it. \
+             Restore secret.key from a backup; or run `countertop-hub new-secret --data {dir}` \
+             to make a new one (every device will have to pair again).",
+            dir,
+            crate::auth::SECRET_FILE
+        );
+    }
+    if has_secret {
+        check_private(&secret, data_dir)?;
+    }
+    for name in [DB_FILE, "hub.db-wal", "hub.db-shm"] {
+        make_private(&data_dir.join(name))?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        tracing::info!(folder = %dir.display(), "made the data folder private (0700)");
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Gives a file of the hub's owner-only access (0600), if it exists.
+#[cfg(unix)]
+fn make_private(path: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = match std::fs::metadata(path) {
+        Ok(m) => m.permissions().mode(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+        tracing::info!(file = %path.display(), "made a data file private (0600)");
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn check_private(secret: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(secret)
+        .with_context(|| format!("reading {}", secret.display()))?
+        .permissions()
+        .mode();
+    anyhow::ensure!(
+        mode & 0o077 == 0,
+        "{} can be read or changed by other users (mode {:o}): anyone who read it can forge \
+         device tokens. Run `chmod 600 {}`; if others may have read it, also run \
+         `countertop-hub new-secret --data {}` and pair every device again.",
+        secret.display(),
+        mode & 0o777,
+        secret.display(),
+        data_dir.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_secret: &Path, _data_dir: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Creates an empty database file readable by its owner only, so that
+/// SQLite's `-wal` and `-shm` files, which take its mode, are private too.
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_file(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Opens `hub.db` in `data_dir`, creating it (0600), in WAL mode; refuses a
+/// damaged database (`PRAGMA quick_check`); runs the migrations. Call
+/// [`check_folder`] first.
 pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
     use anyhow::Context;
     let path = data_dir.join(DB_FILE);
+    create_private_file(&path).with_context(|| format!("creating {}", path.display()))?;
     let options = SqliteConnectOptions::from_str("sqlite://")?
         .filename(&path)
         .create_if_missing(true)
@@ -29,6 +169,24 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .connect_with(options)
         .await
         .with_context(|| format!("opening the database {}", path.display()))?;
+    let damaged = |detail: String| {
+        anyhow::anyhow!(
+            "the database {} is damaged ({detail}). Stop the hub and restore {DB_FILE} from a \
+             backup (remove {DB_FILE}-wal and {DB_FILE}-shm beside it first).",
+            path.display()
+        )
+    };
+    let problems: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
+        .fetch_all(&pool)
+        .await
+        .map_err(|e| damaged(e.to_string()))?;
+    if problems.first().map(String::as_str) != Some("ok") {
+        pool.close().await;
+        return Err(damaged(problems.join("; ")));
+    }
+    for name in ["hub.db-wal", "hub.db-shm"] {
+        make_private(&data_dir.join(name))?;
+    }
     sqlx::migrate!("./migrations")
         .run(&pool)
         .await

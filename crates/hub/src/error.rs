@@ -94,8 +94,27 @@ impl From<JsonRejection> for AppError {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             return AppError::new(status, "payload_too_large", "the request body is too large");
         }
+        if body_timed_out(&rejection) {
+            return AppError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body stopped arriving",
+            );
+        }
         AppError::new(status, "validation", rejection.body_text())
     }
+}
+
+/// Whether a body failed because it stalled (`RequestBodyTimeoutLayer`).
+pub fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 impl From<QueryRejection> for AppError {

@@ -16,7 +16,6 @@
 //! - [`auth`]: devices, pairing codes, tokens; [`registry`]: open connections.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,7 +25,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post, put};
-use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +38,8 @@ pub mod error;
 pub mod log;
 pub mod metrics;
 pub mod registry;
+pub mod server;
+pub mod signature;
 pub mod sse;
 pub mod subscription;
 pub mod ws;
@@ -71,6 +71,17 @@ pub struct HubConfig {
     pub sse_keepalive: Duration,
     /// Largest accepted REST body.
     pub max_body_bytes: usize,
+    /// A connection must send a whole request head within this time, the
+    /// first one and each next one on a kept-alive connection.
+    pub header_read_timeout: Duration,
+    /// A request body must keep arriving: a pause this long answers `408`.
+    pub body_timeout: Duration,
+    /// A WebSocket whose peer has not taken a write for this long is closed.
+    pub write_timeout: Duration,
+    /// Open connections (streams included) one address may hold.
+    pub max_connections_per_address: usize,
+    /// Topics one connection may read at once.
+    pub max_topics_per_connection: usize,
 }
 
 impl HubConfig {
@@ -86,6 +97,11 @@ impl HubConfig {
             idle_timeout: Duration::from_secs(60),
             sse_keepalive: Duration::from_secs(15),
             max_body_bytes: 256 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            max_connections_per_address: 256,
+            max_topics_per_connection: 256,
         }
     }
 }
@@ -104,6 +120,10 @@ pub struct HubState {
     pub pairing: PairingLimiter,
     /// Cancelled when the hub shuts down; every connection watches it.
     pub shutdown: CancellationToken,
+    /// Open connections per address (the accept loop's cap).
+    pub connections: Arc<server::ConnectionCounts>,
+    /// The origins of pages the hub serves itself, known once it listens.
+    pub own_origins: std::sync::OnceLock<Vec<String>>,
 }
 
 /// A cheap, cloneable handle to the running hub's state.
@@ -122,9 +142,13 @@ impl Hub {
     /// secret and, on a first start, the demo café.
     pub async fn open(config: HubConfig) -> anyhow::Result<Hub> {
         use anyhow::Context;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+        db::check_folder(&config.data_dir)?;
+        // The secret first: a folder whose database exists always has one.
+        let keys = Keys::load_or_create(&config.data_dir)?;
         let pool = db::open(&config.data_dir).await?;
+        api::workorders::rewrite_stored_signatures(&pool)
+            .await
+            .context("reading stored signatures through the allow-list")?;
         let clock = Clock::system();
         if config.demo {
             db::seed_demo(&pool, clock.now())
@@ -135,7 +159,6 @@ impl Hub {
                 .await
                 .context("writing default settings")?;
         }
-        let keys = Keys::load_or_create(&config.data_dir)?;
         let metrics = Arc::new(Metrics::default());
         let log = EventLog::open(pool.clone(), metrics.clone())
             .await
@@ -151,6 +174,8 @@ impl Hub {
             clock,
             pairing: PairingLimiter::default(),
             shutdown: CancellationToken::new(),
+            connections: Arc::default(),
+            own_origins: std::sync::OnceLock::new(),
         }));
         api::dashboard::prime(&hub)
             .await
@@ -211,6 +236,9 @@ pub fn router(hub: Hub) -> Router {
             authenticate,
         ))
         .layer(DefaultBodyLimit::max(hub.config.max_body_bytes))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            hub.config.body_timeout,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 "request",
@@ -245,13 +273,22 @@ async fn authenticate(State(hub): State<Hub>, mut req: Request, next: Next) -> R
     next.run(req).await
 }
 
-/// The query string with any token replaced, for logs.
+/// The query string with any token replaced, for logs. Keys are compared
+/// after percent-decoding, as the extractors read them (`to%6Ben` is `token`).
 pub fn redact_query(query: &str) -> String {
     query
         .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("token") => format!("{key}=[redacted]"),
-            _ => pair.to_owned(),
+        .map(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+            let decoded = form_urlencoded::parse(key.as_bytes())
+                .next()
+                .map(|(k, _)| k.into_owned())
+                .unwrap_or_default();
+            if decoded.eq_ignore_ascii_case("token") {
+                format!("{key}=[redacted]")
+            } else {
+                pair.to_owned()
+            }
         })
         .collect::<Vec<_>>()
         .join("&")
@@ -264,27 +301,15 @@ pub async fn serve(
     hub: Hub,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let nofile = server::raise_open_files_limit();
+    tracing::debug!(nofile, "open-file limit");
+    let _ = hub.own_origins.set(server::own_origins(addr));
     let pruner = tokio::spawn(prune_periodically(hub.clone()));
-    let token = hub.shutdown.clone();
-    let app = router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    // Events are small frames written as they happen: Nagle's algorithm
-    // would hold one back until the previous one is acknowledged.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => token.cancel(),
-                () = token.cancelled() => {}
-            }
-        })
-        .await;
+    server::accept_loop(listener, hub.clone(), shutdown).await;
     pruner.abort();
     hub.pool().close().await;
-    result
+    Ok(())
 }
 
 async fn prune_periodically(hub: Hub) {
@@ -315,6 +340,10 @@ mod tests {
         assert_eq!(
             super::redact_query("topics=orders&token=eyJabc.def&x=1"),
             "topics=orders&token=[redacted]&x=1"
+        );
+        assert_eq!(
+            super::redact_query("to%6Ben=eyJabc.def&TOKEN=x&t%6fken"),
+            "to%6Ben=[redacted]&TOKEN=[redacted]&t%6fken=[redacted]"
         );
     }
 }

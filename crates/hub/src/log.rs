@@ -165,8 +165,14 @@ pub struct EventLog {
     /// The newest published events, in `seq` order with no gap (empty after
     /// a start: it fills as events are published).
     recent: std::sync::Mutex<VecDeque<Arc<Published>>>,
+    /// Replays that read the database take turns: a crowd of `since=0`
+    /// subscribers costs one core at most, not the whole machine.
+    db_replays: tokio::sync::Semaphore,
     metrics: Arc<Metrics>,
 }
+
+/// A replay reads the log this many events at a time.
+pub const REPLAY_PAGE: u64 = 1_000;
 
 impl EventLog {
     /// Opens the log, creating its epoch on first start.
@@ -195,6 +201,7 @@ impl EventLog {
             published_seq: AtomicU64::new(last_seq),
             pruned_through: AtomicU64::new(pruned_through),
             recent: std::sync::Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)),
+            db_replays: tokio::sync::Semaphore::new(1),
             metrics,
         })
     }
@@ -257,6 +264,7 @@ impl EventLog {
                 return Ok(ReplayRead::Events(events));
             }
         }
+        let _turn = self.db_replays.acquire().await;
         let mut tx = self.pool.begin().await?;
         let pruned = meta_u64(&mut tx, "pruned_through").await?;
         if since < pruned {

@@ -37,6 +37,9 @@ enum Command {
         /// Start an empty hub instead of the demo café.
         #[arg(long)]
         no_demo: bool,
+        /// Open connections one address may hold (WebSockets and streams included).
+        #[arg(long, env = "COUNTERTOP_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+        max_connections_per_address: usize,
     },
     /// Print a pairing code as one JSON line (works while the hub runs).
     PairingCode {
@@ -44,6 +47,13 @@ enum Command {
         role: Role,
         #[arg(long)]
         name: Option<String>,
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+    },
+    /// Make a new signing secret (after secret.key was lost or exposed):
+    /// every device's token stops working and every device must pair again.
+    /// Stop the hub first.
+    NewSecret {
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
     },
@@ -88,10 +98,12 @@ async fn main() -> anyhow::Result<()> {
             data,
             allow_origin,
             no_demo,
+            max_connections_per_address,
         } => {
             let mut config = HubConfig::new(data_dir(data)?);
             config.allowed_origins = allow_origin;
             config.demo = !no_demo;
+            config.max_connections_per_address = max_connections_per_address.max(1);
             let hub = Hub::open(config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -113,13 +125,38 @@ async fn main() -> anyhow::Result<()> {
                 dir.display(),
                 dir.display()
             );
+            db::check_folder(&dir)?;
+            let keys = auth::Keys::load_or_create(&dir)?;
             let pool = db::open(&dir).await?;
             let name = name.unwrap_or_else(|| countertop_hub::api::devices::default_name(role));
-            let code = auth::create_pairing_code(&pool, role, &name, chrono::Utc::now()).await?;
+            let code =
+                auth::create_pairing_code(&pool, &keys, role, &name, chrono::Utc::now()).await?;
             println!("{}", serde_json::to_string(&code)?);
+        }
+        Command::NewSecret { data } => {
+            let dir = data_dir(data)?;
+            anyhow::ensure!(
+                dir.join(db::DB_FILE).exists(),
+                "no hub data in {}",
+                dir.display()
+            );
+            auth::Keys::replace(&dir)?;
+            db::check_folder(&dir)?;
+            let pool = db::open(&dir).await?;
+            let revoked = sqlx::query(
+                "UPDATE devices SET revoked_at = ? WHERE revoked_at IS NULL",
+            )
+            .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .execute(&pool)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM pairing_codes").execute(&pool).await?;
+            pool.close().await;
+            println!("{}", serde_json::json!({ "devicesToPairAgain": revoked }));
         }
         Command::WipeEvents { data } => {
             let dir = data_dir(data)?;
+            db::check_folder(&dir)?;
             let pool = db::open(&dir).await?;
             let epoch = EventLog::wipe(&pool).await?;
             println!("{}", serde_json::json!({ "epoch": epoch }));

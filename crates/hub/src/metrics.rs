@@ -13,6 +13,12 @@ pub struct Metrics {
     pub ws_connections_total: AtomicU64,
     pub sse_connections_total: AtomicU64,
     pub rate_limited_messages: AtomicU64,
+    /// WebSockets closed because the peer stopped reading.
+    pub slow_consumers_closed: AtomicU64,
+    /// Connections refused because their address had too many open.
+    pub connections_refused: AtomicU64,
+    /// Wrong pairing codes (per address and hub-wide budgets).
+    pub pairing_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -113,6 +119,24 @@ impl MetricsView<'_> {
             "Client messages refused by the rate limit.",
             "counter",
             load(&m.rate_limited_messages),
+        );
+        gauge(
+            "countertop_slow_consumers_closed_total",
+            "WebSockets closed because the peer stopped reading.",
+            "counter",
+            load(&m.slow_consumers_closed),
+        );
+        gauge(
+            "countertop_connections_refused_total",
+            "Connections refused: too many open from one address.",
+            "counter",
+            load(&m.connections_refused),
+        );
+        gauge(
+            "countertop_pairing_failures_total",
+            "Wrong pairing codes.",
+            "counter",
+            load(&m.pairing_failures),
         );
         gauge(
             "countertop_event_seq",

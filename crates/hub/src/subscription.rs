@@ -80,6 +80,19 @@ impl Subscription {
         self.cursor
     }
 
+    pub fn topic_count(&self) -> usize {
+        self.topics.len()
+    }
+
+    /// How many of `topics` this connection does not read yet.
+    pub fn new_topics(&self, topics: &[Topic]) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        topics
+            .iter()
+            .filter(|t| !self.topics.contains_key(t) && seen.insert(*t))
+            .count()
+    }
+
     pub fn topic_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.topics.keys().map(Topic::to_string).collect();
         names.sort();
@@ -232,25 +245,33 @@ impl Subscription {
                 replay: Some(ReplayOutcome::Resync(ResyncReason::EpochChanged)),
             });
         }
-        let events = match self.hub.log.replay(since, now).await? {
-            ReplayRead::Expired => {
-                return Ok(SubscribeOutcome {
-                    before,
-                    replay: Some(ReplayOutcome::Resync(ResyncReason::HistoryExpired)),
-                })
-            }
-            ReplayRead::Events(events) => events,
-        };
+        // Read a page at a time and keep only what this connection reads, so
+        // a replay of the whole log never holds the whole log.
         let mut sent = Vec::new();
-        for event in events {
-            // Already delivered live through a topic held before this call?
-            // A board projection does not count when the new topics read
-            // the event in full.
-            let delivered = self.reads(&event, |t, floor| old.contains_key(t) && event.seq > floor);
-            match (delivered, self.reads(&event, |t, _| fresh.contains(t))) {
-                (Some(false), _) | (Some(true), Some(true)) | (_, None) => {}
-                (_, Some(board_only)) => sent.push(Outgoing { event, board_only }),
+        let mut from = since;
+        while from < now {
+            let upto = now.min(from + crate::log::REPLAY_PAGE);
+            let events = match self.hub.log.replay(from, upto).await? {
+                ReplayRead::Expired => {
+                    return Ok(SubscribeOutcome {
+                        before,
+                        replay: Some(ReplayOutcome::Resync(ResyncReason::HistoryExpired)),
+                    })
+                }
+                ReplayRead::Events(events) => events,
+            };
+            for event in events {
+                // Already delivered live through a topic held before this call?
+                // A board projection does not count when the new topics read
+                // the event in full.
+                let delivered =
+                    self.reads(&event, |t, floor| old.contains_key(t) && event.seq > floor);
+                match (delivered, self.reads(&event, |t, _| fresh.contains(t))) {
+                    (Some(false), _) | (Some(true), Some(true)) | (_, None) => {}
+                    (_, Some(board_only)) => sent.push(Outgoing { event, board_only }),
+                }
             }
+            from = upto;
         }
         let replayed = Replayed {
             from: since,
@@ -283,7 +304,18 @@ impl Hub {
             Topic::Workorders => matches!(role, Some(Manager | Display)),
             Topic::System | Topic::Dashboard => role == Some(Manager),
             Topic::Order(id) => match role {
-                Some(Barista | Manager) => true,
+                // Only orders that exist: a topic per made-up id would let a
+                // connection hold topics without end.
+                Some(Barista | Manager) => {
+                    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
+                        .bind(id)
+                        .fetch_optional(self.log.pool())
+                        .await?;
+                    if found.is_none() {
+                        return Err(AppError::not_found(format!("no order \"{id}\"")));
+                    }
+                    true
+                }
                 Some(Kiosk) => {
                     let owner: Option<Option<String>> =
                         sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")

@@ -40,6 +40,11 @@ const READ_BUFFER_BYTES: usize = 1024;
 /// its capacity for the connection's life) far beyond it.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
+/// What one connection may have waiting to be written, pongs included: a peer
+/// that sends but never reads cannot make the hub hold more than this for it.
+/// Large enough for the biggest event (a workorder with its signature).
+pub const MAX_WRITE_BUFFER_BYTES: usize = 512 * 1024;
+
 /// Rate limit: 20 messages a second sustained, bursts of 40, and three
 /// seconds of flooding close the connection.
 const RATE_PER_SEC: f64 = 20.0;
@@ -61,6 +66,7 @@ pub async fn upgrade(
     // (see BENCHMARKS.md). Client frames are small; 1 KiB suffices.
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
         .on_upgrade(move |socket| run(socket, hub, caller))
@@ -85,12 +91,15 @@ fn check_origin(hub: &Hub, headers: &HeaderMap) -> Result<(), AppError> {
     {
         return Ok(());
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    if let Some(host) = host {
-        let own = [format!("http://{host}"), format!("https://{host}")];
-        if own.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
-            return Ok(());
-        }
+    // The hub's own pages, by the addresses it listens on. An Origin that
+    // merely matches the Host header proves nothing: a page on an attacker's
+    // name that resolves to the hub (DNS rebinding) sends both alike.
+    if hub
+        .own_origins
+        .get()
+        .is_some_and(|own| own.iter().any(|o| o.eq_ignore_ascii_case(origin)))
+    {
+        return Ok(());
     }
     Err(AppError::forbidden(format!(
         "origin {origin} is not allowed; start the hub with --allow-origin {origin}"
@@ -177,7 +186,10 @@ async fn run(socket: WebSocket, hub: Hub, caller: Caller) {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = conn.socket.send(Message::Close(Some(frame))).await;
+        // A peer that does not read would hold this send forever.
+        let write_timeout = conn.hub.config.write_timeout;
+        let _ = tokio::time::timeout(write_timeout, conn.socket.send(Message::Close(Some(frame))))
+            .await;
     }
     tracing::debug!(
         connection = conn.registration.id,
@@ -254,7 +266,16 @@ impl Connection {
                             let _ = futures::SinkExt::flush(&mut self.socket).await;
                             return None;
                         }
-                        Message::Ping(_) | Message::Pong(_) => {}
+                        // Control frames count against the limit too: the
+                        // transport answers every ping with a pong, so a ping
+                        // flood is a write flood. They get no error frame.
+                        Message::Ping(_) | Message::Pong(_) => match limit.check(Instant::now()) {
+                            Verdict::Accept => {}
+                            Verdict::Refuse => {
+                                self.hub.metrics.rate_limited_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            Verdict::Close => return Some((CLOSE_POLICY, "rate limit exceeded")),
+                        },
                     }
                 }
                 received = self.sub.recv() => {
@@ -274,7 +295,7 @@ impl Connection {
                     if last_heard.elapsed() >= self.hub.config.idle_timeout {
                         return Some((CLOSE_NORMAL, "idle timeout"));
                     }
-                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                    if self.write(Message::Ping(Default::default())).await.is_err() {
                         return None;
                     }
                 }
@@ -335,11 +356,22 @@ impl Connection {
         epoch: Option<&str>,
         admin: bool,
     ) -> Result<(), Ending> {
+        let cap = self.hub.config.max_topics_per_connection;
+        let held = self.sub.topic_count();
+        if held + self.sub.new_topics(&topics) > cap {
+            return self
+                .error(
+                    "validation",
+                    &format!("a connection reads at most {cap} topics; this one reads {held}"),
+                )
+                .await;
+        }
         let mut allowed = Vec::with_capacity(topics.len());
         for topic in topics {
             match self.hub.authorize_topic(&self.caller, &topic).await {
                 Ok(()) => allowed.push(topic),
                 Err(e) if e.code == "internal" => return self.error(e.code, &e.message).await,
+                Err(e) if e.code == "not_found" => self.error(e.code, &e.message).await?,
                 Err(e) => self.error("forbidden", &e.message).await?,
             }
         }
@@ -395,24 +427,51 @@ impl Connection {
             return Ok(());
         }
         let n = events.len() as u64;
-        for out in events {
-            let frame = out.rendition().frame.clone();
-            self.socket
-                .feed(Message::Text(frame))
-                .await
-                .map_err(|_| None)?;
+        let socket = &mut self.socket;
+        let written = async move {
+            for out in events {
+                let frame = out.rendition().frame.clone();
+                socket.feed(Message::Text(frame)).await?;
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(self.hub.config.write_timeout, written).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(None),
+            Err(_) => return Err(self.not_reading()),
         }
-        self.socket.flush().await.map_err(|_| None)?;
         self.hub.metrics.delivered(n);
         Ok(())
     }
 
     async fn send(&mut self, event: Event) -> Result<(), Ending> {
         let text = serde_json::to_string(&Frame::control(event)).map_err(|_| None)?;
-        self.socket
-            .send(Message::Text(text.into()))
-            .await
-            .map_err(|_| None)
+        self.write(Message::Text(text.into())).await
+    }
+
+    /// Writes one message, giving up on a peer that has not read for
+    /// `write_timeout`: the connection ends without a close frame, which
+    /// could not be written either.
+    async fn write(&mut self, message: Message) -> Result<(), Ending> {
+        match tokio::time::timeout(self.hub.config.write_timeout, self.socket.send(message)).await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(None),
+            Err(_) => Err(self.not_reading()),
+        }
+    }
+
+    fn not_reading(&self) -> Ending {
+        tracing::info!(
+            connection = self.registration.id,
+            device = ?self.caller.device_id(),
+            "closing a websocket that does not read"
+        );
+        self.hub
+            .metrics
+            .slow_consumers_closed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        None
     }
 
     async fn error(&mut self, code: &str, message: &str) -> Result<(), Ending> {

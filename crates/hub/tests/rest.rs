@@ -507,15 +507,13 @@ async fn the_sixth_wrong_pairing_code_within_a_minute_is_rate_limited() {
     // was used already, three are near the right one but not it.
     let right: u32 = good["code"].as_str().unwrap().parse().unwrap();
     let near = |n: u32| format!("{:06}", (right + n) % 1_000_000);
-    let used = countertop_hub::auth::create_pairing_code(
-        cafe.hub.hub.pool(),
-        Role::Kiosk,
-        "spent",
-        cafe.hub.hub.clock.now(),
-    )
-    .await
-    .unwrap()
-    .code;
+    let used = cafe
+        .hub
+        .hub
+        .create_pairing_code(Role::Kiosk, "spent")
+        .await
+        .unwrap()
+        .code;
     ok(
         cafe.anonymous()
             .post("/api/devices/pair", json!({ "code": used }))
@@ -2405,14 +2403,12 @@ async fn fill(cafe: &Cafe, kiosk_order: &str, template: &str) -> String {
         out = out.replace("{wo}", &cafe.workorder().await);
     }
     if out.contains("{code}") {
-        let code = countertop_hub::auth::create_pairing_code(
-            cafe.hub.hub.pool(),
-            Role::Kiosk,
-            "role table",
-            cafe.hub.hub.clock.now(),
-        )
-        .await
-        .unwrap();
+        let code = cafe
+            .hub
+            .hub
+            .create_pairing_code(Role::Kiosk, "role table")
+            .await
+            .unwrap();
         out = out.replace("{code}", &code.code);
     }
     if out.contains("{victim}") {

@@ -9,7 +9,7 @@ use countertop_protocol::{Device, PairRequest, Paired, PairingCode, PairingCodeR
 
 use super::{text, ts};
 use crate::auth::{
-    create_pairing_code, device_view, random_id, Caller, DeviceRecord, MAX_NAME_LEN,
+    device_view, random_id, Caller, DeviceRecord, PairingBlocked, PairingTicket, MAX_NAME_LEN,
 };
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::Hub;
@@ -58,7 +58,7 @@ pub async fn pairing_code(
         Some(n) => text("name", n, MAX_NAME_LEN)?,
         None => default_name(body.role),
     };
-    let code = create_pairing_code(hub.pool(), body.role, &name, hub.clock.now()).await?;
+    let code = hub.create_pairing_code(body.role, &name).await?;
     Ok((StatusCode::CREATED, Json(code)))
 }
 
@@ -77,17 +77,17 @@ pub async fn pair(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<PairRequest>,
 ) -> ApiResult<(StatusCode, Json<Paired>)> {
-    let ip = peer.ip();
-    if hub.pairing.is_blocked(ip) {
-        return Err(AppError::rate_limited(
-            "too many wrong pairing codes; wait a minute",
-        ));
-    }
+    let ticket = hub.pairing.begin(peer.ip()).map_err(|blocked| match blocked {
+        PairingBlocked::Address => {
+            AppError::rate_limited("too many wrong pairing codes; wait a minute")
+        }
+        PairingBlocked::HubWide => AppError::rate_limited(
+            "too many wrong pairing codes were tried on this hub; pairing is paused for up to ten minutes and the open codes were cancelled",
+        ),
+    })?;
     let code = body.code.trim();
-    let wrong = || AppError::unauthorized("unknown, expired or already used pairing code");
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        hub.pairing.record_failure(ip);
-        return Err(wrong());
+        return Err(wrong_code(&hub, ticket).await);
     }
     let now = hub.clock.now();
     let mut tx = hub.pool().begin().await?;
@@ -96,14 +96,15 @@ pub async fn pair(
          RETURNING role, name",
     )
     .bind(now.timestamp_millis())
-    .bind(code)
+    .bind(hub.keys.code_hash(code))
     .bind(now.timestamp_millis())
     .fetch_optional(&mut *tx)
     .await?;
     let Some((role, name)) = row else {
-        hub.pairing.record_failure(ip);
-        return Err(wrong());
+        drop(tx);
+        return Err(wrong_code(&hub, ticket).await);
     };
+    hub.pairing.succeeded(ticket);
     let role = Role::parse(&role)
         .ok_or_else(|| AppError::internal("a pairing code has an unknown role"))?;
     let device = DeviceRecord {
@@ -130,7 +131,44 @@ pub async fn pair(
     Ok((StatusCode::CREATED, Json(paired)))
 }
 
-pub async fn refresh(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Paired>> {
+/// A wrong code: it stays counted, and the attempt that used up the
+/// hub-wide budget cancels every outstanding code.
+async fn wrong_code(hub: &Hub, ticket: PairingTicket) -> AppError {
+    hub.metrics
+        .pairing_failures
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if ticket.exhausts_budget {
+        match sqlx::query("DELETE FROM pairing_codes WHERE used_ms IS NULL")
+            .execute(hub.pool())
+            .await
+        {
+            Ok(done) => tracing::warn!(
+                cancelled = done.rows_affected(),
+                "too many wrong pairing codes on this hub: every open code was cancelled"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not cancel the open pairing codes"),
+        }
+    }
+    AppError::unauthorized("unknown, expired or already used pairing code")
+}
+
+/// A new token for the calling device; the one it called with stops working.
+pub async fn refresh(
+    State(hub): State<Hub>,
+    caller: Caller,
+    parts: axum::http::request::Parts,
+) -> ApiResult<Json<Paired>> {
     let device = caller.require(&Role::ALL)?;
-    Ok(Json(hub.mint_token(device)?))
+    let old = crate::auth::bearer_token(&parts)?
+        .and_then(|token| hub.keys.verify(&token))
+        .ok_or_else(|| AppError::unauthorized("this call needs a device token"))?;
+    let paired = hub.mint_token(device)?;
+    sqlx::query("INSERT INTO revoked_tokens (jti, expires_ms) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        .bind(&old.jti)
+        .bind(old.exp.saturating_mul(1000))
+        .execute(hub.pool())
+        .await?;
+    hub.devices.revoke_token(old.jti, old.exp);
+    tracing::info!(device = %device.id, "device token refreshed; the old one is revoked");
+    Ok(Json(paired))
 }

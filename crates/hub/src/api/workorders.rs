@@ -13,10 +13,9 @@ use super::{amount, load_workorder, load_workorders, text};
 use crate::auth::{random_id, Caller};
 use crate::error::{ApiJson, ApiResult, AppError};
 use crate::log::{Routing, Writer};
-use crate::Hub;
+use crate::{signature, Hub};
 
 const MAX_LINES: usize = 100;
-const MAX_SVG_BYTES: usize = 200 * 1024;
 
 pub async fn list(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Vec<Workorder>>> {
     let device = caller.require(&[Role::Manager, Role::Display])?;
@@ -216,6 +215,11 @@ pub async fn stop_session(
     caller.require_manager()?;
     // A body over the limit answers in the protocol's error shape too.
     let body = body.map_err(|rejection| match rejection.status() {
+        _ if crate::error::body_timed_out(&rejection) => AppError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body stopped arriving",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -258,62 +262,6 @@ pub async fn stop_session(
     Ok(Json(wo))
 }
 
-/// Accepts only a plain SVG drawing: no scripts, event handlers or embedded
-/// documents, since managers' screens show it.
-fn check_svg(svg: &str) -> Result<(), AppError> {
-    if svg.len() > MAX_SVG_BYTES {
-        return Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("a signature is at most {} KiB", MAX_SVG_BYTES / 1024),
-        ));
-    }
-    let trimmed = svg.trim_start();
-    let body = if trimmed.starts_with("<?xml") {
-        trimmed
-            .split_once("?>")
-            .map_or("", |(_, rest)| rest.trim_start())
-    } else {
-        trimmed
-    };
-    if !body.starts_with("<svg") || !svg.trim_end().ends_with("</svg>") {
-        return Err(AppError::validation(
-            "signatureSvg must be an <svg> document",
-        ));
-    }
-    let lower = svg.to_ascii_lowercase();
-    let forbidden = [
-        "<script",
-        "javascript:",
-        "<foreignobject",
-        "<iframe",
-        "<!entity",
-    ];
-    // An attribute may follow any whitespace, a `/` or a closing quote, so
-    // `<svg\nonload=` and `<svg/onload=` are handlers as much as ` onload=`.
-    let has_handler = lower.match_indices("on").any(|(i, _)| {
-        lower[..i]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_whitespace() || matches!(c, '/' | '"' | '\''))
-            && lower[i + 2..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .count()
-                > 0
-            && lower[i + 2..]
-                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-                .trim_start()
-                .starts_with('=')
-    });
-    if has_handler || forbidden.iter().any(|f| lower.contains(f)) {
-        return Err(AppError::validation(
-            "signatureSvg may contain drawing only (no scripts or event handlers)",
-        ));
-    }
-    Ok(())
-}
-
 pub async fn sign(
     State(hub): State<Hub>,
     caller: Caller,
@@ -321,7 +269,15 @@ pub async fn sign(
 ) -> ApiResult<Json<Workorder>> {
     let device = caller.require(&[Role::Display])?.clone();
     let signer_name = text("signerName", &body.signer_name, 120)?;
-    check_svg(&body.signature_svg)?;
+    // Only points pass; what is stored and served is the hub's own SVG.
+    let drawing = signature::parse(&body.signature_svg).map_err(|e| match e {
+        signature::Refused::TooLarge => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            e.to_string(),
+        ),
+        _ => AppError::validation(e.to_string()),
+    })?;
     let mut w = hub.log.begin().await?;
     let mut wo = load(&mut w, &body.work_order_id).await?;
     if wo.presented_to.as_deref() != Some(device.id.as_str()) {
@@ -335,9 +291,14 @@ pub async fn sign(
             format!("a {} workorder cannot be signed", wo.status.as_str()),
         ));
     }
+    sqlx::query("UPDATE workorders SET strokes = ? WHERE id = ?")
+        .bind(serde_json::to_string(&drawing)?)
+        .bind(&wo.id)
+        .execute(&mut *w.tx)
+        .await?;
     wo.signature = Some(Signature {
         signer_name,
-        signature_svg: body.signature_svg,
+        signature_svg: signature::render(&drawing),
         signed_at: hub.clock.now(),
         device_id: device.id,
     });
@@ -347,23 +308,65 @@ pub async fn sign(
     Ok(Json(wo))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::check_svg;
-
-    #[test]
-    fn only_plain_drawings_pass() {
-        let ok = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="M0 0 L10 10" stroke="black"/></svg>"#;
-        assert!(check_svg(ok).is_ok());
-        assert!(check_svg(&format!("<?xml version=\"1.0\"?>\n{ok}")).is_ok());
-        assert!(check_svg("<svg><script>alert(1)</script></svg>").is_err());
-        assert!(check_svg(r#"<svg onload="x()"></svg>"#).is_err());
-        assert!(check_svg("<svg\nonload=\"x()\"></svg>").is_err());
-        assert!(check_svg(r#"<svg/onload="x()"></svg>"#).is_err());
-        assert!(
-            check_svg(r#"<svg><path d="M0 0" fill="none" stroke-linejoin="round"/></svg>"#).is_ok()
-        );
-        assert!(check_svg(r#"<svg><a href="javascript:x()"/></svg>"#).is_err());
-        assert!(check_svg("hello").is_err());
+/// Reads every stored signature that a device wrote (before signatures were
+/// kept as points) through the allow-list, once: the workorder keeps the
+/// strokes and the hub's own SVG, the event log the hub's SVG. A signature
+/// that does not pass becomes an empty drawing, with a warning.
+pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Result<()> {
+    use serde_json::Value;
+    const DONE: &str = "signatures_rewritten";
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(DONE)
+        .fetch_optional(pool)
+        .await?;
+    if done.is_some() {
+        return Ok(());
     }
+    fn rewrite(value: &mut Value, pointer: &str, what: &str) -> Option<signature::Drawing> {
+        let sig = value.pointer_mut(pointer)?;
+        let svg = sig.get("signatureSvg")?.as_str()?;
+        let drawing = signature::parse(svg).unwrap_or_else(|e| {
+            tracing::warn!(%what, error = %e, "a stored signature did not pass the allow-list; it is kept as an empty drawing");
+            signature::Drawing::blank()
+        });
+        sig["signatureSvg"] = Value::String(signature::render(&drawing));
+        Some(drawing)
+    }
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, body FROM workorders WHERE strokes IS NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+    for (id, body) in rows {
+        let mut value: Value = serde_json::from_str(&body)?;
+        if let Some(drawing) = rewrite(&mut value, "/signature", &id) {
+            sqlx::query("UPDATE workorders SET body = ?, strokes = ? WHERE id = ?")
+                .bind(value.to_string())
+                .bind(serde_json::to_string(&drawing)?)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let events: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT seq, data FROM events WHERE name = 'workorder:updated' AND data LIKE '%signatureSvg%'",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (seq, data) in events {
+        let mut value: Value = serde_json::from_str(&data)?;
+        if rewrite(&mut value, "/workOrder/signature", &format!("event {seq}")).is_some() {
+            sqlx::query("UPDATE events SET data = ? WHERE seq = ?")
+                .bind(value.to_string())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query("INSERT INTO meta (key, value) VALUES (?, 'true')")
+        .bind(DONE)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -93,14 +93,11 @@ impl TestHub {
     /// Pairs a new device of `role` through a real pairing code and
     /// `POST /api/devices/pair`.
     pub async fn pair(&self, role: Role) -> Device {
-        let code = countertop_hub::auth::create_pairing_code(
-            self.hub.pool(),
-            role,
-            &format!("test {}", role.as_str()),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+        let code = self
+            .hub
+            .create_pairing_code(role, &format!("test {}", role.as_str()))
+            .await
+            .unwrap();
         let (status, body) = self
             .anonymous()
             .post("/api/devices/pair", json!({ "code": code.code }))
@@ -152,6 +149,10 @@ impl Api {
             base,
             token,
         }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     pub fn with_token(&self, token: &str) -> Api {
