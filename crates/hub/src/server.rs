@@ -21,9 +21,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -145,13 +144,14 @@ pub async fn accept_loop(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let app = crate::router(hub.clone());
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    // HTTP/1.1 only: every client the hub has speaks it, and a version
+    // sniffer would wait for a silent socket's first byte without a timer.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(hub.config.header_read_timeout)
         .keep_alive(true);
-    let graceful = GracefulShutdown::new();
+    let tasks = tokio_util::task::TaskTracker::new();
     let counts = hub.connections.clone();
     let cap = hub.config.max_connections_per_address;
     let mut shutdown = std::pin::pin!(shutdown);
@@ -192,18 +192,28 @@ pub async fn accept_loop(
                 req
             });
         let conn = builder
-            .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            .serve_connection(io, TowerToHyperService::new(service))
+            .with_upgrades();
+        let stop = token.clone();
+        tasks.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                () = stop.cancelled() => {
+                    // Finish the exchange under way, then close.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::trace!(error = %e, %peer, "connection ended with an error");
             }
         });
     }
     token.cancel();
     drop(listener);
-    graceful.shutdown().await;
+    tasks.close();
+    tasks.wait().await;
 }
 
 /// Running out of file descriptors is the one accept error that lasts; a

@@ -287,7 +287,7 @@ async fn a_signature_stored_before_the_allow_list_is_rewritten_at_start() {
             .execute(&pool)
             .await
             .unwrap();
-        sqlx::query("UPDATE events SET data = replace(data, 'M1 1L5 5', 'M1 1L5 5\" onclick=\"x()') WHERE name = 'workorder:updated'")
+        sqlx::query("UPDATE events SET data = replace(data, 'M1 1L5 5', 'M1 1L5 5\\\" onclick=\\\"x()') WHERE name = 'workorder:updated'")
             .execute(&pool)
             .await
             .unwrap();
@@ -774,6 +774,8 @@ async fn a_connection_holds_a_bounded_number_of_topics_of_orders_that_exist() {
         .await;
     let error = ws.next_event("error").await;
     assert_eq!(error["data"]["code"], "not_found", "{error}");
+    let none = ws.next_event("subscribed").await;
+    assert_eq!(none["data"]["topics"], json!([]), "{none}");
     let ok = ws.subscribe(&["orders", "board", "menu", "settings", "cells"]).await;
     assert_eq!(ok["data"]["topics"].as_array().unwrap().len(), 5);
     // Two more would be seven: refused whole, nothing added.
