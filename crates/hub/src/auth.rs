@@ -16,8 +16,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use countertop_protocol::{Claims, Device, Paired, PairingCode, Role};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::Rng;
 use sha2::Sha256;
 use sqlx::SqlitePool;
@@ -87,8 +87,8 @@ impl Keys {
     }
 
     pub fn from_secret(secret: &[u8]) -> Keys {
-        let codes = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-            .expect("HMAC takes a key of any length");
+        let codes =
+            <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes a key of any length");
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -333,7 +333,9 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
         .map(|(_, value)| value);
     let first = tokens.next();
     if tokens.next().is_some() {
-        return Err(AppError::unauthorized("the request has more than one token"));
+        return Err(AppError::unauthorized(
+            "the request has more than one token",
+        ));
     }
     Ok(first.filter(|t| !t.is_empty()).map(|t| t.into_owned()))
 }

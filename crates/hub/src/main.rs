@@ -38,7 +38,11 @@ enum Command {
         #[arg(long)]
         no_demo: bool,
         /// Open connections one address may hold (WebSockets and streams included).
-        #[arg(long, env = "COUNTERTOP_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+        #[arg(
+            long,
+            env = "COUNTERTOP_MAX_CONNECTIONS_PER_ADDRESS",
+            default_value_t = 256
+        )]
         max_connections_per_address: usize,
     },
     /// Print a pairing code as one JSON line (works while the hub runs).
@@ -143,14 +147,14 @@ async fn main() -> anyhow::Result<()> {
             auth::Keys::replace(&dir)?;
             db::check_folder(&dir)?;
             let pool = db::open(&dir).await?;
-            let revoked = sqlx::query(
-                "UPDATE devices SET revoked_at = ? WHERE revoked_at IS NULL",
-            )
-            .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .execute(&pool)
-            .await?
-            .rows_affected();
-            sqlx::query("DELETE FROM pairing_codes").execute(&pool).await?;
+            let revoked = sqlx::query("UPDATE devices SET revoked_at = ? WHERE revoked_at IS NULL")
+                .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .execute(&pool)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM pairing_codes")
+                .execute(&pool)
+                .await?;
             pool.close().await;
             println!("{}", serde_json::json!({ "devicesToPairAgain": revoked }));
         }

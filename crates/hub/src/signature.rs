@@ -165,7 +165,12 @@ struct Reader {
 }
 
 impl Reader {
-    fn children(&mut self, parent: &roxmltree::Node, width: f32, depth: usize) -> Result<(), Refused> {
+    fn children(
+        &mut self,
+        parent: &roxmltree::Node,
+        width: f32,
+        depth: usize,
+    ) -> Result<(), Refused> {
         for node in parent.children() {
             match node.node_type() {
                 roxmltree::NodeType::Element => {}
@@ -286,7 +291,10 @@ fn check_attributes(node: &roxmltree::Node, geometry: &[&str]) -> Result<(), Ref
     for attr in node.attributes() {
         // Namespaced attributes (xlink:href and the like) are never allowed.
         if attr.namespace().is_some() {
-            return Err(Refused::NotAllowed(format!("the attribute {}", attr.name())));
+            return Err(Refused::NotAllowed(format!(
+                "the attribute {}",
+                attr.name()
+            )));
         }
         let name = attr.name();
         if !(geometry.contains(&name) || is_style(name)) {
@@ -322,7 +330,9 @@ fn view_box(value: &str) -> Result<[f32; 4], Refused> {
     let n = numbers(value)?;
     match n[..] {
         [x, y, w, h] if w > 0.0 && h > 0.0 => Ok([x, y, w, h]),
-        _ => Err(Refused::Malformed("viewBox is four numbers with a positive size".into())),
+        _ => Err(Refused::Malformed(
+            "viewBox is four numbers with a positive size".into(),
+        )),
     }
 }
 
@@ -346,7 +356,10 @@ fn bounds(strokes: &[Stroke], root: &roxmltree::Node) -> Result<[f32; 4], Refuse
 
 /// Numbers separated by whitespace and commas, SVG style (`1.5.5` is two).
 fn numbers(text: &str) -> Result<Vec<f32>, Refused> {
-    let mut lexer = Lexer { s: text.as_bytes(), i: 0 };
+    let mut lexer = Lexer {
+        s: text.as_bytes(),
+        i: 0,
+    };
     let mut out = Vec::new();
     loop {
         lexer.skip_separators();
@@ -425,7 +438,10 @@ impl Lexer<'_> {
 /// The strokes of a path's `d`: each moveto starts one. Lines and curves
 /// only (M L H V Q C Z, absolute and relative); curves are flattened.
 fn path_points(d: &str) -> Result<Vec<Vec<[f32; 2]>>, Refused> {
-    let mut lexer = Lexer { s: d.as_bytes(), i: 0 };
+    let mut lexer = Lexer {
+        s: d.as_bytes(),
+        i: 0,
+    };
     let mut strokes: Vec<Vec<[f32; 2]>> = Vec::new();
     let mut current: Vec<[f32; 2]> = Vec::new();
     let mut pen = [0.0f32, 0.0f32];
@@ -443,7 +459,10 @@ fn path_points(d: &str) -> Result<Vec<Vec<[f32; 2]>>, Refused> {
                 command = None;
                 continue;
             }
-            if !matches!(b.to_ascii_uppercase(), b'M' | b'L' | b'H' | b'V' | b'Q' | b'C') {
+            if !matches!(
+                b.to_ascii_uppercase(),
+                b'M' | b'L' | b'H' | b'V' | b'Q' | b'C'
+            ) {
                 return Err(Refused::NotAllowed(format!(
                     "the path command {}",
                     b as char
@@ -517,7 +536,11 @@ fn path_points(d: &str) -> Result<Vec<Vec<[f32; 2]>>, Refused> {
                 pen = end;
             }
         }
-        if current.iter().chain([pen].iter()).any(|p| p[0].abs() > MAX_COORD || p[1].abs() > MAX_COORD) {
+        if current
+            .iter()
+            .chain([pen].iter())
+            .any(|p| p[0].abs() > MAX_COORD || p[1].abs() > MAX_COORD)
+        {
             return Err(Refused::Malformed("a point is out of range".into()));
         }
         total += 1;
@@ -546,9 +569,14 @@ mod tests {
         assert_eq!(d.strokes[0].points.first(), Some(&[10.0, 20.0]));
         assert_eq!(d.strokes[0].points.last(), Some(&[70.0, 80.0]));
         let svg = render(&d);
-        assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 400""#));
+        assert!(
+            svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 400""#)
+        );
         assert!(svg.contains(r#"<path d="M10 20L"#), "{svg}");
-        assert!(svg.contains(r#"<path d="M5 5L5 5" stroke-width="4"/>"#), "{svg}");
+        assert!(
+            svg.contains(r#"<path d="M5 5L5 5" stroke-width="4"/>"#),
+            "{svg}"
+        );
         // The hub's own SVG reads back to the same drawing.
         assert_eq!(parse(&svg).unwrap().strokes.len(), 2);
     }
@@ -580,10 +608,14 @@ mod tests {
 
     #[test]
     fn nested_use_bombs_are_refused() {
-        let mut svg = String::from(r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs><path id="a0" d="M0 0L1 1"/>"##);
+        let mut svg = String::from(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs><path id="a0" d="M0 0L1 1"/>"##,
+        );
         for i in 1..12 {
             let prev = i - 1;
-            svg.push_str(&format!(r##"<g id="a{i}"><use xlink:href="#a{prev}"/><use xlink:href="#a{prev}"/></g>"##));
+            svg.push_str(&format!(
+                r##"<g id="a{i}"><use xlink:href="#a{prev}"/><use xlink:href="#a{prev}"/></g>"##
+            ));
         }
         svg.push_str(r##"</defs><use xlink:href="#a11"/></svg>"##);
         assert_eq!(parse(&svg), Err(Refused::NotAllowed("<defs>".into())));
@@ -605,7 +637,10 @@ mod tests {
         let d = parse(r#"<svg width="100px" height="50"><path d="m10,10 l5-5h3v2c1 1 2 2 3 3z"/><polyline points="1,1 2,2"/><line x1="0" y1="0" x2="3" y2="4"/><circle cx="9" cy="9" r="2"/></svg>"#).unwrap();
         assert_eq!(d.view, [0.0, 0.0, 100.0, 50.0]);
         assert_eq!(d.strokes.len(), 4);
-        assert_eq!(&d.strokes[0].points[..4], &[[10.0, 10.0], [15.0, 5.0], [18.0, 5.0], [18.0, 7.0]]);
+        assert_eq!(
+            &d.strokes[0].points[..4],
+            &[[10.0, 10.0], [15.0, 5.0], [18.0, 5.0], [18.0, 7.0]]
+        );
         assert_eq!(d.strokes[0].points.last(), Some(&[10.0, 10.0]));
         assert_eq!(d.strokes[3].width, 4.0);
     }

@@ -307,10 +307,11 @@ impl Hub {
                 // Only orders that exist: a topic per made-up id would let a
                 // connection hold topics without end.
                 Some(Barista | Manager) => {
-                    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
-                        .bind(id)
-                        .fetch_optional(self.log.pool())
-                        .await?;
+                    let found: Option<i64> =
+                        sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
+                            .bind(id)
+                            .fetch_optional(self.log.pool())
+                            .await?;
                     if found.is_none() {
                         return Err(AppError::not_found(format!("no order \"{id}\"")));
                     }

@@ -453,8 +453,7 @@ impl Connection {
     /// `write_timeout`: the connection ends without a close frame, which
     /// could not be written either.
     async fn write(&mut self, message: Message) -> Result<(), Ending> {
-        match tokio::time::timeout(self.hub.config.write_timeout, self.socket.send(message)).await
-        {
+        match tokio::time::timeout(self.hub.config.write_timeout, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(None),
             Err(_) => Err(self.not_reading()),

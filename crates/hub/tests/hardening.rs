@@ -77,7 +77,10 @@ async fn a_ping_flood_from_a_client_that_never_reads_is_closed_with_memory_bound
     let grown_mib = peak.saturating_sub(before) / 1024;
     println!("ping flood: {sent} pings, memory grew {grown_mib} MiB, closed: {closed}");
     assert!(closed, "the connection was still open after {sent} pings");
-    assert!(grown_mib < 64, "memory grew {grown_mib} MiB under the flood");
+    assert!(
+        grown_mib < 64,
+        "memory grew {grown_mib} MiB under the flood"
+    );
     // The hub serves everyone else as before.
     let (status, _) = hub.anonymous().get("/api/menu").await;
     assert_eq!(status, 200);
@@ -124,7 +127,10 @@ async fn a_subscriber_that_stops_reading_is_closed_after_the_write_timeout() {
         if stats["totalConnections"] == 0 || stats["data"]["totalConnections"] == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "the slow reader was never closed");
+        assert!(
+            Instant::now() < deadline,
+            "the slow reader was never closed"
+        );
     }
     let (_, metrics) = hub.anonymous().get("/metrics").await;
     assert!(
@@ -241,21 +247,26 @@ async fn only_drawings_are_accepted_as_signatures_and_the_hub_serves_its_own_svg
     assert_eq!(status, 200, "{signed}");
     let served = signed["signature"]["signatureSvg"].as_str().unwrap();
     assert_ne!(served, pad);
-    assert!(!served.contains("red") && !served.contains("opacity"), "{served}");
+    assert!(
+        !served.contains("red") && !served.contains("opacity"),
+        "{served}"
+    );
     assert!(
         served.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 400""#),
         "{served}"
     );
     assert!(served.contains(r#"<path d="M100 200L"#), "{served}");
-    assert!(served.ends_with(r#"L300 220" stroke-width="4.5"/></g></svg>"#), "{served}");
+    assert!(
+        served.ends_with(r#"L300 220" stroke-width="4.5"/></g></svg>"#),
+        "{served}"
+    );
     let (_, list) = s.manager.api.get("/api/workorders").await;
     assert_eq!(list[0]["signature"]["signatureSvg"], served);
-    let strokes: Option<String> =
-        sqlx::query_scalar("SELECT strokes FROM workorders WHERE id = ?")
-            .bind(&id)
-            .fetch_one(s.hub.hub.pool())
-            .await
-            .unwrap();
+    let strokes: Option<String> = sqlx::query_scalar("SELECT strokes FROM workorders WHERE id = ?")
+        .bind(&id)
+        .fetch_one(s.hub.hub.pool())
+        .await
+        .unwrap();
     let strokes: Value = serde_json::from_str(&strokes.unwrap()).unwrap();
     assert_eq!(strokes["strokes"][0]["points"][0], json!([100.0, 200.0]));
 }
@@ -301,8 +312,14 @@ async fn a_signature_stored_before_the_allow_list_is_rewritten_at_start() {
     let manager = hub.pair(Role::Manager).await;
     let (_, list) = manager.api.get("/api/workorders").await;
     let served = list[0]["signature"]["signatureSvg"].as_str().unwrap();
-    assert!(!served.contains("use") && !served.contains("xlink"), "{served}");
-    assert!(served.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1000 400\""), "{served}");
+    assert!(
+        !served.contains("use") && !served.contains("xlink"),
+        "{served}"
+    );
+    assert!(
+        served.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1000 400\""),
+        "{served}"
+    );
     let logged: Vec<String> =
         sqlx::query_scalar("SELECT data FROM events WHERE name = 'workorder:updated'")
             .fetch_all(hub.hub.pool())
@@ -422,7 +439,10 @@ async fn one_address_cannot_hold_more_than_its_share_of_connections() {
         if res.is_ok_and(|r| r.status() == 200) {
             break;
         }
-        assert!(Instant::now() < deadline, "the freed place was not given back");
+        assert!(
+            Instant::now() < deadline,
+            "the freed place was not given back"
+        );
     }
 }
 
@@ -543,7 +563,11 @@ async fn a_concurrent_burst_from_one_address_gets_five_codes_checked() {
 #[tokio::test]
 async fn a_sweep_from_many_addresses_ends_at_the_hub_wide_budget_and_cancels_codes() {
     let hub = TestHub::start().await;
-    let code = hub.hub.create_pairing_code(Role::Manager, "m").await.unwrap();
+    let code = hub
+        .hub
+        .create_pairing_code(Role::Manager, "m")
+        .await
+        .unwrap();
     // The database keeps a keyed hash, never the code.
     let stored: Vec<String> = sqlx::query_scalar("SELECT code FROM pairing_codes")
         .fetch_all(hub.hub.pool())
@@ -563,11 +587,10 @@ async fn a_sweep_from_many_addresses_ends_at_the_hub_wide_budget_and_cancels_cod
         }
     }
     assert_eq!(checked, countertop_hub::auth::HUB_WIDE_PAIRING_FAILURES);
-    let open: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM pairing_codes WHERE used_ms IS NULL")
-            .fetch_one(hub.hub.pool())
-            .await
-            .unwrap();
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pairing_codes WHERE used_ms IS NULL")
+        .fetch_one(hub.hub.pool())
+        .await
+        .unwrap();
     assert_eq!(open, 0, "outstanding codes are cancelled");
     assert_eq!(
         pair_from(&hub, IpAddr::from([127, 0, 2, 1]), &code.code).await,
@@ -637,7 +660,10 @@ async fn a_folder_with_an_empty_or_missing_database_is_refused() {
     std::fs::write(dir.path().join("hub.db"), b"").unwrap();
     let _ = std::fs::remove_file(dir.path().join("hub.db-wal"));
     let message = refusal(dir.path()).await;
-    assert!(message.contains("hub.db is empty") && message.contains("Restore hub.db from a backup"), "{message}");
+    assert!(
+        message.contains("hub.db is empty") && message.contains("Restore hub.db from a backup"),
+        "{message}"
+    );
     std::fs::remove_file(dir.path().join("hub.db")).unwrap();
     let message = refusal(dir.path()).await;
     assert!(message.contains("hub.db is missing"), "{message}");
@@ -677,7 +703,10 @@ async fn a_damaged_database_is_refused_at_start() {
     }
     std::fs::write(&db, &bytes).unwrap();
     let message = refusal(dir.path()).await;
-    assert!(message.contains("is damaged") && message.contains("backup"), "{message}");
+    assert!(
+        message.contains("is damaged") && message.contains("backup"),
+        "{message}"
+    );
 }
 
 // ---- Tokens ----------------------------------------------------------------
@@ -776,14 +805,19 @@ async fn a_connection_holds_a_bounded_number_of_topics_of_orders_that_exist() {
     assert_eq!(error["data"]["code"], "not_found", "{error}");
     let none = ws.next_event("subscribed").await;
     assert_eq!(none["data"]["topics"], json!([]), "{none}");
-    let ok = ws.subscribe(&["orders", "board", "menu", "settings", "cells"]).await;
+    let ok = ws
+        .subscribe(&["orders", "board", "menu", "settings", "cells"])
+        .await;
     assert_eq!(ok["data"]["topics"].as_array().unwrap().len(), 5);
     // Two more would be seven: refused whole, nothing added.
     ws.send(json!({"type": "subscribe", "topics": [ids[0], ids[1]]}))
         .await;
     let error = ws.next_event("error").await;
     assert_eq!(error["data"]["code"], "validation", "{error}");
-    assert!(error["data"]["message"].as_str().unwrap().contains("at most 6"));
+    assert!(error["data"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 6"));
     // One more fits; a topic held already does not count again.
     let ok = ws.subscribe(&[&ids[2], "orders"]).await;
     assert_eq!(ok["event"], "subscribed", "{ok}");

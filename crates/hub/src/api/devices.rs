@@ -163,11 +163,13 @@ pub async fn refresh(
         .and_then(|token| hub.keys.verify(&token))
         .ok_or_else(|| AppError::unauthorized("this call needs a device token"))?;
     let paired = hub.mint_token(device)?;
-    sqlx::query("INSERT INTO revoked_tokens (jti, expires_ms) VALUES (?, ?) ON CONFLICT DO NOTHING")
-        .bind(&old.jti)
-        .bind(old.exp.saturating_mul(1000))
-        .execute(hub.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO revoked_tokens (jti, expires_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&old.jti)
+    .bind(old.exp.saturating_mul(1000))
+    .execute(hub.pool())
+    .await?;
     hub.devices.revoke_token(old.jti, old.exp);
     tracing::info!(device = %device.id, "device token refreshed; the old one is revoked");
     Ok(Json(paired))
