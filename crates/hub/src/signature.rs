@@ -469,7 +469,7 @@ fn path_points(d: &str) -> Result<Vec<Vec<[f32; 2]>>, Refused> {
                 )));
             }
             command = Some(b);
-            if b.to_ascii_uppercase() == b'M' && !current.is_empty() {
+            if b.eq_ignore_ascii_case(&b'M') && !current.is_empty() {
                 strokes.push(std::mem::take(&mut current));
             }
         }
