@@ -11,24 +11,25 @@ use fantoccini::Client;
 use serde_json::{json, Value};
 
 /// Invokes app command `command` with `args` from the current window;
-/// `Ok(answer)`, or `Err(rejection)` with the rejection as text.
+/// `Ok(answer)`, or `Err(rejection)`: a string from Tauri's access control,
+/// an `IpcError` object from the command itself.
 async fn invoke(
     client: &Client,
     command: &str,
     args: Value,
-) -> Result<std::result::Result<Value, String>> {
+) -> Result<std::result::Result<Value, Value>> {
     let answer = client
         .execute_async(
             r#"const [command, args, done] = arguments;
                window.__TAURI_INTERNALS__.invoke(command, args).then(
                  (value) => done({ ok: value === undefined ? null : value }),
-                 (error) => done({ error: typeof error === "string" ? error : JSON.stringify(error) }));"#,
+                 (error) => done({ error }));"#,
             vec![json!(command), args],
         )
         .await
         .with_context(|| format!("invoking {command} from the page"))?;
     Ok(match answer.get("error") {
-        Some(error) => Err(error.as_str().unwrap_or_default().to_owned()),
+        Some(error) => Err(error.clone()),
         None => Ok(answer["ok"].clone()),
     })
 }
@@ -41,16 +42,21 @@ async fn allowed(client: &Client, command: &str, args: Value) -> Result<Value> {
     }
 }
 
-/// `command` is refused by Tauri's access control, before it runs.
+/// `command` is refused by Tauri's access control, before it runs (a
+/// command that ran and refused answers with an `IpcError` object instead).
 async fn not_allowed(client: &Client, command: &str, args: Value) -> Result<()> {
     match invoke(client, command, args).await? {
         Ok(value) => bail!("{command} was allowed and answered {value}"),
         // "charge_cell not allowed on window \"kiosk\" ..." (debug build),
         // "Command charge_cell not allowed by ACL" (release build).
-        Err(error) => ensure!(
-            error.contains("not allowed") && error.contains(command),
-            "{command} was refused, but not by the access control: {error}"
-        ),
+        Err(Value::String(error)) => {
+            ensure!(
+                error.contains("not allowed") && error.contains(command),
+                "{command} was refused, but not by the access control: {error}"
+            );
+            println!("{}", error.lines().next().unwrap_or_default());
+        }
+        Err(error) => bail!("{command} ran, and refused: {error}"),
     }
     Ok(())
 }
@@ -212,7 +218,7 @@ async fn first_run_grants(client: &Client) -> Result<()> {
     match again {
         Ok(value) => bail!("pairing a working kiosk again was allowed: {value}"),
         Err(error) => ensure!(
-            error.contains("\"forbidden\""),
+            error["code"] == "forbidden",
             "pairing a working kiosk again failed otherwise: {error}"
         ),
     }

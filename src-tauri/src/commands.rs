@@ -138,7 +138,10 @@ pub async fn setup(
         // hub turned away, never for one at work (every screen may call
         // this command, to pair again after a revoke).
         if let Ok(device) = station.device_for(window.label()) {
-            if !matches!(device.handle.status().state, ConnectionState::Rejected { .. }) {
+            if !matches!(
+                device.handle.status().state,
+                ConnectionState::Rejected { .. }
+            ) {
                 return Err(IpcError::new(
                     "forbidden",
                     "this screen's device is paired: only a device the hub removed is paired again",
@@ -169,7 +172,13 @@ pub async fn setup(
             station.forget_device(&key);
             return Err(e);
         }
-        station.bind(window.label(), Binding { device: key, screen });
+        station.bind(
+            window.label(),
+            Binding {
+                device: key,
+                screen,
+            },
+        );
         return session(window, app.state::<Station>());
     }
     let plan = match choice {
@@ -184,7 +193,13 @@ pub async fn setup(
     let device = station.device_for_key(&key)?;
     let screen = ScreenKind::for_role(device.role);
     access::grant(&app, &station, window.label(), screen)?;
-    station.bind(window.label(), Binding { device: key, screen });
+    station.bind(
+        window.label(),
+        Binding {
+            device: key,
+            screen,
+        },
+    );
     crate::tray::install_for(&app, &station);
     session(window, app.state::<Station>())
 }

@@ -223,7 +223,13 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                     // commands before it opens (on a first run, `setup`
                     // grants them once it has a device).
                     access::grant(app, &station, access::MAIN, screen)?;
-                    station.bind(access::MAIN, Binding { device: key, screen });
+                    station.bind(
+                        access::MAIN,
+                        Binding {
+                            device: key,
+                            screen,
+                        },
+                    );
                 }
                 windows::open(
                     app,
