@@ -1,8 +1,15 @@
 //! Test support: a real hub on 127.0.0.1:0 with a real SQLite file in a
 //! temporary folder, a REST client and a WebSocket client. Every wait is a
-//! wait for a condition, bounded by a timeout; nothing sleeps.
+//! wait for a condition, bounded by a timeout; nothing sleeps. `cafe` adds
+//! the REST tests' fixture: a hub with one paired device of each role.
 
 #![allow(dead_code)]
+
+mod cafe;
+
+// Not every test target uses every helper of the fixture.
+#[allow(unused_imports)]
+pub use cafe::{assert_error, ids, ok, Cafe, SIGNATURE};
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,0 +1,87 @@
+//! `/healthz`, `/metrics` and the WebSocket statistics over REST.
+
+mod support;
+
+use serde_json::json;
+use support::{assert_error, ok, Cafe, WAIT};
+
+#[tokio::test]
+async fn healthz_reports_the_newest_seq_and_the_epoch() {
+    let cafe = Cafe::open().await;
+    let health = ok(cafe.anonymous().get("/healthz").await, 200);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["seq"], 0);
+    assert!(health["epoch"].as_str().is_some_and(|e| !e.is_empty()));
+    ok(
+        cafe.manager
+            .api
+            .put("/api/settings/cafe_name", json!({"value": "Corner"}))
+            .await,
+        200,
+    );
+    let after = ok(cafe.anonymous().get("/healthz").await, 200);
+    assert_eq!(after["seq"], 1);
+    assert_eq!(after["epoch"], health["epoch"]);
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_for_anyone() {
+    let cafe = Cafe::open().await;
+    cafe.order(&cafe.kiosk.api, &[("americano", 1)]).await;
+    let seq = cafe.seq().await;
+    let response = tokio::time::timeout(
+        WAIT,
+        reqwest::Client::new().get(cafe.hub.url("/metrics")).send(),
+    )
+    .await
+    .expect("metrics in time")
+    .expect("metrics answer");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = response.text().await.unwrap();
+    assert!(text.contains("# TYPE countertop_event_seq gauge"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == format!("countertop_event_seq {seq}")),
+        "{text}"
+    );
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line.rsplit_once(' ').unwrap();
+        assert!(!name.is_empty() && value.parse::<f64>().is_ok(), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn ws_stats_are_for_managers_and_count_open_connections() {
+    let cafe = Cafe::open().await;
+    let stats = ok(cafe.manager.api.get("/api/ws/stats").await, 200);
+    assert_eq!(stats["totalConnections"], 0);
+    assert_eq!(stats["totalDevices"], 0);
+    assert_eq!(stats["topics"], json!({}));
+
+    let mut ws = cafe.hub.connect(Some(&cafe.barista)).await;
+    assert_eq!(ws.next().await["event"], "welcome");
+    ws.subscribe(&["orders", "menu"]).await;
+    cafe.order(&cafe.kiosk.api, &[("americano", 1)]).await;
+    let seq = cafe.seq().await;
+    let stats = ok(cafe.manager.api.get("/api/ws/stats").await, 200);
+    assert_eq!(stats["totalConnections"], 1, "{stats}");
+    assert_eq!(stats["totalDevices"], 1, "{stats}");
+    assert_eq!(stats["topics"]["orders"], 1, "{stats}");
+    assert_eq!(stats["topics"]["menu"], 1, "{stats}");
+    assert_eq!(stats["seq"], seq);
+    assert_eq!(stats["eventsRetained"], seq);
+
+    for device in [&cafe.kiosk, &cafe.barista, &cafe.display] {
+        assert_error(&device.api.get("/api/ws/stats").await, 403, "forbidden");
+    }
+    assert_error(
+        &cafe.anonymous().get("/api/ws/stats").await,
+        401,
+        "unauthorized",
+    );
+}
