@@ -6,6 +6,7 @@
 //! Each call checks the device's role first, so a kiosk asking to revoke a
 //! device hears "not allowed" without a round trip.
 
+use countertop_protocol::Action;
 use countertop_protocol::{
     Cell, Charge, ColumnChange, Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
     NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting, SettingValue,
@@ -30,12 +31,8 @@ impl HubApi {
         HubApi { link, role }
     }
 
-    fn allow(&self, roles: &[Role], action: &'static str) -> Result<(), ClientError> {
-        ClientError::unless_role(self.role, roles, action)
-    }
-
-    fn manager(&self, action: &'static str) -> Result<(), ClientError> {
-        self.allow(&[Role::Manager], action)
+    fn allow(&self, action: Action) -> Result<(), ClientError> {
+        ClientError::unless_role(self.role, action)
     }
 
     async fn send<B: Serialize, T: DeserializeOwned>(
@@ -55,7 +52,7 @@ impl HubApi {
         menu_id: &str,
         sold_out: bool,
     ) -> Result<MenuItem, ClientError> {
-        self.allow(&[Role::Barista, Role::Manager], "mark items sold out")?;
+        self.allow(Action::SetSoldOut)?;
         let patch = MenuPatch {
             is_sold_out: Some(sold_out),
             ..MenuPatch::default()
@@ -69,7 +66,7 @@ impl HubApi {
         menu_id: &str,
         patch: &MenuPatch,
     ) -> Result<MenuItem, ClientError> {
-        self.manager("edit the menu")?;
+        self.allow(Action::EditMenu)?;
         self.update_menu_item_unchecked(menu_id, patch).await
     }
 
@@ -84,13 +81,13 @@ impl HubApi {
 
     /// `POST /api/menu` (manager).
     pub async fn add_menu_item(&self, item: &NewMenuItem) -> Result<MenuItem, ClientError> {
-        self.manager("edit the menu")?;
+        self.allow(Action::EditMenu)?;
         self.send(Method::POST, "/api/menu", Some(item)).await
     }
 
     /// `PUT /api/settings/{key}` (manager).
     pub async fn put_setting(&self, key: &str, value: &str) -> Result<Setting, ClientError> {
-        self.manager("change settings")?;
+        self.allow(Action::ChangeSettings)?;
         let path = format!("/api/settings/{}", segment(key)?);
         let body = SettingValue {
             value: value.to_owned(),
@@ -100,7 +97,7 @@ impl HubApi {
 
     /// `POST /api/cells` (manager).
     pub async fn add_cell(&self, name: &str) -> Result<Cell, ClientError> {
-        self.manager("add cells")?;
+        self.allow(Action::AddCell)?;
         let body = NewCell {
             name: name.to_owned(),
             balance: 0,
@@ -110,7 +107,7 @@ impl HubApi {
 
     /// `POST /api/cells/{id}/charge` (manager).
     pub async fn charge_cell(&self, cell_id: &str, amount: i64) -> Result<Cell, ClientError> {
-        self.manager("charge cells")?;
+        self.allow(Action::ChargeCell)?;
         let path = format!("/api/cells/{}/charge", segment(cell_id)?);
         self.send(Method::POST, &path, Some(&Charge { amount }))
             .await
@@ -118,13 +115,13 @@ impl HubApi {
 
     /// `GET /api/devices` (manager).
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
-        self.manager("list devices")?;
+        self.allow(Action::ListDevices)?;
         self.send::<(), _>(Method::GET, "/api/devices", None).await
     }
 
     /// `DELETE /api/devices/{id}` (manager).
     pub async fn revoke_device(&self, device_id: &str) -> Result<(), ClientError> {
-        self.manager("revoke devices")?;
+        self.allow(Action::RevokeDevice)?;
         let path = format!("/api/devices/{}", segment(device_id)?);
         self.link.call::<()>(Method::DELETE, &path, None).await?;
         Ok(())
@@ -136,7 +133,7 @@ impl HubApi {
         role: Role,
         name: &str,
     ) -> Result<PairingCode, ClientError> {
-        self.manager("make pairing codes")?;
+        self.allow(Action::MakePairingCode)?;
         let body = PairingCodeRequest {
             role,
             name: Some(name.to_owned()).filter(|n| !n.trim().is_empty()),
@@ -147,13 +144,13 @@ impl HubApi {
 
     /// `POST /api/workorders` (manager).
     pub async fn create_workorder(&self, new: &NewWorkorder) -> Result<Workorder, ClientError> {
-        self.manager("create workorders")?;
+        self.allow(Action::CreateWorkorder)?;
         self.send(Method::POST, "/api/workorders", Some(new)).await
     }
 
     /// `PATCH /api/workorders/{id}/column` (manager).
     pub async fn move_workorder(&self, id: &str, column: &str) -> Result<Workorder, ClientError> {
-        self.manager("move workorders")?;
+        self.allow(Action::MoveWorkorder)?;
         let path = format!("/api/workorders/{}/column", segment(id)?);
         let body = ColumnChange {
             column: column.to_owned(),
@@ -167,7 +164,7 @@ impl HubApi {
         id: &str,
         device_id: &str,
     ) -> Result<Workorder, ClientError> {
-        self.manager("present workorders")?;
+        self.allow(Action::PresentWorkorder)?;
         let path = format!("/api/workorders/{}/present", segment(id)?);
         let body = Present {
             device_id: device_id.to_owned(),
@@ -177,7 +174,7 @@ impl HubApi {
 
     /// `POST /api/workorders/{id}/sessions` (manager): start a work session.
     pub async fn start_work_session(&self, id: &str) -> Result<Workorder, ClientError> {
-        self.manager("start work sessions")?;
+        self.allow(Action::StartWorkSession)?;
         let path = format!("/api/workorders/{}/sessions", segment(id)?);
         self.send::<(), _>(Method::POST, &path, None).await
     }
@@ -190,7 +187,7 @@ impl HubApi {
         session_id: &str,
         done: bool,
     ) -> Result<Workorder, ClientError> {
-        self.manager("stop work sessions")?;
+        self.allow(Action::StopWorkSession)?;
         let path = format!(
             "/api/workorders/{}/sessions/{}",
             segment(id)?,
@@ -202,7 +199,7 @@ impl HubApi {
 
     /// `POST /api/notifications` (manager): a `system:notification`.
     pub async fn send_notice(&self, notice: &NewNotification) -> Result<(), ClientError> {
-        self.manager("send notifications")?;
+        self.allow(Action::SendNotification)?;
         self.link
             .call(Method::POST, "/api/notifications", Some(notice))
             .await?;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use countertop_protocol::{Action, Topic};
 use countertop_protocol::{
     ClientMessage, Event, Frame, NewOrder, NewOrderItem, Order, OrderStatus, PayType, Role,
     SignatureSubmission, CLOSE_REVOKED, MAX_TOPICS_PER_MESSAGE,
@@ -66,25 +67,11 @@ impl ConnectionConfig {
 
 /// The topics a role reads. A kiosk also follows each order it placed.
 pub fn topics_for(role: Role, followed: &[String]) -> Vec<String> {
-    let base: &[&str] = match role {
-        Role::Kiosk => &["menu", "settings", "cells"],
-        Role::Barista => &["orders", "menu", "settings", "cells"],
-        Role::Display => &["workorders", "settings"],
-        Role::Manager => &[
-            "orders",
-            "menu",
-            "settings",
-            "cells",
-            "workorders",
-            "system",
-            "dashboard",
-        ],
-    };
-    let mut topics: Vec<String> = base.iter().map(|t| (*t).to_owned()).collect();
+    let mut topics = role.default_topics();
     if role == Role::Kiosk {
-        topics.extend(followed.iter().map(|id| format!("order:{id}")));
+        topics.extend(followed.iter().map(|id| Topic::Order(id.clone())));
     }
-    topics
+    topics.iter().map(Topic::to_string).collect()
 }
 
 /// The hub setting that lets kiosks take orders while the hub is out of
@@ -285,7 +272,7 @@ impl ConnectionHandle {
         pay_type: PayType,
         cell_id: Option<String>,
     ) -> Result<String, ClientError> {
-        self.allow(&[Role::Kiosk, Role::Manager], "place orders")?;
+        self.allow(Action::PlaceOrder)?;
         self.ordering_open()?;
         let order = NewOrder {
             idempotency_key: new_key(),
@@ -302,7 +289,7 @@ impl ConnectionHandle {
         order_id: &str,
         status: OrderStatus,
     ) -> Result<String, ClientError> {
-        self.allow(&[Role::Barista, Role::Manager], "change order status")?;
+        self.allow(Action::ChangeOrderStatus)?;
         self.queue(OutboxOp::ChangeStatus {
             order_id: order_id.to_owned(),
             status,
@@ -311,7 +298,7 @@ impl ConnectionHandle {
 
     /// Queues a cancellation (barista, manager).
     pub fn cancel(&self, order_id: &str, reason: &str) -> Result<String, ClientError> {
-        self.allow(&[Role::Barista, Role::Manager], "cancel orders")?;
+        self.allow(Action::CancelOrder)?;
         self.queue(OutboxOp::Cancel {
             order_id: order_id.to_owned(),
             reason: reason.to_owned(),
@@ -320,12 +307,12 @@ impl ConnectionHandle {
 
     /// Queues a signature (display).
     pub fn sign(&self, submission: SignatureSubmission) -> Result<String, ClientError> {
-        self.allow(&[Role::Display], "sign workorders")?;
+        self.allow(Action::SignWorkorder)?;
         self.queue(OutboxOp::Sign { submission })
     }
 
-    fn allow(&self, roles: &[Role], action: &'static str) -> Result<(), ClientError> {
-        ClientError::unless_role(self.role, roles, action)
+    fn allow(&self, action: Action) -> Result<(), ClientError> {
+        ClientError::unless_role(self.role, action)
     }
 
     fn queue(&self, op: OutboxOp) -> Result<String, ClientError> {

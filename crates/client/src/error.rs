@@ -100,19 +100,18 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// `NotAllowed` unless `role` is one of `roles`: refused before any
-    /// round trip to the hub.
+    /// `NotAllowed` unless `role` may do `action` (the protocol's role
+    /// table): refused before any round trip to the hub.
     pub fn unless_role(
         role: countertop_protocol::Role,
-        roles: &[countertop_protocol::Role],
-        action: &'static str,
+        action: countertop_protocol::Action,
     ) -> Result<(), ClientError> {
-        if roles.contains(&role) {
+        if role.may(action) {
             Ok(())
         } else {
             Err(ClientError::NotAllowed {
                 role: role.as_str(),
-                action,
+                action: action.describe(),
             })
         }
     }

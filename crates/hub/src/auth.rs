@@ -15,7 +15,7 @@ use std::time::Instant;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
-use countertop_protocol::{Claims, Device, Paired, PairingCode, Role};
+use countertop_protocol::{Action, Claims, Device, Paired, PairingCode, Role};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::Rng;
@@ -293,21 +293,18 @@ impl Caller {
         self.role() == Some(role)
     }
 
-    /// The caller's device if its role is one of `roles`: no token is `401`,
-    /// another role `403`.
-    pub fn require(&self, roles: &[Role]) -> Result<&DeviceRecord, AppError> {
+    /// The caller's device if its role may do `action` (the role table in
+    /// `countertop_protocol::roles`): no token is `401`, another role `403`.
+    pub fn require(&self, action: Action) -> Result<&DeviceRecord, AppError> {
         match &self.device {
             None => Err(AppError::unauthorized("this call needs a device token")),
-            Some(d) if roles.contains(&d.role) => Ok(d),
+            Some(d) if d.role.may(action) => Ok(d),
             Some(d) => Err(AppError::forbidden(format!(
-                "a {} device may not do this",
-                d.role.as_str()
+                "a {} device may not {}",
+                d.role.as_str(),
+                action.describe()
             ))),
         }
-    }
-
-    pub fn require_manager(&self) -> Result<&DeviceRecord, AppError> {
-        self.require(&[Role::Manager])
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use countertop_protocol::{Replayed, ResyncReason, Role, Topic};
+use countertop_protocol::{Access, Replayed, ResyncReason, Role, Topic};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use crate::auth::Caller;
@@ -295,38 +295,30 @@ impl Subscription {
 impl Hub {
     /// Whether `caller` may read `topic` (the protocol's role table).
     pub async fn authorize_topic(&self, caller: &Caller, topic: &Topic) -> Result<(), AppError> {
-        use Role::*;
         let role = caller.role();
-        let allowed = match topic {
-            Topic::Board | Topic::Menu | Topic::Settings => true,
-            Topic::Orders => matches!(role, Some(Barista | Manager)),
-            Topic::Cells => matches!(role, Some(Kiosk | Barista | Manager)),
-            Topic::Workorders => matches!(role, Some(Manager | Display)),
-            Topic::System | Topic::Dashboard => role == Some(Manager),
-            Topic::Order(id) => match role {
+        let allowed = match (countertop_protocol::may_read(role, topic), topic) {
+            (Access::Yes, Topic::Order(id)) => {
                 // Only orders that exist: a topic per made-up id would let a
                 // connection hold topics without end.
-                Some(Barista | Manager) => {
-                    let found: Option<i64> =
-                        sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
-                            .bind(id)
-                            .fetch_optional(self.log.pool())
-                            .await?;
-                    if found.is_none() {
-                        return Err(AppError::not_found(format!("no order \"{id}\"")));
-                    }
-                    true
+                let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(self.log.pool())
+                    .await?;
+                if found.is_none() {
+                    return Err(AppError::not_found(format!("no order \"{id}\"")));
                 }
-                Some(Kiosk) => {
-                    let owner: Option<Option<String>> =
-                        sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")
-                            .bind(id)
-                            .fetch_optional(self.log.pool())
-                            .await?;
-                    owner.flatten().as_deref() == caller.device_id()
-                }
-                _ => false,
-            },
+                true
+            }
+            (Access::Yes, _) => true,
+            (Access::OwnOrder, Topic::Order(id)) => {
+                let owner: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")
+                        .bind(id)
+                        .fetch_optional(self.log.pool())
+                        .await?;
+                owner.flatten().as_deref() == caller.device_id()
+            }
+            (Access::OwnOrder | Access::No, _) => false,
         };
         if allowed {
             Ok(())

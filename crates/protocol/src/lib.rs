@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod rest;
+pub mod roles;
 pub mod topic;
 
 pub use rest::*;
+pub use roles::{may_read, Access, Action};
 pub use topic::{Topic, TopicError};
 
 /// The protocol version this crate describes.

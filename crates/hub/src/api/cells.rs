@@ -3,8 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use countertop_protocol::Action;
 use countertop_protocol::{
-    BalanceChangeType, Cell, CellBalanceChanged, Charge, Event, NewCell, Role, Topic,
+    BalanceChangeType, Cell, CellBalanceChanged, Charge, Event, NewCell, Topic,
 };
 
 use super::{amount, load_cell, load_cells, text};
@@ -14,7 +15,7 @@ use crate::log::{Routing, Writer};
 use crate::Hub;
 
 pub async fn list(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Vec<Cell>>> {
-    caller.require(&[Role::Kiosk, Role::Barista, Role::Manager])?;
+    caller.require(Action::ReadCells)?;
     let mut conn = hub.pool().acquire().await?;
     Ok(Json(load_cells(&mut conn).await?))
 }
@@ -47,7 +48,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<NewCell>,
 ) -> ApiResult<(StatusCode, Json<Cell>)> {
-    caller.require_manager()?;
+    caller.require(Action::AddCell)?;
     let name = text("name", &body.name, 80)?;
     let balance = amount("balance", body.balance, 0)?;
     let mut w = hub.log.begin().await?;
@@ -80,7 +81,7 @@ pub async fn charge(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Charge>,
 ) -> ApiResult<Json<Cell>> {
-    caller.require_manager()?;
+    caller.require(Action::ChargeCell)?;
     let add = amount("amount", body.amount, 1)?;
     let mut w = hub.log.begin().await?;
     let mut cell = load_cell(&mut w.tx, &id)

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use countertop_protocol::Action;
 use countertop_protocol::{Device, PairRequest, Paired, PairingCode, PairingCodeRequest, Role};
 
 use super::{text, ts};
@@ -15,7 +16,7 @@ use crate::error::{ApiJson, ApiResult, AppError};
 use crate::Hub;
 
 pub async fn list(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
-    caller.require_manager()?;
+    caller.require(Action::ListDevices)?;
     let connected = hub.registry.connected_devices();
     Ok(Json(
         hub.devices
@@ -31,7 +32,7 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_manager()?;
+    caller.require(Action::RevokeDevice)?;
     let now = hub.clock.now();
     let updated =
         sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
@@ -53,7 +54,7 @@ pub async fn pairing_code(
     caller: Caller,
     ApiJson(body): ApiJson<PairingCodeRequest>,
 ) -> ApiResult<(StatusCode, Json<PairingCode>)> {
-    caller.require_manager()?;
+    caller.require(Action::MakePairingCode)?;
     let name = match &body.name {
         Some(n) => text("name", n, MAX_NAME_LEN)?,
         None => default_name(body.role),
@@ -158,7 +159,7 @@ pub async fn refresh(
     caller: Caller,
     parts: axum::http::request::Parts,
 ) -> ApiResult<Json<Paired>> {
-    let device = caller.require(&Role::ALL)?;
+    let device = caller.require(Action::RefreshToken)?;
     let old = crate::auth::bearer_token(&parts)?
         .and_then(|token| hub.keys.verify(&token))
         .ok_or_else(|| AppError::unauthorized("this call needs a device token"))?;

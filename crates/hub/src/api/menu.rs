@@ -3,9 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use countertop_protocol::{
-    Event, MenuItem, MenuPatch, MenuSoldOutChanged, NewMenuItem, Role, Topic,
-};
+use countertop_protocol::Action;
+use countertop_protocol::{Event, MenuItem, MenuPatch, MenuSoldOutChanged, NewMenuItem, Topic};
 
 use super::{amount, load_menu, load_menu_item, text};
 use crate::auth::{random_id, Caller};
@@ -51,7 +50,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<NewMenuItem>,
 ) -> ApiResult<(StatusCode, Json<MenuItem>)> {
-    caller.require_manager()?;
+    caller.require(Action::EditMenu)?;
     let name = text("name", &body.name, 80)?;
     let category = text("category", &body.category, 40)?;
     let price = amount("price", body.price, 0)?;
@@ -106,12 +105,12 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<MenuPatch>,
 ) -> ApiResult<Json<MenuItem>> {
-    let device = caller.require(&[Role::Barista, Role::Manager])?;
+    let device = caller.require(Action::SetSoldOut)?;
     let touches_more = patch.name.is_some()
         || patch.category.is_some()
         || patch.price.is_some()
         || patch.stock.is_some();
-    if device.role == Role::Barista && touches_more {
+    if touches_more && !device.role.may(Action::EditMenu) {
         return Err(AppError::forbidden(
             "a barista may only mark items sold out or back in stock",
         ));

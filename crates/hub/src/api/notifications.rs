@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use countertop_protocol::Action;
 use countertop_protocol::{Event, NewNotification, SystemNotification, Topic};
 
 use super::text;
@@ -16,7 +17,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<NewNotification>,
 ) -> ApiResult<(StatusCode, Json<SystemNotification>)> {
-    caller.require_manager()?;
+    caller.require(Action::SendNotification)?;
     let now = hub.clock.now();
     let notification = SystemNotification {
         id: format!("ntf-{}", random_id(10)),

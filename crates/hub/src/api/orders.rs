@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
+use countertop_protocol::Action;
 use countertop_protocol::{
     BalanceChangeType, CancelOrder, CellBalanceChanged, CellInfo, Event, MenuSoldOutChanged,
     NewOrder, Order, OrderCancelled, OrderLine, OrderLookup, OrderStatus, OrderStatusChanged,
@@ -61,7 +62,7 @@ async fn create_order(
     caller: Caller,
     body: NewOrder,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
-    let device = caller.require(&[Role::Kiosk, Role::Manager])?.clone();
+    let device = caller.require(Action::PlaceOrder)?.clone();
     let key = text("idempotencyKey", &body.idempotency_key, MAX_KEY_LEN)?;
     if body.items.is_empty() || body.items.len() > MAX_LINES {
         return Err(AppError::validation(format!(
@@ -302,7 +303,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Order>>> {
-    let device = caller.require(&[Role::Kiosk, Role::Barista, Role::Manager])?;
+    let device = caller.require(Action::ReadOrders)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -349,7 +350,7 @@ async fn visible_order(
     conn: &mut sqlx::SqliteConnection,
     id: &str,
 ) -> ApiResult<OrderRow> {
-    let device = caller.require(&[Role::Kiosk, Role::Barista, Role::Manager])?;
+    let device = caller.require(Action::ReadOrders)?;
     let _ = hub;
     let row = load_order(conn, id)
         .await?
@@ -405,7 +406,7 @@ pub async fn change_status(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> ApiResult<Json<Order>> {
-    caller.require(&[Role::Barista, Role::Manager])?;
+    caller.require(Action::ChangeOrderStatus)?;
     let mut w = hub.log.begin().await?;
     let mut order = load_order(&mut w.tx, &id)
         .await?
@@ -466,7 +467,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CancelOrder>,
 ) -> ApiResult<Json<Order>> {
-    caller.require(&[Role::Barista, Role::Manager])?;
+    caller.require(Action::CancelOrder)?;
     let reason = text("reason", &body.reason, 200)?;
     let mut w = hub.log.begin().await?;
     let mut order = load_order(&mut w.tx, &id)

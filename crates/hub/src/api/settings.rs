@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use countertop_protocol::Action;
 use countertop_protocol::{
     Event, Setting, SettingValue, Settings, SettingsChanged, Topic, UpdatedBy,
 };
@@ -59,7 +60,7 @@ pub async fn put(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<SettingValue>,
 ) -> ApiResult<Json<Setting>> {
-    let device = caller.require_manager()?.clone();
+    let device = caller.require(Action::ChangeSettings)?.clone();
     validate(&key, &body.value)?;
     let mut w = hub.log.begin().await?;
     sqlx::query(

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
+use countertop_protocol::Action;
 use countertop_protocol::{Health, WsStats};
 
 use crate::auth::Caller;
@@ -41,7 +42,7 @@ pub async fn metrics(State(hub): State<Hub>) -> ApiResult<impl IntoResponse> {
 }
 
 pub async fn ws_stats(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<WsStats>> {
-    caller.require_manager()?;
+    caller.require(Action::ReadStats)?;
     Ok(Json(WsStats {
         total_connections: hub.registry.count(Transport::WebSocket)
             + hub.registry.count(Transport::Sse),

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use countertop_protocol::Action;
 use countertop_protocol::{
     ColumnChange, Event, NewWorkorder, Present, Role, Signature, SignatureSubmission, StopSession,
     WorkSession, Workorder, WorkorderChange, WorkorderStatus, WorkorderUpdated,
@@ -18,7 +19,7 @@ use crate::{signature, Hub};
 const MAX_LINES: usize = 100;
 
 pub async fn list(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<Vec<Workorder>>> {
-    let device = caller.require(&[Role::Manager, Role::Display])?;
+    let device = caller.require(Action::ReadWorkorders)?;
     let own = (device.role == Role::Display).then_some(device.id.as_str());
     let mut conn = hub.pool().acquire().await?;
     Ok(Json(load_workorders(&mut conn, own).await?))
@@ -71,7 +72,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<NewWorkorder>,
 ) -> ApiResult<(StatusCode, Json<Workorder>)> {
-    caller.require_manager()?;
+    caller.require(Action::CreateWorkorder)?;
     let title = text("title", &body.title, 120)?;
     let customer_name = text("customerName", &body.customer_name, 120)?;
     if body.lines.is_empty() || body.lines.len() > MAX_LINES {
@@ -122,7 +123,7 @@ pub async fn move_column(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ColumnChange>,
 ) -> ApiResult<Json<Workorder>> {
-    caller.require_manager()?;
+    caller.require(Action::MoveWorkorder)?;
     let column = text("column", &body.column, 40)?;
     let mut w = hub.log.begin().await?;
     let mut wo = load(&mut w, &id).await?;
@@ -137,7 +138,7 @@ pub async fn present(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Present>,
 ) -> ApiResult<Json<Workorder>> {
-    caller.require_manager()?;
+    caller.require(Action::PresentWorkorder)?;
     let device = hub
         .devices
         .get(&body.device_id)
@@ -177,7 +178,7 @@ pub async fn start_session(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Workorder>)> {
-    caller.require_manager()?;
+    caller.require(Action::StartWorkSession)?;
     let mut w = hub.log.begin().await?;
     let mut wo = load(&mut w, &id).await?;
     if !matches!(
@@ -212,7 +213,7 @@ pub async fn stop_session(
     Path((id, sid)): Path<(String, String)>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Workorder>> {
-    caller.require_manager()?;
+    caller.require(Action::StopWorkSession)?;
     // A body over the limit answers in the protocol's error shape too.
     let body = body.map_err(|rejection| match rejection.status() {
         _ if crate::error::body_timed_out(&rejection) => AppError::new(
@@ -267,7 +268,7 @@ pub async fn sign(
     caller: Caller,
     ApiJson(body): ApiJson<SignatureSubmission>,
 ) -> ApiResult<Json<Workorder>> {
-    let device = caller.require(&[Role::Display])?.clone();
+    let device = caller.require(Action::SignWorkorder)?.clone();
     let signer_name = text("signerName", &body.signer_name, 120)?;
     // Only points pass; what is stored and served is the hub's own SVG.
     let drawing = signature::parse(&body.signature_svg).map_err(|e| match e {
