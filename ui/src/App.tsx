@@ -2,11 +2,11 @@ import { useEffect, useRef, useState } from "react";
 import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
 import { commands, events, type Session } from "./bindings";
 import { LanguageProvider, useT } from "./i18n";
-import { Kiosk } from "./Kiosk";
-import { Barista } from "./Barista";
-import { Board } from "./Board";
-import { Setup } from "./Setup";
-import { Display } from "./Display";
+import { Kiosk } from "./screens/Kiosk";
+import { Barista } from "./screens/Barista";
+import { Board } from "./screens/Board";
+import { Setup } from "./screens/Setup";
+import { Display } from "./screens/Display";
 import { Manager } from "./manager/Manager";
 
 /** Asks the shell who this window is and shows that screen. */

@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
 import { commands, type DeviceEntry, type PairingCodeView, type RoleName } from "../bindings";
 import { useNow } from "../core";
-import { Dialog } from "../Dialog";
+import { Dialog } from "../components/Dialog";
 import { useT } from "../i18n";
 import { useAction, useDevices, type TabProps } from "./common";
 

@@ -1,6 +1,6 @@
-import { useScreen } from "./core";
-import { useT } from "./i18n";
-import { StatusBar } from "./StatusBar";
+import { useScreen } from "../core";
+import { useT } from "../i18n";
+import { StatusBar } from "../components/StatusBar";
 
 /** The "now serving" board: READY numbers large, the ones in the making small. */
 export function Board() {

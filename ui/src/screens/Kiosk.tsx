@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { type CoreUpdate, type MenuEntry, type Pay, commands } from "./bindings";
-import { EarlyOutcomes, errorCode, useScreen, type Outcome } from "./core";
-import { useT, type I18n } from "./i18n";
-import { LanguageSwitch } from "./LanguageSwitch";
-import { StatusBar } from "./StatusBar";
+import { type CoreUpdate, type MenuEntry, type Pay, commands } from "../bindings";
+import { EarlyOutcomes, errorCode, useScreen, type Outcome } from "../core";
+import { useT, type I18n } from "../i18n";
+import { LanguageSwitch } from "../components/LanguageSwitch";
+import { StatusBar } from "../components/StatusBar";
 
 /** Back to the welcome screen after this long without a touch. */
 const IDLE_MS = 60_000;

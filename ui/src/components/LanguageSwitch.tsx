@@ -1,4 +1,4 @@
-import { LANGUAGES, useT } from "./i18n";
+import { LANGUAGES, useT } from "../i18n";
 
 /** A row of buttons, one per language, each named in itself: the device's
  * language changes on the spot (the kiosk's customers, the first run). */

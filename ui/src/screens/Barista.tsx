@@ -1,10 +1,10 @@
 import { useCallback, useId, useMemo, useState } from "react";
-import { commands, type CoreUpdate, type OrderEntry, type Screen, type Session, type Stage } from "./bindings";
-import { useNow, useScreen } from "./core";
-import { Dialog } from "./Dialog";
-import { useT, type Key } from "./i18n";
-import { useLongPress } from "./longPress";
-import { StatusBar } from "./StatusBar";
+import { commands, type CoreUpdate, type OrderEntry, type Screen, type Session, type Stage } from "../bindings";
+import { useNow, useScreen } from "../core";
+import { Dialog } from "../components/Dialog";
+import { useT, type Key } from "../i18n";
+import { useLongPress } from "../components/longPress";
+import { StatusBar } from "../components/StatusBar";
 
 const COLUMNS: Stage[] = ["PENDING", "MAKING", "READY"];
 const REASONS: Key[] = ["reason.changedMind", "reason.outOfIngredient", "reason.duplicate", "reason.paidWrongly"];

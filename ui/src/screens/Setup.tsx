@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
-import { commands, type RoleName, type Session } from "./bindings";
-import { useT } from "./i18n";
-import { LanguageSwitch } from "./LanguageSwitch";
+import { commands, type RoleName, type Session } from "../bindings";
+import { useT } from "../i18n";
+import { LanguageSwitch } from "../components/LanguageSwitch";
 
 const ROLES: RoleName[] = ["kiosk", "barista", "manager", "display"];
 

@@ -1,9 +1,9 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { commands, type CoreUpdate, type Screen, type WorkorderEntry } from "./bindings";
-import { EarlyOutcomes, useScreen, type Outcome } from "./core";
-import { useT } from "./i18n";
-import { SignaturePad, signatureSvg, type Stroke } from "./SignaturePad";
-import { StatusBar } from "./StatusBar";
+import { commands, type CoreUpdate, type Screen, type WorkorderEntry } from "../bindings";
+import { EarlyOutcomes, useScreen, type Outcome } from "../core";
+import { useT } from "../i18n";
+import { SignaturePad, signatureSvg, type Stroke } from "../components/SignaturePad";
+import { StatusBar } from "../components/StatusBar";
 
 /** How long the thank-you stays (a tap ends it sooner). */
 const THANKS_MS = 5_000;

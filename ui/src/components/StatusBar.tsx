@@ -1,6 +1,6 @@
-import { commands, type LinkStatus } from "./bindings";
-import { useNow } from "./core";
-import { useT, type I18n } from "./i18n";
+import { commands, type LinkStatus } from "../bindings";
+import { useNow } from "../core";
+import { useT, type I18n } from "../i18n";
 
 function label(status: LinkStatus, t: I18n["t"]): string {
   switch (status.state) {
