@@ -1,0 +1,152 @@
+//! The app under test: where the binaries are, tauri-driver on free ports,
+//! and an app session opened through it.
+
+use std::ffi::OsString;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+
+use crate::wait::DEADLINE;
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
+}
+
+/// Where cargo puts binaries: `CARGO_TARGET_DIR`, or the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+pub fn app_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("COUNTERTOP_APP_BIN") {
+        return bin.into();
+    }
+    let bin = target_dir().join("debug/countertop");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p countertop-app), as ./dev.sh test does",
+        bin.display()
+    );
+    bin
+}
+
+pub fn hub_binary() -> PathBuf {
+    let bin = target_dir().join("debug/countertop-hub");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p countertop-hub), as ./dev.sh test does",
+        bin.display()
+    );
+    bin
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([home.join(".cargo/bin")])
+        .map(|dir| dir.join("tauri-driver"));
+    for candidate in candidates {
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!("tauri-driver is missing: cargo install tauri-driver --version ^2 --locked (./dev.sh test does)");
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// tauri-driver on free ports; killed when dropped.
+pub struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    pub fn start() -> Result<Driver> {
+        Driver::start_with_env(&[])
+    }
+
+    /// Starts tauri-driver with extra environment variables, which reach
+    /// WebKitWebDriver and the app it starts.
+    pub fn start_with_env(env: &[(&str, OsString)]) -> Result<Driver> {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no DISPLAY: run under xvfb-run (./dev.sh test does)"
+        );
+        let port = free_port();
+        let native = free_port();
+        let child = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            // The app turns WebKit's accelerated compositing off by default,
+            // but WebKitWebDriver's Take Screenshot never answers without it
+            // under Xvfb; `0` keeps it on for the window tests.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "0")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting tauri-driver")?;
+        let driver = Driver { child, port };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > DEADLINE {
+                bail!("tauri-driver did not listen on {port}");
+            }
+            // Polling a local port; nothing to be notified by.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(driver)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn open_app(driver: &Driver, args: &[&str]) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": app_binary(), "args": args }),
+    );
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .context("opening a WebDriver session with the app")
+}
+
+/// Starts the app as a station that joins the hub at `hub` with pairing
+/// code `code`, keeping its data in `data`.
+pub async fn open_joined(driver: &Driver, hub: &str, code: &str, data: &Path) -> Result<Client> {
+    let data = data.to_str().context("utf-8 temp path")?;
+    open_app(driver, &["--hub", hub, "--pair", code, "--data", data]).await
+}

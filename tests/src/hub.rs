@@ -1,0 +1,190 @@
+//! A hub seen from outside the app: pairing codes from its command line, a
+//! device talking REST to it, and a hub process of its own.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::driver::hub_binary;
+use crate::wait::until;
+
+/// The hub a hosting instance started (its port is free-picked on each start).
+pub fn hub_url(data: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(data.join("hub.json")).context("reading hub.json")?;
+    let note: Value = serde_json::from_str(&text)?;
+    Ok(note["url"]
+        .as_str()
+        .context("hub.json has a url")?
+        .to_owned())
+}
+
+/// A one-off pairing code from the hub's own command line (made directly
+/// in the database in `hub_data`).
+pub fn pairing_code(hub_data: &Path, role: &str) -> Result<String> {
+    let hub_bin = hub_binary();
+    let out = Command::new(&hub_bin)
+        .args(["pairing-code", "--role", role, "--data"])
+        .arg(hub_data)
+        .output()
+        .with_context(|| format!("running {}", hub_bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let code: Value = serde_json::from_str(text.trim()).with_context(|| {
+        format!(
+            "pairing-code printed {text:?} ({})",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok(code["code"].as_str().context("a code")?.to_owned())
+}
+
+/// A device paired with a hosting instance's hub through the hub's own
+/// command line, talking REST (a manager, or a kiosk to place orders).
+pub struct HubClient {
+    pub url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl HubClient {
+    /// Pairs a manager with the hub an instance with data folder `data` hosts.
+    pub async fn manager(data: &Path) -> Result<HubClient> {
+        HubClient::pair(data, "manager").await
+    }
+
+    /// Pairs a device of `role` with the hub an instance with data folder
+    /// `data` hosts.
+    pub async fn pair(data: &Path, role: &str) -> Result<HubClient> {
+        HubClient::pair_at(&hub_url(data)?, &data.join("hub"), role).await
+    }
+
+    /// Pairs a device of `role` with the hub at `url` whose data folder is
+    /// `hub_data`.
+    pub async fn pair_at(url: &str, hub_data: &Path, role: &str) -> Result<HubClient> {
+        let url = url.to_owned();
+        let code = pairing_code(hub_data, role)?;
+        let http = reqwest::Client::new();
+        let paired: Value = http
+            .post(format!("{url}/api/devices/pair"))
+            .json(&json!({ "code": code }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = paired["token"].as_str().context("a token")?.to_owned();
+        Ok(HubClient { url, token, http })
+    }
+
+    pub async fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.http
+            .put(format!("{}/api/settings/{key}", self.url))
+            .bearer_auth(&self.token)
+            .json(&json!({ "value": value }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
+    /// `GET /api{path}`.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// `POST /api{path}` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Orders one Americano, paid by card, with idempotency key `key`;
+    /// returns its daily number.
+    pub async fn order_americano(&self, key: &str) -> Result<u64> {
+        let order = self
+            .post(
+                "/orders",
+                &json!({
+                    "idempotencyKey": key,
+                    "items": [{ "menuId": "americano", "quantity": 1 }],
+                    "payType": "CARD",
+                }),
+            )
+            .await?;
+        order["dailyNum"].as_u64().context("a daily number")
+    }
+
+    /// `PATCH /api{path}` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}/api{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::json(request.send().await?, method.as_str(), path).await
+    }
+
+    async fn json(answer: reqwest::Response, method: &str, path: &str) -> Result<Value> {
+        let status = answer.status();
+        let text = answer.text().await?;
+        if !status.is_success() {
+            bail!("{method} /api{path} answered {status}: {text}");
+        }
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).with_context(|| format!("{method} /api{path} answered {text}"))
+    }
+}
+
+/// A hub of its own, as `countertop-hub serve`; killed when dropped.
+pub struct HubProcess {
+    child: Child,
+    pub url: String,
+}
+
+impl HubProcess {
+    pub fn start(data: &Path, port: u16) -> Result<HubProcess> {
+        let child = Command::new(hub_binary())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting countertop-hub (cargo build --workspace --bins)")?;
+        Ok(HubProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    pub async fn healthy(&self) -> Result<()> {
+        let url = format!("{}/healthz", self.url);
+        until("the hub to answer", || async {
+            Ok(reqwest::get(&url).await?.status().is_success())
+        })
+        .await
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
