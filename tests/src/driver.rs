@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 
-use crate::wait::DEADLINE;
+use crate::DEADLINE;
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

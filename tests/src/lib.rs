@@ -12,6 +12,11 @@
 //! private bus as the fake notification server here.
 
 mod alsa;
+use std::time::Duration;
+
+/// How long any one condition may take to come true.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
 mod driver;
 mod hub;
 mod notify;

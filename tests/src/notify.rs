@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::wait::DEADLINE;
+use crate::DEADLINE;
 
 /// One notification the fake server received.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::wait::DEADLINE;
+use crate::DEADLINE;
 
 /// A desktop panel's tray host on the session bus: a fake
 /// `org.kde.StatusNotifierWatcher` that takes the registrations of tray

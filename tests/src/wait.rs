@@ -9,9 +9,7 @@ use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 
 use crate::driver::workspace;
-
-/// How long any one condition may take to come true.
-pub const DEADLINE: Duration = Duration::from_secs(20);
+use crate::DEADLINE;
 
 /// Polls `check` until it answers true, or fails after [`DEADLINE`].
 pub async fn until<F, Fut>(what: &str, check: F) -> Result<()>
