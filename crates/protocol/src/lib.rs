@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod codes;
 pub mod rest;
 pub mod roles;
 pub mod topic;
 
+pub use codes::{ErrorCode, SettingKey, Widget};
 pub use rest::*;
 pub use roles::{may_read, Access, Action};
 pub use topic::{Topic, TopicError};
