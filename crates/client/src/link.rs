@@ -92,6 +92,10 @@ impl HttpHub {
         let http = reqwest::Client::builder()
             .timeout(request_timeout)
             .connect_timeout(request_timeout.min(Duration::from_secs(5)))
+            // The hub closes a connection that has sent no request for 10 s;
+            // letting go of idle ones first keeps a request from being sent
+            // on a connection the hub is just closing.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .map_err(network)?;
         Ok(HttpHub {
