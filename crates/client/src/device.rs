@@ -5,11 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use countertop_protocol::Role;
 use tokio::sync::mpsc;
 
 use crate::admin::HubApi;
 use crate::alerts::{AlertOutput, AlertSettings, SilentOutput};
 use crate::cache::{Cache, DeviceInfo};
+// The local-setting keys live with the cache's typed accessors; they are
+// named here too for the callers that have always read them from here.
+pub use crate::cache::{ALERT_SETTINGS_KEY, OFFLINE_ORDERING_KEY};
 use crate::clock::{Clock, SystemClock};
 use crate::connection::{spawn, ConnectionConfig, ConnectionHandle};
 use crate::error::{CacheError, ClientError};
@@ -18,10 +22,59 @@ use crate::policy::{Heartbeat, ReconnectPolicy};
 use crate::state::CoreEvent;
 use crate::token::{DeviceToken, TokenStore, TokenVault};
 
-/// Local setting holding the device's [`AlertSettings`] as JSON.
-pub const ALERT_SETTINGS_KEY: &str = "alerts";
-/// Local setting: `"true"` lets a kiosk take orders while offline.
-pub const OFFLINE_ORDERING_KEY: &str = "offline_ordering";
+/// The name of one device's folder among the devices of one app instance
+/// (`devices/{key}` in its data folder), such as `kiosk`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceKey(String);
+
+impl DeviceKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The device's folder inside the instance's data folder.
+    pub fn folder(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join("devices").join(&self.0)
+    }
+}
+
+impl From<String> for DeviceKey {
+    fn from(key: String) -> DeviceKey {
+        DeviceKey(key)
+    }
+}
+
+impl From<&str> for DeviceKey {
+    fn from(key: &str) -> DeviceKey {
+        DeviceKey(key.to_owned())
+    }
+}
+
+impl From<DeviceKey> for String {
+    fn from(key: DeviceKey) -> String {
+        key.0
+    }
+}
+
+impl AsRef<str> for DeviceKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The device's alert settings as kept in its cache, else its role's
+/// defaults: the connection starts with them and the app shell reads them to
+/// change one and keep the rest. [`Cache::alert_settings`] is the one place
+/// they are decoded.
+pub fn alert_settings(cache: &Cache, role: Role) -> Result<AlertSettings, CacheError> {
+    cache.alert_settings(role)
+}
 
 /// How to open a device's connection.
 #[derive(Clone)]
@@ -148,14 +201,11 @@ pub async fn connect(
     }
     let alerts = match options.alerts.clone() {
         Some(alerts) => alerts,
-        None => match cache.local_setting(ALERT_SETTINGS_KEY)? {
-            Some(text) => serde_json::from_str(&text).map_err(CacheError::from)?,
-            None => AlertSettings::for_role(device.role),
-        },
+        None => alert_settings(&cache, device.role)?,
     };
     let offline_ordering = match options.offline_ordering {
         Some(on) => on,
-        None => cache.local_setting(OFFLINE_ORDERING_KEY)?.as_deref() == Some("true"),
+        None => cache.offline_ordering()?,
     };
     let config = ConnectionConfig {
         role: device.role,

@@ -41,8 +41,10 @@
 pub mod admin;
 pub mod alerts;
 pub mod cache;
+pub mod cart;
 pub mod clock;
 pub mod connection;
+pub mod dashboard;
 pub mod device;
 pub mod error;
 pub mod link;
@@ -50,18 +52,21 @@ pub mod outbox;
 pub mod policy;
 pub mod state;
 pub mod token;
+pub mod workorders;
 
 pub use admin::HubApi;
 pub use alerts::{
     Alert, AlertKind, AlertOutput, AlertSettings, DesktopOutput, SilentOutput, Sound,
 };
 pub use cache::{Cache, Cursor, DeviceInfo, Outcome};
+pub use cart::CartError;
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use connection::{spawn, ConnectionConfig, ConnectionHandle};
-pub use device::{connect, pair, ConnectOptions};
+pub use dashboard::Dashboard;
+pub use device::{connect, pair, ConnectOptions, DeviceKey};
 pub use error::{CacheError, ClientError, LinkError, TokenError};
 pub use link::{HttpHub, HubLink, Incoming, Socket, Submitted};
-pub use outbox::OutboxOp;
+pub use outbox::{OutboxKey, OutboxOp};
 pub use policy::{Heartbeat, ReconnectPolicy};
 pub use state::{ConnectionState, CoreEvent, SnapshotReason, Status};
 pub use token::{DeviceToken, TokenStore, TokenVault};

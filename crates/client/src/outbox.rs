@@ -6,9 +6,65 @@
 //! that the hub says is no longer possible is checked against the order's
 //! current status, so a resend after a lost answer counts as done.
 
+use std::fmt;
+
 use countertop_protocol::{NewOrder, OrderStatus, SignatureSubmission};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+
+/// The key an outbox entry is known by, from queuing to its outcome: an
+/// order's idempotency key, or a fresh random one. [`crate::CoreEvent`]'s
+/// outbox events and the handle's queuing calls carry it as a `String`
+/// (`OutboxKey::into_string`, `OutboxKey::from`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OutboxKey(String);
+
+impl OutboxKey {
+    /// A fresh random key, 128 bits in hex.
+    pub fn random() -> OutboxKey {
+        let bits: u128 = rand::thread_rng().gen();
+        OutboxKey(format!("{bits:032x}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<String> for OutboxKey {
+    fn from(key: String) -> OutboxKey {
+        OutboxKey(key)
+    }
+}
+
+impl From<&str> for OutboxKey {
+    fn from(key: &str) -> OutboxKey {
+        OutboxKey(key.to_owned())
+    }
+}
+
+impl From<OutboxKey> for String {
+    fn from(key: OutboxKey) -> String {
+        key.0
+    }
+}
+
+impl AsRef<str> for OutboxKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OutboxKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// One queued action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,10 +89,10 @@ pub enum OutboxOp {
 impl OutboxOp {
     /// The key the entry is known by: the order's idempotency key, or a new
     /// random one.
-    pub fn key(&self) -> String {
+    pub fn key(&self) -> OutboxKey {
         match self {
-            OutboxOp::PlaceOrder { order } => order.idempotency_key.clone(),
-            _ => new_key(),
+            OutboxOp::PlaceOrder { order } => OutboxKey::from(order.idempotency_key.clone()),
+            _ => OutboxKey::random(),
         }
     }
 
@@ -48,10 +104,4 @@ impl OutboxOp {
             OutboxOp::Sign { .. } => "sign",
         }
     }
-}
-
-/// A fresh random key, 128 bits in hex.
-pub fn new_key() -> String {
-    let bits: u128 = rand::thread_rng().gen();
-    format!("{bits:032x}")
 }

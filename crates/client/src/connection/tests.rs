@@ -16,9 +16,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::*;
-use crate::alerts::SilentOutput;
+use crate::alerts::{alert_for, SilentOutput};
+use crate::cache::{Applied, Outcome};
 use crate::clock::TokioClock;
-use crate::link::Socket;
+use crate::error::LinkError;
+use crate::link::{Incoming, Socket, Submitted};
+use crate::state::SnapshotReason;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
