@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countertop_protocol::{
-    Action, NewOrder, NewOrderItem, OrderStatus, PayType, Role, SignatureSubmission, Topic,
+    Action, NewOrder, NewOrderItem, OrderStatus, PayType, Role, SettingKey, SignatureSubmission,
+    Topic,
 };
 use rand::{rngs::StdRng, SeedableRng};
 use tokio::sync::{mpsc, watch, Notify};
@@ -79,10 +80,6 @@ pub fn topics_for(role: Role, followed: &[String]) -> Vec<String> {
     }
     topics.iter().map(Topic::to_string).collect()
 }
-
-/// The hub setting that lets kiosks take orders while the hub is out of
-/// reach (`"true"`); queued orders are sent, exactly once, when it is back.
-pub const OFFLINE_ORDERING_SETTING: &str = "offline_ordering";
 
 #[derive(Debug)]
 enum Command {
@@ -237,7 +234,10 @@ impl ConnectionHandle {
             // in the cache, so it holds through an outage); this device may
             // also be told to take orders offline on its own.
             let offline_ok = self.offline_ordering.load(Ordering::Relaxed)
-                || settings.get(OFFLINE_ORDERING_SETTING).map(String::as_str) == Some("true");
+                || settings
+                    .get(SettingKey::OfflineOrdering.as_str())
+                    .map(String::as_str)
+                    == Some("true");
             if !offline_ok && !self.status.borrow().state.is_live() {
                 return Err(ClientError::OrderingPaused);
             }

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use countertop_protocol::{
-    ClientMessage, Event, Frame, Order, OrderStatus, Role, CLOSE_REVOKED, MAX_TOPICS_PER_MESSAGE,
+    ClientMessage, Event, Frame, Order, OrderStatus, Role, Topic, CLOSE_REVOKED,
+    MAX_TOPICS_PER_MESSAGE,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
@@ -140,7 +141,7 @@ impl<L: HubLink> Actor<L> {
                     Some(Command::Retry) => {}
                     Some(Command::SetAlerts(settings)) => self.config.alerts = settings,
                     Some(Command::Follow { order_id, since }) => {
-                        follows.push(format!("order:{order_id}"));
+                        follows.push(Topic::Order(order_id).to_string());
                         follow_since = Some(follow_since.map_or(since, |s| s.min(since)));
                         follow_at.get_or_insert(Instant::now() + FOLLOW_BATCHING);
                     }
