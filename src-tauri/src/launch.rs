@@ -14,7 +14,7 @@ use countertop_protocol::Role;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 
-use crate::station::{Device, Station};
+use crate::station::{RunningDevice, Station};
 
 /// How long a pairing or other one-off hub call may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -156,7 +156,7 @@ pub async fn start_device<R: Runtime>(
     app: &AppHandle<R>,
     station: &Station,
     key: &str,
-) -> anyhow::Result<Device> {
+) -> anyhow::Result<RunningDevice> {
     let dir = device_dir(&station.data_dir, key);
     let cache = countertop_client::Cache::open(&dir)?;
     let info = cache.device()?.context("the device is not paired")?;
@@ -171,7 +171,7 @@ pub async fn start_device<R: Runtime>(
     let (handle, events) = countertop_client::connect(options)
         .await
         .context("opening the device")?;
-    let device = Device {
+    let device = RunningDevice {
         handle,
         role: info.role,
         name: info.name,
@@ -244,7 +244,7 @@ pub async fn repair<R: Runtime>(
     key: &str,
     hub: &str,
     code: &str,
-) -> anyhow::Result<Device> {
+) -> anyhow::Result<RunningDevice> {
     station.forget_device(key);
     let dir = device_dir(&station.data_dir, key);
     let vault = countertop_client::TokenVault::for_folder(&dir);

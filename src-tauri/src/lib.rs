@@ -28,8 +28,6 @@ pub mod tray;
 pub mod windows;
 
 use std::path::PathBuf;
-use std::sync::LazyLock;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use specta_typescript::{BigIntExportBehavior, Typescript};
@@ -43,17 +41,7 @@ use crate::launch::Plan;
 use crate::station::{Binding, Station};
 use crate::windows::Placement;
 
-static LAUNCHED: LazyLock<Instant> = LazyLock::new(Instant::now);
-
-/// Notes the moment of launch; `main` calls it first.
-pub fn mark_launch() {
-    LazyLock::force(&LAUNCHED);
-}
-
-/// Time since [`mark_launch`].
-pub fn since_launch() -> Duration {
-    LAUNCHED.elapsed()
-}
+pub use crate::logging::{mark_launch, since_launch};
 
 /// Every command and event the UI may use.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {

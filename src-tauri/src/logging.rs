@@ -1,6 +1,8 @@
 //! Logs go to the terminal and to a daily-rotated file in the log folder.
 
 use std::path::Path;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{Builder, Rotation};
@@ -29,4 +31,16 @@ pub fn init(log_dir: &Path) -> anyhow::Result<WorkerGuard> {
         .with(fmt::layer().with_ansi(false).with_writer(file))
         .try_init()?;
     Ok(guard)
+}
+
+static LAUNCHED: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// Notes the moment of launch; `main` calls it first.
+pub fn mark_launch() {
+    LazyLock::force(&LAUNCHED);
+}
+
+/// Time since [`mark_launch`], which the log lines of a first paint carry.
+pub fn since_launch() -> Duration {
+    LAUNCHED.elapsed()
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::ipc::{IpcError, Preferences};
-use crate::station::Device;
+use crate::station::RunningDevice;
 
 /// Where a device keeps its own language (a local setting of its cache).
 pub const DEVICE_LANGUAGE_KEY: &str = "language";
@@ -36,7 +36,7 @@ pub fn load(data_dir: &Path) -> Preferences {
 
 /// The instance's preferences with device `device`'s own language, if it
 /// chose one, in place of the instance's.
-pub fn for_device(data_dir: &Path, device: Option<&Device>) -> Preferences {
+pub fn for_device(data_dir: &Path, device: Option<&RunningDevice>) -> Preferences {
     let mut prefs = load(data_dir);
     if let Some(device) = device {
         match device.handle.cache().local_setting(DEVICE_LANGUAGE_KEY) {

@@ -16,7 +16,7 @@ use crate::ipc::{CoreUpdate, IpcError, ScreenKind};
 
 /// One running device: its connection and where its data lives.
 #[derive(Clone)]
-pub struct Device {
+pub struct RunningDevice {
     pub handle: ConnectionHandle,
     pub role: Role,
     pub name: String,
@@ -33,14 +33,19 @@ pub struct Binding {
     pub screen: ScreenKind,
 }
 
+/// Hears the open-order count of an order-reading device after each change
+/// (the tray, which shows it).
+type OpenOrdersListener = Arc<dyn Fn(usize) + Send + Sync>;
+
 #[derive(Default)]
 struct Inner {
-    devices: HashMap<String, Device>,
+    devices: HashMap<String, RunningDevice>,
     windows: HashMap<String, Binding>,
     /// The screen whose commands each window was granted at runtime
     /// (`access::grant`); a window keeps it for good.
     granted: HashMap<String, ScreenKind>,
     hub_url: Option<String>,
+    open_orders: Option<OpenOrdersListener>,
 }
 
 /// Shared by the commands (as Tauri state) and the event forwarders.
@@ -78,7 +83,7 @@ impl Station {
         &self,
         app: &AppHandle<R>,
         key: &str,
-        device: Device,
+        device: RunningDevice,
         events: mpsc::UnboundedReceiver<CoreEvent>,
     ) {
         self.lock().devices.insert(key.to_owned(), device);
@@ -106,7 +111,7 @@ impl Station {
     }
 
     /// The device behind a window.
-    pub fn device_for(&self, label: &str) -> Result<Device, IpcError> {
+    pub fn device_for(&self, label: &str) -> Result<RunningDevice, IpcError> {
         let inner = self.lock();
         inner
             .windows
@@ -116,7 +121,7 @@ impl Station {
             .ok_or_else(|| IpcError::new("not_paired", "this window has no device yet"))
     }
 
-    pub fn device_for_key(&self, key: &str) -> Result<Device, IpcError> {
+    pub fn device_for_key(&self, key: &str) -> Result<RunningDevice, IpcError> {
         self.lock()
             .devices
             .get(key)
@@ -166,7 +171,7 @@ impl Station {
 
     /// Stops device `key` and forgets it (its windows stay bound to the key,
     /// to be paired again).
-    pub fn forget_device(&self, key: &str) -> Option<Device> {
+    pub fn forget_device(&self, key: &str) -> Option<RunningDevice> {
         let device = self.lock().devices.remove(key);
         if let Some(d) = &device {
             d.handle.shutdown();
@@ -175,8 +180,8 @@ impl Station {
     }
 
     /// Every running device, by key.
-    pub fn devices(&self) -> Vec<(String, Device)> {
-        let mut all: Vec<(String, Device)> = self
+    pub fn devices(&self) -> Vec<(String, RunningDevice)> {
+        let mut all: Vec<(String, RunningDevice)> = self
             .lock()
             .devices
             .iter()
@@ -184,6 +189,31 @@ impl Station {
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
+    }
+
+    /// Calls `listener` with the open-order count of an order-reading
+    /// device each time its cache changes, from now on (replacing any
+    /// listener before). The station tells; it does not know who listens.
+    pub fn on_open_orders(&self, listener: impl Fn(usize) + Send + Sync + 'static) {
+        self.lock().open_orders = Some(Arc::new(listener));
+    }
+
+    /// Tells the open-order listener, if any, the count of device `key`
+    /// when it reads orders.
+    fn tell_open_orders(&self, key: &str) {
+        let Some(listener) = self.lock().open_orders.clone() else {
+            return;
+        };
+        let Ok(device) = self.device_for_key(key) else {
+            return;
+        };
+        if !matches!(device.role, Role::Manager | Role::Barista) {
+            return;
+        }
+        match device.handle.cache().orders() {
+            Ok(orders) => listener(orders.iter().filter(|o| o.status.is_open()).count()),
+            Err(e) => tracing::debug!(error = %e, "cannot count open orders"),
+        }
     }
 
     /// Stops every connection (the app is quitting).
@@ -207,25 +237,8 @@ async fn forward<R: Runtime>(
             continue;
         };
         if matches!(update, CoreUpdate::Changed { .. }) {
-            show_open_orders(&app, &station, &key);
+            station.tell_open_orders(&key);
         }
         station.tell_windows(&app, &key, &update);
-    }
-}
-
-/// Keeps the tray's open-order count up to date from an order-reading device.
-fn show_open_orders<R: Runtime>(app: &AppHandle<R>, station: &Station, key: &str) {
-    let Ok(device) = station.device_for_key(key) else {
-        return;
-    };
-    if !matches!(device.role, Role::Manager | Role::Barista) {
-        return;
-    }
-    match device.handle.cache().orders() {
-        Ok(orders) => {
-            let open = orders.iter().filter(|o| o.status.is_open()).count();
-            crate::tray::show_open_orders(app, open);
-        }
-        Err(e) => tracing::debug!(error = %e, "cannot count open orders"),
     }
 }

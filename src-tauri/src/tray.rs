@@ -6,6 +6,8 @@
 
 use std::sync::{Mutex, PoisonError};
 
+use countertop_client::device::alert_settings;
+use countertop_client::ClientError;
 use countertop_protocol::Role;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -26,6 +28,8 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, station: &Station) -> tauri::Resu
     let mute = CheckMenuItem::with_id(app, "mute", words.mute, true, false, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", words.quit, true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&show, &mute, &quit])?;
+    let counted = app.clone();
+    station.on_open_orders(move |open| show_open_orders(&counted, open));
     let station = station.clone();
     app.manage(TrayMenu {
         show,
@@ -178,13 +182,12 @@ fn set_muted<R: Runtime>(app: &AppHandle<R>, station: &Station, muted: bool) {
         if !matches!(device.role, Role::Manager | Role::Barista) {
             continue;
         }
-        let result = crate::commands::alert_settings(&device).and_then(|mut settings| {
-            settings.mute = muted;
-            device
-                .handle
-                .set_alert_settings(settings)
-                .map_err(Into::into)
-        });
+        let result = alert_settings(device.handle.cache(), device.role)
+            .map_err(ClientError::from)
+            .and_then(|mut settings| {
+                settings.mute = muted;
+                device.handle.set_alert_settings(settings)
+            });
         match result {
             Ok(()) => station.tell_windows(app, &key, &CoreUpdate::Changed { new_order_id: None }),
             Err(e) => tracing::warn!(device = %key, error = %e, "cannot mute from the tray"),
@@ -193,7 +196,7 @@ fn set_muted<R: Runtime>(app: &AppHandle<R>, station: &Station, muted: bool) {
 }
 
 /// Shows how many orders are open next to the icon.
-pub fn show_open_orders<R: Runtime>(app: &AppHandle<R>, open: usize) {
+fn show_open_orders<R: Runtime>(app: &AppHandle<R>, open: usize) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };

@@ -1,51 +1,15 @@
-//! What crosses the IPC boundary: the one error type, the views the UI
-//! reads, and the event the shell forwards. TypeScript for all of these is
-//! generated (`ui/src/bindings.ts`); see `tests/bindings.rs`.
-//!
-//! Views are the app's own types, converted from the protocol's at this
-//! edge, so the wire types carry no UI concerns.
+//! The views the UI reads: the app's own types, converted from the
+//! protocol's and the core's.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Local, Timelike, Utc};
-use countertop_client::{ClientError, ConnectionState, CoreEvent, Status};
+use countertop_client::{ConnectionState, Dashboard, Status};
 use countertop_protocol::{
     Cell, Device, MenuItem, NotificationLevel, Order, OrderStatus, PairingCode, PayType, Role,
     SystemNotification, Workorder, WorkorderStatus,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
-
-/// The one error every command returns: a stable snake_case `code` the UI
-/// branches on (`sold_out`, `insufficient_balance`, `ordering_paused`, ...)
-/// and a sentence for people.
-#[derive(Debug, Clone, Serialize, Type, thiserror::Error)]
-#[error("{message} ({code})")]
-pub struct IpcError {
-    pub code: String,
-    pub message: String,
-}
-
-impl IpcError {
-    pub fn new(code: &str, message: impl Into<String>) -> IpcError {
-        IpcError {
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ClientError> for IpcError {
-    fn from(e: ClientError) -> IpcError {
-        IpcError::new(e.code(), e.to_string())
-    }
-}
-
-impl From<countertop_client::CacheError> for IpcError {
-    fn from(e: countertop_client::CacheError) -> IpcError {
-        IpcError::new("cache", e.to_string())
-    }
-}
 
 /// Who this window is.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -112,20 +76,6 @@ impl From<RoleName> for Role {
     }
 }
 
-/// The first-run choice: host the hub here, or join one.
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-#[serde(tag = "mode", rename_all = "camelCase")]
-pub enum SetupChoice {
-    Host {
-        role: RoleName,
-    },
-    #[serde(rename_all = "camelCase")]
-    Join {
-        hub_url: String,
-        code: String,
-    },
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Pay {
@@ -174,14 +124,6 @@ impl From<OrderStatus> for Stage {
             OrderStatus::Cancelled => Stage::Cancelled,
         }
     }
-}
-
-/// One line of the kiosk's cart.
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct CartLine {
-    pub menu_id: String,
-    pub quantity: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -551,54 +493,20 @@ pub struct DashboardView {
     pub updated_at: Option<String>,
 }
 
-impl DashboardView {
-    /// Builds the view from the cached orders and the hub's newest figures,
-    /// for the local day of `now`.
-    pub fn build(
-        orders: &[Order],
-        figures: &BTreeMap<String, (serde_json::Value, DateTime<Utc>)>,
-        now: DateTime<Local>,
-    ) -> DashboardView {
-        let today = now.date_naive();
-        let todays: Vec<&Order> = orders
-            .iter()
-            .filter(|o| o.created_at.with_timezone(&Local).date_naive() == today)
-            .collect();
-        let mut per_hour = vec![0u32; 24];
-        for o in &todays {
-            let hour = o.created_at.with_timezone(&Local).hour() as usize;
-            per_hour[hour] += 1;
-        }
-        let counted_revenue: i64 = todays
-            .iter()
-            .filter(|o| o.status != OrderStatus::Cancelled)
-            .map(|o| o.total_amount)
-            .sum();
-        let counted_open = orders.iter().filter(|o| o.status.is_open()).count();
-        let hub = |widget: &str| {
-            figures
-                .get(widget)
-                .filter(|(_, at)| at.with_timezone(&Local).date_naive() == today)
-                .and_then(|(value, _)| value.as_f64())
-        };
+// The figures are counted by the client core (`Dashboard::build`); this
+// is only their shape for the UI.
+impl From<Dashboard> for DashboardView {
+    fn from(d: Dashboard) -> DashboardView {
         DashboardView {
-            orders_today: hub("orders_today").unwrap_or(todays.len() as f64),
-            revenue_today: hub("revenue_today").unwrap_or(counted_revenue as f64),
-            open_orders: hub("open_orders").unwrap_or(counted_open as f64),
-            avg_prep_seconds: hub("avg_prep_seconds"),
-            orders_per_hour: per_hour
-                .into_iter()
-                .enumerate()
-                .map(|(hour, count)| HourCount {
-                    hour: hour as u32,
-                    count,
-                })
+            orders_today: d.orders_today,
+            revenue_today: d.revenue_today,
+            open_orders: d.open_orders,
+            avg_prep_seconds: d.avg_prep_seconds,
+            orders_per_hour: (0u32..)
+                .zip(d.orders_per_hour)
+                .map(|(hour, count)| HourCount { hour, count })
                 .collect(),
-            updated_at: figures
-                .values()
-                .map(|(_, at)| *at)
-                .max()
-                .map(|t| t.to_rfc3339()),
+            updated_at: d.updated_at.map(|t| t.to_rfc3339()),
         }
     }
 }
@@ -650,37 +558,6 @@ impl PairingCodeView {
     }
 }
 
-/// A new menu item, from the manager's menu editor.
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct NewMenuInput {
-    pub name: String,
-    pub category: String,
-    pub price: f64,
-    pub stock: Option<f64>,
-}
-
-/// A change to a menu item; `null` fields stay as they are, `clearStock`
-/// stops counting its stock.
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct MenuPatchInput {
-    pub name: Option<String>,
-    pub category: Option<String>,
-    pub price: Option<f64>,
-    pub stock: Option<f64>,
-    pub clear_stock: bool,
-    pub is_sold_out: Option<bool>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-#[serde(rename_all = "camelCase")]
-pub struct NewWorkorderInput {
-    pub title: String,
-    pub customer_name: String,
-    pub lines: Vec<WorkorderLineEntry>,
-}
-
 /// A window's preferences (not the café's settings): its device's, else this
 /// instance's.
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Default)]
@@ -691,76 +568,4 @@ pub struct Preferences {
     /// The system's language (`de`, `ko`, ...), from the locale.
     #[serde(default)]
     pub system_language: String,
-}
-
-/// What the shell forwards from the client core to the windows of a device.
-#[derive(Debug, Clone, Serialize, Type, tauri_specta::Event)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum CoreUpdate {
-    /// The connection state changed.
-    Status(LinkStatus),
-    /// The cache changed (an event was applied or a snapshot loaded): read
-    /// the screen again. `orderId` names a new order, to highlight it.
-    #[serde(rename_all = "camelCase")]
-    Changed { new_order_id: Option<String> },
-    /// An alert was raised (new order, cancellation, notice).
-    Alert { title: String, body: String },
-    /// An outbox entry reached the hub. For an order: its number.
-    #[serde(rename_all = "camelCase")]
-    Sent {
-        key: String,
-        order_id: Option<String>,
-        daily_num: Option<u32>,
-    },
-    /// The hub refused an outbox entry.
-    Refused {
-        key: String,
-        code: String,
-        message: String,
-    },
-    /// How many actions wait in the outbox.
-    Outbox { depth: u32 },
-    /// The language preference changed (sent to every window).
-    Preferences { language: Option<String> },
-}
-
-impl CoreUpdate {
-    /// The update for a core event, if the UI needs to hear of it.
-    pub fn from_core(event: CoreEvent) -> Option<CoreUpdate> {
-        use countertop_protocol::Event;
-        Some(match event {
-            CoreEvent::State(status) => CoreUpdate::Status(status.into()),
-            CoreEvent::Applied { event, .. } => CoreUpdate::Changed {
-                new_order_id: match *event {
-                    Event::OrderCreated(created) => Some(created.order_id),
-                    _ => None,
-                },
-            },
-            CoreEvent::Snapshot { .. } => CoreUpdate::Changed { new_order_id: None },
-            CoreEvent::Alert(alert) => CoreUpdate::Alert {
-                title: alert.title,
-                body: alert.body,
-            },
-            CoreEvent::OutboxDepth(depth) => CoreUpdate::Outbox {
-                depth: u32::try_from(depth).unwrap_or(u32::MAX),
-            },
-            CoreEvent::OutboxSent { key, response } => CoreUpdate::Sent {
-                key,
-                order_id: response
-                    .get("orderId")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                daily_num: response
-                    .get("dailyNum")
-                    .and_then(|v| v.as_u64())
-                    .and_then(|n| u32::try_from(n).ok()),
-            },
-            CoreEvent::OutboxRefused { key, error } => CoreUpdate::Refused {
-                key,
-                code: error.code,
-                message: error.message,
-            },
-            CoreEvent::HubError(_) => return None,
-        })
-    }
 }

@@ -1,0 +1,151 @@
+//! The flow of service at the counter: the kiosk's orders, a barista's
+//! moves and cancels, sold-out marks, the now-serving board, a customer's
+//! signature on a display.
+
+use countertop_client::cart;
+use countertop_protocol::{NewOrderItem, PayType, SignatureSubmission};
+use tauri::{AppHandle, State, WebviewWindow};
+
+use crate::ipc::{CartLine, IpcError, Pay};
+use crate::station::Station;
+use crate::windows;
+
+/// Places an order from the kiosk's cart; returns the outbox key the
+/// outcome (`sent` or `refused`) will name.
+#[tauri::command]
+#[specta::specta]
+pub fn place_order(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    lines: Vec<CartLine>,
+    pay: Pay,
+    cell_id: Option<String>,
+) -> Result<String, IpcError> {
+    let device = station.device_for(window.label())?;
+    let cache = device.handle.cache();
+    let items: Vec<NewOrderItem> = lines
+        .into_iter()
+        .map(|l| NewOrderItem {
+            menu_id: l.menu_id,
+            quantity: l.quantity,
+            options: None,
+        })
+        .collect();
+    // Refuse at once what the hub would refuse, so the customer hears it
+    // before the order leaves the kiosk.
+    let pay = PayType::from(pay);
+    cart::check(
+        &items,
+        pay,
+        cell_id.as_deref(),
+        &cache.menu()?,
+        &cache.cells()?,
+    )?;
+    Ok(device.handle.place_order(items, pay, cell_id)?)
+}
+
+/// Moves an order one step on: PENDING → MAKING → READY → COMPLETED.
+#[tauri::command]
+#[specta::specta]
+pub fn advance_order(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    order_id: String,
+) -> Result<(), IpcError> {
+    let device = station.device_for(window.label())?;
+    let order = device
+        .handle
+        .cache()
+        .order(&order_id)?
+        .ok_or_else(|| IpcError::new("not_found", "no such order"))?;
+    let next = order
+        .status
+        .next()
+        .ok_or_else(|| IpcError::new("invalid_transition", "this order cannot move on any more"))?;
+    device.handle.change_status(&order_id, next)?;
+    Ok(())
+}
+
+/// Cancels an open order, saying why.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_order(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    order_id: String,
+    reason: String,
+) -> Result<(), IpcError> {
+    let device = station.device_for(window.label())?;
+    if reason.trim().is_empty() {
+        return Err(IpcError::new(
+            "validation",
+            "say why the order is cancelled",
+        ));
+    }
+    device.handle.cancel(&order_id, reason.trim())?;
+    Ok(())
+}
+
+/// Marks a menu item sold out (or back in stock).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_sold_out(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    menu_id: String,
+    sold_out: bool,
+) -> Result<(), IpcError> {
+    let device = station.device_for(window.label())?;
+    device
+        .handle
+        .api()?
+        .set_sold_out(&menu_id, sold_out)
+        .await?;
+    Ok(())
+}
+
+/// Opens the "now serving" board in a window of its own.
+#[tauri::command]
+#[specta::specta]
+pub fn open_board(app: AppHandle, station: State<'_, Station>) -> Result<(), IpcError> {
+    let device = station.order_reader().ok_or_else(|| {
+        IpcError::new(
+            "forbidden",
+            "only a barista or manager station can show the board",
+        )
+    })?;
+    windows::open_board(&app, &station, &device).map_err(|e| IpcError::new("window", e.to_string()))
+}
+
+/// Largest signature the hub takes (plain SVG).
+const SIGNATURE_MAX_BYTES: usize = 200 * 1024;
+
+/// Queues a customer's signature for a workorder (display); returns the
+/// outbox key its outcome (`sent` or `refused`) will name. Queued, so an
+/// outage loses nothing.
+#[tauri::command]
+#[specta::specta]
+pub fn sign_workorder(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    workorder_id: String,
+    signer_name: String,
+    signature_svg: String,
+) -> Result<String, IpcError> {
+    let device = station.device_for(window.label())?;
+    if signer_name.trim().is_empty() {
+        return Err(IpcError::new("validation", "write your name to sign"));
+    }
+    if signature_svg.len() > SIGNATURE_MAX_BYTES {
+        return Err(IpcError::new(
+            "validation",
+            "the signature is too large: clear it and sign again",
+        ));
+    }
+    let submission = SignatureSubmission {
+        work_order_id: workorder_id,
+        signer_name: signer_name.trim().to_owned(),
+        signature_svg,
+    };
+    Ok(device.handle.sign(submission)?)
+}

@@ -1,0 +1,278 @@
+//! A manager's direct calls to the hub (menu, settings, cells, devices,
+//! workorders, notices): they answer now or fail with a reason.
+
+use countertop_client::HubApi;
+use countertop_protocol::{MenuPatch, NewMenuItem, NewNotification, NewWorkorder, WorkorderLine};
+use tauri::{State, WebviewWindow};
+
+use crate::ipc::{
+    CellEntry, DeviceEntry, IpcError, MenuEntry, MenuPatchInput, NewMenuInput, NewWorkorderInput,
+    NoticeLevel, PairingCodeView, RoleName, WorkorderEntry,
+};
+use crate::station::{RunningDevice, Station};
+
+/// An amount of money from the UI, in the currency's minor unit.
+fn minor_units(what: &str, amount: f64) -> Result<i64, IpcError> {
+    if !amount.is_finite() || amount.fract() != 0.0 || amount.abs() > 1e12 {
+        return Err(IpcError::new(
+            "validation",
+            format!("{what} must be a whole number of the currency's smallest unit"),
+        ));
+    }
+    Ok(amount as i64)
+}
+
+/// The calling window's device and its direct hub calls.
+fn api_of(window: &WebviewWindow, station: &Station) -> Result<(RunningDevice, HubApi), IpcError> {
+    let device = station.device_for(window.label())?;
+    let api = device.handle.api()?.clone();
+    Ok((device, api))
+}
+
+/// Changes one of the café's settings (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn put_setting(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    key: String,
+    value: String,
+) -> Result<(), IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    api.put_setting(&key, &value).await?;
+    Ok(())
+}
+
+/// Adds an item to the menu (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_menu_item(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    item: NewMenuInput,
+) -> Result<MenuEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let new = NewMenuItem {
+        name: item.name.trim().to_owned(),
+        category: item.category.trim().to_owned(),
+        price: minor_units("the price", item.price)?,
+        is_sold_out: false,
+        stock: item
+            .stock
+            .map(|s| minor_units("the stock", s))
+            .transpose()?,
+    };
+    Ok(api.add_menu_item(&new).await?.into())
+}
+
+/// Changes a menu item's name, category, price, stock or sold-out mark (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn update_menu_item(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    menu_id: String,
+    patch: MenuPatchInput,
+) -> Result<MenuEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let stock = if patch.clear_stock {
+        Some(None)
+    } else {
+        patch
+            .stock
+            .map(|s| minor_units("the stock", s).map(Some))
+            .transpose()?
+    };
+    let change = MenuPatch {
+        name: patch.name.map(|n| n.trim().to_owned()),
+        category: patch.category.map(|c| c.trim().to_owned()),
+        price: patch
+            .price
+            .map(|p| minor_units("the price", p))
+            .transpose()?,
+        is_sold_out: patch.is_sold_out,
+        stock,
+    };
+    Ok(api.update_menu_item(&menu_id, &change).await?.into())
+}
+
+/// Opens a new cell (group account) with no points (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_cell(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    name: String,
+) -> Result<CellEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    Ok(api.add_cell(name.trim()).await?.into())
+}
+
+/// Adds points to a cell (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn charge_cell(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    cell_id: String,
+    amount: f64,
+) -> Result<CellEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let amount = minor_units("the amount", amount)?;
+    Ok(api.charge_cell(&cell_id, amount).await?.into())
+}
+
+/// The devices paired with the hub (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn devices(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+) -> Result<Vec<DeviceEntry>, IpcError> {
+    let (device, api) = api_of(&window, &station)?;
+    let this = device
+        .handle
+        .cache()
+        .device()?
+        .map(|d| d.device_id)
+        .unwrap_or_default();
+    Ok(api
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| DeviceEntry::new(d, &this))
+        .collect())
+}
+
+/// Revokes a device: its token stops working at once (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_device(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    device_id: String,
+) -> Result<(), IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    api.revoke_device(&device_id).await?;
+    Ok(())
+}
+
+/// A six-digit pairing code for a new device (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn create_pairing_code(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    role: RoleName,
+    name: String,
+) -> Result<PairingCodeView, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let code = api.create_pairing_code(role.into(), name.trim()).await?;
+    Ok(PairingCodeView::new(code, role, name.trim().to_owned()))
+}
+
+/// Creates a workorder (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn create_workorder(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    input: NewWorkorderInput,
+) -> Result<WorkorderEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let lines = input
+        .lines
+        .into_iter()
+        .map(|l| {
+            Ok(WorkorderLine {
+                description: l.description.trim().to_owned(),
+                amount: minor_units("a line's amount", l.amount)?,
+            })
+        })
+        .collect::<Result<Vec<_>, IpcError>>()?;
+    let new = NewWorkorder {
+        title: input.title.trim().to_owned(),
+        customer_name: input.customer_name.trim().to_owned(),
+        lines,
+        column: None,
+    };
+    Ok(api.create_workorder(&new).await?.into())
+}
+
+/// Moves a workorder to another column of the board (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn move_workorder(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    workorder_id: String,
+    column: String,
+) -> Result<WorkorderEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    Ok(api.move_workorder(&workorder_id, &column).await?.into())
+}
+
+/// Shows a workorder on a signature display for the customer to sign (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn present_workorder(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    workorder_id: String,
+    device_id: String,
+) -> Result<WorkorderEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    Ok(api
+        .present_workorder(&workorder_id, &device_id)
+        .await?
+        .into())
+}
+
+/// Starts a work session on a workorder (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn start_work_session(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    workorder_id: String,
+) -> Result<WorkorderEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    Ok(api.start_work_session(&workorder_id).await?.into())
+}
+
+/// Stops a work session; `done` also finishes the workorder (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_work_session(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    workorder_id: String,
+    session_id: String,
+    done: bool,
+) -> Result<WorkorderEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    Ok(api
+        .stop_work_session(&workorder_id, &session_id, done)
+        .await?
+        .into())
+}
+
+/// Sends a system notification to every manager (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn send_notice(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    level: NoticeLevel,
+    title: String,
+    message: String,
+) -> Result<(), IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let notice = NewNotification {
+        level: level.into(),
+        title: title.trim().to_owned(),
+        message: message.trim().to_owned(),
+    };
+    api.send_notice(&notice).await?;
+    Ok(())
+}

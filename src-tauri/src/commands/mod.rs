@@ -1,0 +1,14 @@
+//! The commands the UI calls. Each takes the calling window, finds its
+//! device in the [`Station`](crate::station::Station), calls the client
+//! core and maps the error. One module per area; every command is
+//! re-exported here, where `lib::specta_builder` collects them.
+
+mod counter;
+mod device;
+mod manage;
+mod session;
+
+pub use counter::*;
+pub use device::*;
+pub use manage::*;
+pub use session::*;

@@ -1,0 +1,59 @@
+//! What the UI sends with a command, beyond plain strings and numbers.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+use super::views::{RoleName, WorkorderLineEntry};
+
+/// The first-run choice: host the hub here, or join one.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(tag = "mode", rename_all = "camelCase")]
+pub enum SetupChoice {
+    Host {
+        role: RoleName,
+    },
+    #[serde(rename_all = "camelCase")]
+    Join {
+        hub_url: String,
+        code: String,
+    },
+}
+
+/// One line of the kiosk's cart.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLine {
+    pub menu_id: String,
+    pub quantity: u32,
+}
+
+/// A new menu item, from the manager's menu editor.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMenuInput {
+    pub name: String,
+    pub category: String,
+    pub price: f64,
+    pub stock: Option<f64>,
+}
+
+/// A change to a menu item; `null` fields stay as they are, `clearStock`
+/// stops counting its stock.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuPatchInput {
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub price: Option<f64>,
+    pub stock: Option<f64>,
+    pub clear_stock: bool,
+    pub is_sold_out: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct NewWorkorderInput {
+    pub title: String,
+    pub customer_name: String,
+    pub lines: Vec<WorkorderLineEntry>,
+}

@@ -1,0 +1,22 @@
+//! What crosses the IPC boundary: the one error type, the views the UI
+//! reads, the inputs it sends and the event the shell forwards. TypeScript
+//! for all of these is generated (`ui/src/bindings.ts`); see
+//! `tests/bindings.rs`.
+//!
+//! Views are the app's own types, converted from the protocol's and the
+//! core's at this edge, so the wire types carry no UI concerns.
+
+mod errors;
+mod inputs;
+mod updates;
+mod views;
+
+pub use errors::IpcError;
+pub use inputs::{CartLine, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice};
+pub use updates::CoreUpdate;
+pub use views::{
+    CellEntry, DashboardView, DeviceEntry, HourCount, LinkState, LinkStatus, MenuEntry,
+    NoticeEntry, NoticeLevel, OrderEntry, OrderEntryLine, PairingCodeView, Pay, Preferences,
+    RoleName, Screen, ScreenKind, Session, SignatureEntry, Stage, WorkSessionEntry, WorkorderEntry,
+    WorkorderLineEntry, WorkorderStage,
+};
