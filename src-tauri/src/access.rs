@@ -18,7 +18,7 @@
 use tauri::utils::acl::capability::CapabilityFile;
 use tauri::{AppHandle, Manager as _, Runtime};
 
-use crate::ipc::{IpcError, ScreenKind};
+use crate::ipc::{IpcError, IpcErrorCode, ScreenKind};
 use crate::station::Station;
 
 include!("command_names.rs");
@@ -71,7 +71,7 @@ pub fn grant<R: Runtime>(
     }
     let capability = capability_for(label, screen)?;
     app.add_capability(capability)
-        .map_err(|e| IpcError::new("window", e.to_string()))?;
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()))?;
     tracing::info!(window = label, screen = ?screen, "granted the screen's commands");
     Ok(())
 }
@@ -81,7 +81,7 @@ fn same_screen(has: ScreenKind, wants: ScreenKind) -> Result<(), IpcError> {
         return Ok(());
     }
     Err(IpcError::new(
-        "forbidden",
+        IpcErrorCode::Forbidden,
         format!(
             "this window shows the {} screen and cannot become a {} screen: \
              pair it with a {} code, or restart Countertop",
@@ -105,7 +105,12 @@ fn name(screen: ScreenKind) -> &'static str {
 
 /// `screen`'s capability file for window `label` alone, as JSON.
 fn capability_for(label: &str, screen: ScreenKind) -> Result<String, IpcError> {
-    let invalid = |e: String| IpcError::new("window", format!("capability of {screen:?}: {e}"));
+    let invalid = |e: String| {
+        IpcError::new(
+            IpcErrorCode::Other,
+            format!("capability of {screen:?}: {e}"),
+        )
+    };
     let mut capability: serde_json::Value =
         serde_json::from_str(capability_file(screen)).map_err(|e| invalid(e.to_string()))?;
     let identifier = capability["identifier"]

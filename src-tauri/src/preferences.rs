@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ipc::{IpcError, Preferences};
+use crate::ipc::{IpcError, IpcErrorCode, Preferences};
 use crate::station::RunningDevice;
 
 /// Where a device keeps its own language (a local setting of its cache).
@@ -61,10 +61,10 @@ pub fn set_language(data_dir: &Path, language: Option<String>) -> Result<Prefere
     check_language(language.as_deref())?;
     let mut prefs = load(data_dir);
     prefs.language = language;
-    let text =
-        serde_json::to_string_pretty(&prefs).map_err(|e| IpcError::new("io", e.to_string()))?;
+    let text = serde_json::to_string_pretty(&prefs)
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()))?;
     std::fs::write(file(data_dir), text)
-        .map_err(|e| IpcError::new("io", format!("cannot save preferences: {e}")))?;
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("cannot save preferences: {e}")))?;
     Ok(prefs)
 }
 
@@ -72,7 +72,7 @@ pub fn set_language(data_dir: &Path, language: Option<String>) -> Result<Prefere
 pub fn check_language(language: Option<&str>) -> Result<(), IpcError> {
     match language {
         Some(l) if !LANGUAGES.contains(&l) => Err(IpcError::new(
-            "validation",
+            IpcErrorCode::Validation,
             format!("{l:?} is not a language of this app (en, ko, nl, de)"),
         )),
         _ => Ok(()),
@@ -141,7 +141,7 @@ mod tests {
         set_language(dir.path(), Some("ko".into())).unwrap();
         assert_eq!(load(dir.path()).language.as_deref(), Some("ko"));
         let err = set_language(dir.path(), Some("xx".into())).unwrap_err();
-        assert_eq!(err.code, "validation");
+        assert_eq!(err.code, IpcErrorCode::Validation);
         assert_eq!(load(dir.path()).language.as_deref(), Some("ko"));
         set_language(dir.path(), None).unwrap();
         assert_eq!(load(dir.path()).language, None);

@@ -12,7 +12,7 @@ use tauri::{AppHandle, Runtime};
 use tauri_specta::Event as _;
 use tokio::sync::mpsc;
 
-use crate::ipc::{CoreUpdate, IpcError, ScreenKind};
+use crate::ipc::{CoreUpdate, IpcError, IpcErrorCode, ScreenKind};
 
 /// One running device: its connection and where its data lives.
 #[derive(Clone)]
@@ -118,7 +118,7 @@ impl Station {
             .get(label)
             .and_then(|b| inner.devices.get(&b.device))
             .cloned()
-            .ok_or_else(|| IpcError::new("not_paired", "this window has no device yet"))
+            .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "this window has no device yet"))
     }
 
     pub fn device_for_key(&self, key: &str) -> Result<RunningDevice, IpcError> {
@@ -126,7 +126,7 @@ impl Station {
             .devices
             .get(key)
             .cloned()
-            .ok_or_else(|| IpcError::new("not_paired", "no such device"))
+            .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such device"))
     }
 
     /// The first device that reads every order (for the now-serving board).

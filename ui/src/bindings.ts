@@ -235,7 +235,7 @@ export type CoreUpdate =
 /**
  * The hub refused an outbox entry.
  */
-{ kind: "refused"; key: string; code: string; message: string } | 
+{ kind: "refused"; key: string; code: IpcErrorCode; message: string } | 
 /**
  * How many actions wait in the outbox.
  */
@@ -269,11 +269,31 @@ export type HourCount = {
  */
 hour: number; count: number }
 /**
- * The one error every command returns: a stable snake_case `code` the UI
- * branches on (`sold_out`, `insufficient_balance`, `ordering_paused`, ...)
- * and a sentence for people.
+ * The one error every command returns: a `code` the UI branches on and a
+ * sentence for people.
  */
-export type IpcError = { code: string; message: string }
+export type IpcError = { code: IpcErrorCode; message: string }
+/**
+ * What the UI tells apart; everything else is `other`, shown by its
+ * message. A variant is added only where a screen branches on it.
+ */
+export type IpcErrorCode = 
+/**
+ * The kiosk's refusals, each with its own text.
+ */
+"sold_out" | "insufficient_balance" | "kiosk_inactive" | "ordering_paused" | 
+/**
+ * The hub did not answer: the change may not have been made.
+ */
+"network" | 
+/**
+ * This window or device may not do that.
+ */
+"forbidden" | 
+/**
+ * What was typed or chosen is not acceptable; the message says why.
+ */
+"validation" | "other"
 export type LinkState = "connecting" | "live" | "reconnecting" | "offline" | "rejected"
 /**
  * The connection as the indicator shows it.

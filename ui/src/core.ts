@@ -2,7 +2,7 @@
 // events come only from the generated bindings.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
-import { commands, events, type CoreUpdate, type IpcError, type Screen } from "./bindings";
+import { commands, events, type CoreUpdate, type IpcError, type IpcErrorCode, type Screen } from "./bindings";
 
 let paintedReported = false;
 
@@ -116,9 +116,10 @@ export function errorText(e: unknown): string {
   return String(e);
 }
 
-export function errorCode(e: unknown): string {
+/** The code of a command's error (IpcError); anything else is "other". */
+export function errorCode(e: unknown): IpcErrorCode {
   if (e && typeof e === "object" && "code" in e) {
-    return String((e as IpcError).code);
+    return (e as IpcError).code;
   }
-  return "unknown";
+  return "other";
 }

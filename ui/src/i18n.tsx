@@ -184,8 +184,6 @@ function make(
     choose,
     errorText: (e) => {
       switch (errorCode(e)) {
-        case "offline":
-          return t("error.offline");
         case "network":
           return t("error.network");
         case "forbidden":

@@ -24,6 +24,16 @@ pub enum CartError {
 
 impl CartError {
     /// The stable code, as the hub spells it.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use countertop_protocol::ErrorCode;
+        crate::ErrorKind::Hub(match self {
+            CartError::Empty | CartError::NoCell => ErrorCode::Validation,
+            CartError::NotOnMenu | CartError::UnknownCell => ErrorCode::NotFound,
+            CartError::SoldOut(_) => ErrorCode::SoldOut,
+            CartError::InsufficientBalance(_) => ErrorCode::InsufficientBalance,
+        })
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             CartError::Empty | CartError::NoCell => "validation",

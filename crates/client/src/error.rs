@@ -1,6 +1,21 @@
 //! Error types, one per layer, each saying whether a caller may retry.
 
-use countertop_protocol::ErrorBody;
+use countertop_protocol::{ErrorBody, ErrorCode};
+
+/// What kind of failure, for a caller to branch on: the hub's own error
+/// code, or one of the client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Hub(ErrorCode),
+    Network,
+    Timeout,
+    Protocol,
+    Cache,
+    Token,
+    NotPaired,
+    OrderingPaused,
+    Stopped,
+}
 
 /// A failure talking to the hub, over HTTP or the WebSocket.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +45,16 @@ impl LinkError {
             LinkError::Network(_) | LinkError::Timeout | LinkError::Protocol(_) => true,
             LinkError::Unauthorized => false,
             LinkError::Hub { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LinkError::Network(_) => ErrorKind::Network,
+            LinkError::Timeout => ErrorKind::Timeout,
+            LinkError::Unauthorized => ErrorKind::Hub(ErrorCode::Unauthorized),
+            LinkError::Hub { body, .. } => ErrorKind::Hub(ErrorCode::parse(&body.code)),
+            LinkError::Protocol(_) => ErrorKind::Protocol,
         }
     }
 
@@ -116,7 +141,20 @@ impl ClientError {
         }
     }
 
-    /// The stable code the UI branches on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ClientError::Link(e) => e.kind(),
+            ClientError::Cache(_) => ErrorKind::Cache,
+            ClientError::Token(_) => ErrorKind::Token,
+            ClientError::NotPaired => ErrorKind::NotPaired,
+            ClientError::OrderingPaused => ErrorKind::OrderingPaused,
+            ClientError::KioskInactive => ErrorKind::Hub(ErrorCode::KioskInactive),
+            ClientError::NotAllowed { .. } => ErrorKind::Hub(ErrorCode::Forbidden),
+            ClientError::Stopped => ErrorKind::Stopped,
+        }
+    }
+
+    /// The stable snake_case code (the hub's, or the client's own).
     pub fn code(&self) -> &str {
         match self {
             ClientError::Link(e) => e.code(),

@@ -64,7 +64,7 @@ pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use connection::{spawn, ConnectionConfig, ConnectionHandle};
 pub use dashboard::Dashboard;
 pub use device::{connect, pair, ConnectOptions, DeviceKey};
-pub use error::{CacheError, ClientError, LinkError, TokenError};
+pub use error::{CacheError, ClientError, ErrorKind, LinkError, TokenError};
 pub use link::{HttpHub, HubLink, Incoming, Socket, Submitted};
 pub use outbox::{OutboxKey, OutboxOp};
 pub use policy::{Heartbeat, ReconnectPolicy};

@@ -6,7 +6,7 @@ use countertop_client::cart;
 use countertop_protocol::{NewOrderItem, PayType, SignatureSubmission};
 use tauri::{AppHandle, State, WebviewWindow};
 
-use crate::ipc::{CartLine, IpcError, Pay};
+use crate::ipc::{CartLine, IpcError, IpcErrorCode, Pay};
 use crate::station::Station;
 use crate::windows;
 
@@ -57,11 +57,11 @@ pub fn advance_order(
         .handle
         .cache()
         .order(&order_id)?
-        .ok_or_else(|| IpcError::new("not_found", "no such order"))?;
+        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
     let next = order
         .status
         .next()
-        .ok_or_else(|| IpcError::new("invalid_transition", "this order cannot move on any more"))?;
+        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "this order cannot move on any more"))?;
     device.handle.change_status(&order_id, next)?;
     Ok(())
 }
@@ -78,7 +78,7 @@ pub fn cancel_order(
     let device = station.device_for(window.label())?;
     if reason.trim().is_empty() {
         return Err(IpcError::new(
-            "validation",
+            IpcErrorCode::Validation,
             "say why the order is cancelled",
         ));
     }
@@ -110,11 +110,12 @@ pub async fn set_sold_out(
 pub fn open_board(app: AppHandle, station: State<'_, Station>) -> Result<(), IpcError> {
     let device = station.order_reader().ok_or_else(|| {
         IpcError::new(
-            "forbidden",
+            IpcErrorCode::Forbidden,
             "only a barista or manager station can show the board",
         )
     })?;
-    windows::open_board(&app, &station, &device).map_err(|e| IpcError::new("window", e.to_string()))
+    windows::open_board(&app, &station, &device)
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()))
 }
 
 /// Largest signature the hub takes (plain SVG).
@@ -134,11 +135,14 @@ pub fn sign_workorder(
 ) -> Result<String, IpcError> {
     let device = station.device_for(window.label())?;
     if signer_name.trim().is_empty() {
-        return Err(IpcError::new("validation", "write your name to sign"));
+        return Err(IpcError::new(
+            IpcErrorCode::Validation,
+            "write your name to sign",
+        ));
     }
     if signature_svg.len() > SIGNATURE_MAX_BYTES {
         return Err(IpcError::new(
-            "validation",
+            IpcErrorCode::Validation,
             "the signature is too large: clear it and sign again",
         ));
     }

@@ -6,8 +6,8 @@ use countertop_protocol::{MenuPatch, NewMenuItem, NewNotification, NewWorkorder,
 use tauri::{State, WebviewWindow};
 
 use crate::ipc::{
-    CellEntry, DeviceEntry, IpcError, MenuEntry, MenuPatchInput, NewMenuInput, NewWorkorderInput,
-    NoticeLevel, PairingCodeView, RoleName, WorkorderEntry,
+    CellEntry, DeviceEntry, IpcError, IpcErrorCode, MenuEntry, MenuPatchInput, NewMenuInput,
+    NewWorkorderInput, NoticeLevel, PairingCodeView, RoleName, WorkorderEntry,
 };
 use crate::station::{RunningDevice, Station};
 
@@ -15,7 +15,7 @@ use crate::station::{RunningDevice, Station};
 fn minor_units(what: &str, amount: f64) -> Result<i64, IpcError> {
     if !amount.is_finite() || amount.fract() != 0.0 || amount.abs() > 1e12 {
         return Err(IpcError::new(
-            "validation",
+            IpcErrorCode::Validation,
             format!("{what} must be a whole number of the currency's smallest unit"),
         ));
     }

@@ -8,8 +8,8 @@ use tauri::{AppHandle, Manager as _, State, WebviewWindow};
 use tauri_specta::Event as _;
 
 use crate::ipc::{
-    CoreUpdate, DashboardView, IpcError, OrderEntry, Preferences, Screen, ScreenKind, Session,
-    SetupChoice, WorkorderEntry,
+    CoreUpdate, DashboardView, IpcError, IpcErrorCode, OrderEntry, Preferences, Screen, ScreenKind,
+    Session, SetupChoice, WorkorderEntry,
 };
 use crate::station::{Binding, Station};
 use crate::{access, launch, logging, preferences, tray};
@@ -112,7 +112,7 @@ pub async fn setup(
         // it again, into the same folder, with a code from the hub.
         let SetupChoice::Join { hub_url, code } = choice else {
             return Err(IpcError::new(
-                "validation",
+                IpcErrorCode::Validation,
                 "this screen was set up before: pair it again with a code from the hub",
             ));
         };
@@ -125,7 +125,7 @@ pub async fn setup(
                 ConnectionState::Rejected { .. }
             ) {
                 return Err(IpcError::new(
-                    "forbidden",
+                    IpcErrorCode::Forbidden,
                     "this screen's device is paired: only a device the hub removed is paired again",
                 ));
             }
@@ -133,7 +133,7 @@ pub async fn setup(
         let key = binding.device;
         let device = launch::repair(&app, &station, &key, &hub_url, &code)
             .await
-            .map_err(|e| IpcError::new("setup_failed", format!("{e:#}")))?;
+            .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?;
         // A window keeps its screen, whose commands it was granted: a code
         // of another role is refused, and the device it paired stopped (its
         // folder keeps it for the next start, which opens its own screen).
@@ -144,7 +144,7 @@ pub async fn setup(
         let reads_orders = matches!(device.role, Role::Barista | Role::Manager);
         let kept = if screen == ScreenKind::Board && !reads_orders {
             Err(IpcError::new(
-                "forbidden",
+                IpcErrorCode::Forbidden,
                 "the now-serving board shows a barista or manager device: pair it with such a code",
             ))
         } else {
@@ -171,7 +171,7 @@ pub async fn setup(
     };
     let key = launch::start_single(&app, &station, plan)
         .await
-        .map_err(|e| IpcError::new("setup_failed", format!("{e:#}")))?;
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?;
     let device = station.device_for_key(&key)?;
     let screen = ScreenKind::for_role(device.role);
     access::grant(&app, &station, window.label(), screen)?;
@@ -215,7 +215,7 @@ pub fn set_language(
         tray::relabel(&app, &station);
         return update
             .emit(&app)
-            .map_err(|e| IpcError::new("window", e.to_string()));
+            .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()));
     };
     preferences::check_language(language.as_deref())?;
     device.handle.cache().set_local_setting(
@@ -225,7 +225,7 @@ pub fn set_language(
     for label in station.labels_for_window_device(window.label()) {
         update
             .emit_to(&app, tauri::EventTarget::webview_window(label.as_str()))
-            .map_err(|e| IpcError::new("window", e.to_string()))?;
+            .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()))?;
     }
     tray::relabel(&app, &station);
     Ok(())

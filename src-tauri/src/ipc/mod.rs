@@ -11,7 +11,7 @@ mod inputs;
 mod updates;
 mod views;
 
-pub use errors::IpcError;
+pub use errors::{IpcError, IpcErrorCode};
 pub use inputs::{CartLine, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice};
 pub use updates::CoreUpdate;
 pub use views::{

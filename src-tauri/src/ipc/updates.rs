@@ -1,9 +1,11 @@
 //! The event the shell forwards from the client core to a device's windows.
 
 use countertop_client::CoreEvent;
+use countertop_protocol::ErrorCode;
 use serde::Serialize;
 use specta::Type;
 
+use super::errors::IpcErrorCode;
 use super::views::LinkStatus;
 
 /// What the shell forwards from the client core to the windows of a device.
@@ -28,7 +30,7 @@ pub enum CoreUpdate {
     /// The hub refused an outbox entry.
     Refused {
         key: String,
-        code: String,
+        code: IpcErrorCode,
         message: String,
     },
     /// How many actions wait in the outbox.
@@ -70,7 +72,7 @@ impl CoreUpdate {
             },
             CoreEvent::OutboxRefused { key, error } => CoreUpdate::Refused {
                 key,
-                code: error.code,
+                code: countertop_client::ErrorKind::Hub(ErrorCode::parse(&error.code)).into(),
                 message: error.message,
             },
             CoreEvent::HubError(_) => return None,

@@ -15,7 +15,6 @@ export const de: Record<Key, string> = {
   "common.none": "—",
   "common.working": "Einen Moment…",
 
-  "error.offline": "Der Hub ist gerade nicht erreichbar, die Änderung wurde nicht gespeichert. Bitte erneut versuchen, sobald die Verbindung zurück ist.",
   "error.network": "Der Hub hat nicht geantwortet, die Änderung wurde vielleicht nicht gespeichert. Bitte erneut versuchen.",
   "error.forbidden": "Dieser Bildschirm darf das nicht.",
 

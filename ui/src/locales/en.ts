@@ -16,7 +16,6 @@ export const en = {
   "common.none": "—",
   "common.working": "Working…",
 
-  "error.offline": "The hub can't be reached right now, so this change was not made. Try again when the connection is back.",
   "error.network": "The hub did not answer, so this change may not have been made. Try again.",
   "error.forbidden": "This screen is not allowed to do that.",
 

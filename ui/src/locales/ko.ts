@@ -15,7 +15,6 @@ export const ko: Record<Key, string> = {
   "common.none": "—",
   "common.working": "처리 중…",
 
-  "error.offline": "지금은 허브에 연결할 수 없어 변경하지 못했습니다. 연결이 돌아오면 다시 시도해 주세요.",
   "error.network": "허브가 응답하지 않아 변경되지 않았을 수 있습니다. 다시 시도해 주세요.",
   "error.forbidden": "이 화면에서는 할 수 없는 작업입니다.",
 

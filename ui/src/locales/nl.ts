@@ -15,7 +15,6 @@ export const nl: Record<Key, string> = {
   "common.none": "—",
   "common.working": "Bezig…",
 
-  "error.offline": "De hub is nu niet bereikbaar, dus deze wijziging is niet doorgevoerd. Probeer het opnieuw zodra de verbinding terug is.",
   "error.network": "De hub antwoordde niet, dus deze wijziging is misschien niet doorgevoerd. Probeer het opnieuw.",
   "error.forbidden": "Dit scherm mag dat niet doen.",
 

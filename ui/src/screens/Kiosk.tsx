@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { type CoreUpdate, type MenuEntry, type Pay, commands } from "../bindings";
+import { type CoreUpdate, type IpcErrorCode, type MenuEntry, type Pay, commands } from "../bindings";
 import { EarlyOutcomes, errorCode, useScreen, type Outcome } from "../core";
 import { useT, type I18n } from "../i18n";
 import { LanguageSwitch } from "../components/LanguageSwitch";
@@ -345,7 +345,7 @@ export function Kiosk() {
   );
 }
 
-function refusal(code: string, message: string, { t }: I18n): string {
+function refusal(code: IpcErrorCode, message: string, { t }: I18n): string {
   switch (code) {
     case "insufficient_balance":
     case "sold_out":
