@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Local, Timelike, Utc};
-use countertop_protocol::{Order, OrderStatus};
+use countertop_protocol::{Order, OrderStatus, Widget};
 
 /// The hub's newest figures as the cache keeps them: widget name to value
 /// and when the hub sent it.
@@ -45,17 +45,17 @@ impl Dashboard {
             .map(|o| o.total_amount)
             .sum();
         let counted_open = orders.iter().filter(|o| o.status.is_open()).count();
-        let hub = |widget: &str| {
+        let hub = |widget: Widget| {
             figures
-                .get(widget)
+                .get(widget.as_str())
                 .filter(|(_, at)| at.with_timezone(&Local).date_naive() == today)
                 .and_then(|(value, _)| value.as_f64())
         };
         Dashboard {
-            orders_today: hub("orders_today").unwrap_or(todays.len() as f64),
-            revenue_today: hub("revenue_today").unwrap_or(counted_revenue as f64),
-            open_orders: hub("open_orders").unwrap_or(counted_open as f64),
-            avg_prep_seconds: hub("avg_prep_seconds"),
+            orders_today: hub(Widget::OrdersToday).unwrap_or(todays.len() as f64),
+            revenue_today: hub(Widget::RevenueToday).unwrap_or(counted_revenue as f64),
+            open_orders: hub(Widget::OpenOrders).unwrap_or(counted_open as f64),
+            avg_prep_seconds: hub(Widget::AvgPrepSeconds),
             orders_per_hour: per_hour,
             updated_at: figures.values().map(|(_, at)| *at).max(),
         }
