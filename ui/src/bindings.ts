@@ -170,7 +170,7 @@ async stopWorkSession(workorderId: string, sessionId: string, done: boolean) : P
     return await TAURI_INVOKE("stop_work_session", { workorderId, sessionId, done });
 },
 /**
- * Sends a system notification to every manager (manager).
+ * Sends a notice (`system:notification`) to every manager (manager).
  */
 async sendNotice(level: NoticeLevel, title: string, message: string) : Promise<null> {
     return await TAURI_INVOKE("send_notice", { level, title, message });
@@ -384,7 +384,7 @@ orderingProblem: string | null;
  */
 workorders: WorkorderEntry[]; dashboard: DashboardView; 
 /**
- * Manager: system notifications, newest first.
+ * Manager: the hub's notices (`system:notification`), newest first.
  */
 notices: NoticeEntry[]; 
 /**

@@ -257,7 +257,7 @@ pub async fn stop_work_session(
         .into())
 }
 
-/// Sends a system notification to every manager (manager).
+/// Sends a notice (`system:notification`) to every manager (manager).
 #[tauri::command]
 #[specta::specta]
 pub async fn send_notice(

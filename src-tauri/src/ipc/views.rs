@@ -309,7 +309,7 @@ pub struct Screen {
     /// Manager: every workorder; display: those presented to it.
     pub workorders: Vec<WorkorderEntry>,
     pub dashboard: DashboardView,
-    /// Manager: system notifications, newest first.
+    /// Manager: the hub's notices (`system:notification`), newest first.
     pub notices: Vec<NoticeEntry>,
     /// Actions waiting to reach the hub.
     pub outbox_depth: u32,

@@ -6,7 +6,7 @@ import { useAction, type TabProps } from "./common";
 
 const LEVELS: NoticeLevel[] = ["info", "warning", "error"];
 
-/** The hub's system notifications, newest first, and a form to send one. */
+/** The hub's notices (system:notification), newest first, and a form to send one. */
 export function Notices({ screen, onError }: TabProps) {
   const { t, fmt } = useT();
   const now = useNow();
