@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use countertop_hub::{auth, db, log::EventLog, Hub, HubConfig};
+use countertop_hub::{Hub, HubConfig};
 use countertop_protocol::Role;
 
 #[derive(Parser)]
@@ -122,47 +122,15 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("hub stopped");
         }
         Command::PairingCode { role, name, data } => {
-            let dir = data_dir(data)?;
-            anyhow::ensure!(
-                dir.join(db::DB_FILE).exists(),
-                "no hub data in {}; start the hub once first (countertop-hub serve --data {})",
-                dir.display(),
-                dir.display()
-            );
-            db::check_folder(&dir)?;
-            let keys = auth::Keys::load_or_create(&dir)?;
-            let pool = db::open(&dir).await?;
-            let name = name.unwrap_or_else(|| countertop_hub::api::devices::default_name(role));
-            let code =
-                auth::create_pairing_code(&pool, &keys, role, &name, chrono::Utc::now()).await?;
+            let code = countertop_hub::pairing_code(&data_dir(data)?, role, name).await?;
             println!("{}", serde_json::to_string(&code)?);
         }
         Command::NewSecret { data } => {
-            let dir = data_dir(data)?;
-            anyhow::ensure!(
-                dir.join(db::DB_FILE).exists(),
-                "no hub data in {}",
-                dir.display()
-            );
-            auth::Keys::replace(&dir)?;
-            db::check_folder(&dir)?;
-            let pool = db::open(&dir).await?;
-            let revoked = sqlx::query("UPDATE devices SET revoked_at = ? WHERE revoked_at IS NULL")
-                .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                .execute(&pool)
-                .await?
-                .rows_affected();
-            sqlx::query("DELETE FROM pairing_codes")
-                .execute(&pool)
-                .await?;
-            pool.close().await;
+            let revoked = countertop_hub::new_secret(&data_dir(data)?).await?;
             println!("{}", serde_json::json!({ "devicesToPairAgain": revoked }));
         }
         Command::WipeEvents { data } => {
-            let dir = data_dir(data)?;
-            db::check_folder(&dir)?;
-            let pool = db::open(&dir).await?;
-            let epoch = EventLog::wipe(&pool).await?;
+            let epoch = countertop_hub::wipe_events(&data_dir(data)?).await?;
             println!("{}", serde_json::json!({ "epoch": epoch }));
         }
     }

@@ -13,13 +13,6 @@ pub enum Transport {
     Sse,
 }
 
-/// Why a connection is being closed from the hub's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseCause {
-    Revoked,
-    Shutdown,
-}
-
 struct Entry {
     device_id: Option<String>,
     transport: Transport,

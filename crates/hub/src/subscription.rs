@@ -300,23 +300,15 @@ impl Hub {
             (Access::Yes, Topic::Order(id)) => {
                 // Only orders that exist: a topic per made-up id would let a
                 // connection hold topics without end.
-                let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(self.log.pool())
-                    .await?;
-                if found.is_none() {
+                if !crate::store::orders::exists(self.log.pool(), id).await? {
                     return Err(AppError::not_found(format!("no order \"{id}\"")));
                 }
                 true
             }
             (Access::Yes, _) => true,
             (Access::OwnOrder, Topic::Order(id)) => {
-                let owner: Option<Option<String>> =
-                    sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")
-                        .bind(id)
-                        .fetch_optional(self.log.pool())
-                        .await?;
-                owner.flatten().as_deref() == caller.device_id()
+                let owner = crate::store::orders::placed_by(self.log.pool(), id).await?;
+                owner.as_deref() == caller.device_id()
             }
             (Access::OwnOrder | Access::No, _) => false,
         };

@@ -283,8 +283,8 @@ async fn a_signature_stored_before_the_allow_list_is_rewritten_at_start() {
     let dir = hub.stop().await;
     // As an older hub stored it: the device's own SVG, and no strokes.
     {
-        countertop_hub::db::check_folder(dir.path()).unwrap();
-        let pool = countertop_hub::db::open(dir.path()).await.unwrap();
+        countertop_hub::check_folder(dir.path()).unwrap();
+        let pool = countertop_hub::open_database(dir.path()).await.unwrap();
         let body: String = sqlx::query_scalar("SELECT body FROM workorders WHERE id = ?")
             .bind(&id)
             .fetch_one(&pool)
@@ -834,7 +834,7 @@ async fn a_connection_holds_a_bounded_number_of_topics_of_orders_that_exist() {
 async fn a_replay_longer_than_a_page_comes_whole_and_in_order() {
     let hub = TestHub::start().await;
     let manager = hub.pair(Role::Manager).await;
-    let n = countertop_hub::log::REPLAY_PAGE as usize * 2 + 150;
+    let n = countertop_hub::REPLAY_PAGE as usize * 2 + 150;
     for i in 0..n {
         let (status, _) = manager
             .api

@@ -479,8 +479,8 @@ async fn an_sse_resume_with_a_wrong_epoch_or_after_a_wipe_is_answered_with_resyn
 
     let dir = hub.stop().await;
     {
-        let pool = countertop_hub::db::open(dir.path()).await.unwrap();
-        countertop_hub::log::EventLog::wipe(&pool).await.unwrap();
+        let pool = countertop_hub::open_database(dir.path()).await.unwrap();
+        countertop_hub::EventLog::wipe(&pool).await.unwrap();
         pool.close().await;
     }
     let hub = TestHub::start_in(dir, |_| {}).await;

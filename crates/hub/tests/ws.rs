@@ -7,7 +7,7 @@ mod support;
 use std::future::Future;
 use std::time::Duration;
 
-use countertop_hub::registry::Transport;
+use countertop_hub::Transport;
 use countertop_protocol::{Claims, Role};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -895,8 +895,8 @@ async fn after_the_log_is_wiped_a_client_holding_the_old_epoch_is_told_to_resync
     let cursor = seq_of(&hub);
     let dir = hub.stop().await;
     {
-        let pool = countertop_hub::db::open(dir.path()).await.unwrap();
-        let new_epoch = countertop_hub::log::EventLog::wipe(&pool).await.unwrap();
+        let pool = countertop_hub::open_database(dir.path()).await.unwrap();
+        let new_epoch = countertop_hub::EventLog::wipe(&pool).await.unwrap();
         assert_ne!(new_epoch, old_epoch);
         pool.close().await;
     }
@@ -1178,7 +1178,7 @@ async fn a_bad_expired_forged_or_revoked_token_is_refused_with_401_before_the_up
         .keys
         .mint(&claims(now - chrono::Duration::hours(1)))
         .unwrap();
-    let forged = countertop_hub::auth::Keys::from_secret(b"0123456789abcdef0123456789abcdef-other")
+    let forged = countertop_hub::Keys::from_secret(b"0123456789abcdef0123456789abcdef-other")
         .mint(&claims(now + chrono::Duration::days(1)))
         .unwrap();
     let still_valid = hub

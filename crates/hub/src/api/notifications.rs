@@ -6,9 +6,9 @@ use axum::Json;
 use countertop_protocol::Action;
 use countertop_protocol::{Event, NewNotification, SystemNotification, Topic};
 
-use super::text;
 use crate::auth::{random_id, Caller};
 use crate::error::{ApiJson, ApiResult};
+use crate::input::text;
 use crate::log::Routing;
 use crate::Hub;
 

@@ -253,7 +253,7 @@ impl Api {
 }
 
 pub fn rand_suffix() -> String {
-    countertop_hub::auth::random_id(12)
+    countertop_hub::random_id(12)
 }
 
 /// A WebSocket client that reads JSON frames.

@@ -1,0 +1,136 @@
+//! The paired, unrevoked devices, kept in memory in step with the
+//! `devices` table, and the tokens a refresh replaced.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use chrono::{DateTime, Utc};
+use countertop_protocol::{Device, Role};
+use sqlx::SqlitePool;
+
+use super::DeviceError;
+use crate::store;
+use crate::Hub;
+
+/// The longest device name.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A paired device as the hub keeps it in memory.
+#[derive(Debug, Clone)]
+pub struct DeviceRecord {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub paired_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// The paired, unrevoked devices, and the tokens replaced by a refresh.
+#[derive(Default)]
+pub struct Devices {
+    by_id: RwLock<HashMap<String, DeviceRecord>>,
+    /// `jti` → expiry (Unix seconds) of tokens that no longer count.
+    revoked_tokens: RwLock<HashMap<String, i64>>,
+}
+
+impl Devices {
+    pub async fn load(pool: &SqlitePool) -> Result<Devices, sqlx::Error> {
+        let rows = store::devices::paired(pool).await?;
+        let mut by_id = HashMap::new();
+        for (id, role, name, paired_at, last_seen_at) in rows {
+            let Some(role) = Role::parse(&role) else {
+                continue;
+            };
+            let record = DeviceRecord {
+                id: id.clone(),
+                role,
+                name,
+                paired_at: store::parse_ts(&paired_at).unwrap_or_default(),
+                last_seen_at: last_seen_at.as_deref().and_then(store::parse_ts),
+            };
+            by_id.insert(id, record);
+        }
+        let revoked = store::devices::revoked_tokens(pool, Utc::now().timestamp_millis()).await?;
+        Ok(Devices {
+            by_id: RwLock::new(by_id),
+            revoked_tokens: RwLock::new(
+                revoked
+                    .into_iter()
+                    .map(|(jti, ms)| (jti, ms.div_euclid(1000)))
+                    .collect(),
+            ),
+        })
+    }
+
+    pub fn is_token_revoked(&self, jti: &str) -> bool {
+        read(&self.revoked_tokens).contains_key(jti)
+    }
+
+    /// Records a replaced token (already in the database), forgetting those
+    /// that have expired anyway.
+    pub fn revoke_token(&self, jti: String, exp: i64) {
+        let now = Utc::now().timestamp();
+        let mut revoked = write(&self.revoked_tokens);
+        revoked.retain(|_, e| *e >= now);
+        revoked.insert(jti, exp);
+    }
+
+    pub fn get(&self, id: &str) -> Option<DeviceRecord> {
+        read(&self.by_id).get(id).cloned()
+    }
+
+    pub fn insert(&self, record: DeviceRecord) {
+        write(&self.by_id).insert(record.id.clone(), record);
+    }
+
+    pub fn remove(&self, id: &str) -> Option<DeviceRecord> {
+        write(&self.by_id).remove(id)
+    }
+
+    pub fn touch(&self, id: &str, at: DateTime<Utc>) {
+        if let Some(d) = write(&self.by_id).get_mut(id) {
+            d.last_seen_at = Some(at);
+        }
+    }
+
+    pub fn list(&self) -> Vec<DeviceRecord> {
+        let mut all: Vec<_> = read(&self.by_id).values().cloned().collect();
+        all.sort_by(|a, b| a.paired_at.cmp(&b.paired_at).then(a.id.cmp(&b.id)));
+        all
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn device_view(record: &DeviceRecord, connected: bool) -> Device {
+    Device {
+        id: record.id.clone(),
+        role: record.role,
+        name: record.name.clone(),
+        paired_at: record.paired_at,
+        last_seen_at: record.last_seen_at,
+        connected,
+    }
+}
+
+impl Hub {
+    /// Revokes device `id`: its token stops working at once and its open
+    /// connections close.
+    pub(crate) async fn revoke_device(&self, id: &str) -> Result<(), DeviceError> {
+        let now = self.clock.now();
+        let updated = store::devices::revoke(self.pool(), id, now).await?;
+        if !updated || self.devices.remove(id).is_none() {
+            return Err(DeviceError::NotFound(format!("no paired device \"{id}\"")));
+        }
+        let closed = self.registry.revoke(id);
+        tracing::info!(device = %id, closed, "device revoked");
+        Ok(())
+    }
+}

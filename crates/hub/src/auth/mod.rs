@@ -1,0 +1,71 @@
+//! Devices, pairing and bearer tokens.
+//!
+//! Tokens are HS256 JWTs with the algorithm pinned on verification. A token
+//! is accepted only while its device is known and not revoked; that check is
+//! made on every request against an in-memory table the hub keeps in step
+//! with the `devices` table. Tokens are never logged: the request span logs
+//! the path and a redacted query (see `lib.rs`).
+//!
+//! - `tokens`: the signing secret (`Keys`), minting and verifying tokens.
+//! - `devices`: the paired devices in memory and the refreshed tokens' `jti`.
+//! - `caller`: who is calling (`Caller`), read from the bearer token.
+//! - `pairing`: pairing codes and the limiter of wrong ones.
+
+mod caller;
+mod devices;
+mod pairing;
+mod tokens;
+
+use rand::Rng;
+
+use crate::error::AppError;
+
+pub(crate) use caller::{bearer_token, Caller};
+pub(crate) use devices::{device_view, DeviceRecord, Devices, MAX_NAME_LEN};
+pub use pairing::HUB_WIDE_PAIRING_FAILURES;
+pub(crate) use pairing::{create_pairing_code, default_name, PairingLimiter};
+pub use tokens::Keys;
+pub(crate) use tokens::SECRET_FILE;
+
+/// Why a device could not be paired, revoked or given a new token.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// Too many wrong pairing codes, from this address or hub-wide.
+    #[error("{0}")]
+    RateLimited(&'static str),
+    #[error("unknown, expired or already used pairing code")]
+    WrongCode,
+    #[error("{0}")]
+    NotFound(String),
+    /// A refresh without a valid token to replace.
+    #[error("this call needs a device token")]
+    NoToken,
+    #[error("{0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<DeviceError> for AppError {
+    fn from(err: DeviceError) -> AppError {
+        match err {
+            DeviceError::RateLimited(message) => AppError::rate_limited(message),
+            DeviceError::WrongCode => {
+                AppError::unauthorized("unknown, expired or already used pairing code")
+            }
+            DeviceError::NotFound(message) => AppError::not_found(message),
+            DeviceError::NoToken => AppError::unauthorized("this call needs a device token"),
+            DeviceError::Internal(message) => AppError::internal(message),
+            DeviceError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A random lowercase alphanumeric id of `len` characters.
+pub fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}

@@ -1,0 +1,277 @@
+//! Pairing codes: six digits, single use, stored as a keyed hash; and the
+//! limiter that keeps wrong codes from being swept.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use countertop_protocol::{Paired, PairingCode, Role};
+use rand::Rng;
+use sqlx::SqlitePool;
+
+use super::{random_id, DeviceError, DeviceRecord, Keys};
+use crate::store;
+use crate::Hub;
+
+/// Pairing codes are valid ten minutes.
+pub const PAIRING_CODE_MINUTES: i64 = 10;
+/// Wrong pairing codes one address may try within a minute before `429`.
+const PAIRING_FAILURES_PER_MINUTE: usize = 5;
+
+impl Hub {
+    /// Pairs a new device with `code`, tried from `ip`: a wrong code counts
+    /// against the limiter, a right one gives the device its token.
+    pub(crate) async fn pair(&self, ip: IpAddr, code: &str) -> Result<Paired, DeviceError> {
+        let ticket = self.pairing.begin(ip).map_err(|blocked| match blocked {
+            PairingBlocked::Address => {
+                DeviceError::RateLimited("too many wrong pairing codes; wait a minute")
+            }
+            PairingBlocked::HubWide => DeviceError::RateLimited(
+                "too many wrong pairing codes were tried on this hub; pairing is paused for up to ten minutes and the open codes were cancelled",
+            ),
+        })?;
+        let code = code.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.wrong_code(ticket).await);
+        }
+        let now = self.clock.now();
+        let mut tx = self.pool().begin().await?;
+        let row = store::devices::redeem_code(
+            &mut tx,
+            &self.keys.code_hash(code),
+            now.timestamp_millis(),
+        )
+        .await?;
+        let Some((role, name)) = row else {
+            drop(tx);
+            return Err(self.wrong_code(ticket).await);
+        };
+        self.pairing.succeeded(ticket);
+        let role = Role::parse(&role)
+            .ok_or_else(|| DeviceError::Internal("a pairing code has an unknown role".into()))?;
+        let device = DeviceRecord {
+            id: format!("dev_{}", random_id(12)),
+            role,
+            name,
+            paired_at: now,
+            last_seen_at: Some(now),
+        };
+        store::devices::insert(&mut tx, &device.id, role.as_str(), &device.name, now).await?;
+        let paired = self.mint_token(&device)?;
+        tx.commit().await?;
+        self.devices.insert(device);
+        tracing::info!(device = %paired.device_id, role = role.as_str(), "device paired");
+        Ok(paired)
+    }
+
+    /// A wrong code: it stays counted, and the attempt that used up the
+    /// hub-wide budget cancels every outstanding code.
+    async fn wrong_code(&self, ticket: PairingTicket) -> DeviceError {
+        self.metrics
+            .pairing_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if ticket.exhausts_budget {
+            match store::devices::cancel_open_codes(self.pool()).await {
+                Ok(cancelled) => tracing::warn!(
+                    cancelled,
+                    "too many wrong pairing codes on this hub: every open code was cancelled"
+                ),
+                Err(e) => tracing::error!(error = %e, "could not cancel the open pairing codes"),
+            }
+        }
+        DeviceError::WrongCode
+    }
+
+    /// A pairing code for a new device of `role`, named `name`.
+    pub async fn create_pairing_code(
+        &self,
+        role: Role,
+        name: &str,
+    ) -> Result<PairingCode, sqlx::Error> {
+        create_pairing_code(self.pool(), &self.keys, role, name, self.clock.now()).await
+    }
+}
+
+/// Wrong pairing codes, per address over the last minute and hub-wide over
+/// ten minutes.
+///
+/// Each attempt takes its place in both counts *before* its code is
+/// checked, under one lock, so a concurrent burst cannot get more codes
+/// checked than the budget; a right code gives its place back. When the
+/// hub-wide budget is used up, every outstanding code is cancelled (see
+/// `pair`), so a sweep from many addresses checks at most that many guesses
+/// against any one code. The per-address table only holds addresses with a
+/// counted attempt, which the hub-wide budget bounds.
+#[derive(Default)]
+pub struct PairingLimiter {
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Default)]
+struct LimiterState {
+    by_ip: HashMap<IpAddr, VecDeque<Instant>>,
+    hub_wide: VecDeque<Instant>,
+}
+
+/// Wrong codes the whole hub takes within [`HUB_WIDE_WINDOW`].
+pub const HUB_WIDE_PAIRING_FAILURES: usize = 30;
+const HUB_WIDE_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+const PER_ADDRESS_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why an attempt may not be made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PairingBlocked {
+    Address,
+    HubWide,
+}
+
+/// One counted attempt.
+#[derive(Debug)]
+pub struct PairingTicket {
+    ip: IpAddr,
+    at: Instant,
+    /// This attempt took the last place in the hub-wide budget.
+    pub exhausts_budget: bool,
+}
+
+impl PairingLimiter {
+    /// Counts an attempt from `ip`, or says why it may not be made.
+    pub fn begin(&self, ip: IpAddr) -> Result<PairingTicket, PairingBlocked> {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.prune(now);
+        if state.hub_wide.len() >= HUB_WIDE_PAIRING_FAILURES {
+            return Err(PairingBlocked::HubWide);
+        }
+        let mine = state.by_ip.entry(ip).or_default();
+        if mine.len() >= PAIRING_FAILURES_PER_MINUTE {
+            return Err(PairingBlocked::Address);
+        }
+        mine.push_back(now);
+        state.hub_wide.push_back(now);
+        Ok(PairingTicket {
+            ip,
+            at: now,
+            exhausts_budget: state.hub_wide.len() == HUB_WIDE_PAIRING_FAILURES,
+        })
+    }
+
+    /// The attempt's code was right: it does not count.
+    pub fn succeeded(&self, ticket: PairingTicket) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mine) = state.by_ip.get_mut(&ticket.ip) {
+            if let Some(i) = mine.iter().position(|t| *t == ticket.at) {
+                mine.remove(i);
+            }
+            if mine.is_empty() {
+                state.by_ip.remove(&ticket.ip);
+            }
+        }
+        if let Some(i) = state.hub_wide.iter().position(|t| *t == ticket.at) {
+            state.hub_wide.remove(i);
+        }
+    }
+
+    /// Addresses with a counted attempt (for tests and metrics).
+    pub fn addresses(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.by_ip.len()
+    }
+}
+
+impl LimiterState {
+    fn prune(&mut self, now: Instant) {
+        while self
+            .hub_wide
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= HUB_WIDE_WINDOW)
+        {
+            self.hub_wide.pop_front();
+        }
+        self.by_ip.retain(|_, times| {
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= PER_ADDRESS_WINDOW)
+            {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+    }
+}
+
+/// The name of a device of `role` when its pairing code gives none.
+pub fn default_name(role: Role) -> String {
+    match role {
+        Role::Kiosk => "Kiosk",
+        Role::Barista => "Barista display",
+        Role::Display => "Signature display",
+        Role::Manager => "Manager",
+    }
+    .to_owned()
+}
+
+/// Creates a six-digit, single-use pairing code valid for ten minutes. Works
+/// from the command line too, while a server uses the same database.
+pub async fn create_pairing_code(
+    pool: &SqlitePool,
+    keys: &Keys,
+    role: Role,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<PairingCode, sqlx::Error> {
+    let expires_at = now + Duration::minutes(PAIRING_CODE_MINUTES);
+    store::devices::delete_expired_codes(pool, now.timestamp_millis()).await?;
+    loop {
+        let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
+        let stored = store::devices::insert_code(
+            pool,
+            &keys.code_hash(&code),
+            role.as_str(),
+            name,
+            expires_at.timestamp_millis(),
+        )
+        .await?;
+        if stored {
+            return Ok(PairingCode { code, expires_at });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixth_wrong_code_is_blocked_and_right_codes_do_not_count() {
+        let limiter = PairingLimiter::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let right = limiter.begin(ip).unwrap();
+        limiter.succeeded(right);
+        for _ in 0..5 {
+            limiter.begin(ip).unwrap();
+        }
+        assert_eq!(limiter.begin(ip).unwrap_err(), PairingBlocked::Address);
+        assert!(limiter.begin("10.0.0.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn the_hub_wide_budget_holds_across_addresses() {
+        let limiter = PairingLimiter::default();
+        let mut exhausted = 0;
+        let mut blocked = 0;
+        for i in 0..200u32 {
+            let ip = IpAddr::from([10, 1, (i / 250) as u8, (i % 250) as u8]);
+            match limiter.begin(ip) {
+                Ok(t) => exhausted += usize::from(t.exhausts_budget),
+                Err(PairingBlocked::HubWide) => blocked += 1,
+                Err(PairingBlocked::Address) => unreachable!(),
+            }
+        }
+        assert_eq!(exhausted, 1);
+        assert_eq!(blocked, 200 - HUB_WIDE_PAIRING_FAILURES);
+        assert_eq!(limiter.addresses(), HUB_WIDE_PAIRING_FAILURES);
+    }
+}

@@ -1,0 +1,118 @@
+//! An order's lines priced from the menu, its stock checked, and the stock
+//! taken once the order is stored.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use countertop_protocol::{Event, MenuItem, MenuSoldOutChanged, NewOrderItem, OrderLine, Topic};
+use sqlx::SqliteConnection;
+
+use super::OrderError;
+use crate::log::{Routing, Writer};
+use crate::store;
+
+/// An order's lines priced from the menu as it stands in the transaction.
+pub(super) struct Priced {
+    pub lines: Vec<OrderLine>,
+    pub total: i64,
+    /// The quantity wanted of each menu item, over all lines.
+    wanted: BTreeMap<String, i64>,
+    /// Each item as read, for its stock.
+    stocked: BTreeMap<String, MenuItem>,
+}
+
+/// Prices `items` from the menu: every item must exist and not be sold out,
+/// the total must not overflow, and items with a stock must have enough.
+pub(super) async fn price(
+    conn: &mut SqliteConnection,
+    items: &[NewOrderItem],
+) -> Result<Priced, OrderError> {
+    let mut lines = Vec::with_capacity(items.len());
+    let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
+    let mut total: i64 = 0;
+    let mut stocked = BTreeMap::new();
+    for item in items {
+        let menu = store::menu::load_menu_item(&mut *conn, &item.menu_id)
+            .await?
+            .ok_or_else(|| {
+                OrderError::Invalid(format!("unknown menu item \"{}\"", item.menu_id))
+            })?;
+        if menu.is_sold_out {
+            return Err(OrderError::SoldOut(format!("{} is sold out", menu.name)));
+        }
+        let qty = i64::from(item.quantity);
+        *wanted.entry(menu.id.clone()).or_default() += qty;
+        let line_total = menu
+            .price
+            .checked_mul(qty)
+            .ok_or_else(|| OrderError::Invalid("total overflows".into()))?;
+        total = total
+            .checked_add(line_total)
+            .ok_or_else(|| OrderError::Invalid("total overflows".into()))?;
+        lines.push(OrderLine {
+            menu_id: menu.id.clone(),
+            menu_name: menu.name.clone(),
+            quantity: item.quantity,
+            unit_price: menu.price,
+            total_price: line_total,
+            options: item.options.clone(),
+        });
+        stocked.insert(menu.id.clone(), menu);
+    }
+    for (id, qty) in &wanted {
+        let menu = &stocked[id];
+        if let Some(stock) = menu.stock {
+            if stock < *qty {
+                return Err(OrderError::SoldOut(format!(
+                    "only {stock} {} left",
+                    menu.name
+                )));
+            }
+        }
+    }
+    Ok(Priced {
+        lines,
+        total,
+        wanted,
+        stocked,
+    })
+}
+
+/// Takes the priced quantities from the items with a stock, announcing each
+/// item's new state, and that it is sold out when its stock reaches zero.
+pub(super) async fn take_stock(
+    w: &mut Writer<'_>,
+    priced: &Priced,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    for (id, qty) in &priced.wanted {
+        let menu = &priced.stocked[id];
+        let Some(stock) = menu.stock else { continue };
+        let left = stock - qty;
+        let sold_out = left == 0;
+        store::menu::set_stock(&mut w.tx, id, left, sold_out).await?;
+        let mut updated = menu.clone();
+        updated.stock = Some(left);
+        updated.is_sold_out = sold_out;
+        if sold_out {
+            w.emit(
+                &Event::MenuSoldOutChanged(MenuSoldOutChanged {
+                    menu_id: id.clone(),
+                    menu_name: menu.name.clone(),
+                    is_sold_out: true,
+                    updated_at: now,
+                }),
+                Routing::topic(Topic::Menu),
+                now,
+            )
+            .await?;
+        }
+        w.emit(
+            &Event::MenuUpdated(updated),
+            Routing::topic(Topic::Menu),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}

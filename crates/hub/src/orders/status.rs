@@ -1,0 +1,116 @@
+//! Moving an order along its statuses, and cancelling it (a cell's payment
+//! refunded), each in one `Writer` transaction with its events.
+
+use countertop_protocol::{
+    BalanceChangeType, CellBalanceChanged, Event, Order, OrderCancelled, OrderStatus,
+    OrderStatusChanged, PayType, Topic,
+};
+
+use super::{dashboard, OrderError};
+use crate::input::text;
+use crate::log::{Routing, Writer};
+use crate::store;
+use crate::Hub;
+
+const MAX_REASON_LEN: usize = 200;
+
+async fn load(w: &mut Writer<'_>, id: &str) -> Result<Order, OrderError> {
+    Ok(store::orders::load_order(&mut w.tx, id)
+        .await?
+        .ok_or_else(|| OrderError::NotFound(format!("no order \"{id}\"")))?
+        .into_order()?)
+}
+
+/// Moves order `id` to the status after its own (`CANCELLED` goes through
+/// [`cancel`]).
+pub(crate) async fn change_status(
+    hub: &Hub,
+    id: &str,
+    status: OrderStatus,
+) -> Result<Order, OrderError> {
+    let mut w = hub.log.begin().await?;
+    let mut order = load(&mut w, id).await?;
+    let previous = order.status;
+    if status == OrderStatus::Cancelled {
+        return Err(OrderError::InvalidTransition(
+            "cancel an order through POST /api/orders/{id}/cancel with a reason".into(),
+        ));
+    }
+    if previous.next() != Some(status) {
+        return Err(OrderError::InvalidTransition(format!(
+            "an order cannot move from {} to {}",
+            previous.as_str(),
+            status.as_str()
+        )));
+    }
+    let now = hub.clock.now();
+    store::orders::set_status(&mut w.tx, id, status, now).await?;
+    order.status = status;
+    order.updated_at = now;
+    w.emit(
+        &Event::OrderStatusChanged(OrderStatusChanged {
+            order_id: order.order_id.clone(),
+            daily_num: order.daily_num,
+            status,
+            previous_status: Some(previous),
+            updated_at: Some(now),
+        }),
+        Routing::order(&order.order_id),
+        now,
+    )
+    .await?;
+    dashboard::refresh(hub, &mut w, now).await?;
+    w.commit().await?;
+    Ok(order)
+}
+
+/// Cancels order `id` for `reason`, giving a cell back what it paid.
+pub(crate) async fn cancel(hub: &Hub, id: &str, reason: &str) -> Result<Order, OrderError> {
+    let reason = text("reason", reason, MAX_REASON_LEN)?;
+    let mut w = hub.log.begin().await?;
+    let mut order = load(&mut w, id).await?;
+    if !order.status.is_cancellable() {
+        return Err(OrderError::InvalidTransition(format!(
+            "a {} order cannot be cancelled",
+            order.status.as_str()
+        )));
+    }
+    let now = hub.clock.now();
+    store::orders::set_cancelled(&mut w.tx, id, &reason, now).await?;
+    order.status = OrderStatus::Cancelled;
+    order.cancel_reason = Some(reason.clone());
+    order.updated_at = now;
+    w.emit(
+        &Event::OrderCancelled(OrderCancelled {
+            order_id: order.order_id.clone(),
+            daily_num: order.daily_num,
+            reason,
+            cancelled_at: now,
+        }),
+        Routing::order(&order.order_id),
+        now,
+    )
+    .await?;
+    if let (PayType::Cell, Some(info)) = (order.pay_type, &order.cell_info) {
+        if let Some(cell) = store::cells::load_cell(&mut w.tx, &info.id).await? {
+            store::cells::credit(&mut w.tx, &cell.id, order.total_amount).await?;
+            w.emit(
+                &Event::CellBalanceChanged(CellBalanceChanged {
+                    cell_id: cell.id,
+                    cell_name: cell.name,
+                    balance_before: cell.balance,
+                    balance_after: cell.balance + order.total_amount,
+                    change_amount: order.total_amount,
+                    kind: BalanceChangeType::Refund,
+                    updated_at: now,
+                }),
+                Routing::topic(Topic::Cells),
+                now,
+            )
+            .await?;
+        }
+    }
+    dashboard::refresh(hub, &mut w, now).await?;
+    w.commit().await?;
+    Ok(order)
+}

@@ -1,0 +1,100 @@
+//! Settings, the domain: string keys to string values, checked for the
+//! keys the hub and the apps read; `is_kiosk_active` switches kiosks.
+
+use countertop_protocol::{Event, Setting, SettingsChanged, Topic, UpdatedBy};
+
+use crate::auth::DeviceRecord;
+use crate::error::AppError;
+use crate::input::Invalid;
+use crate::log::Routing;
+use crate::store;
+use crate::Hub;
+
+const MAX_VALUE_LEN: usize = 1024;
+
+/// Why a setting could not be written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SettingsError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<Invalid> for SettingsError {
+    fn from(err: Invalid) -> SettingsError {
+        SettingsError::Invalid(err.0)
+    }
+}
+
+impl From<SettingsError> for AppError {
+    fn from(err: SettingsError) -> AppError {
+        match err {
+            SettingsError::Invalid(message) => AppError::validation(message),
+            SettingsError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Checks a key and, for the settings the hub and apps read, its value.
+fn validate(key: &str, value: &str) -> Result<(), Invalid> {
+    let key_ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !key_ok {
+        return Err(Invalid(
+            "a setting key is 1 to 64 characters of a-z, 0-9 and _".into(),
+        ));
+    }
+    if value.len() > MAX_VALUE_LEN || value.chars().any(char::is_control) {
+        return Err(Invalid(format!(
+            "a setting value is at most {MAX_VALUE_LEN} bytes of printable text"
+        )));
+    }
+    let ok = match key {
+        "is_kiosk_active" | "offline_ordering" => value == "true" || value == "false",
+        "currency" => value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()),
+        "timer_amber_minutes" | "timer_red_minutes" => {
+            value.parse::<u32>().is_ok_and(|m| (1..=240).contains(&m))
+        }
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid(format!(
+            "\"{value}\" is not a valid value for {key}"
+        )))
+    }
+}
+
+/// Sets `key` to `value` for `device`, announcing who changed it.
+pub(crate) async fn put(
+    hub: &Hub,
+    device: &DeviceRecord,
+    key: String,
+    value: String,
+) -> Result<Setting, SettingsError> {
+    validate(&key, &value)?;
+    let mut w = hub.log.begin().await?;
+    store::settings::put(&mut w.tx, &key, &value).await?;
+    let now = hub.clock.now();
+    w.emit(
+        &Event::SettingsChanged(SettingsChanged {
+            key: key.clone(),
+            value: value.clone(),
+            updated_by: UpdatedBy {
+                id: device.id.clone(),
+                name: device.name.clone(),
+            },
+            updated_at: now,
+        }),
+        Routing::topic(Topic::Settings),
+        now,
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Setting { key, value })
+}

@@ -1,0 +1,165 @@
+//! The `devices`, `revoked_tokens` and `pairing_codes` tables.
+
+use sqlx::SqlitePool;
+
+/// A paired device's row: id, role, name, paired at, last seen at.
+pub type DeviceRow = (String, String, String, String, Option<String>);
+
+/// The devices not revoked.
+pub async fn paired(pool: &SqlitePool) -> Result<Vec<DeviceRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, role, name, paired_at, last_seen_at FROM devices WHERE revoked_at IS NULL",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The replaced tokens that have not expired by `now_ms`: `jti` and expiry
+/// (unix millis). The expired ones are deleted first.
+pub async fn revoked_tokens(
+    pool: &SqlitePool,
+    now_ms: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query("DELETE FROM revoked_tokens WHERE expires_ms < ?")
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
+    sqlx::query_as("SELECT jti, expires_ms FROM revoked_tokens")
+        .fetch_all(pool)
+        .await
+}
+
+/// Deletes the pairing codes expired by `now_ms`.
+pub async fn delete_expired_codes(pool: &SqlitePool, now_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM pairing_codes WHERE expires_ms < ?")
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Stores a pairing code under its hash, unless that hash is taken: whether
+/// it was stored.
+pub async fn insert_code(
+    pool: &SqlitePool,
+    hash: &str,
+    role: &str,
+    name: &str,
+    expires_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO pairing_codes (code, role, name, expires_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(hash)
+    .bind(role)
+    .bind(name)
+    .bind(expires_ms)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Revokes every device not revoked yet: how many.
+pub async fn revoke_all(
+    pool: &SqlitePool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE devices SET revoked_at = ? WHERE revoked_at IS NULL")
+            .bind(super::ts(now))
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Cancels every pairing code.
+pub async fn delete_all_codes(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM pairing_codes")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Revokes device `id` if it is paired: whether it was.
+pub async fn revoke(
+    pool: &SqlitePool,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, sqlx::Error> {
+    let updated =
+        sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(super::ts(now))
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    Ok(updated != 0)
+}
+
+/// Marks the open, unexpired code stored under `hash` used: its role and
+/// name, if there was one.
+pub async fn redeem_code(
+    conn: &mut sqlx::SqliteConnection,
+    hash: &str,
+    now_ms: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE pairing_codes SET used_ms = ? WHERE code = ? AND used_ms IS NULL AND expires_ms >= ?
+         RETURNING role, name",
+    )
+    .bind(now_ms)
+    .bind(hash)
+    .bind(now_ms)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Stores a newly paired device.
+pub async fn insert(
+    conn: &mut sqlx::SqliteConnection,
+    id: &str,
+    role: &str,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO devices (id, role, name, paired_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(role)
+    .bind(name)
+    .bind(super::ts(now))
+    .bind(super::ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels every code not used yet: how many.
+pub async fn cancel_open_codes(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM pairing_codes WHERE used_ms IS NULL")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Records a token a refresh replaced, until it expires (unix millis).
+pub async fn revoke_token(
+    pool: &SqlitePool,
+    jti: &str,
+    expires_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO revoked_tokens (jti, expires_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(jti)
+    .bind(expires_ms)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! The storage layer: every SQL statement the domain runs, one module per
+//! table group, over SQLite (sqlx). A second backend is a sibling of these
+//! modules with the same functions, not a rewrite of the domain.
+//!
+//! Functions take the connection they run on (`&mut SqliteConnection`: a
+//! pooled connection, or a `Writer`'s transaction), so a caller decides
+//! which reads and writes share a transaction.
+
+pub(crate) mod cells;
+pub(crate) mod devices;
+pub(crate) mod menu;
+pub(crate) mod orders;
+pub(crate) mod settings;
+pub(crate) mod workorders;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::AppError;
+
+/// What reading or writing a stored row can fail with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A row whose columns do not read back as what was written.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> AppError {
+        match err {
+            StoreError::Sql(e) => e.into(),
+            StoreError::Json(e) => e.into(),
+            StoreError::Unreadable(message) => AppError::internal(message),
+        }
+    }
+}
+
+/// Timestamps are stored as RFC 3339 text with milliseconds.
+pub fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A stored timestamp read back (see [`ts`]).
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}

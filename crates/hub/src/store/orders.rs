@@ -1,0 +1,285 @@
+//! The `orders` table: rows, lookups, the daily number, status writes, and
+//! the dashboard's figures read from them.
+
+use chrono::NaiveDate;
+use countertop_protocol::{CellInfo, Order, OrderLine, OrderStatus, PayType};
+use sqlx::SqliteConnection;
+
+use super::{parse_ts, ts, StoreError};
+
+pub const ORDER_COLUMNS: &str = "id, daily_num, pay_type, cell_id, cell_name, items, total_amount, status, created_at, updated_at, cancel_reason, device_id";
+
+#[derive(sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: String,
+    pub daily_num: i64,
+    pub pay_type: String,
+    pub cell_id: Option<String>,
+    pub cell_name: Option<String>,
+    pub items: String,
+    pub total_amount: i64,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub cancel_reason: Option<String>,
+    pub device_id: Option<String>,
+}
+
+impl OrderRow {
+    pub fn into_order(self) -> Result<Order, StoreError> {
+        let bad =
+            || StoreError::Unreadable(format!("order {} is stored in an unreadable form", self.id));
+        let items: Vec<OrderLine> = serde_json::from_str(&self.items)?;
+        Ok(Order {
+            daily_num: u32::try_from(self.daily_num).map_err(|_| bad())?,
+            pay_type: PayType::parse(&self.pay_type).ok_or_else(bad)?,
+            cell_info: match (self.cell_id.clone(), self.cell_name.clone()) {
+                (Some(id), Some(name)) => Some(CellInfo { id, name }),
+                _ => None,
+            },
+            items,
+            total_amount: self.total_amount,
+            status: OrderStatus::parse(&self.status).ok_or_else(bad)?,
+            created_at: parse_ts(&self.created_at).ok_or_else(bad)?,
+            updated_at: parse_ts(&self.updated_at).ok_or_else(bad)?,
+            cancel_reason: self.cancel_reason.clone(),
+            order_id: self.id,
+        })
+    }
+}
+
+fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, StoreError> {
+    rows.into_iter().map(OrderRow::into_order).collect()
+}
+
+pub async fn load_order(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The order a device already placed under an idempotency key.
+pub async fn by_key(
+    conn: &mut SqliteConnection,
+    device: &str,
+    key: &str,
+) -> Result<Option<Order>, StoreError> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE device_id = ? AND idempotency_key = ?"
+    ))
+    .bind(device)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    row.map(OrderRow::into_order).transpose()
+}
+
+/// The next daily number of the local day `date`.
+pub async fn next_daily_num(
+    conn: &mut SqliteConnection,
+    date: NaiveDate,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(daily_num), 0) + 1 FROM orders WHERE local_date = ?")
+        .bind(date.to_string())
+        .fetch_one(conn)
+        .await
+}
+
+/// Stores a new order, placed by `device` under `key` on the local day `date`.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    order: &Order,
+    daily_num: i64,
+    date: NaiveDate,
+    device: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    let now = order.created_at;
+    sqlx::query(
+        "INSERT INTO orders (id, daily_num, local_date, pay_type, cell_id, cell_name, items,
+            total_amount, status, created_at, updated_at, device_id, idempotency_key, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&order.order_id)
+    .bind(daily_num)
+    .bind(date.to_string())
+    .bind(order.pay_type.as_str())
+    .bind(order.cell_info.as_ref().map(|c| c.id.as_str()))
+    .bind(order.cell_info.as_ref().map(|c| c.name.as_str()))
+    .bind(serde_json::to_string(&order.items)?)
+    .bind(order.total_amount)
+    .bind(order.status.as_str())
+    .bind(ts(now))
+    .bind(ts(now))
+    .bind(device)
+    .bind(key)
+    .bind(now.timestamp_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves an order to `status` (not `CANCELLED`), noting when it became ready.
+pub async fn set_status(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: OrderStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET status = ?, updated_at = ?,
+            ready_at = CASE WHEN ? = 'READY' THEN ? ELSE ready_at END
+         WHERE id = ?",
+    )
+    .bind(status.as_str())
+    .bind(ts(now))
+    .bind(status.as_str())
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels an order with its reason.
+pub async fn set_cancelled(
+    conn: &mut SqliteConnection,
+    id: &str,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET status = 'CANCELLED', cancel_reason = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(reason)
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The orders of a local day, newest first: of one status if given, of one
+/// device if given.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    date: NaiveDate,
+    status: Option<OrderStatus>,
+    device: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Order>, StoreError> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders
+         WHERE local_date = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR device_id = ?)
+         ORDER BY created_ms DESC, daily_num DESC LIMIT ?"
+    ))
+    .bind(date.to_string())
+    .bind(status.map(OrderStatus::as_str))
+    .bind(status.map(OrderStatus::as_str))
+    .bind(device)
+    .bind(device)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    into_orders(rows)
+}
+
+/// The id and status of the order with daily number `n` on the local day `date`.
+pub async fn by_daily_num(
+    conn: &mut SqliteConnection,
+    date: NaiveDate,
+    n: u32,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT id, daily_num, status FROM orders WHERE local_date = ? AND daily_num = ?",
+    )
+    .bind(date.to_string())
+    .bind(i64::from(n))
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, _, status)| (id, status)))
+}
+
+/// A staff snapshot's orders: today's and every open one, newest first.
+pub async fn today_or_open(
+    conn: &mut SqliteConnection,
+    today: &str,
+    limit: i64,
+) -> Result<Vec<Order>, StoreError> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders
+         WHERE local_date = ? OR status IN ('PENDING', 'MAKING', 'READY')
+         ORDER BY created_ms DESC LIMIT ?"
+    ))
+    .bind(today)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    into_orders(rows)
+}
+
+/// A kiosk snapshot's orders: its own of today, newest first.
+pub async fn today_of_device(
+    conn: &mut SqliteConnection,
+    today: &str,
+    device: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Order>, StoreError> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE local_date = ? AND device_id = ?
+         ORDER BY created_ms DESC LIMIT ?"
+    ))
+    .bind(today)
+    .bind(device)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    into_orders(rows)
+}
+
+/// The dashboard's figures of the local day `today`: orders and revenue
+/// (cancelled left out), open orders, and the average preparation time in
+/// seconds.
+pub async fn day_figures(
+    conn: &mut SqliteConnection,
+    today: &str,
+) -> Result<(i64, i64, i64, Option<f64>), sqlx::Error> {
+    // One statement, not three: this runs inside every order's transaction,
+    // and each statement is a round trip to SQLite's worker thread while the
+    // writer lock is held.
+    sqlx::query_as(
+        "SELECT today.orders, today.revenue,
+            (SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')),
+            (SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
+             WHERE local_date = ? AND ready_at IS NOT NULL)
+         FROM (SELECT COUNT(*) AS orders, COALESCE(SUM(total_amount), 0) AS revenue FROM orders
+               WHERE local_date = ? AND status != 'CANCELLED') AS today",
+    )
+    .bind(today)
+    .bind(today)
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether order `id` exists.
+pub async fn exists(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The device that placed order `id`, if the order exists and has one.
+pub async fn placed_by(pool: &sqlx::SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let owner: Option<Option<String>> =
+        sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(owner.flatten())
+}

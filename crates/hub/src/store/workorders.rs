@@ -1,0 +1,138 @@
+//! The `workorders` table: each workorder stored as its JSON body.
+
+use countertop_protocol::Workorder;
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+use crate::signature;
+
+pub async fn load_workorder(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<Workorder>, StoreError> {
+    let body: Option<String> = sqlx::query_scalar("SELECT body FROM workorders WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match body {
+        Some(b) => Some(serde_json::from_str(&b)?),
+        None => None,
+    })
+}
+
+pub async fn load_workorders(
+    conn: &mut SqliteConnection,
+    presented_to: Option<&str>,
+) -> Result<Vec<Workorder>, StoreError> {
+    let bodies: Vec<String> = match presented_to {
+        Some(device) => {
+            sqlx::query_scalar(
+                "SELECT body FROM workorders WHERE presented_to = ? ORDER BY created_ms, id",
+            )
+            .bind(device)
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT body FROM workorders ORDER BY created_ms, id")
+                .fetch_all(conn)
+                .await?
+        }
+    };
+    bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+        .collect()
+}
+
+/// Stores a workorder, new or changed, with the display it is presented to.
+pub async fn save(conn: &mut SqliteConnection, wo: &Workorder) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO workorders (id, body, presented_to, created_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, presented_to = excluded.presented_to",
+    )
+    .bind(&wo.id)
+    .bind(serde_json::to_string(wo)?)
+    .bind(wo.presented_to.as_deref())
+    .bind(wo.created_at.timestamp_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the points of a workorder's signature.
+pub async fn set_strokes(
+    conn: &mut SqliteConnection,
+    id: &str,
+    drawing: &signature::Drawing,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE workorders SET strokes = ? WHERE id = ?")
+        .bind(serde_json::to_string(drawing)?)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Reads every stored signature that a device wrote (before signatures were
+/// kept as points) through the allow-list, once: the workorder keeps the
+/// strokes and the hub's own SVG, the event log the hub's SVG. A signature
+/// that does not pass becomes an empty drawing, with a warning.
+pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Result<()> {
+    use serde_json::Value;
+    const DONE: &str = "signatures_rewritten";
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(DONE)
+        .fetch_optional(pool)
+        .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    fn rewrite(value: &mut Value, pointer: &str, what: &str) -> Option<signature::Drawing> {
+        let sig = value.pointer_mut(pointer)?;
+        let svg = sig.get("signatureSvg")?.as_str()?;
+        let drawing = signature::parse(svg).unwrap_or_else(|e| {
+            tracing::warn!(%what, error = %e, "a stored signature did not pass the allow-list; it is kept as an empty drawing");
+            signature::Drawing::blank()
+        });
+        sig["signatureSvg"] = Value::String(signature::render(&drawing));
+        Some(drawing)
+    }
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, body FROM workorders WHERE strokes IS NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+    for (id, body) in rows {
+        let mut value: Value = serde_json::from_str(&body)?;
+        if let Some(drawing) = rewrite(&mut value, "/signature", &id) {
+            sqlx::query("UPDATE workorders SET body = ?, strokes = ? WHERE id = ?")
+                .bind(value.to_string())
+                .bind(serde_json::to_string(&drawing)?)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let events: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT seq, data FROM events WHERE name = 'workorder:updated' AND data LIKE '%signatureSvg%'",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (seq, data) in events {
+        let mut value: Value = serde_json::from_str(&data)?;
+        if rewrite(&mut value, "/workOrder/signature", &format!("event {seq}")).is_some() {
+            sqlx::query("UPDATE events SET data = ? WHERE seq = ?")
+                .bind(value.to_string())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query("INSERT INTO meta (key, value) VALUES (?, 'true')")
+        .bind(DONE)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
