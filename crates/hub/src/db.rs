@@ -194,22 +194,13 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
-/// Settings every hub has; a missing one is written on start.
-pub const DEFAULT_SETTINGS: [(&str, &str); 7] = [
-    ("is_kiosk_active", "true"),
-    ("currency", "KRW"),
-    ("cafe_name", "Countertop Café"),
-    ("timer_amber_minutes", "5"),
-    ("timer_red_minutes", "10"),
-    ("offline_ordering", "false"),
-    ("language", "en"),
-];
-
+/// Writes every setting a hub has (`SettingKey`) that is missing, with its
+/// default.
 pub async fn seed_settings(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    for (key, value) in DEFAULT_SETTINGS {
+    for key in countertop_protocol::SettingKey::ALL {
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(key)
-            .bind(value)
+            .bind(key.as_str())
+            .bind(key.default_value())
             .execute(pool)
             .await?;
     }

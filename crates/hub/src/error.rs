@@ -7,17 +7,17 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use countertop_protocol::{ErrorBody, ErrorResponse};
+use countertop_protocol::{ErrorBody, ErrorCode, ErrorResponse};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         AppError {
             status,
             code,
@@ -26,31 +26,43 @@ impl AppError {
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Validation,
+            message,
+        )
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
     pub fn rate_limited(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            message,
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            message,
+        )
     }
 }
 
@@ -66,7 +78,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = ErrorResponse {
             error: ErrorBody {
-                code: self.code.to_owned(),
+                code: self.code.as_str().to_owned(),
                 message: self.message,
             },
         };
@@ -92,16 +104,20 @@ impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return AppError::new(status, "payload_too_large", "the request body is too large");
+            return AppError::new(
+                status,
+                ErrorCode::PayloadTooLarge,
+                "the request body is too large",
+            );
         }
         if body_timed_out(&rejection) {
             return AppError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
+                ErrorCode::RequestTimeout,
                 "the request body stopped arriving",
             );
         }
-        AppError::new(status, "validation", rejection.body_text())
+        AppError::new(status, ErrorCode::Validation, rejection.body_text())
     }
 }
 
@@ -119,7 +135,11 @@ pub fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
 
 impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
-        AppError::new(StatusCode::BAD_REQUEST, "validation", rejection.body_text())
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Validation,
+            rejection.body_text(),
+        )
     }
 }
 

@@ -53,13 +53,14 @@ fn validate(key: &str, value: &str) -> Result<(), Invalid> {
             "a setting value is at most {MAX_VALUE_LEN} bytes of printable text"
         )));
     }
-    let ok = match key {
-        "is_kiosk_active" | "offline_ordering" => value == "true" || value == "false",
-        "currency" => value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()),
-        "timer_amber_minutes" | "timer_red_minutes" => {
+    use countertop_protocol::SettingKey::*;
+    let ok = match countertop_protocol::SettingKey::parse(key) {
+        Some(IsKioskActive | OfflineOrdering) => value == "true" || value == "false",
+        Some(Currency) => value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()),
+        Some(TimerAmberMinutes | TimerRedMinutes) => {
             value.parse::<u32>().is_ok_and(|m| (1..=240).contains(&m))
         }
-        _ => true,
+        Some(CafeName | Language) | None => true,
     };
     if ok {
         Ok(())

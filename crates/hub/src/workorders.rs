@@ -3,6 +3,7 @@
 //! Each change is stored whole and announced to managers and to the
 //! displays concerned.
 
+use countertop_protocol::ErrorCode;
 use countertop_protocol::{
     Event, NewWorkorder, Role, Signature, SignatureSubmission, WorkSession, Workorder,
     WorkorderChange, WorkorderStatus, WorkorderUpdated,
@@ -54,7 +55,7 @@ impl From<WorkorderError> for AppError {
             WorkorderError::Invalid(message) => AppError::validation(message),
             WorkorderError::TooLarge(message) => AppError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 message,
             ),
             WorkorderError::NotFound(message) => AppError::not_found(message),
@@ -62,7 +63,7 @@ impl From<WorkorderError> for AppError {
                 AppError::forbidden("this workorder is not presented to this display")
             }
             WorkorderError::InvalidTransition(message) => {
-                AppError::conflict("invalid_transition", message)
+                AppError::conflict(ErrorCode::InvalidTransition, message)
             }
             WorkorderError::Store(e) => e.into(),
         }

@@ -7,6 +7,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use countertop_protocol::ErrorCode;
 use countertop_protocol::{
     decode_client_message, ClientMessage, ErrorBody, Event, Frame, Subscribed, Topic, Unsubscribed,
     Welcome, CLOSE_REVOKED, MAX_FRAME_BYTES,
@@ -245,7 +246,7 @@ impl Connection {
                                 Verdict::Accept => {}
                                 Verdict::Refuse => {
                                     self.hub.metrics.rate_limited_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                    if self.error("rate_limited", "more than 20 messages a second").await.is_err() {
+                                    if self.error(ErrorCode::RateLimited, "more than 20 messages a second").await.is_err() {
                                         return None;
                                     }
                                     continue;
@@ -321,7 +322,7 @@ impl Connection {
                 for name in &names {
                     match Topic::parse(name) {
                         Ok(t) => parsed.push(t),
-                        Err(e) => return self.error("validation", &e.to_string()).await,
+                        Err(e) => return self.error(ErrorCode::Validation, &e.to_string()).await,
                     }
                 }
                 self.subscribe(parsed, since, epoch.as_deref(), false).await
@@ -332,7 +333,7 @@ impl Connection {
             ClientMessage::SubscribeOrder { order_id } => {
                 if !countertop_protocol::topic::is_valid_order_id(&order_id) {
                     return self
-                        .error("validation", "order_id is not a valid order id")
+                        .error(ErrorCode::Validation, "order_id is not a valid order id")
                         .await;
                 }
                 self.subscribe(vec![Topic::Order(order_id)], None, None, false)
@@ -361,7 +362,7 @@ impl Connection {
         if held + self.sub.new_topics(&topics) > cap {
             return self
                 .error(
-                    "validation",
+                    ErrorCode::Validation,
                     &format!("a connection reads at most {cap} topics; this one reads {held}"),
                 )
                 .await;
@@ -370,9 +371,11 @@ impl Connection {
         for topic in topics {
             match self.hub.authorize_topic(&self.caller, &topic).await {
                 Ok(()) => allowed.push(topic),
-                Err(e) if e.code == "internal" => return self.error(e.code, &e.message).await,
-                Err(e) if e.code == "not_found" => self.error(e.code, &e.message).await?,
-                Err(e) => self.error("forbidden", &e.message).await?,
+                Err(e) if e.code == ErrorCode::Internal => {
+                    return self.error(e.code, &e.message).await
+                }
+                Err(e) if e.code == ErrorCode::NotFound => self.error(e.code, &e.message).await?,
+                Err(e) => self.error(ErrorCode::Forbidden, &e.message).await?,
             }
         }
         if admin && allowed.is_empty() {
@@ -384,7 +387,7 @@ impl Connection {
             Err(e) => {
                 tracing::error!(error = %e, "replay failed");
                 return self
-                    .error("internal", "the hub could not read its event log")
+                    .error(ErrorCode::Internal, "the hub could not read its event log")
                     .await;
             }
         };
@@ -473,9 +476,9 @@ impl Connection {
         None
     }
 
-    async fn error(&mut self, code: &str, message: &str) -> Result<(), Ending> {
+    async fn error(&mut self, code: ErrorCode, message: &str) -> Result<(), Ending> {
         self.send(Event::Error(ErrorBody {
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             message: message.to_owned(),
         }))
         .await

@@ -74,8 +74,8 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// The stable error code sent to the client.
-    pub fn code(&self) -> &'static str {
-        "validation"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::Validation
     }
 }
 
@@ -544,14 +544,6 @@ pub struct BatchProgress {
     pub total: u64,
     pub status: String,
 }
-
-/// The dashboard widgets the hub keeps current.
-pub const DASHBOARD_WIDGETS: [&str; 4] = [
-    "orders_today",
-    "revenue_today",
-    "open_orders",
-    "avg_prep_seconds",
-];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -227,7 +227,11 @@ impl ConnectionHandle {
     pub fn ordering_open(&self) -> Result<(), ClientError> {
         if self.role == Role::Kiosk {
             let settings = self.cache.settings()?;
-            if settings.get("is_kiosk_active").map(String::as_str) == Some("false") {
+            if settings
+                .get(SettingKey::IsKioskActive.as_str())
+                .map(String::as_str)
+                == Some("false")
+            {
                 return Err(ClientError::KioskInactive);
             }
             // The café's policy is the hub's `offline_ordering` setting (kept

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use countertop_protocol::Action;
+use countertop_protocol::ErrorCode;
 use countertop_protocol::{
     ColumnChange, NewWorkorder, Present, Role, SignatureSubmission, StopSession, Workorder,
 };
@@ -78,15 +79,15 @@ pub async fn stop_session(
     let body = body.map_err(|rejection| match rejection.status() {
         _ if crate::error::body_timed_out(&rejection) => AppError::new(
             StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "the request body stopped arriving",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             "the request body is too large",
         ),
-        status => AppError::new(status, "validation", rejection.body_text()),
+        status => AppError::new(status, ErrorCode::Validation, rejection.body_text()),
     })?;
     // The body is optional: none stops the session, `{"done": true}` also
     // finishes the workorder.

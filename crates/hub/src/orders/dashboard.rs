@@ -2,7 +2,7 @@
 //! recomputed inside each order transaction and announced when they change.
 
 use chrono::{DateTime, Utc};
-use countertop_protocol::{DashboardUpdate, Event, Topic};
+use countertop_protocol::{DashboardUpdate, Event, Topic, Widget};
 use serde_json::Value;
 
 use crate::log::{Routing, Writer};
@@ -17,11 +17,11 @@ async fn compute(
     let today = hub.clock.local_date(now).to_string();
     let (orders, revenue, open, avg) = store::orders::day_figures(conn, &today).await?;
     Ok(vec![
-        ("orders_today", Value::from(orders)),
-        ("revenue_today", Value::from(revenue)),
-        ("open_orders", Value::from(open)),
+        (Widget::OrdersToday.as_str(), Value::from(orders)),
+        (Widget::RevenueToday.as_str(), Value::from(revenue)),
+        (Widget::OpenOrders.as_str(), Value::from(open)),
         (
-            "avg_prep_seconds",
+            Widget::AvgPrepSeconds.as_str(),
             Value::from(avg.map_or(0, |s| s.round() as i64)),
         ),
     ])

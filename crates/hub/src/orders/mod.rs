@@ -11,6 +11,7 @@ mod status;
 
 use axum::http::StatusCode;
 use chrono::NaiveDate;
+use countertop_protocol::ErrorCode;
 use countertop_protocol::{Order, OrderLookup, OrderStatus, Role};
 
 use crate::auth::DeviceRecord;
@@ -69,16 +70,16 @@ impl From<OrderError> for AppError {
             OrderError::Invalid(message) => AppError::validation(message),
             OrderError::KioskInactive => AppError::new(
                 StatusCode::LOCKED,
-                "kiosk_inactive",
+                ErrorCode::KioskInactive,
                 "the kiosk is switched off; ordering is paused",
             ),
-            OrderError::SoldOut(message) => AppError::conflict("sold_out", message),
+            OrderError::SoldOut(message) => AppError::conflict(ErrorCode::SoldOut, message),
             OrderError::InsufficientBalance(message) => {
-                AppError::conflict("insufficient_balance", message)
+                AppError::conflict(ErrorCode::InsufficientBalance, message)
             }
             OrderError::NotFound(message) => AppError::not_found(message),
             OrderError::InvalidTransition(message) => {
-                AppError::conflict("invalid_transition", message)
+                AppError::conflict(ErrorCode::InvalidTransition, message)
             }
             OrderError::DailyNumberOverflow => AppError::internal("daily number overflow"),
             OrderError::BadStatus => AppError::internal("bad status"),

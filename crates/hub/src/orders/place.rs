@@ -3,6 +3,7 @@
 //! the daily number, the row, and its events, in one `Writer` transaction.
 
 use chrono::{DateTime, Utc};
+use countertop_protocol::SettingKey;
 use countertop_protocol::{
     BalanceChangeType, CellBalanceChanged, CellInfo, Event, NewOrder, Order, OrderStatus, PayType,
     Role, Topic,
@@ -102,7 +103,7 @@ async fn take(
     today: chrono::NaiveDate,
 ) -> Result<Order, OrderError> {
     if device.role == Role::Kiosk
-        && store::settings::setting(&mut w.tx, "is_kiosk_active")
+        && store::settings::setting(&mut w.tx, SettingKey::IsKioskActive.as_str())
             .await?
             .as_deref()
             == Some("false")
