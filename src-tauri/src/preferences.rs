@@ -141,7 +141,7 @@ mod tests {
         set_language(dir.path(), Some("ko".into())).unwrap();
         assert_eq!(load(dir.path()).language.as_deref(), Some("ko"));
         let err = set_language(dir.path(), Some("xx".into())).unwrap_err();
-        assert_eq!(err.code, IpcErrorCode::Validation);
+        assert_eq!(err.code, "validation");
         assert_eq!(load(dir.path()).language.as_deref(), Some("ko"));
         set_language(dir.path(), None).unwrap();
         assert_eq!(load(dir.path()).language, None);

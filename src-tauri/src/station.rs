@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use countertop_client::{ConnectionHandle, CoreEvent};
-use countertop_protocol::Role;
+use countertop_protocol::{Access, Role, Topic};
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event as _;
 use tokio::sync::mpsc;
@@ -135,7 +135,7 @@ impl Station {
         let mut keys: Vec<&String> = inner
             .devices
             .iter()
-            .filter(|(_, d)| matches!(d.role, Role::Barista | Role::Manager))
+            .filter(|(_, d)| d.role.may_read(&Topic::Orders) == Access::Yes)
             .map(|(k, _)| k)
             .collect();
         keys.sort();
@@ -207,7 +207,7 @@ impl Station {
         let Ok(device) = self.device_for_key(key) else {
             return;
         };
-        if !matches!(device.role, Role::Manager | Role::Barista) {
+        if device.role.may_read(&Topic::Orders) != Access::Yes {
             return;
         }
         match device.handle.cache().orders() {

@@ -24,23 +24,23 @@ pub enum CartError {
 
 impl CartError {
     /// The stable code, as the hub spells it.
-    pub fn kind(&self) -> crate::ErrorKind {
+    /// The hub's code for the same refusal.
+    pub fn error_code(&self) -> countertop_protocol::ErrorCode {
         use countertop_protocol::ErrorCode;
-        crate::ErrorKind::Hub(match self {
+        match self {
             CartError::Empty | CartError::NoCell => ErrorCode::Validation,
             CartError::NotOnMenu | CartError::UnknownCell => ErrorCode::NotFound,
             CartError::SoldOut(_) => ErrorCode::SoldOut,
             CartError::InsufficientBalance(_) => ErrorCode::InsufficientBalance,
-        })
+        }
+    }
+
+    pub fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Hub(self.error_code())
     }
 
     pub fn code(&self) -> &'static str {
-        match self {
-            CartError::Empty | CartError::NoCell => "validation",
-            CartError::NotOnMenu | CartError::UnknownCell => "not_found",
-            CartError::SoldOut(_) => "sold_out",
-            CartError::InsufficientBalance(_) => "insufficient_balance",
-        }
+        self.error_code().as_str()
     }
 }
 

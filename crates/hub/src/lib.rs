@@ -50,6 +50,7 @@ mod input;
 mod log;
 mod menu;
 mod metrics;
+mod notices;
 mod offline;
 mod orders;
 mod registry;

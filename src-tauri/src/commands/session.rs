@@ -3,7 +3,7 @@
 
 use countertop_client::device::alert_settings;
 use countertop_client::{workorders, ConnectionState, Dashboard};
-use countertop_protocol::Role;
+use countertop_protocol::{Access, Topic};
 use tauri::{AppHandle, Manager as _, State, WebviewWindow};
 use tauri_specta::Event as _;
 
@@ -63,7 +63,7 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
     let device = station.device_for(window.label())?;
     let cache = device.handle.cache();
     let cached_orders = cache.orders()?;
-    let dashboard = if device.role == Role::Manager {
+    let dashboard = if device.role.may_read(&Topic::Dashboard) == Access::Yes {
         Dashboard::build(&cached_orders, &cache.dashboard()?, chrono::Local::now())
     } else {
         Dashboard::build(&[], &Default::default(), chrono::Local::now())
@@ -141,7 +141,7 @@ pub async fn setup(
             ScreenKind::Board => ScreenKind::Board,
             _ => ScreenKind::for_role(device.role),
         };
-        let reads_orders = matches!(device.role, Role::Barista | Role::Manager);
+        let reads_orders = device.role.may_read(&Topic::Orders) == Access::Yes;
         let kept = if screen == ScreenKind::Board && !reads_orders {
             Err(IpcError::new(
                 IpcErrorCode::Forbidden,

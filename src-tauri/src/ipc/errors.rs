@@ -33,6 +33,13 @@ pub enum IpcErrorCode {
     Other,
 }
 
+/// A code equals its wire name: `code == "forbidden"`.
+impl PartialEq<&str> for IpcErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        serde_json::to_value(self).is_ok_and(|v| v == *other)
+    }
+}
+
 impl From<ErrorKind> for IpcErrorCode {
     fn from(kind: ErrorKind) -> IpcErrorCode {
         match kind {
