@@ -6,8 +6,7 @@ use countertop_protocol::{
 };
 
 use crate::auth::random_id;
-use crate::error::AppError;
-use crate::input::{amount, text, Invalid};
+use crate::input::{amount, text, Refused};
 use crate::log::{Routing, Writer};
 use crate::store;
 use crate::Hub;
@@ -16,31 +15,7 @@ use crate::Hub;
 const MAX_BALANCE: i64 = 1_000_000_000_000;
 
 /// Why a cell could not be added or charged.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum CellError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Store(#[from] sqlx::Error),
-}
-
-impl From<Invalid> for CellError {
-    fn from(err: Invalid) -> CellError {
-        CellError::Invalid(err.0)
-    }
-}
-
-impl From<CellError> for AppError {
-    fn from(err: CellError) -> AppError {
-        match err {
-            CellError::Invalid(message) => AppError::validation(message),
-            CellError::NotFound(message) => AppError::not_found(message),
-            CellError::Store(e) => e.into(),
-        }
-    }
-}
+pub(crate) type CellError = Refused;
 
 async fn announce(
     w: &mut Writer<'_>,

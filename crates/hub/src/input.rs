@@ -14,6 +14,34 @@ impl From<Invalid> for AppError {
     }
 }
 
+/// Why a plain change (a menu item, a cell, a setting, a notice) was
+/// refused; each of those domains names it (`MenuError`, `CellError`, ...).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<Invalid> for Refused {
+    fn from(err: Invalid) -> Refused {
+        Refused::Invalid(err.0)
+    }
+}
+
+impl From<Refused> for AppError {
+    fn from(err: Refused) -> AppError {
+        match err {
+            Refused::Invalid(message) => AppError::validation(message),
+            Refused::NotFound(message) => AppError::not_found(message),
+            Refused::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A required text field: trimmed, non-empty, at most `max` characters, no
 /// control characters.
 pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {

@@ -4,8 +4,7 @@
 use countertop_protocol::{Event, MenuItem, MenuPatch, MenuSoldOutChanged, NewMenuItem, Topic};
 
 use crate::auth::random_id;
-use crate::error::AppError;
-use crate::input::{amount, text, Invalid};
+use crate::input::{amount, text, Invalid, Refused};
 use crate::log::Routing;
 use crate::store;
 use crate::Hub;
@@ -13,31 +12,7 @@ use crate::Hub;
 const MAX_STOCK: i64 = 1_000_000;
 
 /// Why a menu item could not be added or changed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum MenuError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Store(#[from] sqlx::Error),
-}
-
-impl From<Invalid> for MenuError {
-    fn from(err: Invalid) -> MenuError {
-        MenuError::Invalid(err.0)
-    }
-}
-
-impl From<MenuError> for AppError {
-    fn from(err: MenuError) -> AppError {
-        match err {
-            MenuError::Invalid(message) => AppError::validation(message),
-            MenuError::NotFound(message) => AppError::not_found(message),
-            MenuError::Store(e) => e.into(),
-        }
-    }
-}
+pub(crate) type MenuError = Refused;
 
 fn check_stock(stock: Option<i64>) -> Result<(), Invalid> {
     match stock {

@@ -4,34 +4,12 @@
 use countertop_protocol::{Event, NewNotification, SystemNotification, Topic};
 
 use crate::auth::random_id;
-use crate::error::AppError;
-use crate::input::{text, Invalid};
+use crate::input::{text, Refused};
 use crate::log::Routing;
 use crate::Hub;
 
 /// Why a notice could not be sent.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum NoticeError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] sqlx::Error),
-}
-
-impl From<Invalid> for NoticeError {
-    fn from(err: Invalid) -> NoticeError {
-        NoticeError::Invalid(err.0)
-    }
-}
-
-impl From<NoticeError> for AppError {
-    fn from(err: NoticeError) -> AppError {
-        match err {
-            NoticeError::Invalid(message) => AppError::validation(message),
-            NoticeError::Store(e) => e.into(),
-        }
-    }
-}
+pub(crate) type NoticeError = Refused;
 
 /// Checks and announces a notice; answers it as sent.
 pub(crate) async fn send(

@@ -4,8 +4,7 @@
 use countertop_protocol::{Event, Setting, SettingsChanged, Topic, UpdatedBy};
 
 use crate::auth::DeviceRecord;
-use crate::error::AppError;
-use crate::input::Invalid;
+use crate::input::{Invalid, Refused};
 use crate::log::Routing;
 use crate::store;
 use crate::Hub;
@@ -13,28 +12,7 @@ use crate::Hub;
 const MAX_VALUE_LEN: usize = 1024;
 
 /// Why a setting could not be written.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum SettingsError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] sqlx::Error),
-}
-
-impl From<Invalid> for SettingsError {
-    fn from(err: Invalid) -> SettingsError {
-        SettingsError::Invalid(err.0)
-    }
-}
-
-impl From<SettingsError> for AppError {
-    fn from(err: SettingsError) -> AppError {
-        match err {
-            SettingsError::Invalid(message) => AppError::validation(message),
-            SettingsError::Store(e) => e.into(),
-        }
-    }
-}
+pub(crate) type SettingsError = Refused;
 
 /// Checks a key and, for the settings the hub and apps read, its value.
 fn validate(key: &str, value: &str) -> Result<(), Invalid> {
