@@ -47,6 +47,8 @@ pub mod connection;
 pub mod dashboard;
 pub mod device;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod link;
 pub mod outbox;
 pub mod policy;

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use countertop_protocol::{
-    ErrorBody, Event, MenuItem, NewOrder, Order, OrderCreated, OrderLine, OrderStatus,
-    OrderStatusChanged, PayType, Role, Snapshot,
+    ErrorBody, Event, MenuItem, NewOrder, Order, OrderStatus, OrderStatusChanged, PayType, Role,
+    Snapshot,
 };
 use tempfile::TempDir;
 
@@ -39,23 +39,7 @@ fn menu_updated(id: &str, price: i64) -> Event {
 }
 
 fn created(id: &str) -> Event {
-    Event::OrderCreated(OrderCreated {
-        order_id: id.into(),
-        daily_num: 1,
-        pay_type: PayType::Card,
-        cell_info: None,
-        items: vec![OrderLine {
-            menu_id: "latte".into(),
-            menu_name: "Latte".into(),
-            quantity: 1,
-            unit_price: 3500,
-            total_price: 3500,
-            options: None,
-        }],
-        total_amount: 3500,
-        status: OrderStatus::Pending,
-        created_at: t0(),
-    })
+    crate::fixtures::created(id, 1, t0())
 }
 
 fn status_changed(id: &str, status: OrderStatus) -> Event {

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use countertop_protocol::{
-    ClientMessage, ErrorBody, Event, Frame, NewOrderItem, Order, OrderCreated, OrderLine,
-    OrderStatus, OrderStatusChanged, PayType, Replayed, Resync, ResyncReason, Role, Snapshot,
-    Subscribed, Welcome,
+    ClientMessage, ErrorBody, Event, Frame, NewOrderItem, Order, OrderStatus, OrderStatusChanged,
+    PayType, Replayed, Resync, ResyncReason, Role, Snapshot, Subscribed, Welcome,
 };
 use futures::channel::mpsc as fmpsc;
 use futures::{SinkExt, StreamExt};
@@ -20,6 +19,7 @@ use crate::alerts::{alert_for, SilentOutput};
 use crate::cache::{Applied, Outcome};
 use crate::clock::TokioClock;
 use crate::error::LinkError;
+use crate::fixtures::created;
 use crate::link::{Incoming, Socket, Submitted};
 use crate::state::SnapshotReason;
 
@@ -183,26 +183,6 @@ fn snapshot(seq: u64, orders: Vec<Order>) -> Snapshot {
         cells: None,
         workorders: None,
     }
-}
-
-fn created(id: &str, daily_num: u32, at: DateTime<Utc>) -> Event {
-    Event::OrderCreated(OrderCreated {
-        order_id: id.into(),
-        daily_num,
-        pay_type: PayType::Card,
-        cell_info: None,
-        items: vec![OrderLine {
-            menu_id: "latte".into(),
-            menu_name: "Latte".into(),
-            quantity: 1,
-            unit_price: 3500,
-            total_price: 3500,
-            options: None,
-        }],
-        total_amount: 3500,
-        status: OrderStatus::Pending,
-        created_at: at,
-    })
 }
 
 fn order_at(id: &str, daily_num: u32, at: DateTime<Utc>) -> Order {
