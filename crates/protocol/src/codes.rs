@@ -20,13 +20,15 @@ pub enum ErrorCode {
     RateLimited,
     PayloadTooLarge,
     RequestTimeout,
+    /// A `subscribe` with `since` named a topic the connection reads already.
+    AlreadySubscribed,
     Internal,
     #[serde(other)]
     Other,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::SoldOut,
         ErrorCode::InsufficientBalance,
         ErrorCode::KioskInactive,
@@ -38,6 +40,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::PayloadTooLarge,
         ErrorCode::RequestTimeout,
+        ErrorCode::AlreadySubscribed,
         ErrorCode::Internal,
         ErrorCode::Other,
     ];
@@ -55,6 +58,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::AlreadySubscribed => "already_subscribed",
             ErrorCode::Internal => "internal",
             ErrorCode::Other => "other",
         }

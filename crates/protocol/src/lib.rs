@@ -1,4 +1,5 @@
-//! Wire types of the Countertop hub protocol, version 1 (`shared/PROTOCOL.md`).
+//! Wire types of the Countertop hub protocol, version 2 (`shared/PROTOCOL.md`,
+//! `docs/protocol.md`).
 //!
 //! This crate is the one place where the JSON shapes of the protocol live. It
 //! has no I/O: the hub and the client core both depend on it and convert to
@@ -11,17 +12,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod codes;
+pub mod dialect;
 pub mod rest;
 pub mod roles;
 pub mod topic;
+pub mod workshop;
 
 pub use codes::{ErrorCode, SettingKey, Widget};
 pub use rest::*;
-pub use roles::{may_read, Access, Action};
+pub use roles::{default_topics, may_read, Access, Action};
 pub use topic::{Topic, TopicError};
 
 /// The protocol version this crate describes.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest client frame the hub accepts (64 KiB); larger closes with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -53,8 +56,17 @@ pub enum ClientMessage {
     },
     SubscribeAdmin,
     SubscribeOrder {
-        order_id: String,
+        order_id: OrderRef,
     },
+}
+
+/// What `subscribe_order` names: an order by its id, or today's order by its
+/// daily number (the pizzeria's receipt number). Written back as it came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OrderRef {
+    Number(u32),
+    Id(String),
 }
 
 /// Why a client frame could not be understood.
@@ -135,9 +147,13 @@ pub struct Welcome {
     pub role: Option<Role>,
     pub epoch: String,
     pub seq: u64,
+    /// What the connection reads from now on (version 2).
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
-/// Answer to `subscribe` (topics) or `subscribe_admin` (role).
+/// Answer to `subscribe` (topics), `subscribe_admin` (role) or
+/// `subscribe_order` (`order_id`, as the client sent it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscribed {
@@ -145,6 +161,8 @@ pub struct Subscribed {
     pub topics: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    #[serde(default, rename = "order_id", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +415,19 @@ impl OrderStatus {
         }
     }
 
+    /// What kind of move `PATCH .../status` from here to `to` is, if the
+    /// protocol allows it: one step on, or a recall undoing a bump (`READY →
+    /// MAKING`, and `COMPLETED → READY` within [`RECALL_WINDOW_MINUTES`] of
+    /// completion, which only the hub, knowing when, can check).
+    pub fn move_to(self, to: OrderStatus) -> Option<StatusMove> {
+        match (self, to) {
+            _ if self.next() == Some(to) => Some(StatusMove::Forward),
+            (OrderStatus::Ready, OrderStatus::Making)
+            | (OrderStatus::Completed, OrderStatus::Ready) => Some(StatusMove::Recall),
+            _ => None,
+        }
+    }
+
     /// Whether the order may still be cancelled.
     pub fn is_cancellable(self) -> bool {
         matches!(
@@ -409,6 +440,18 @@ impl OrderStatus {
     pub fn is_open(self) -> bool {
         self.is_cancellable()
     }
+}
+
+/// A completed order may be recalled to `READY` for this long.
+pub const RECALL_WINDOW_MINUTES: i64 = 30;
+
+/// The kinds of status move [`OrderStatus::move_to`] allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMove {
+    /// One step on: `PENDING → MAKING → READY → COMPLETED`.
+    Forward,
+    /// A barista undoing a bump: `READY → MAKING`, `COMPLETED → READY`.
+    Recall,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -581,8 +624,23 @@ mod tests {
         assert_eq!(
             msg,
             Ok(ClientMessage::SubscribeOrder {
-                order_id: "ORD-1-a".into()
+                order_id: OrderRef::Id("ORD-1-a".into())
             })
+        );
+        let msg = decode_client_message(r#"{"type":"subscribe_order","order_id":123}"#);
+        assert_eq!(
+            msg,
+            Ok(ClientMessage::SubscribeOrder {
+                order_id: OrderRef::Number(123)
+            })
+        );
+        let answer = Event::Subscribed(Subscribed {
+            order_id: Some(OrderRef::Number(123)),
+            ..Subscribed::default()
+        });
+        assert_eq!(
+            serde_json::to_string(&Frame::control(answer)).unwrap(),
+            r#"{"event":"subscribed","data":{"order_id":123}}"#
         );
     }
 
@@ -613,6 +671,19 @@ mod tests {
         assert_eq!(Making.next(), Some(Ready));
         assert_eq!(Ready.next(), Some(Completed));
         assert_eq!(Completed.next(), None);
+        let all = [Pending, Making, Ready, Completed, Cancelled];
+        for from in all {
+            for to in all {
+                let expected = match (from, to) {
+                    (Pending, Making) | (Making, Ready) | (Ready, Completed) => {
+                        Some(StatusMove::Forward)
+                    }
+                    (Ready, Making) | (Completed, Ready) => Some(StatusMove::Recall),
+                    _ => None,
+                };
+                assert_eq!(from.move_to(to), expected, "{from:?} → {to:?}");
+            }
+        }
         assert!(Ready.is_cancellable());
         assert!(!Completed.is_cancellable());
         assert!(!Cancelled.is_cancellable());

@@ -220,6 +220,12 @@ pub struct OrderLookup {
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     pub status: OrderStatus,
+    /// The status the sender saw the order in: when given and no longer the
+    /// order's, the move is refused (`409 invalid_transition`). This hub's
+    /// addition to the contract, so that a change queued offline and sent
+    /// late cannot land as a recall (`READY → MAKING`) nobody asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<OrderStatus>,
 }
 
 /// `POST /api/orders/{id}/cancel`.
@@ -419,17 +425,54 @@ pub struct Snapshot {
     pub cells: Option<Vec<Cell>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workorders: Option<Vec<Workorder>>,
+    /// Today's open orders (`PENDING`, `MAKING`, `READY`) as the public
+    /// board sees them, for every caller, anonymous included: the now-serving
+    /// board loads them and then reads the `board` topic from `seq`.
+    #[serde(default)]
+    pub board: Vec<BoardEntry>,
 }
 
-/// `GET /api/ws/stats`.
+/// One order on the now-serving board: what the `board` topic tells of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct BoardEntry {
+    pub order_id: String,
+    pub daily_num: u32,
+    pub status: OrderStatus,
+}
+
+/// `GET /api/ws/stats`: `{success: true, data}`, the envelope the ERP's
+/// Socket.IO server used (seed 002).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WsStats {
+    pub success: bool,
+    pub data: ConnectionStats,
+}
+
+/// The open connections over every transport (WebSocket, SSE, Socket.IO).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionStats {
     pub total_connections: u64,
+    /// The same as `total_devices`: the ERP's clients read this name.
+    pub total_users: u64,
+    /// The topics with at least one subscriber, by name.
+    pub rooms: Vec<String>,
+    /// Devices with at least one open connection.
     pub total_devices: u64,
+    /// Subscribers per topic.
     pub topics: BTreeMap<String, u64>,
+    pub transports: TransportCounts,
     pub seq: u64,
     pub events_retained: u64,
+}
+
+/// Open connections per transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TransportCounts {
+    pub websocket: u64,
+    pub sse: u64,
+    pub socketio: u64,
 }
 
 /// `GET /healthz`.
@@ -438,4 +481,36 @@ pub struct Health {
     pub status: String,
     pub seq: u64,
     pub epoch: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_change_takes_an_optional_from_and_nothing_else() {
+        let bare: StatusChange = serde_json::from_str(r#"{"status":"MAKING"}"#).unwrap();
+        assert_eq!(
+            bare,
+            StatusChange {
+                status: OrderStatus::Making,
+                from: None
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            r#"{"status":"MAKING"}"#,
+            "without from, the body is the contract's own"
+        );
+        let text = r#"{"status":"MAKING","from":"PENDING"}"#;
+        let with: StatusChange = serde_json::from_str(text).unwrap();
+        assert_eq!(with.from, Some(OrderStatus::Pending));
+        assert_eq!(serde_json::to_string(&with).unwrap(), text);
+        assert!(
+            serde_json::from_str::<StatusChange>(r#"{"status":"MAKING","was":"PENDING"}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<StatusChange>(r#"{"status":"MAKING","from":"LATE"}"#).is_err()
+        );
+    }
 }

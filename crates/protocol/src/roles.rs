@@ -125,10 +125,12 @@ impl Role {
     pub fn default_topics(self) -> Vec<Topic> {
         use Topic::*;
         match self {
-            Role::Kiosk => vec![Menu, Settings, Cells],
-            Role::Barista => vec![Orders, Menu, Settings, Cells],
+            Role::Kiosk => vec![Menu, Settings, Cells, Board],
+            Role::Barista => vec![Orders, Board, Menu, Settings, Cells],
             Role::Display => vec![Workorders, Settings],
-            Role::Manager => vec![Orders, Menu, Settings, Cells, Workorders, System, Dashboard],
+            Role::Manager => vec![
+                Orders, Board, Menu, Settings, Cells, Workorders, System, Dashboard,
+            ],
         }
     }
 
@@ -138,12 +140,21 @@ impl Role {
     }
 }
 
+/// The topics a connection of `role` (`None`: anonymous) reads when it
+/// names none.
+pub fn default_topics(role: Option<Role>) -> Vec<Topic> {
+    match role {
+        Some(role) => role.default_topics(),
+        None => vec![Topic::Board, Topic::Menu, Topic::Settings],
+    }
+}
+
 /// Whether a device of `role` (`None`: anonymous) may read `topic`.
 pub fn may_read(role: Option<Role>, topic: &Topic) -> Access {
     use Role::*;
     let yes = |allowed: bool| if allowed { Access::Yes } else { Access::No };
     match topic {
-        Topic::Board | Topic::Menu | Topic::Settings => Access::Yes,
+        Topic::Board | Topic::BoardNumber(_) | Topic::Menu | Topic::Settings => Access::Yes,
         Topic::Orders => yes(matches!(role, Some(Barista | Manager))),
         Topic::Cells => yes(matches!(role, Some(Kiosk | Barista | Manager))),
         Topic::Workorders => yes(matches!(role, Some(Manager | Display))),
@@ -203,6 +214,7 @@ mod tests {
             ("orders", "- - barista - manager"),
             ("order:ORD-1-a", "- own barista - manager"),
             ("board", "anonymous kiosk barista display manager"),
+            ("board:7", "anonymous kiosk barista display manager"),
             ("menu", "anonymous kiosk barista display manager"),
             ("settings", "anonymous kiosk barista display manager"),
             ("cells", "- kiosk barista - manager"),
@@ -224,15 +236,29 @@ mod tests {
             assert_eq!(row.join(" "), expected, "{name}");
         }
 
-        for role in Role::ALL {
-            for topic in role.default_topics() {
-                assert_eq!(role.may_read(&topic), Access::Yes, "{role:?} {topic}");
+        for role in [None].into_iter().chain(Role::ALL.map(Some)) {
+            for topic in default_topics(role) {
+                assert_eq!(may_read(role, &topic), Access::Yes, "{role:?} {topic}");
             }
         }
+        let defaults = |role| {
+            default_topics(role)
+                .iter()
+                .map(Topic::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(defaults(None), "board menu settings");
+        assert_eq!(defaults(Some(Role::Kiosk)), "menu settings cells board");
         assert_eq!(
-            Role::Manager.default_topics().len(),
-            7,
-            "a manager reads every base topic but board"
+            defaults(Some(Role::Barista)),
+            "orders board menu settings cells"
+        );
+        assert_eq!(defaults(Some(Role::Display)), "workorders settings");
+        assert_eq!(
+            defaults(Some(Role::Manager)),
+            "orders board menu settings cells workorders system dashboard",
+            "a manager reads every topic but order:{{id}} and board:{{n}}"
         );
     }
 }

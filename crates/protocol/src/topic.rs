@@ -13,6 +13,8 @@ pub enum Topic {
     Orders,
     Order(String),
     Board,
+    /// `board:{n}`: the board's view of today's order with daily number `n`.
+    BoardNumber(u32),
     Menu,
     Settings,
     Cells,
@@ -37,8 +39,9 @@ impl Topic {
             "workorders" => Topic::Workorders,
             "system" => Topic::System,
             "dashboard" => Topic::Dashboard,
-            other => match other.strip_prefix("order:") {
-                Some(id) if is_valid_order_id(id) => Topic::Order(id.to_owned()),
+            other => match (other.strip_prefix("order:"), other.strip_prefix("board:")) {
+                (Some(id), _) if is_valid_order_id(id) => Topic::Order(id.to_owned()),
+                (_, Some(n)) if is_daily_number(n) => Topic::BoardNumber(n.parse().unwrap_or(0)),
                 _ => {
                     let shown: String = name.chars().take(80).collect();
                     return Err(TopicError(shown));
@@ -49,8 +52,19 @@ impl Topic {
 
     /// Topics every role (and anonymous) may read.
     pub fn is_public(&self) -> bool {
-        matches!(self, Topic::Board | Topic::Menu | Topic::Settings)
+        matches!(
+            self,
+            Topic::Board | Topic::BoardNumber(_) | Topic::Menu | Topic::Settings
+        )
     }
+}
+
+/// The largest daily number a topic may name.
+pub const MAX_DAILY_NUMBER: u32 = 999_999;
+
+/// `1` to `999999`, digits only, no leading zero.
+fn is_daily_number(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 6 && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Order ids are `ORD-<millis>-<suffix>`; anything printable and short is
@@ -69,6 +83,7 @@ impl fmt::Display for Topic {
             Topic::Orders => f.write_str("orders"),
             Topic::Order(id) => write!(f, "order:{id}"),
             Topic::Board => f.write_str("board"),
+            Topic::BoardNumber(n) => write!(f, "board:{n}"),
             Topic::Menu => f.write_str("menu"),
             Topic::Settings => f.write_str("settings"),
             Topic::Cells => f.write_str("cells"),
@@ -102,6 +117,7 @@ mod tests {
             "orders",
             "order:ORD-1737005400000-abc123",
             "board",
+            "board:42",
             "menu",
             "settings",
             "cells",
@@ -114,5 +130,19 @@ mod tests {
         assert!(Topic::parse("order:").is_err());
         assert!(Topic::parse("order:a b").is_err());
         assert!(Topic::parse("everything").is_err());
+        for bad in [
+            "board:",
+            "board:0",
+            "board:007",
+            "board:-1",
+            "board:1234567",
+            "board:x",
+        ] {
+            assert!(Topic::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Topic::parse("board:999999"),
+            Ok(Topic::BoardNumber(MAX_DAILY_NUMBER))
+        );
     }
 }
