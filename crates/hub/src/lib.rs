@@ -13,7 +13,9 @@
 //! - `log`: the durable event log (SQLite), the writer that commits a change
 //!   with its events, and the live channel they are published on.
 //! - `subscription`: what one connection reads (topics, cursor, replay).
-//! - `ws`, `sse`: the two streaming transports over a subscription.
+//! - `ws`, `sse`, `socketio`: the streaming transports over a subscription
+//!   (`socketio` is the Socket.IO dialect, on socketioxide); `rate`: their
+//!   message rate limit.
 //! - `api`: the REST handlers, one module per resource: they extract, check
 //!   the caller's role, call a domain module and map its error.
 //! - `orders`, `menu`, `cells`, `workorders`, `settings`: the domains, each
@@ -22,6 +24,7 @@
 //! - `store`: every SQL statement, one module per table group.
 //! - `auth`: devices, pairing codes, tokens; `registry`: open connections.
 //! - `offline`: what the command line does to a data folder.
+//! - `pages`: the hub's own web pages, `/status` and `/board`.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -44,6 +47,7 @@ mod api;
 pub mod auth;
 mod cells;
 mod clock;
+mod cors;
 mod db;
 mod error;
 mod input;
@@ -53,12 +57,16 @@ mod metrics;
 mod notices;
 mod offline;
 mod orders;
+mod origin;
+mod pages;
+mod rate;
 mod registry;
 mod server;
 mod settings;
 /// Public: the tests compare the hub's signature SVG with `render(parse(…))`.
 pub mod signature;
 mod snapshot;
+mod socketio;
 mod sse;
 mod store;
 mod subscription;
@@ -254,14 +262,24 @@ pub fn router(hub: Hub) -> Router {
         .route("/devices/refresh", post(devices::refresh));
     Router::new()
         .route("/ws", get(ws::upgrade))
+        .route("/status", get(pages::status))
+        .route("/board", get(pages::board))
+        .route("/pages/app.js", get(pages::app_js))
+        .route("/pages/style.css", get(pages::style_css))
+        .route("/pages/icon.svg", get(pages::icon_svg))
+        .route("/ws/orders/{id}", get(ws::upgrade_order))
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
+        .merge(socketio::routes(&hub))
         .nest("/api", api)
         .fallback(status::not_found)
         .layer(axum::middleware::from_fn_with_state(
             hub.clone(),
             authenticate,
         ))
+        // Outside authentication: a preflight is answered before it could be
+        // refused, and its refusals (401, 403) carry the CORS headers too.
+        .layer(cors::cors(&hub).only_under(&["/api", "/socket.io"]))
         .layer(DefaultBodyLimit::max(hub.config.max_body_bytes))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             hub.config.body_timeout,

@@ -78,23 +78,45 @@ impl Routing {
     }
 }
 
-/// A serialised form of an event: the WebSocket frame and the SSE data.
+/// A serialised form of an event: the WebSocket frame in each dialect and
+/// the SSE data, each made once for every reader.
 #[derive(Debug)]
 pub struct Rendition {
     pub name: String,
     pub frame: Utf8Bytes,
+    /// The frame keyed by `type` (`?format=type`).
+    pub typed_frame: Utf8Bytes,
     pub data: Arc<str>,
 }
 
 impl Rendition {
     fn new(seq: u64, name: &str, data: &str) -> Rendition {
         let frame = format!(r#"{{"event":"{name}","seq":{seq},"data":{data}}}"#);
+        let typed = countertop_protocol::dialect::durable_frame(seq, name, data);
         Rendition {
             name: name.to_owned(),
             frame: Utf8Bytes::from(frame),
+            typed_frame: Utf8Bytes::from(typed),
             data: Arc::from(data),
         }
     }
+
+    /// The WebSocket frame in `format`.
+    pub fn frame(&self, format: Format) -> &Utf8Bytes {
+        match format {
+            Format::Event => &self.frame,
+            Format::Type => &self.typed_frame,
+        }
+    }
+}
+
+/// The two WebSocket dialects: frames keyed by `event` (the protocol's own)
+/// or by `type` (`?format=type`, for the pizzeria's and the console's code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Event,
+    Type,
 }
 
 /// A committed durable event, serialised once for all its readers.
@@ -105,6 +127,9 @@ pub struct Published {
     pub full: Rendition,
     /// What the public `board` topic sees of it, if anything.
     pub board: Option<Rendition>,
+    /// The workshop stream's `data:` (seed 001's shape), made by the first
+    /// `/api/workorders/stream` that sends the event and shared by the rest.
+    pub workshop: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Published {
@@ -115,6 +140,7 @@ impl Published {
             routing,
             full: Rendition::new(seq, name, data),
             board,
+            workshop: std::sync::OnceLock::new(),
         }
     }
 }

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub resyncs: AtomicU64,
     pub ws_connections_total: AtomicU64,
     pub sse_connections_total: AtomicU64,
+    /// Socket.IO sockets that joined the namespace (authenticated).
+    pub socketio_connections_total: AtomicU64,
     pub rate_limited_messages: AtomicU64,
     /// WebSockets closed because the peer stopped reading.
     pub slow_consumers_closed: AtomicU64,
@@ -37,6 +39,7 @@ pub struct MetricsView<'a> {
     pub metrics: &'a Metrics,
     pub open_ws: u64,
     pub open_sse: u64,
+    pub open_socketio: u64,
     pub devices_connected: u64,
     pub topics: &'a [(String, u64)],
     pub seq: u64,
@@ -67,6 +70,12 @@ impl MetricsView<'_> {
             self.open_sse,
         );
         gauge(
+            "countertop_socketio_connections",
+            "Open Socket.IO connections.",
+            "gauge",
+            self.open_socketio,
+        );
+        gauge(
             "countertop_devices_connected",
             "Devices with an open connection.",
             "gauge",
@@ -83,6 +92,12 @@ impl MetricsView<'_> {
             "SSE streams opened.",
             "counter",
             load(&m.sse_connections_total),
+        );
+        gauge(
+            "countertop_socketio_connections_total",
+            "Socket.IO connections accepted.",
+            "counter",
+            load(&m.socketio_connections_total),
         );
         gauge(
             "countertop_events_published_total",

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 pub enum Transport {
     WebSocket,
     Sse,
+    SocketIo,
 }
 
 struct Entry {

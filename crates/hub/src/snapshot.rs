@@ -14,9 +14,9 @@ use crate::Hub;
 const SNAPSHOT_ORDERS: i64 = 1000;
 
 /// What a caller of `role` (none: anonymous), on device `device_id`, may
-/// read: the menu and settings for all, orders for staff (a kiosk only its
-/// own of today), cells for staff, workorders for managers (a display only
-/// those presented to it).
+/// read: the menu, settings and the board (today's open orders by number and
+/// status) for all, orders for staff (a kiosk only its own of today), cells
+/// for staff, workorders for managers (a display only those presented to it).
 pub(crate) async fn read(
     hub: &Hub,
     role: Option<Role>,
@@ -45,6 +45,7 @@ pub(crate) async fn read(
         Some(Role::Kiosk | Role::Barista | Role::Manager) => Some(load_cells(&mut tx).await?),
         _ => None,
     };
+    let board = store::orders::board(&mut tx, &today, SNAPSHOT_ORDERS).await?;
     let workorders = match role {
         Some(Role::Manager) => Some(load_workorders(&mut tx, None).await?),
         Some(Role::Display) => Some(load_workorders(&mut tx, device_id).await?),
@@ -59,5 +60,6 @@ pub(crate) async fn read(
         orders,
         cells,
         workorders,
+        board,
     })
 }

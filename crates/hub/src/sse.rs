@@ -1,5 +1,11 @@
 //! `GET /api/stream` and `GET /api/workorders/stream`: the durable events of
 //! some topics as Server-Sent Events, resumable with `Last-Event-ID`.
+//!
+//! `/api/stream` names each event (`event: welcome`, `event: order:created`);
+//! `/api/workorders/stream` speaks the workshop's own shape (seed 001):
+//! unnamed events, which `EventSource.onmessage` receives, each `data:` keyed
+//! by `type` (`connected`, `workorder-update`, `resync`). Both carry `id:` =
+//! seq on durable events, `retry: 5000` and a comment line while quiet.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -8,7 +14,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use countertop_protocol::{Resync, StreamWelcome, Topic};
+use countertop_protocol::{workshop, Resync, StreamWelcome, Topic};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,6 +27,15 @@ use crate::Hub;
 
 /// Browsers' EventSource reconnects after this long.
 const RETRY: Duration = Duration::from_millis(5000);
+
+/// How a stream writes its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `event:` = the event's name, `data:` = its data (`/api/stream`).
+    Named,
+    /// No `event:` line; `data:` keyed by `type` (`/api/workorders/stream`).
+    Workshop,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,7 +74,7 @@ pub async fn stream(
         hub.authorize_topic(&caller, &topic).await?;
         topics.push(topic);
     }
-    open(hub, caller, topics, &headers, query).await
+    open(hub, caller, topics, &headers, query, Shape::Named).await
 }
 
 pub async fn workorders_stream(
@@ -69,7 +84,15 @@ pub async fn workorders_stream(
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<Response, AppError> {
     hub.authorize_topic(&caller, &Topic::Workorders).await?;
-    open(hub, caller, vec![Topic::Workorders], &headers, query).await
+    open(
+        hub,
+        caller,
+        vec![Topic::Workorders],
+        &headers,
+        query,
+        Shape::Workshop,
+    )
+    .await
 }
 
 async fn open(
@@ -78,6 +101,7 @@ async fn open(
     topics: Vec<Topic>,
     headers: &HeaderMap,
     query: StreamQuery,
+    shape: Shape,
 ) -> Result<Response, AppError> {
     let last_id = headers
         .get("last-event-id")
@@ -93,18 +117,48 @@ async fn open(
     };
     let (tx, rx) = mpsc::channel::<Result<SseEvent, Infallible>>(256);
     let keepalive = hub.config.sse_keepalive;
-    tokio::spawn(pump(hub, caller, topics, since, query.epoch, tx));
+    tokio::spawn(pump(hub, caller, topics, since, query.epoch, shape, tx));
     let sse = Sse::new(ReceiverStream::new(rx))
         .keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"));
     Ok(sse.into_response())
 }
 
-fn event(out: &Outgoing) -> SseEvent {
+fn event(out: &Outgoing, shape: Shape) -> SseEvent {
     let r = out.rendition();
-    SseEvent::default()
-        .id(out.event.seq.to_string())
-        .event(r.name.as_str())
-        .data(&*r.data)
+    let event = SseEvent::default().id(out.event.seq.to_string());
+    match shape {
+        Shape::Named => event.event(r.name.as_str()).data(&*r.data),
+        Shape::Workshop => {
+            // Made once per event, by the first workshop stream to send it.
+            let data = out
+                .event
+                .workshop
+                .get_or_init(|| workshop::event_data(&r.name, &r.data).into());
+            event.data(&**data)
+        }
+    }
+}
+
+/// The first event of a stream, with the browser's reconnect delay.
+fn welcome(welcome: &StreamWelcome, shape: Shape) -> SseEvent {
+    let event = SseEvent::default().retry(RETRY);
+    match shape {
+        Shape::Named => event
+            .event("welcome")
+            .json_data(welcome)
+            .unwrap_or_default(),
+        Shape::Workshop => event.data(workshop::connected(welcome)),
+    }
+}
+
+fn resync(resync: Resync, shape: Shape) -> SseEvent {
+    match shape {
+        Shape::Named => SseEvent::default()
+            .event("resync")
+            .json_data(resync)
+            .unwrap_or_default(),
+        Shape::Workshop => SseEvent::default().data(workshop::resync(resync)),
+    }
 }
 
 /// Feeds one SSE response until the client leaves, the device is revoked or
@@ -115,6 +169,7 @@ async fn pump(
     topics: Vec<Topic>,
     since: Option<u64>,
     epoch: Option<String>,
+    shape: Shape,
     tx: mpsc::Sender<Result<SseEvent, Infallible>>,
 ) {
     let registration = hub
@@ -134,16 +189,14 @@ async fn pump(
     registration.set_topics(sub.topic_names());
     // The welcome's seq is read after subscribing: the stream is live from
     // exactly there, so no event between the two can be skipped unseen.
-    let welcome = StreamWelcome {
-        epoch: hub.log.epoch().to_owned(),
-        seq: sub.cursor(),
-    };
-    let welcome = SseEvent::default()
-        .event("welcome")
-        .retry(RETRY)
-        .json_data(&welcome)
-        .unwrap_or_default();
-    if tx.send(Ok(welcome)).await.is_err() {
+    let first_event = welcome(
+        &StreamWelcome {
+            epoch: hub.log.epoch().to_owned(),
+            seq: sub.cursor(),
+        },
+        shape,
+    );
+    if tx.send(Ok(first_event)).await.is_err() {
         return;
     }
     let mut first = outcome.before;
@@ -153,17 +206,13 @@ async fn pump(
             hub.metrics
                 .resyncs
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let resync = SseEvent::default()
-                .event("resync")
-                .json_data(Resync { reason })
-                .unwrap_or_default();
-            if tx.send(Ok(resync)).await.is_err() {
+            if tx.send(Ok(resync(Resync { reason }, shape))).await.is_err() {
                 return;
             }
         }
         None => {}
     }
-    if send_all(&hub, &tx, first).await.is_err() {
+    if send_all(&hub, &tx, first, shape).await.is_err() {
         return;
     }
     loop {
@@ -174,7 +223,7 @@ async fn pump(
             received = sub.recv() => {
                 let closed = matches!(received, Err(tokio::sync::broadcast::error::RecvError::Closed));
                 match sub.accept(received).await {
-                    Ok(out) => if send_all(&hub, &tx, out).await.is_err() { return },
+                    Ok(out) => if send_all(&hub, &tx, out, shape).await.is_err() { return },
                     Err(e) => {
                         tracing::error!(error = %e, "could not read the event log for an SSE stream");
                         return;
@@ -192,10 +241,11 @@ async fn send_all(
     hub: &Hub,
     tx: &mpsc::Sender<Result<SseEvent, Infallible>>,
     events: Vec<Outgoing>,
+    shape: Shape,
 ) -> Result<(), ()> {
     let n = events.len() as u64;
     for out in &events {
-        tx.send(Ok(event(out))).await.map_err(|_| ())?;
+        tx.send(Ok(event(out, shape))).await.map_err(|_| ())?;
     }
     hub.metrics.delivered(n);
     Ok(())

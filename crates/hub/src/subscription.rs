@@ -53,6 +53,10 @@ pub struct Subscription {
     caller: Caller,
     /// Each topic with the cursor at the moment it was added.
     topics: HashMap<Topic, u64>,
+    /// The orders followed by daily number (`board:{n}`), resolved to their
+    /// ids when subscribed: a number names today's order, and tomorrow's
+    /// order of the same number is another one.
+    numbers: HashMap<String, u32>,
     cursor: u64,
     rx: broadcast::Receiver<Commit>,
 }
@@ -70,6 +74,7 @@ impl Subscription {
             hub,
             caller,
             topics: HashMap::new(),
+            numbers: HashMap::new(),
             cursor,
             rx,
         }
@@ -208,7 +213,14 @@ impl Subscription {
                 .is_some_and(|id| has(&Topic::Order(id.clone())));
         if by_base || by_order {
             Some(false)
-        } else if event.board.is_some() && has(&Topic::Board) {
+        } else if event.board.is_some()
+            && (has(&Topic::Board)
+                || routing
+                    .order_id
+                    .as_ref()
+                    .and_then(|id| self.numbers.get(id))
+                    .is_some_and(|n| has(&Topic::BoardNumber(*n))))
+        {
             Some(true)
         } else {
             None
@@ -231,6 +243,11 @@ impl Subscription {
             .collect();
         let old = self.topics.clone();
         for topic in &fresh {
+            if let Topic::BoardNumber(n) = topic {
+                if let Some(id) = self.hub.order_of_today(*n).await? {
+                    self.numbers.insert(id, *n);
+                }
+            }
             self.topics.insert(topic.clone(), now);
         }
         let Some(since) = since else {
@@ -288,11 +305,26 @@ impl Subscription {
     pub fn unsubscribe(&mut self, topics: &[Topic]) {
         for topic in topics {
             self.topics.remove(topic);
+            if let Topic::BoardNumber(n) = topic {
+                self.numbers.retain(|_, number| number != n);
+            }
         }
+    }
+
+    /// Whether this connection reads `topic` already.
+    pub fn reads_topic(&self, topic: &Topic) -> bool {
+        self.topics.contains_key(topic)
     }
 }
 
 impl Hub {
+    /// The id of today's order with daily number `n`, if there is one.
+    pub async fn order_of_today(&self, n: u32) -> Result<Option<String>, sqlx::Error> {
+        let mut conn = self.log.pool().acquire().await?;
+        let found = crate::store::orders::by_daily_num(&mut conn, self.clock.today(), n).await?;
+        Ok(found.map(|(id, _)| id))
+    }
+
     /// Whether `caller` may read `topic` (the protocol's role table).
     pub async fn authorize_topic(&self, caller: &Caller, topic: &Topic) -> Result<(), AppError> {
         let role = caller.role();
@@ -302,6 +334,12 @@ impl Hub {
                 // connection hold topics without end.
                 if !crate::store::orders::exists(self.log.pool(), id).await? {
                     return Err(AppError::not_found(format!("no order \"{id}\"")));
+                }
+                true
+            }
+            (Access::Yes, Topic::BoardNumber(n)) => {
+                if self.order_of_today(*n).await?.is_none() {
+                    return Err(AppError::not_found(format!("no order number {n} today")));
                 }
                 true
             }

@@ -1,24 +1,30 @@
-//! `GET /ws`: one task owns each socket and runs one loop over client frames,
-//! live events, the heartbeat, revocation and shutdown.
+//! `GET /ws` and `GET /ws/orders/{id}`: one task owns each socket and runs
+//! one loop over client frames, live events, the heartbeat, revocation and
+//! shutdown. A connection reads its topics from its first frame on
+//! (`?topics=`, or its role's defaults), replayed from `?since=` when asked,
+//! in either dialect (`?format=type`).
 
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use countertop_protocol::ErrorCode;
 use countertop_protocol::{
-    decode_client_message, ClientMessage, ErrorBody, Event, Frame, Subscribed, Topic, Unsubscribed,
-    Welcome, CLOSE_REVOKED, MAX_FRAME_BYTES,
+    decode_client_message, dialect, ClientMessage, ErrorBody, ErrorCode, Event, Frame, OrderRef,
+    Subscribed, Topic, Unsubscribed, Welcome, CLOSE_REVOKED, MAX_FRAME_BYTES,
+    MAX_TOPICS_PER_MESSAGE,
 };
+use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::auth::Caller;
-use crate::error::AppError;
+use crate::error::{ApiQuery, AppError};
+use crate::log::Format;
+use crate::rate::{RateLimit, Verdict};
 use crate::registry::{Registration, Transport};
 use crate::subscription::{Outgoing, ReplayOutcome, Subscription};
-use crate::{Hub, APP_ORIGINS};
+use crate::Hub;
 
 /// Close codes (RFC 6455 and the protocol's own).
 const CLOSE_NORMAL: u16 = 1000;
@@ -46,21 +52,115 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// Large enough for the biggest event (a workorder with its signature).
 pub const MAX_WRITE_BUFFER_BYTES: usize = 512 * 1024;
 
-/// Rate limit: 20 messages a second sustained, bursts of 40, and three
-/// seconds of flooding close the connection.
-const RATE_PER_SEC: f64 = 20.0;
-const RATE_BURST: f64 = 40.0;
-const FLOOD_CLOSE_AFTER: Duration = Duration::from_secs(3);
-/// A pause this long in refusals ends a flood.
-const FLOOD_QUIET: Duration = Duration::from_secs(1);
+/// After the hub sends a close frame, it waits this long for the peer's, so
+/// that a browser sees a clean close (`1001` on shutdown) rather than a drop.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// The query of `/ws`: what the connection reads from its first frame on.
+#[derive(Debug, Default, Deserialize)]
+pub struct ConnectQuery {
+    /// Comma-separated topic names; absent: the role's defaults; empty: none.
+    topics: Option<String>,
+    since: Option<u64>,
+    epoch: Option<String>,
+    /// `type` for frames keyed by `type`; `event` (the default) otherwise.
+    format: Option<String>,
+    /// Read by the authentication middleware; named here so it is accepted.
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// What a connection starts with, checked before the upgrade.
+struct Opening {
+    /// `None`: the role's default topics.
+    topics: Option<Vec<String>>,
+    since: Option<u64>,
+    epoch: Option<String>,
+    format: Format,
+}
+
+impl Opening {
+    fn read(query: ConnectQuery) -> Result<Opening, AppError> {
+        let format = match query.format.as_deref() {
+            None | Some("event") => Format::Event,
+            Some("type") => Format::Type,
+            Some(_) => return Err(AppError::validation("format is \"event\" or \"type\"")),
+        };
+        let topics = query.topics.map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        if topics
+            .as_ref()
+            .is_some_and(|t| t.len() > MAX_TOPICS_PER_MESSAGE)
+        {
+            return Err(AppError::validation(format!(
+                "name at most {MAX_TOPICS_PER_MESSAGE} topics"
+            )));
+        }
+        if query.epoch.as_ref().is_some_and(|e| e.len() > 128) {
+            return Err(AppError::validation("epoch is too long"));
+        }
+        Ok(Opening {
+            topics,
+            since: query.since,
+            epoch: query.epoch,
+            format,
+        })
+    }
+}
 
 pub async fn upgrade(
     State(hub): State<Hub>,
     caller: Caller,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ConnectQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Err(e) = check_origin(&hub, &headers) {
+    match Opening::read(query) {
+        Ok(opening) => accept(hub, caller, &headers, opening, ws),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// How a topic the connection may not read is answered over the socket: a
+/// missing order is `not_found`, a hub failure `internal`, and every other
+/// refusal (no token included) `forbidden`, naming the topic.
+fn refusal(e: AppError) -> (ErrorCode, String) {
+    match e.code {
+        ErrorCode::NotFound | ErrorCode::Internal => (e.code, e.message),
+        _ => (ErrorCode::Forbidden, e.message),
+    }
+}
+
+/// `GET /ws/orders/{orderId}`: `/ws?topics=order:{orderId}`, for a page that
+/// follows one order.
+pub async fn upgrade_order(
+    state: State<Hub>,
+    Path(order_id): Path<String>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ConnectQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let query = ConnectQuery {
+        topics: Some(format!("order:{order_id}")),
+        ..query
+    };
+    upgrade(state, caller, headers, ApiQuery(query), ws).await
+}
+
+fn accept(
+    hub: Hub,
+    caller: Caller,
+    headers: &HeaderMap,
+    opening: Opening,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = crate::origin::check(&hub, headers) {
         return e.into_response();
     }
     // The default 128 KiB read buffer made ~138 KiB of RSS per connection
@@ -70,88 +170,7 @@ pub async fn upgrade(
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
-        .on_upgrade(move |socket| run(socket, hub, caller))
-}
-
-/// A request without `Origin` is a native client and allowed; otherwise the
-/// origin must be the app's, the hub's own, or on the allow-list.
-fn check_origin(hub: &Hub, headers: &HeaderMap) -> Result<(), AppError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin
-        .to_str()
-        .map_err(|_| AppError::forbidden("unreadable Origin"))?
-        .trim_end_matches('/');
-    if APP_ORIGINS.contains(&origin)
-        || hub
-            .config
-            .allowed_origins
-            .iter()
-            .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return Ok(());
-    }
-    // The hub's own pages, by the addresses it listens on. An Origin that
-    // merely matches the Host header proves nothing: a page on an attacker's
-    // name that resolves to the hub (DNS rebinding) sends both alike.
-    if hub
-        .own_origins
-        .get()
-        .is_some_and(|own| own.iter().any(|o| o.eq_ignore_ascii_case(origin)))
-    {
-        return Ok(());
-    }
-    Err(AppError::forbidden(format!(
-        "origin {origin} is not allowed; start the hub with --allow-origin {origin}"
-    )))
-}
-
-struct RateLimit {
-    tokens: f64,
-    refilled: Instant,
-    flood_since: Option<Instant>,
-    last_refusal: Option<Instant>,
-}
-
-enum Verdict {
-    Accept,
-    Refuse,
-    Close,
-}
-
-impl RateLimit {
-    fn new(now: Instant) -> RateLimit {
-        RateLimit {
-            tokens: RATE_BURST,
-            refilled: now,
-            flood_since: None,
-            last_refusal: None,
-        }
-    }
-
-    fn check(&mut self, now: Instant) -> Verdict {
-        let elapsed = now.duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * RATE_PER_SEC).min(RATE_BURST);
-        self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            if self
-                .last_refusal
-                .is_some_and(|t| now.duration_since(t) > FLOOD_QUIET)
-            {
-                self.flood_since = None;
-            }
-            return Verdict::Accept;
-        }
-        self.last_refusal = Some(now);
-        let since = *self.flood_since.get_or_insert(now);
-        if now.duration_since(since) >= FLOOD_CLOSE_AFTER {
-            Verdict::Close
-        } else {
-            Verdict::Refuse
-        }
-    }
+        .on_upgrade(move |socket| run(socket, hub, caller, opening))
 }
 
 /// Why the loop ended: a close frame to send, or nothing (the peer is gone).
@@ -163,9 +182,20 @@ struct Connection {
     caller: Caller,
     sub: Subscription,
     registration: Registration,
+    format: Format,
 }
 
-async fn run(socket: WebSocket, hub: Hub, caller: Caller) {
+/// How a `subscribe`-like message is answered.
+enum Answer {
+    /// `subscribe`: the topics named.
+    Topics,
+    /// `subscribe_admin`: `{"role":"admin"}`.
+    Admin,
+    /// `subscribe_order`: `{"order_id": …}` as the client sent it.
+    Order(OrderRef),
+}
+
+async fn run(socket: WebSocket, hub: Hub, caller: Caller, opening: Opening) {
     let registration = hub
         .registry
         .register(caller.device_id().map(str::to_owned), Transport::WebSocket);
@@ -179,9 +209,10 @@ async fn run(socket: WebSocket, hub: Hub, caller: Caller) {
         caller,
         sub,
         registration,
+        format: opening.format,
     };
     tracing::debug!(connection = conn.registration.id, device = ?conn.caller.device_id(), "websocket open");
-    let ending = conn.serve().await;
+    let ending = conn.serve(opening).await;
     if let Some((code, reason)) = ending {
         let frame = CloseFrame {
             code,
@@ -189,8 +220,23 @@ async fn run(socket: WebSocket, hub: Hub, caller: Caller) {
         };
         // A peer that does not read would hold this send forever.
         let write_timeout = conn.hub.config.write_timeout;
-        let _ = tokio::time::timeout(write_timeout, conn.socket.send(Message::Close(Some(frame))))
+        let sent =
+            tokio::time::timeout(write_timeout, conn.socket.send(Message::Close(Some(frame))))
+                .await;
+        if matches!(sent, Ok(Ok(()))) {
+            // The closing handshake: the peer answers with its own close
+            // frame, which the transport flushes our reply to. Frames still
+            // on their way before it are dropped unread.
+            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                while let Some(Ok(message)) = conn.socket.recv().await {
+                    if matches!(message, Message::Close(_)) {
+                        let _ = futures::SinkExt::flush(&mut conn.socket).await;
+                        break;
+                    }
+                }
+            })
             .await;
+        }
     }
     tracing::debug!(
         connection = conn.registration.id,
@@ -200,16 +246,9 @@ async fn run(socket: WebSocket, hub: Hub, caller: Caller) {
 }
 
 impl Connection {
-    async fn serve(&mut self) -> Ending {
-        let welcome = Welcome {
-            connection_id: format!("conn-{}", self.registration.id),
-            device_id: self.caller.device_id().map(str::to_owned),
-            role: self.caller.role(),
-            epoch: self.hub.log.epoch().to_owned(),
-            seq: self.sub.cursor(),
-        };
-        if Box::pin(self.send(Event::Welcome(welcome))).await.is_err() {
-            return None;
+    async fn serve(&mut self, opening: Opening) -> Ending {
+        if let Err(ending) = Box::pin(self.open(opening)).await {
+            return ending;
         }
         let period = self.hub.config.ping_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
@@ -304,6 +343,81 @@ impl Connection {
         }
     }
 
+    /// Subscribes the connection to its opening topics, then sends the
+    /// welcome, an error for each topic left out, and the replay `since`
+    /// asked for. `Err` ends the connection.
+    async fn open(&mut self, opening: Opening) -> Result<(), Ending> {
+        let names = match opening.topics {
+            Some(names) => names,
+            None => countertop_protocol::default_topics(self.caller.role())
+                .iter()
+                .map(Topic::to_string)
+                .collect(),
+        };
+        let mut refused = Vec::new();
+        let mut allowed = Vec::with_capacity(names.len());
+        for name in &names {
+            let topic = match Topic::parse(name) {
+                Ok(topic) => topic,
+                Err(e) => {
+                    refused.push((ErrorCode::Validation, e.to_string()));
+                    continue;
+                }
+            };
+            match self.hub.authorize_topic(&self.caller, &topic).await {
+                Ok(()) => allowed.push(topic),
+                Err(e) => refused.push(refusal(e)),
+            }
+        }
+        let outcome = match self
+            .sub
+            .subscribe(allowed, opening.since, opening.epoch.as_deref())
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the event log for a new connection");
+                return Err(Some((1011, "hub error")));
+            }
+        };
+        self.registration.set_topics(self.sub.topic_names());
+        // Live from here: the welcome's seq is the cursor after subscribing,
+        // so no event between the two is skipped unseen.
+        let welcome = Welcome {
+            connection_id: format!("conn-{}", self.registration.id),
+            device_id: self.caller.device_id().map(str::to_owned),
+            role: self.caller.role(),
+            epoch: self.hub.log.epoch().to_owned(),
+            seq: self.sub.cursor(),
+            topics: self.sub.topic_names(),
+        };
+        self.send(Event::Welcome(welcome)).await?;
+        for (code, message) in refused {
+            self.error(code, &message).await?;
+        }
+        self.deliver(outcome.before).await?;
+        self.finish_replay(outcome.replay).await
+    }
+
+    /// Sends a replay's events and its `replayed`, or a `resync`.
+    async fn finish_replay(&mut self, replay: Option<ReplayOutcome>) -> Result<(), Ending> {
+        match replay {
+            None => Ok(()),
+            Some(ReplayOutcome::Events(events, replayed)) => {
+                self.deliver(events).await?;
+                self.send(Event::Replayed(replayed)).await
+            }
+            Some(ReplayOutcome::Resync(reason)) => {
+                self.hub
+                    .metrics
+                    .resyncs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.send(Event::Resync(countertop_protocol::Resync { reason }))
+                    .await
+            }
+        }
+    }
+
     /// Handles one client message. `Err` ends the connection.
     async fn handle(&mut self, text: &str) -> Result<(), Ending> {
         let message = match decode_client_message(text) {
@@ -325,18 +439,56 @@ impl Connection {
                         Err(e) => return self.error(ErrorCode::Validation, &e.to_string()).await,
                     }
                 }
-                self.subscribe(parsed, since, epoch.as_deref(), false).await
+                if since.is_some() {
+                    // Their live events have been sent already: a replay
+                    // would send them twice. A client that resumes passes
+                    // `?since=` when it connects.
+                    let held: Vec<String> = parsed
+                        .iter()
+                        .filter(|t| self.sub.reads_topic(t))
+                        .map(Topic::to_string)
+                        .collect();
+                    if !held.is_empty() {
+                        return self
+                            .error(
+                                ErrorCode::AlreadySubscribed,
+                                &format!(
+                                    "this connection reads {} already; nothing was added (to resume, connect with ?since=)",
+                                    held.join(", ")
+                                ),
+                            )
+                            .await;
+                    }
+                }
+                self.subscribe(parsed, since, epoch.as_deref(), Answer::Topics)
+                    .await
             }
             ClientMessage::SubscribeAdmin => {
-                self.subscribe(vec![Topic::Orders], None, None, true).await
+                self.subscribe(vec![Topic::Orders], None, None, Answer::Admin)
+                    .await
             }
             ClientMessage::SubscribeOrder { order_id } => {
-                if !countertop_protocol::topic::is_valid_order_id(&order_id) {
-                    return self
-                        .error(ErrorCode::Validation, "order_id is not a valid order id")
-                        .await;
-                }
-                self.subscribe(vec![Topic::Order(order_id)], None, None, false)
+                let topic = match &order_id {
+                    OrderRef::Id(id) if countertop_protocol::topic::is_valid_order_id(id) => {
+                        Topic::Order(id.clone())
+                    }
+                    OrderRef::Id(_) => {
+                        return self
+                            .error(ErrorCode::Validation, "order_id is not a valid order id")
+                            .await
+                    }
+                    OrderRef::Number(n)
+                        if (1..=countertop_protocol::topic::MAX_DAILY_NUMBER).contains(n) =>
+                    {
+                        Topic::BoardNumber(*n)
+                    }
+                    OrderRef::Number(n) => {
+                        return self
+                            .error(ErrorCode::NotFound, &format!("no order number {n} today"))
+                            .await
+                    }
+                };
+                self.subscribe(vec![topic], None, None, Answer::Order(order_id))
                     .await
             }
             ClientMessage::Unsubscribe { topics } => {
@@ -355,7 +507,7 @@ impl Connection {
         topics: Vec<Topic>,
         since: Option<u64>,
         epoch: Option<&str>,
-        admin: bool,
+        answer: Answer,
     ) -> Result<(), Ending> {
         let cap = self.hub.config.max_topics_per_connection;
         let held = self.sub.topic_count();
@@ -371,14 +523,16 @@ impl Connection {
         for topic in topics {
             match self.hub.authorize_topic(&self.caller, &topic).await {
                 Ok(()) => allowed.push(topic),
-                Err(e) if e.code == ErrorCode::Internal => {
-                    return self.error(e.code, &e.message).await
+                Err(e) => {
+                    let (code, message) = refusal(e);
+                    self.error(code, &message).await?;
+                    if code == ErrorCode::Internal {
+                        return Ok(());
+                    }
                 }
-                Err(e) if e.code == ErrorCode::NotFound => self.error(e.code, &e.message).await?,
-                Err(e) => self.error(ErrorCode::Forbidden, &e.message).await?,
             }
         }
-        if admin && allowed.is_empty() {
+        if !matches!(answer, Answer::Topics) && allowed.is_empty() {
             return Ok(());
         }
         let names: Vec<String> = allowed.iter().map(Topic::to_string).collect();
@@ -393,33 +547,22 @@ impl Connection {
         };
         self.registration.set_topics(self.sub.topic_names());
         self.deliver(outcome.before).await?;
-        let answer = if admin {
-            Subscribed {
-                topics: None,
-                role: Some("admin".into()),
-            }
-        } else {
-            Subscribed {
+        let answer = match answer {
+            Answer::Topics => Subscribed {
                 topics: Some(names),
-                role: None,
-            }
+                ..Subscribed::default()
+            },
+            Answer::Admin => Subscribed {
+                role: Some("admin".into()),
+                ..Subscribed::default()
+            },
+            Answer::Order(order_id) => Subscribed {
+                order_id: Some(order_id),
+                ..Subscribed::default()
+            },
         };
         self.send(Event::Subscribed(answer)).await?;
-        match outcome.replay {
-            None => Ok(()),
-            Some(ReplayOutcome::Events(events, replayed)) => {
-                self.deliver(events).await?;
-                self.send(Event::Replayed(replayed)).await
-            }
-            Some(ReplayOutcome::Resync(reason)) => {
-                self.hub
-                    .metrics
-                    .resyncs
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.send(Event::Resync(countertop_protocol::Resync { reason }))
-                    .await
-            }
-        }
+        self.finish_replay(outcome.replay).await
     }
 
     /// Sends events with one flush at the end: a batch that fits the write
@@ -430,10 +573,11 @@ impl Connection {
             return Ok(());
         }
         let n = events.len() as u64;
+        let format = self.format;
         let socket = &mut self.socket;
         let written = async move {
             for out in events {
-                let frame = out.rendition().frame.clone();
+                let frame = out.rendition().frame(format).clone();
                 socket.feed(Message::Text(frame)).await?;
             }
             socket.flush().await
@@ -448,7 +592,10 @@ impl Connection {
     }
 
     async fn send(&mut self, event: Event) -> Result<(), Ending> {
-        let text = serde_json::to_string(&Frame::control(event)).map_err(|_| None)?;
+        let text = match self.format {
+            Format::Event => serde_json::to_string(&Frame::control(event)).map_err(|_| None)?,
+            Format::Type => dialect::control_frame(&event),
+        };
         self.write(Message::Text(text.into())).await
     }
 
@@ -482,44 +629,5 @@ impl Connection {
             message: message.to_owned(),
         }))
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_burst_of_forty_passes_and_a_sustained_flood_closes_after_three_seconds() {
-        let start = Instant::now();
-        let mut limit = RateLimit::new(start);
-        for _ in 0..40 {
-            assert!(matches!(limit.check(Instant::now()), Verdict::Accept));
-        }
-        assert!(matches!(limit.check(Instant::now()), Verdict::Refuse));
-        // 100 messages a second: some pass as tokens refill, the rest are
-        // refused, and after three seconds the connection is closed.
-        let mut closed_at = None;
-        for i in 0..400 {
-            tokio::time::advance(Duration::from_millis(10)).await;
-            if matches!(limit.check(Instant::now()), Verdict::Close) {
-                closed_at = Some(i);
-                break;
-            }
-        }
-        let closed_at = closed_at.expect("a sustained flood is closed");
-        assert!(
-            (295..=310).contains(&closed_at),
-            "closed after {closed_at} ticks"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn twenty_a_second_is_never_refused() {
-        let mut limit = RateLimit::new(Instant::now());
-        for _ in 0..200 {
-            tokio::time::advance(Duration::from_millis(50)).await;
-            assert!(matches!(limit.check(Instant::now()), Verdict::Accept));
-        }
     }
 }

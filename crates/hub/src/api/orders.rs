@@ -87,7 +87,8 @@ pub async fn change_status(
     ApiJson(body): ApiJson<StatusChange>,
 ) -> ApiResult<Json<Order>> {
     caller.require(Action::ChangeOrderStatus)?;
-    Ok(Json(orders::change_status(&hub, &id, body.status).await?))
+    let order = orders::change_status(&hub, &id, body.status, body.from).await?;
+    Ok(Json(order))
 }
 
 pub async fn cancel(

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use countertop_protocol::Action;
-use countertop_protocol::{Health, WsStats};
+use countertop_protocol::{ConnectionStats, Health, TransportCounts, WsStats};
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -27,6 +27,7 @@ pub async fn metrics(State(hub): State<Hub>) -> ApiResult<impl IntoResponse> {
         metrics: &hub.metrics,
         open_ws: hub.registry.count(Transport::WebSocket),
         open_sse: hub.registry.count(Transport::Sse),
+        open_socketio: hub.registry.count(Transport::SocketIo),
         devices_connected: hub.registry.connected_devices().len() as u64,
         topics: &topics,
         seq: hub.log.seq(),
@@ -41,15 +42,29 @@ pub async fn metrics(State(hub): State<Hub>) -> ApiResult<impl IntoResponse> {
     ))
 }
 
+/// `GET /api/ws/stats`: every transport's connections, in the `{success,
+/// data}` envelope the ERP's clients read (seed 002).
 pub async fn ws_stats(State(hub): State<Hub>, caller: Caller) -> ApiResult<Json<WsStats>> {
     caller.require(Action::ReadStats)?;
+    let transports = TransportCounts {
+        websocket: hub.registry.count(Transport::WebSocket),
+        sse: hub.registry.count(Transport::Sse),
+        socketio: hub.registry.count(Transport::SocketIo),
+    };
+    let devices = hub.registry.connected_devices().len() as u64;
+    let topics = hub.registry.topic_counts();
     Ok(Json(WsStats {
-        total_connections: hub.registry.count(Transport::WebSocket)
-            + hub.registry.count(Transport::Sse),
-        total_devices: hub.registry.connected_devices().len() as u64,
-        topics: hub.registry.topic_counts(),
-        seq: hub.log.seq(),
-        events_retained: hub.log.retained().await?,
+        success: true,
+        data: ConnectionStats {
+            total_connections: transports.websocket + transports.sse + transports.socketio,
+            total_users: devices,
+            rooms: topics.keys().cloned().collect(),
+            total_devices: devices,
+            topics,
+            transports,
+            seq: hub.log.seq(),
+            events_retained: hub.log.retained().await?,
+        },
     }))
 }
 

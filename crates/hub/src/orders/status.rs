@@ -3,7 +3,7 @@
 
 use countertop_protocol::{
     BalanceChangeType, CellBalanceChanged, Event, Order, OrderCancelled, OrderStatus,
-    OrderStatusChanged, PayType, Topic,
+    OrderStatusChanged, PayType, StatusMove, Topic, RECALL_WINDOW_MINUTES,
 };
 
 use super::{dashboard, OrderError};
@@ -21,29 +21,54 @@ async fn load(w: &mut Writer<'_>, id: &str) -> Result<Order, OrderError> {
         .into_order()?)
 }
 
-/// Moves order `id` to the status after its own (`CANCELLED` goes through
-/// [`cancel`]).
+/// Moves order `id` to the status after its own, or recalls it one step
+/// back (`READY → MAKING`; `COMPLETED → READY` within the recall window, on
+/// the hub's clock). `CANCELLED` goes through [`cancel`].
+///
+/// `from`, when given, is the status the caller saw the order in; if the
+/// order has moved on since, nothing changes. It is checked in the same
+/// transaction as the move, so no other move can slip in between.
 pub(crate) async fn change_status(
     hub: &Hub,
     id: &str,
     status: OrderStatus,
+    from: Option<OrderStatus>,
 ) -> Result<Order, OrderError> {
     let mut w = hub.log.begin().await?;
     let mut order = load(&mut w, id).await?;
     let previous = order.status;
+    if let Some(seen) = from.filter(|seen| *seen != previous) {
+        return Err(OrderError::InvalidTransition(format!(
+            "order {} is {}, not {}: it was moved meanwhile, and this change was not made",
+            order.daily_num,
+            previous.as_str(),
+            seen.as_str()
+        )));
+    }
     if status == OrderStatus::Cancelled {
         return Err(OrderError::InvalidTransition(
             "cancel an order through POST /api/orders/{id}/cancel with a reason".into(),
         ));
     }
-    if previous.next() != Some(status) {
+    let Some(kind) = previous.move_to(status) else {
         return Err(OrderError::InvalidTransition(format!(
             "an order cannot move from {} to {}",
             previous.as_str(),
             status.as_str()
         )));
-    }
+    };
     let now = hub.clock.now();
+    if kind == StatusMove::Recall && previous == OrderStatus::Completed {
+        let window = chrono::Duration::minutes(RECALL_WINDOW_MINUTES);
+        // An order completed before completion times were kept has none,
+        // and is older than the window anyway.
+        let completed = store::orders::completed_at(&mut w.tx, id).await?;
+        if completed.is_none_or(|at| now - at > window) {
+            return Err(OrderError::InvalidTransition(format!(
+                "a completed order can be recalled only within {RECALL_WINDOW_MINUTES} minutes"
+            )));
+        }
+    }
     store::orders::set_status(&mut w.tx, id, status, now).await?;
     order.status = status;
     order.updated_at = now;

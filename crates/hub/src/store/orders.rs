@@ -2,7 +2,7 @@
 //! the dashboard's figures read from them.
 
 use chrono::NaiveDate;
-use countertop_protocol::{CellInfo, Order, OrderLine, OrderStatus, PayType};
+use countertop_protocol::{BoardEntry, CellInfo, Order, OrderLine, OrderStatus, PayType};
 use sqlx::SqliteConnection;
 
 use super::{parse_ts, ts, StoreError};
@@ -123,7 +123,9 @@ pub async fn insert(
     Ok(())
 }
 
-/// Moves an order to `status` (not `CANCELLED`), noting when it became ready.
+/// Moves an order to `status` (not `CANCELLED`), noting when it was made
+/// ready (from `MAKING`: a completed order recalled to `READY` keeps its
+/// time) and when it was completed (cleared by a recall).
 pub async fn set_status(
     conn: &mut SqliteConnection,
     id: &str,
@@ -132,9 +134,12 @@ pub async fn set_status(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE orders SET status = ?, updated_at = ?,
-            ready_at = CASE WHEN ? = 'READY' THEN ? ELSE ready_at END
+            ready_at = CASE WHEN ? = 'READY' AND status = 'MAKING' THEN ? ELSE ready_at END,
+            completed_at = CASE WHEN ? = 'COMPLETED' THEN ? ELSE NULL END
          WHERE id = ?",
     )
+    .bind(status.as_str())
+    .bind(ts(now))
     .bind(status.as_str())
     .bind(ts(now))
     .bind(status.as_str())
@@ -143,6 +148,24 @@ pub async fn set_status(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// When order `id` was completed, if it is `COMPLETED`.
+pub async fn completed_at(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let stored: Option<Option<String>> =
+        sqlx::query_scalar("SELECT completed_at FROM orders WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    match stored.flatten() {
+        None => Ok(None),
+        Some(text) => parse_ts(&text).map(Some).ok_or_else(|| {
+            StoreError::Unreadable(format!("order {id}'s completion time is unreadable"))
+        }),
+    }
 }
 
 /// Cancels an order with its reason.
@@ -220,6 +243,35 @@ pub async fn today_or_open(
     .fetch_all(conn)
     .await?;
     into_orders(rows)
+}
+
+/// The board's orders: today's open ones (`PENDING`, `MAKING`, `READY`), by
+/// daily number, at most `limit`.
+pub async fn board(
+    conn: &mut SqliteConnection,
+    today: &str,
+    limit: i64,
+) -> Result<Vec<BoardEntry>, StoreError> {
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT id, daily_num, status FROM orders
+         WHERE local_date = ? AND status IN ('PENDING', 'MAKING', 'READY')
+         ORDER BY daily_num LIMIT ?",
+    )
+    .bind(today)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, daily_num, status)| {
+            let bad =
+                || StoreError::Unreadable(format!("order {id} is stored in an unreadable form"));
+            Ok(BoardEntry {
+                daily_num: u32::try_from(daily_num).map_err(|_| bad())?,
+                status: OrderStatus::parse(&status).ok_or_else(bad)?,
+                order_id: id,
+            })
+        })
+        .collect()
 }
 
 /// A kiosk snapshot's orders: its own of today, newest first.
