@@ -103,6 +103,20 @@ async fn first_start_pairing_from_the_command_line_and_sigterm_close_sockets_wit
         )
         .await;
     assert_eq!(status, 200);
+    // So do the SSE streams', as EventSource cannot set a header.
+    for path in [
+        format!("/api/stream?topics=orders&token={token}&lastEventId=0"),
+        format!("/api/workorders/stream?token={token}"),
+    ] {
+        let stream = tokio::time::timeout(
+            support::WAIT,
+            anonymous.client().get(format!("{base}{path}")).send(),
+        )
+        .await
+        .expect("the stream opens in time")
+        .expect("the stream opens");
+        assert_eq!(stream.status(), 200, "{path}");
+    }
 
     let mut ws = Ws::connect(
         &format!("ws://{}/ws?token={token}", server.addr),
@@ -137,6 +151,10 @@ async fn first_start_pairing_from_the_command_line_and_sigterm_close_sockets_wit
         .read_to_string(&mut logs)
         .unwrap();
     assert!(logs.contains("/api/snapshot"), "requests are logged");
+    assert!(
+        logs.contains("/api/workorders/stream"),
+        "streams are logged"
+    );
     assert!(logs.contains("[redacted]"), "the query's token is redacted");
     assert!(!logs.contains(&token), "no token in the logs");
     let signature = token.rsplit('.').next().unwrap();

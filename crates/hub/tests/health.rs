@@ -59,9 +59,17 @@ async fn metrics_are_prometheus_text_for_anyone() {
 async fn ws_stats_are_for_managers_and_count_open_connections() {
     let cafe = Cafe::open().await;
     let stats = ok(cafe.manager.api.get("/api/ws/stats").await, 200);
+    assert_eq!(stats["success"], true, "{stats}");
+    let stats = &stats["data"];
     assert_eq!(stats["totalConnections"], 0);
     assert_eq!(stats["totalDevices"], 0);
+    assert_eq!(stats["totalUsers"], 0);
+    assert_eq!(stats["rooms"], json!([]));
     assert_eq!(stats["topics"], json!({}));
+    assert_eq!(
+        stats["transports"],
+        json!({"websocket": 0, "sse": 0, "socketio": 0})
+    );
 
     let mut ws = cafe.hub.connect(Some(&cafe.barista)).await;
     assert_eq!(ws.next().await["event"], "welcome");
@@ -69,10 +77,34 @@ async fn ws_stats_are_for_managers_and_count_open_connections() {
     cafe.order(&cafe.kiosk.api, &[("americano", 1)]).await;
     let seq = cafe.seq().await;
     let stats = ok(cafe.manager.api.get("/api/ws/stats").await, 200);
+    assert_eq!(stats["success"], true, "{stats}");
+    let stats = &stats["data"];
     assert_eq!(stats["totalConnections"], 1, "{stats}");
     assert_eq!(stats["totalDevices"], 1, "{stats}");
+    assert_eq!(stats["totalUsers"], 1, "{stats}");
     assert_eq!(stats["topics"]["orders"], 1, "{stats}");
     assert_eq!(stats["topics"]["menu"], 1, "{stats}");
+    let rooms: Vec<&str> = stats["rooms"]
+        .as_array()
+        .unwrap_or_else(|| panic!("rooms is a list: {stats}"))
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    let topics: Vec<&str> = stats["topics"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(rooms, topics, "rooms are the topics with subscribers");
+    assert!(
+        rooms.contains(&"orders") && rooms.contains(&"menu"),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["transports"],
+        json!({"websocket": 1, "sse": 0, "socketio": 0})
+    );
     assert_eq!(stats["seq"], seq);
     assert_eq!(stats["eventsRetained"], seq);
 

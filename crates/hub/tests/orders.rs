@@ -5,7 +5,7 @@ mod support;
 
 use chrono::Duration;
 use countertop_protocol::Role;
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{assert_error, ids, ok, Cafe};
 
 #[tokio::test]
@@ -385,11 +385,17 @@ async fn an_order_moves_pending_making_ready_completed() {
 async fn every_illegal_status_move_is_refused_as_invalid_transition() {
     let cafe = Cafe::open().await;
     let all = ["PENDING", "MAKING", "READY", "COMPLETED", "CANCELLED"];
-    let legal = |from: &str| match from {
+    let forward = |from: &str| match from {
         "PENDING" => Some("MAKING"),
         "MAKING" => Some("READY"),
         "READY" => Some("COMPLETED"),
         _ => None,
+    };
+    // One step on, or a recall (COMPLETED → READY: within 30 minutes, as
+    // here, where the order was just completed).
+    let legal = |from: &str, to: &str| {
+        forward(from) == Some(to)
+            || matches!((from, to), ("READY", "MAKING") | ("COMPLETED", "READY"))
     };
     for from in all {
         let id = cafe.order_id().await;
@@ -405,14 +411,14 @@ async fn every_illegal_status_move_is_refused_as_invalid_transition() {
             _ => {
                 let mut at = "PENDING";
                 while at != from {
-                    let next = legal(at).unwrap();
+                    let next = forward(at).unwrap();
                     cafe.move_to(&id, next).await;
                     at = next;
                 }
             }
         }
         for to in all {
-            if legal(from) == Some(to) {
+            if legal(from, to) {
                 continue;
             }
             let answer = cafe
@@ -429,6 +435,236 @@ async fn every_illegal_status_move_is_refused_as_invalid_transition() {
         );
         assert_eq!(fetched["status"], from);
     }
+}
+
+/// Moves order `id` to `status` as the barista, answering the status and
+/// body.
+async fn patch_status(cafe: &Cafe, id: &str, status: &str) -> (reqwest::StatusCode, Value) {
+    cafe.barista
+        .api
+        .patch(
+            &format!("/api/orders/{id}/status"),
+            json!({ "status": status }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_barista_recalls_a_ready_order_to_making_and_a_completed_one_to_ready() {
+    let cafe = Cafe::open().await;
+    let mut ws = cafe.hub.connect(Some(&cafe.barista)).await;
+    ws.next_event("welcome").await;
+    ws.subscribe(&["orders"]).await;
+    let id = cafe.order_id().await;
+    let moves = [
+        ("MAKING", "PENDING"),
+        ("READY", "MAKING"),
+        ("MAKING", "READY"),
+        ("READY", "MAKING"),
+        ("COMPLETED", "READY"),
+        ("READY", "COMPLETED"),
+        ("COMPLETED", "READY"),
+    ];
+    for (to, from) in moves {
+        let moved = ok(patch_status(&cafe, &id, to).await, 200);
+        assert_eq!(moved["status"], to, "{from} → {to}");
+        let fetched = ok(
+            cafe.barista.api.get(&format!("/api/orders/{id}")).await,
+            200,
+        );
+        assert_eq!(fetched["status"], to);
+        let event = ws.next_event("order:status_changed").await;
+        assert_eq!(event["data"]["orderId"], id.as_str());
+        assert_eq!(event["data"]["status"], to, "{event}");
+        assert_eq!(event["data"]["previousStatus"], from, "{event}");
+    }
+    assert_eq!(
+        cafe.count(
+            "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ?",
+            &[&id],
+        )
+        .await,
+        moves.len() as i64
+    );
+}
+
+/// Sends `PATCH /status` with the status the sender saw the order in.
+async fn patch_status_from(
+    api: &support::Api,
+    id: &str,
+    status: &str,
+    from: &str,
+) -> (reqwest::StatusCode, Value) {
+    api.patch(
+        &format!("/api/orders/{id}/status"),
+        json!({ "status": status, "from": from }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_status_change_from_a_status_the_order_has_left_is_refused_and_changes_nothing() {
+    let cafe = Cafe::open().await;
+    let id = cafe.order_id().await;
+    let events = "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ?";
+    // With the status the order is in, the move happens.
+    let moved = ok(
+        patch_status_from(&cafe.barista.api, &id, "MAKING", "PENDING").await,
+        200,
+    );
+    assert_eq!(moved["status"], "MAKING");
+    let ready = ok(
+        patch_status_from(&cafe.manager.api, &id, "READY", "MAKING").await,
+        200,
+    );
+    assert_eq!(ready["status"], "READY");
+
+    // A barista's PENDING → MAKING, queued offline and sent late, meets a
+    // READY order: without `from` it would be a recall; with it, a refusal.
+    let seq = cafe.seq().await;
+    let logged = cafe.count(events, &[&id]).await;
+    let late = patch_status_from(&cafe.barista.api, &id, "MAKING", "PENDING").await;
+    assert_error(&late, 409, "invalid_transition");
+    let message = late.1["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("READY") && message.contains("PENDING"),
+        "the refusal names both statuses: {message}"
+    );
+    // A stale `from` is refused even where the move itself is legal
+    // (READY → COMPLETED), and checked before anything else.
+    let stale = patch_status_from(&cafe.barista.api, &id, "COMPLETED", "MAKING").await;
+    assert_error(&stale, 409, "invalid_transition");
+    let fetched = ok(
+        cafe.barista.api.get(&format!("/api/orders/{id}")).await,
+        200,
+    );
+    assert_eq!(fetched["status"], "READY");
+    assert_eq!(fetched["updatedAt"], ready["updatedAt"]);
+    assert_eq!(cafe.seq().await, seq, "a refused change announces nothing");
+    assert_eq!(cafe.count(events, &[&id]).await, logged);
+
+    // A matching `from` does not make an illegal move legal.
+    let illegal = patch_status_from(&cafe.barista.api, &id, "PENDING", "READY").await;
+    assert_error(&illegal, 409, "invalid_transition");
+    // `from: null` is no `from`; an unknown status in it is a bad body.
+    let bad = cafe
+        .barista
+        .api
+        .patch(
+            &format!("/api/orders/{id}/status"),
+            json!({"status": "COMPLETED", "from": "LATE"}),
+        )
+        .await;
+    assert_error(&bad, 422, "validation");
+    assert_eq!(cafe.seq().await, seq);
+
+    // Without `from`, as the contract has it: the same body is a recall.
+    let recalled = ok(patch_status(&cafe, &id, "MAKING").await, 200);
+    assert_eq!(recalled["status"], "MAKING");
+    assert_eq!(cafe.seq().await, seq + 1);
+    let null = cafe
+        .barista
+        .api
+        .patch(
+            &format!("/api/orders/{id}/status"),
+            json!({"status": "READY", "from": null}),
+        )
+        .await;
+    assert_eq!(ok(null, 200)["status"], "READY");
+    assert_eq!(cafe.count(events, &[&id]).await, logged + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_each_apply_only_from_the_status_they_name() {
+    // 8 × 24 requests at once: under the hub's 256 sockets per address.
+    const ORDERS: usize = 8;
+    const EACH: usize = 24;
+    let cafe = Cafe::open().await;
+    let mut ids = Vec::new();
+    for _ in 0..ORDERS {
+        ids.push(cafe.order_id().await);
+    }
+    // Forward, recall and forward again, many times at once on each order:
+    // whichever land, each accepted change found the order in its `from`,
+    // as the `previousStatus` of the event it logged says (a PENDING →
+    // MAKING that lands as a recall READY → MAKING fails this).
+    let wanted = [
+        ("MAKING", "PENDING"),
+        ("READY", "MAKING"),
+        ("MAKING", "READY"),
+    ];
+    let attempts = (0..ORDERS * EACH).map(|i| {
+        let id = ids[i % ORDERS].clone();
+        let (to, from) = wanted[(i / ORDERS) % wanted.len()];
+        let api = if i % 2 == 0 {
+            cafe.barista.api.clone()
+        } else {
+            cafe.manager.api.clone()
+        };
+        async move {
+            let answer = patch_status_from(&api, &id, to, from).await;
+            (id, to, from, answer)
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    for (_, to, _, answer) in &answers {
+        match answer.0.as_u16() {
+            200 => assert_eq!(answer.1["status"], *to),
+            _ => assert_error(answer, 409, "invalid_transition"),
+        }
+    }
+    for id in &ids {
+        for (to, from) in wanted {
+            let accepted = answers
+                .iter()
+                .filter(|(i, t, f, a)| i == id && (*t, *f) == (to, from) && a.0 == 200)
+                .count() as i64;
+            let logged = cafe
+                .count(
+                    "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ? AND json_extract(data, '$.status') = ? AND json_extract(data, '$.previousStatus') = ?",
+                    &[id, to, from],
+                )
+                .await;
+            assert_eq!(accepted, logged, "{id}: {from} → {to}");
+            if from == "PENDING" {
+                // An order leaves PENDING only this way, and only once.
+                assert_eq!(accepted, 1, "{id}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_completed_order_is_recalled_only_within_30_minutes_of_its_last_completion() {
+    let cafe = Cafe::open().await;
+    let clock = &cafe.hub.hub.clock;
+    let id = cafe.order_id().await;
+    for status in ["MAKING", "READY", "COMPLETED"] {
+        cafe.move_to(&id, status).await;
+    }
+    clock.advance(Duration::minutes(20));
+    cafe.move_to(&id, "READY").await;
+    cafe.move_to(&id, "COMPLETED").await;
+    // 40 minutes after the first completion, 20 after the last.
+    clock.advance(Duration::minutes(20));
+    cafe.move_to(&id, "READY").await;
+    cafe.move_to(&id, "COMPLETED").await;
+    clock.advance(Duration::minutes(31));
+    let seq = cafe.seq().await;
+    let answer = patch_status(&cafe, &id, "READY").await;
+    assert_error(&answer, 409, "invalid_transition");
+    let fetched = ok(
+        cafe.barista.api.get(&format!("/api/orders/{id}")).await,
+        200,
+    );
+    assert_eq!(fetched["status"], "COMPLETED");
+    assert_eq!(cafe.seq().await, seq, "a refused recall announces nothing");
+    // A ready order has no window: it goes back to the making.
+    let other = cafe.order_id().await;
+    cafe.move_to(&other, "MAKING").await;
+    cafe.move_to(&other, "READY").await;
+    clock.advance(Duration::hours(3));
+    cafe.move_to(&other, "MAKING").await;
 }
 
 #[tokio::test]

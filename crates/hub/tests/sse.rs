@@ -155,6 +155,15 @@ impl Sse {
         welcome.json()
     }
 
+    /// Reads the workshop stream's first event, `{"type":"connected",…}`
+    /// with no name, and returns its data.
+    async fn connected(&mut self) -> Value {
+        let connected = self.next().await;
+        assert_eq!(connected.event, None, "unnamed: {connected:?}");
+        assert_eq!(connected.json()["type"], "connected", "{connected:?}");
+        connected.json()
+    }
+
     /// Events until (and with) the first that `last` accepts.
     async fn until(&mut self, last: impl Fn(&Block) -> bool) -> Vec<Block> {
         let mut out = Vec::new();
@@ -602,11 +611,11 @@ async fn the_workorders_stream_serves_managers_and_each_display_only_what_is_pre
     assert_eq!(code, 401);
 
     let mut managers = Sse::open_ok(&hub, Some(&manager), "/api/workorders/stream").await;
-    managers.welcome().await;
+    managers.connected().await;
     let mut d1 = Sse::open_ok(&hub, Some(&first), "/api/workorders/stream").await;
-    d1.welcome().await;
+    d1.connected().await;
     let mut d2 = Sse::open_ok(&hub, Some(&second), "/api/workorders/stream").await;
-    d2.welcome().await;
+    d2.connected().await;
 
     let w1 = present(&manager.api, &first).await;
     let w2 = present(&manager.api, &second).await;
@@ -617,8 +626,9 @@ async fn the_workorders_stream_serves_managers_and_each_display_only_what_is_pre
         blocks
             .iter()
             .map(|b| {
-                assert_eq!(b.name(), "workorder:updated");
+                assert_eq!(b.event, None, "{b:?}");
                 let d = b.json();
+                assert_eq!(d["type"], "workorder-update", "{b:?}");
                 (
                     d["workOrderId"].as_str().unwrap().to_owned(),
                     d["changeType"].as_str().unwrap().to_owned(),
@@ -715,13 +725,243 @@ async fn ws_stats_count_sse_streams_with_their_devices_and_topics() {
     b.welcome().await;
     let (code, stats) = manager.api.get("/api/ws/stats").await;
     assert_eq!(code, 200);
+    assert_eq!(stats["success"], true, "{stats}");
+    let stats = &stats["data"];
     assert_eq!(stats["totalConnections"], 2);
     assert_eq!(stats["totalDevices"], 1);
+    assert_eq!(stats["totalUsers"], 1);
     assert_eq!(stats["topics"], json!({"orders": 1, "board": 2}));
+    assert_eq!(
+        stats["transports"],
+        json!({"websocket": 0, "sse": 2, "socketio": 0})
+    );
 
     drop(a);
     eventually("the dropped stream is no longer counted", || async {
-        manager.api.get("/api/ws/stats").await.1["totalConnections"] == 1
+        manager.api.get("/api/ws/stats").await.1["data"]["totalConnections"] == 1
     })
     .await;
+}
+
+async fn move_column(manager: &Api, id: &str, column: &str) {
+    let (code, body) = manager
+        .patch(
+            &format!("/api/workorders/{id}/column"),
+            json!({ "column": column }),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+}
+
+/// The workshop stream's blocks as `(seq, data without type)`, each checked
+/// to be an unnamed `workorder-update`.
+fn workshop_updates(blocks: &[Block]) -> Vec<(u64, Value)> {
+    blocks
+        .iter()
+        .map(|b| {
+            assert_eq!(b.event, None, "EventSource.onmessage reads it: {b:?}");
+            let mut data = b.json();
+            let fields = data.as_object_mut().expect("an object");
+            assert_eq!(
+                fields.remove("type"),
+                Some(json!("workorder-update")),
+                "{b:?}"
+            );
+            (b.seq(), data)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_workorders_stream_speaks_the_workshops_shape_unnamed_events_keyed_by_type() {
+    let hub = TestHub::start().await;
+    let manager = hub.pair(Role::Manager).await;
+    let display = hub.pair(Role::Display).await;
+    let epoch = health(&hub).await["epoch"].as_str().unwrap().to_owned();
+    let since = hub.hub.log.seq();
+    let mut sse = Sse::open_ok(&hub, Some(&manager), "/api/workorders/stream").await;
+    let first = sse.next().await;
+    assert_eq!(first.event, None, "no event: line, so onmessage fires");
+    assert_eq!(first.id, None, "connected is not a durable event");
+    assert_eq!(first.retry, Some(5000));
+    assert_eq!(
+        first.json(),
+        json!({"type": "connected", "epoch": epoch, "seq": since})
+    );
+
+    let id = present(&manager.api, &display).await;
+    move_column(&manager.api, &id, "Parts ordered").await;
+    let got = sse.until(|b| b.json()["changeType"] == "column").await;
+    let expected = ws_replay(&hub, &manager, &["workorders"], since, &epoch).await;
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    assert!(expected
+        .iter()
+        .all(|(_, name, _)| name == "workorder:updated"));
+    let expected: Vec<(u64, Value)> = expected.into_iter().map(|(s, _, d)| (s, d)).collect();
+    assert_eq!(workshop_updates(&got), expected);
+    let last = got.last().unwrap().json();
+    assert_eq!(last["workOrderId"], id.as_str());
+    assert_eq!(last["workOrder"]["column"], "Parts ordered");
+    assert_eq!(last["workOrder"]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn the_workorders_stream_resumes_from_last_event_id_and_answers_resync_keyed_by_type() {
+    let hub = TestHub::start().await;
+    let manager = hub.pair(Role::Manager).await;
+    let display = hub.pair(Role::Display).await;
+    let epoch = health(&hub).await["epoch"].as_str().unwrap().to_owned();
+    let w1 = present(&manager.api, &display).await;
+    let cursor = hub.hub.log.seq();
+    move_column(&manager.api, &w1, "Working").await;
+    let w2 = present(&manager.api, &display).await;
+    let expected: Vec<(u64, Value)> = ws_replay(&hub, &manager, &["workorders"], cursor, &epoch)
+        .await
+        .into_iter()
+        .map(|(s, _, d)| (s, d))
+        .collect();
+    assert_eq!(expected.len(), 3);
+    let newest = expected.last().unwrap().0;
+
+    let cursor_text = cursor.to_string();
+    let mut by_header = Sse::open(
+        &hub,
+        Some(&manager.token),
+        "/api/workorders/stream",
+        Some(&cursor_text),
+    )
+    .await
+    .unwrap();
+    by_header.connected().await;
+    let got = by_header.until(|b| b.seq() == newest).await;
+    assert_eq!(workshop_updates(&got), expected);
+    let mut by_query = Sse::open_ok(
+        &hub,
+        Some(&manager),
+        &format!("/api/workorders/stream?lastEventId={cursor}&epoch={epoch}"),
+    )
+    .await;
+    by_query.connected().await;
+    let got = by_query.until(|b| b.seq() == newest).await;
+    assert_eq!(workshop_updates(&got), expected);
+    // Live after the replay.
+    move_column(&manager.api, &w2, "Done").await;
+    for sse in [&mut by_header, &mut by_query] {
+        let live = workshop_updates(&[sse.next().await]);
+        assert!(live[0].0 > newest);
+        assert_eq!(live[0].1["workOrderId"], w2.as_str());
+        assert_eq!(live[0].1["changeType"], "column");
+    }
+
+    let mut wrong_epoch = Sse::open_ok(
+        &hub,
+        Some(&manager),
+        "/api/workorders/stream?lastEventId=1&epoch=0000000000000000",
+    )
+    .await;
+    wrong_epoch.connected().await;
+    let resync = wrong_epoch.next().await;
+    assert_eq!(resync.event, None, "{resync:?}");
+    assert_eq!(resync.id, None, "{resync:?}");
+    assert_eq!(
+        resync.json(),
+        json!({"type": "resync", "reason": "epoch_changed"})
+    );
+
+    let deleted = hub
+        .hub
+        .log
+        .prune(
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+            1,
+            chrono::Duration::zero(),
+        )
+        .await
+        .unwrap();
+    assert!(deleted > 0);
+    let mut expired = Sse::open(
+        &hub,
+        Some(&manager.token),
+        "/api/workorders/stream",
+        Some("1"),
+    )
+    .await
+    .unwrap();
+    expired.connected().await;
+    let resync = expired.next().await;
+    assert_eq!(resync.event, None, "{resync:?}");
+    assert_eq!(
+        resync.json(),
+        json!({"type": "resync", "reason": "history_expired"})
+    );
+}
+
+#[tokio::test]
+async fn a_quiet_workorders_stream_gets_keep_alive_comments() {
+    let hub = TestHub::start_with(|c| c.sse_keepalive = Duration::from_millis(100)).await;
+    let manager = hub.pair(Role::Manager).await;
+    let mut sse = Sse::open_ok(&hub, Some(&manager), "/api/workorders/stream").await;
+    sse.connected().await;
+    let block = sse.block().await.expect("open");
+    assert_eq!(block.event, None);
+    assert_eq!(block.data, None);
+    assert!(!block.comments.is_empty(), "{block:?}");
+}
+
+#[tokio::test]
+async fn both_sse_streams_take_the_token_in_the_query_as_eventsource_cannot_set_headers() {
+    let hub = TestHub::start().await;
+    let kiosk = hub.pair(Role::Kiosk).await;
+    let barista = hub.pair(Role::Barista).await;
+    let manager = hub.pair(Role::Manager).await;
+    let display = hub.pair(Role::Display).await;
+
+    let mut orders = Sse::open(
+        &hub,
+        None,
+        &format!("/api/stream?topics=orders&token={}", barista.token),
+        None,
+    )
+    .await
+    .unwrap_or_else(|(s, b)| panic!("{s} {b}"));
+    orders.welcome().await;
+    let mut workshop = Sse::open(
+        &hub,
+        None,
+        &format!("/api/workorders/stream?token={}", manager.token),
+        None,
+    )
+    .await
+    .unwrap_or_else(|(s, b)| panic!("{s} {b}"));
+    workshop.connected().await;
+
+    let id = order(&kiosk.api).await;
+    let created = orders.next().await;
+    assert_eq!(created.name(), "order:created");
+    assert_eq!(created.json()["orderId"], id.as_str());
+    let wo = present(&manager.api, &display).await;
+    let update = workshop.next().await;
+    assert_eq!(update.json()["type"], "workorder-update");
+    assert_eq!(update.json()["workOrderId"], wo.as_str());
+
+    // The query's token is the caller, with its role's limits and none other.
+    for (path, status) in [
+        (
+            format!("/api/stream?topics=orders&token={}", kiosk.token),
+            403,
+        ),
+        (
+            format!("/api/workorders/stream?token={}", barista.token),
+            403,
+        ),
+        ("/api/stream?topics=board&token=garbage".to_owned(), 401),
+        ("/api/workorders/stream?token=garbage".to_owned(), 401),
+        ("/api/workorders/stream".to_owned(), 401),
+    ] {
+        let (code, body) = Sse::open(&hub, None, &path, None)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{path} is refused"));
+        assert_eq!(code.as_u16(), status, "{path}: {body}");
+    }
 }

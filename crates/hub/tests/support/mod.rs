@@ -93,6 +93,11 @@ impl TestHub {
         format!("ws://{}/ws", self.addr)
     }
 
+    /// `/ws` with a query (`topics=…&since=…`, `format=type`).
+    pub fn ws_url_with(&self, query: &str) -> String {
+        format!("ws://{}/ws?{query}", self.addr)
+    }
+
     pub fn anonymous(&self) -> Api {
         Api::new(self.url(""), None)
     }
@@ -119,10 +124,21 @@ impl TestHub {
         }
     }
 
+    /// A connection that reads nothing until it subscribes (`?topics=`), as
+    /// every connection did before version 2.
     pub async fn connect(&self, device: Option<&Device>) -> Ws {
-        Ws::connect(&self.ws_url(), device.map(|d| d.token.as_str()), None)
-            .await
-            .expect("websocket connects")
+        self.connect_with(device, "topics=").await
+    }
+
+    /// A connection opened with `query` (`""`: the role's default topics).
+    pub async fn connect_with(&self, device: Option<&Device>, query: &str) -> Ws {
+        Ws::connect(
+            &self.ws_url_with(query),
+            device.map(|d| d.token.as_str()),
+            None,
+        )
+        .await
+        .expect("websocket connects")
     }
 }
 
