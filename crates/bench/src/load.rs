@@ -53,7 +53,9 @@ pub struct RunResult {
 /// confirmed the subscription.
 pub async fn subscribe(server: &Server) -> anyhow::Result<Ws> {
     let url = match server.kind {
-        Kind::Hub | Kind::FastApi => format!("ws://{}/ws", server.addr),
+        // `?topics=`: nothing until the `subscribe` below, as on the others.
+        Kind::Hub => format!("ws://{}/ws?topics=", server.addr),
+        Kind::FastApi => format!("ws://{}/ws", server.addr),
         Kind::SocketIo => format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.addr),
     };
     let mut req = url.into_client_request()?;

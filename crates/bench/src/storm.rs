@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -46,11 +46,21 @@ struct Resumer {
     resyncs: usize,
 }
 
+/// Opens `/ws` reading `orders` from the first frame on, resumed from
+/// `since` when given (protocol version 2's connect-time cursor).
 async fn connect(
     addr: std::net::SocketAddr,
     token: &str,
+    since: Option<(u64, &str)>,
 ) -> anyhow::Result<(Ws, serde_json::Value)> {
-    let mut req = format!("ws://{addr}/ws").into_client_request()?;
+    let query = match since {
+        None => "topics=orders".to_owned(),
+        Some((seq, epoch)) => {
+            let epoch: String = form_urlencoded::byte_serialize(epoch.as_bytes()).collect();
+            format!("topics=orders&since={seq}&epoch={epoch}")
+        }
+    };
+    let mut req = format!("ws://{addr}/ws?{query}").into_client_request()?;
     req.headers_mut().insert(
         "Authorization",
         HeaderValue::from_str(&format!("Bearer {token}"))?,
@@ -63,12 +73,6 @@ async fn connect(
         .context("closed before welcome")??;
     let welcome: serde_json::Value = serde_json::from_str(welcome.to_text()?)?;
     Ok((ws, welcome))
-}
-
-async fn send_subscribe(ws: &mut Ws, since: u64, epoch: &str) -> anyhow::Result<()> {
-    let msg = serde_json::json!({"type": "subscribe", "topics": ["orders"], "since": since, "epoch": epoch});
-    ws.send(Message::text(msg.to_string())).await?;
-    Ok(())
 }
 
 /// Read until the socket drops (`Ok(false)`), or until `target` orders were
@@ -107,13 +111,12 @@ pub async fn run(paths: &Paths, subscribers: usize, orders: usize) -> anyhow::Re
     let mut pending = futures::stream::iter((0..subscribers).map(|_| {
         let token = token.clone();
         async move {
-            let (mut ws, welcome) = connect(addr, &token).await?;
+            let (ws, welcome) = connect(addr, &token, None).await?;
             let seq = welcome["data"]["seq"].as_u64().unwrap_or(0);
             let epoch = welcome["data"]["epoch"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            send_subscribe(&mut ws, seq, &epoch).await?;
             anyhow::Ok((ws, seq, epoch))
         }
     }))
@@ -145,15 +148,10 @@ pub async fn run(paths: &Paths, subscribers: usize, orders: usize) -> anyhow::Re
                     10 + (i as u64 * 7 + attempts as u64 * 13) % 40,
                 ))
                 .await;
-                let Ok((mut ws2, _)) = connect(addr, &token).await else {
+                let epoch = r.epoch.clone();
+                let Ok((mut ws2, _)) = connect(addr, &token, Some((r.seq, &epoch))).await else {
                     continue;
                 };
-                if send_subscribe(&mut ws2, r.seq, &r.epoch.clone())
-                    .await
-                    .is_err()
-                {
-                    continue;
-                }
                 complete = read(&mut ws2, &mut r, orders, deadline).await;
             }
             if complete {

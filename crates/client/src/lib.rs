@@ -12,8 +12,9 @@
 //! - **The cache is the screen's source of truth.** [`Cache`] is a SQLite
 //!   file in the device's data folder holding orders, menu, settings, cells,
 //!   workorders and the cursor (`seq`, `epoch`). A screen reads it at start-up,
-//!   before the hub answers. The connection resumes from the cursor with
-//!   `subscribe {since, epoch}` and reloads `/api/snapshot` on `resync`.
+//!   before the hub answers. The connection resumes from the cursor by
+//!   opening `/ws?topics=…&since=…&epoch=…` and reloads `/api/snapshot` on
+//!   `resync`.
 //! - **Exactly once.** An event is applied in one transaction with the new
 //!   cursor; an event whose `seq` is not above the cursor is skipped and not
 //!   reported. Events about an order are judged by that order's own newest
@@ -22,9 +23,11 @@
 //!   a known order is always skipped. An alert's dedupe row is written in the
 //!   same transaction, so an order alerts at most once even across crashes
 //!   and restarts.
-//! - **Resume, never reload, unless told.** A connection resumes with
-//!   `subscribe {since, epoch}` from the cursor and moves the cursor to
-//!   `replayed.to`; only an empty cache or a `resync` loads `/api/snapshot`.
+//! - **Resume, never reload, unless told.** A connection opens with its
+//!   topics and the cache's committed cursor in the address (`since`,
+//!   `epoch`), is replayed everything after it, and moves the cursor to
+//!   `replayed.to`; only an empty cache (before the socket opens) or a
+//!   `resync` loads `/api/snapshot`.
 //! - **Heartbeat.** A `ping` every 15 s; no frame at all within 10 s of one
 //!   means the link is dead. Reconnecting: five quick attempts (1 s doubling,
 //!   ±50 % jitter), then suspended, retrying every 30 s or on request.
@@ -53,6 +56,7 @@ pub mod link;
 pub mod outbox;
 pub mod policy;
 pub mod state;
+pub mod status_link;
 pub mod token;
 pub mod workorders;
 
@@ -67,7 +71,7 @@ pub use connection::{spawn, ConnectionConfig, ConnectionHandle};
 pub use dashboard::Dashboard;
 pub use device::{connect, pair, ConnectOptions, DeviceKey};
 pub use error::{CacheError, ClientError, ErrorKind, LinkError, TokenError};
-pub use link::{HttpHub, HubLink, Incoming, Socket, Submitted};
+pub use link::{ConnectQuery, HttpHub, HubLink, Incoming, Socket, Submitted};
 pub use outbox::{OutboxKey, OutboxOp};
 pub use policy::{Heartbeat, ReconnectPolicy};
 pub use state::{ConnectionState, CoreEvent, SnapshotReason, Status};

@@ -41,6 +41,35 @@ pub struct Socket {
     pub incoming: IncomingStream,
 }
 
+/// What a connection reads from its first frame on, named when it opens
+/// (protocol v2, "Subscribed at connect"): `GET /ws?topics=…&since=…&epoch=…`.
+/// The hub replays the topics from `since` before anything live and ends the
+/// replay with `replayed` (or `resync`), so a resuming client sends no
+/// `subscribe` and cannot race its own live events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectQuery {
+    /// The topics to read; empty means none (`?topics=`).
+    pub topics: Vec<String>,
+    /// The cache's committed cursor: replay every event after it.
+    pub since: Option<u64>,
+    /// The event log `since` belongs to, so a wiped log answers `resync`.
+    pub epoch: Option<String>,
+}
+
+impl ConnectQuery {
+    /// Appends `topics`, `since` and `epoch` to `url`, percent-encoded.
+    pub fn apply(&self, url: &mut reqwest::Url) {
+        let mut pairs = url.query_pairs_mut();
+        pairs.append_pair("topics", &self.topics.join(","));
+        if let Some(since) = self.since {
+            pairs.append_pair("since", &since.to_string());
+            if let Some(epoch) = &self.epoch {
+                pairs.append_pair("epoch", epoch);
+            }
+        }
+    }
+}
+
 /// How the hub answered an outbox entry.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Submitted {
@@ -52,8 +81,9 @@ pub enum Submitted {
 
 /// What the connection needs from the hub.
 pub trait HubLink: Send + Sync + 'static {
-    /// Opens the WebSocket (authenticated as this device).
-    fn open(&self) -> impl Future<Output = Result<Socket, LinkError>> + Send;
+    /// Opens the WebSocket (authenticated as this device), reading `query`'s
+    /// topics from the first frame on.
+    fn open(&self, query: &ConnectQuery) -> impl Future<Output = Result<Socket, LinkError>> + Send;
     /// `GET /api/snapshot`.
     fn snapshot(&self) -> impl Future<Output = Result<Snapshot, LinkError>> + Send;
     /// Sends one outbox entry. `Err` means "try again later".
@@ -109,7 +139,8 @@ impl HttpHub {
         &self.base
     }
 
-    fn ws_url(&self) -> String {
+    /// The WebSocket address with `query` in it.
+    pub fn ws_url(&self, query: &ConnectQuery) -> Result<reqwest::Url, LinkError> {
         let rest = self
             .base
             .strip_prefix("https://")
@@ -120,7 +151,10 @@ impl HttpHub {
                     .map(|r| format!("ws://{r}"))
             })
             .unwrap_or_else(|| self.base.clone());
-        format!("{rest}/ws")
+        let mut url = reqwest::Url::parse(&format!("{rest}/ws"))
+            .map_err(|e| LinkError::Protocol(format!("hub address: {e}")))?;
+        query.apply(&mut url);
+        Ok(url)
     }
 
     pub(crate) async fn call<B: serde::Serialize>(
@@ -250,9 +284,10 @@ fn ws_error(e: tungstenite::Error) -> LinkError {
 }
 
 impl HubLink for HttpHub {
-    async fn open(&self) -> Result<Socket, LinkError> {
+    async fn open(&self, query: &ConnectQuery) -> Result<Socket, LinkError> {
         let mut request = self
-            .ws_url()
+            .ws_url(query)?
+            .as_str()
             .into_client_request()
             .map_err(|e| LinkError::Protocol(format!("hub address: {e}")))?;
         if let Some(token) = &self.token {
@@ -292,12 +327,19 @@ impl HubLink for HttpHub {
             OutboxOp::PlaceOrder { order } => {
                 self.call(Method::POST, "/api/orders", Some(order)).await
             }
-            OutboxOp::ChangeStatus { order_id, status } => {
+            OutboxOp::ChangeStatus {
+                order_id,
+                status,
+                from,
+            } => {
                 let sent = self
                     .call(
                         Method::PATCH,
                         &format!("/api/orders/{order_id}/status"),
-                        Some(&StatusChange { status: *status }),
+                        Some(&StatusChange {
+                            status: *status,
+                            from: *from,
+                        }),
                     )
                     .await;
                 match sent {
@@ -353,5 +395,53 @@ impl HubLink for HttpHub {
             Ok(value) => Ok(Submitted::Done(value)),
             Err(e) => refused(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(url: &reqwest::Url) -> Vec<(String, String)> {
+        url.query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_socket_address_carries_the_topics_and_the_cursor_percent_encoded() {
+        let hub = HttpHub::new("https://hub.local:3001/", None, Duration::from_secs(5)).unwrap();
+        let query = ConnectQuery {
+            topics: vec!["menu".into(), "order:ORD-1-a b".into()],
+            since: Some(41),
+            epoch: Some("e&1=x".into()),
+        };
+        let url = hub.ws_url(&query).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "wss://hub.local:3001/ws?topics=menu%2Corder%3AORD-1-a+b&since=41&epoch=e%261%3Dx"
+        );
+        assert_eq!(
+            pairs(&url),
+            vec![
+                ("topics".into(), "menu,order:ORD-1-a b".into()),
+                ("since".into(), "41".into()),
+                ("epoch".into(), "e&1=x".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_cursor_the_address_names_only_the_topics() {
+        let hub = HttpHub::new("http://127.0.0.1:3001", None, Duration::from_secs(5)).unwrap();
+        let query = ConnectQuery {
+            topics: vec![],
+            since: None,
+            epoch: Some("ignored without since".into()),
+        };
+        assert_eq!(
+            hub.ws_url(&query).unwrap().as_str(),
+            "ws://127.0.0.1:3001/ws?topics="
+        );
     }
 }

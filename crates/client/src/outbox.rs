@@ -76,6 +76,12 @@ pub enum OutboxOp {
     ChangeStatus {
         order_id: String,
         status: OrderStatus,
+        /// The status the order had on this device's screen when the change
+        /// was made: the hub refuses the change if the order has moved on
+        /// since, so a late resend cannot land as a recall. Entries queued
+        /// by an older build have none, and are sent without it.
+        #[serde(default)]
+        from: Option<OrderStatus>,
     },
     Cancel {
         order_id: String,

@@ -435,6 +435,7 @@ async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_
     let making = OutboxOp::ChangeStatus {
         order_id: order_id.clone(),
         status: OrderStatus::Making,
+        from: Some(OrderStatus::Pending),
     };
     // Sent, then sent again as after a lost answer: both done.
     assert!(matches!(
@@ -445,6 +446,28 @@ async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_
         link.submit(&making).await.unwrap(),
         Submitted::Done(_)
     ));
+    // Another station moves the order on; the same PENDING → MAKING arriving
+    // late is refused, not taken as a recall READY → MAKING.
+    let (status, body) = api
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/orders/{order_id}/status"),
+            Some(&json!({"status": "READY"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    match link.submit(&making).await.unwrap() {
+        Submitted::Refused(error) => {
+            assert_eq!(error.code, "invalid_transition");
+            assert!(
+                error.message.contains("READY") && error.message.contains("PENDING"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(api.orders().await[&order_id], OrderStatus::Ready);
     let cancel = OutboxOp::Cancel {
         order_id: order_id.clone(),
         reason: "spilled".into(),
@@ -457,10 +480,12 @@ async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_
         link.submit(&cancel).await.unwrap(),
         Submitted::Done(_)
     ));
-    // A move the order can no longer make is a refusal the UI shows.
+    // A move the order can no longer make is a refusal the UI shows; an
+    // entry queued by an older build, without `from`, too.
     let ready = OutboxOp::ChangeStatus {
         order_id,
         status: OrderStatus::Ready,
+        from: None,
     };
     match link.submit(&ready).await.unwrap() {
         Submitted::Refused(error) => assert_eq!(error.code, "invalid_transition"),

@@ -1,5 +1,6 @@
 //! The real WebSocket adapter against an in-process WebSocket server: the
-//! bearer header, resuming with `since` and `epoch`, applying an event, and
+//! bearer header, resuming with `?topics=…&since=…&epoch=…` in the address
+//! (and no `subscribe`), applying a replayed event, and
 //! what a revoked token (close 4001) and a refused upgrade (401) look like.
 // tungstenite fixes the callback's error type; its size is not ours to choose.
 #![allow(clippy::result_large_err)]
@@ -31,6 +32,7 @@ fn seeded_cache(dir: &std::path::Path) -> Cache {
         orders: vec![],
         cells: None,
         workorders: None,
+        board: vec![],
     };
     cache.load_snapshot(&snapshot, |_| None).unwrap();
     cache
@@ -59,31 +61,23 @@ async fn resumes_with_bearer_token_applies_events_and_stops_when_revoked() {
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut bearer = None;
+        let mut query = Vec::new();
         let mut ws = tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
             bearer = req
                 .headers()
                 .get("authorization")
                 .map(|v| v.to_str().unwrap().to_owned());
             assert_eq!(req.uri().path(), "/ws");
+            let url = reqwest::Url::parse(&format!("http://hub{}", req.uri())).unwrap();
+            query = url.query_pairs().into_owned().collect::<Vec<_>>();
             Ok(resp)
         })
         .await
         .unwrap();
+        // A version 2 hub: the welcome lists the address's topics, the replay
+        // from `since` follows unasked, then `replayed`.
         ws.send(Message::text(
-            r#"{"event":"welcome","data":{"connectionId":"c","deviceId":"d","role":"barista","epoch":"e1","seq":6}}"#,
-        ))
-        .await
-        .unwrap();
-        let subscribe = loop {
-            match ws.next().await.unwrap().unwrap() {
-                Message::Text(text) => {
-                    break serde_json::from_str::<ClientMessage>(text.as_str()).unwrap()
-                }
-                _ => continue,
-            }
-        };
-        ws.send(Message::text(
-            r#"{"event":"subscribed","data":{"topics":["orders"]}}"#,
+            r#"{"event":"welcome","data":{"connectionId":"c","deviceId":"d","role":"barista","epoch":"e1","seq":6,"topics":["orders","board","menu","settings","cells"]}}"#,
         ))
         .await
         .unwrap();
@@ -104,7 +98,14 @@ async fn resumes_with_bearer_token_applies_events_and_stops_when_revoked() {
         })))
         .await
         .unwrap();
-        (bearer, subscribe)
+        // Everything the client said until the socket closed.
+        let mut said = Vec::new();
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                said.push(serde_json::from_str::<ClientMessage>(text.as_str()).unwrap());
+            }
+        }
+        (bearer, query, said)
     });
 
     let dir = tempfile::tempdir().unwrap();
@@ -140,20 +141,23 @@ async fn resumes_with_bearer_token_applies_events_and_stops_when_revoked() {
         matches!(status.state, ConnectionState::Rejected { ref code, .. } if code == "unauthorized")
     );
 
-    let (bearer, subscribe) = server.await.unwrap();
+    let (bearer, query, said) = server.await.unwrap();
     assert_eq!(bearer.as_deref(), Some("Bearer secret-token"));
-    match subscribe {
-        ClientMessage::Subscribe {
-            topics,
-            since,
-            epoch,
-        } => {
-            assert_eq!(topics, vec!["orders", "menu", "settings", "cells"]);
-            assert_eq!(since, Some(5));
-            assert_eq!(epoch.as_deref(), Some("e1"));
-        }
-        other => panic!("{other:?}"),
-    }
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        query,
+        vec![
+            pair("topics", "orders,board,menu,settings,cells"),
+            pair("since", "5"),
+            pair("epoch", "e1"),
+        ]
+    );
+    assert!(
+        !said
+            .iter()
+            .any(|m| matches!(m, ClientMessage::Subscribe { .. })),
+        "nothing is subscribed after connecting: {said:?}"
+    );
     assert_eq!(handle.cache().cursor().unwrap().seq, 6);
     assert_eq!(handle.cache().orders().unwrap().len(), 1);
     handle.shutdown();

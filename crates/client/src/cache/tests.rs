@@ -72,6 +72,7 @@ fn snapshot(seq: u64, orders: Vec<Order>) -> Snapshot {
         orders,
         cells: None,
         workorders: None,
+        board: vec![],
     }
 }
 
@@ -359,6 +360,50 @@ fn an_outbox_entry_leaves_the_queue_with_its_outcome() {
         cache.outcome(OutboxKey::from("k-refused")).unwrap(),
         Some(no)
     );
+}
+
+#[test]
+fn a_status_change_stored_by_an_older_build_without_from_still_loads() {
+    let (dir, cache) = open();
+    // The op column as a build before `from` wrote it.
+    cache
+        .lock()
+        .execute(
+            "INSERT INTO outbox (key, op, queued_at) VALUES ('old', ?1, ?2)",
+            rusqlite::params![
+                r#"{"op":"change_status","order_id":"ORD-1","status":"MAKING"}"#,
+                super::now_text()
+            ],
+        )
+        .unwrap();
+    let new = OutboxOp::ChangeStatus {
+        order_id: "ORD-2".into(),
+        status: OrderStatus::Ready,
+        from: Some(OrderStatus::Making),
+    };
+    cache.enqueue(&OutboxKey::from("new"), &new).unwrap();
+    drop(cache);
+
+    let cache = Cache::open(dir.path()).unwrap();
+    let old = cache.outbox_next().unwrap().unwrap();
+    assert_eq!(old.key, OutboxKey::from("old"));
+    assert_eq!(
+        old.op,
+        OutboxOp::ChangeStatus {
+            order_id: "ORD-1".into(),
+            status: OrderStatus::Making,
+            from: None,
+        }
+    );
+    let refused = Outcome::Refused {
+        error: ErrorBody {
+            code: "invalid_transition".into(),
+            message: "order 1 is READY, not PENDING".into(),
+        },
+    };
+    cache.outbox_finish(old.id, &old.key, &refused).unwrap();
+    let next = cache.outbox_next().unwrap().unwrap();
+    assert_eq!(next.op, new, "and a new one keeps its from");
 }
 
 #[test]

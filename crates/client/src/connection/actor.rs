@@ -55,10 +55,7 @@ impl<L: HubLink> Actor<L> {
         let mut suspended_since = None;
         loop {
             self.set_state(ConnectionState::Connecting { attempt: failures });
-            let mut session = Session {
-                replaying: false,
-                live: false,
-            };
+            let mut session = Session::default();
             match self.session(&mut session).await {
                 SessionEnd::Shutdown => break,
                 SessionEnd::Rejected(e) => {
@@ -126,7 +123,7 @@ impl<L: HubLink> Actor<L> {
                 Some(Command::Retry) => return true,
                 Some(Command::Shutdown) | None => return false,
                 Some(Command::SetAlerts(settings)) => self.config.alerts = settings,
-                // Followed orders are in the cache; the next subscribe names them.
+                // Followed orders are in the cache; the next connection names them.
                 Some(Command::Follow { .. }) => {}
             }
         }

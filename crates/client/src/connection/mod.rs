@@ -3,10 +3,13 @@
 //! outbox task it starts (`outbox_sender`) sends queued actions while the
 //! link is live. [`ConnectionHandle`] is the cloneable API.
 //!
-//! A session goes: open the socket → read `welcome` → load a snapshot if
-//! the cache has none → `subscribe` with the cache's `since` and `epoch` →
-//! apply replayed events until `replayed` (or reload the snapshot on
-//! `resync`) → apply live events. Every frame resets the heartbeat; a ping
+//! A session goes: load a snapshot if the cache has none → open the socket
+//! as `/ws?topics=…&since=…&epoch=…` with the cache's committed cursor (the
+//! hub reads those topics from its first frame on, so nothing is
+//! subscribed afterwards) → read `welcome` → apply replayed events until
+//! `replayed` (or reload the snapshot on `resync`) → live: apply live
+//! events. A kiosk follows the orders it places with a `subscribe` of their
+//! new `order:{id}` topics with `since`. Every frame resets the heartbeat; a ping
 //! goes out every `ping_every`, and a link that sends nothing for
 //! `answer_within` after a ping is dropped and the reconnect policy runs.
 
@@ -268,16 +271,20 @@ impl ConnectionHandle {
         self.queue(OutboxOp::PlaceOrder { order })
     }
 
-    /// Queues a status move (barista, manager).
+    /// Queues a status move (barista, manager) from `from`, the status the
+    /// order has on this device's screen: the hub refuses the move if the
+    /// order is no longer there when it arrives.
     pub fn change_status(
         &self,
         order_id: &str,
+        from: OrderStatus,
         status: OrderStatus,
     ) -> Result<String, ClientError> {
         self.allow(Action::ChangeOrderStatus)?;
         self.queue(OutboxOp::ChangeStatus {
             order_id: order_id.to_owned(),
             status,
+            from: Some(from),
         })
     }
 

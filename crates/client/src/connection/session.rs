@@ -1,9 +1,12 @@
-//! One connected session: open the socket, read `welcome`, load a snapshot
-//! when the cache has none, `subscribe` from the cursor (resume), apply
-//! replayed and live events, follow a kiosk's new orders, and keep the
-//! heartbeat, until the link is lost, the hub refuses the device, or the
-//! connection is shut down.
+//! One connected session: load a snapshot when the cache has none, open the
+//! socket with the topics and the cache's cursor in its address (protocol
+//! v2: `?topics=…&since=…&epoch=…`, no `subscribe`), read `welcome`, apply
+//! the replay up to `replayed` (or reload the snapshot on `resync`) and then
+//! live events, follow a kiosk's new orders, and keep the heartbeat, until
+//! the link is lost, the hub refuses the device, or the connection is shut
+//! down.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use countertop_protocol::{
@@ -18,11 +21,12 @@ use super::{topics_for, Command};
 use crate::alerts::{alert_for, Alert};
 use crate::cache::{Applied, Cache};
 use crate::error::LinkError;
-use crate::link::{HubLink, Incoming, Outgoing};
+use crate::link::{ConnectQuery, HubLink, Incoming, Outgoing};
 use crate::state::{ConnectionState, CoreEvent, SnapshotReason};
 
 /// How many of its open orders a kiosk keeps following after a restart
-/// (with the base topics, within one `subscribe`).
+/// (with the base topics, within the `MAX_TOPICS_PER_MESSAGE` a connection
+/// may name when it opens).
 const KIOSK_FOLLOWS_AT_MOST: usize = 50;
 
 /// How long a kiosk gathers newly placed orders before following them.
@@ -50,16 +54,53 @@ pub(super) enum SessionEnd {
 }
 
 /// What a session is doing with the stream of frames.
+#[derive(Default)]
 pub(super) struct Session {
-    /// Between `subscribe` with `since` and `replayed` (or `resync`).
+    /// Between the welcome of a connection opened with `since` and
+    /// `replayed` (or `resync`).
     pub(super) replaying: bool,
     pub(super) live: bool,
+    /// What the connection reads: the welcome's topics and the orders
+    /// followed since.
+    pub(super) topics: HashSet<String>,
 }
 
 impl<L: HubLink> Actor<L> {
+    /// What this device reads from the first frame on, resumed from the
+    /// cache's committed cursor. A cache without an epoch loads the snapshot
+    /// over REST first, so the replay starts where the snapshot ends.
+    async fn connect_query(&mut self) -> Result<ConnectQuery, SessionEnd> {
+        let cursor = self
+            .cache
+            .cursor()
+            .map_err(|e| SessionEnd::Lost(format!("cache: {e}")))?;
+        let cursor = if cursor.epoch.is_none() {
+            self.load_snapshot(SnapshotReason::Initial).await?;
+            self.cache
+                .cursor()
+                .map_err(|e| SessionEnd::Lost(format!("cache: {e}")))?
+        } else {
+            cursor
+        };
+        let followed = if self.config.role == Role::Kiosk {
+            followed_orders(&self.cache)
+        } else {
+            Vec::new()
+        };
+        Ok(ConnectQuery {
+            topics: topics_for(self.config.role, &followed),
+            since: Some(cursor.seq),
+            epoch: cursor.epoch,
+        })
+    }
+
     pub(super) async fn session(&mut self, session: &mut Session) -> SessionEnd {
         let heartbeat = self.config.heartbeat.clone();
-        let socket = match timeout(heartbeat.connect_within, self.link.open()).await {
+        let query = match self.connect_query().await {
+            Ok(query) => query,
+            Err(end) => return end,
+        };
+        let socket = match timeout(heartbeat.connect_within, self.link.open(&query)).await {
             Err(_) => return SessionEnd::Lost("opening the socket timed out".into()),
             Ok(Err(e)) if e.is_transient() => return SessionEnd::Lost(e.to_string()),
             Ok(Err(e)) => return SessionEnd::Rejected(e),
@@ -68,9 +109,10 @@ impl<L: HubLink> Actor<L> {
         let mut outgoing = socket.outgoing;
         let mut incoming = socket.incoming;
 
-        // The hub speaks first (a WebSocket ping may come before it).
+        // The hub speaks first (a WebSocket ping may come before it). The
+        // replay asked for in the query follows the welcome.
         let welcome_by = Instant::now() + heartbeat.connect_within;
-        loop {
+        let welcome = loop {
             match timeout_at(welcome_by, incoming.next()).await {
                 Err(_) => return SessionEnd::Lost("no welcome from the hub".into()),
                 Ok(None) => return SessionEnd::Lost("closed before welcome".into()),
@@ -84,9 +126,9 @@ impl<L: HubLink> Actor<L> {
                 }
                 Ok(Some(Ok(Incoming::Text(text)))) => match serde_json::from_str::<Frame>(&text) {
                     Ok(Frame {
-                        event: Event::Welcome(_),
+                        event: Event::Welcome(welcome),
                         ..
-                    }) => break,
+                    }) => break welcome,
                     _ => {
                         return SessionEnd::Lost(format!(
                             "expected welcome, got {}",
@@ -95,35 +137,12 @@ impl<L: HubLink> Actor<L> {
                     }
                 },
             }
+        };
+        session.topics = welcome.topics.into_iter().collect();
+        session.replaying = query.since.is_some();
+        if !session.replaying {
+            self.go_live(session);
         }
-
-        let cursor = match self.cache.cursor() {
-            Ok(cursor) => cursor,
-            Err(e) => return SessionEnd::Lost(format!("cache: {e}")),
-        };
-        if cursor.epoch.is_none() {
-            if let Err(end) = self.load_snapshot(SnapshotReason::Initial).await {
-                return end;
-            }
-        }
-        let cursor = match self.cache.cursor() {
-            Ok(cursor) => cursor,
-            Err(e) => return SessionEnd::Lost(format!("cache: {e}")),
-        };
-        let followed = if self.config.role == Role::Kiosk {
-            followed_orders(&self.cache)
-        } else {
-            Vec::new()
-        };
-        let subscribe = ClientMessage::Subscribe {
-            topics: topics_for(self.config.role, &followed),
-            since: Some(cursor.seq),
-            epoch: cursor.epoch,
-        };
-        if let Err(end) = send(&mut outgoing, &subscribe, heartbeat.answer_within).await {
-            return end;
-        }
-        session.replaying = true;
 
         let mut next_ping = Instant::now() + heartbeat.ping_every;
         let mut answer_by: Option<Instant> = None;
@@ -141,9 +160,16 @@ impl<L: HubLink> Actor<L> {
                     Some(Command::Retry) => {}
                     Some(Command::SetAlerts(settings)) => self.config.alerts = settings,
                     Some(Command::Follow { order_id, since }) => {
-                        follows.push(Topic::Order(order_id).to_string());
-                        follow_since = Some(follow_since.map_or(since, |s| s.min(since)));
-                        follow_at.get_or_insert(Instant::now() + FOLLOW_BATCHING);
+                        // An order placed just before this session opened may
+                        // be among the topics it opened with already; a
+                        // `subscribe` with `since` naming it would be refused
+                        // whole (`already_subscribed`).
+                        let topic = Topic::Order(order_id).to_string();
+                        if session.topics.insert(topic.clone()) {
+                            follows.push(topic);
+                            follow_since = Some(follow_since.map_or(since, |s| s.min(since)));
+                            follow_at.get_or_insert(Instant::now() + FOLLOW_BATCHING);
+                        }
                     }
                 },
                 () = sleep_until(follow_at.unwrap_or(dead_at)), if follow_at.is_some() => {
@@ -210,24 +236,19 @@ impl<L: HubLink> Actor<L> {
             }
         };
         match frame.event {
-            Event::Subscribed(_) => {
-                if !session.live {
-                    session.live = true;
-                    self.set_state(ConnectionState::Live {
-                        since: self.config.clock.now(),
-                    });
-                }
-            }
+            Event::Subscribed(_) => self.go_live(session),
             Event::Replayed(replayed) => {
                 session.replaying = false;
                 self.cache
                     .advance(replayed.to)
                     .map_err(|e| SessionEnd::Lost(format!("cache: {e}")))?;
+                self.go_live(session);
             }
             Event::Resync(resync) => {
                 tracing::info!(reason = ?resync.reason, "the hub asks for a resync");
                 session.replaying = false;
                 self.load_snapshot(SnapshotReason::Resync).await?;
+                self.go_live(session);
             }
             Event::Error(body) => {
                 tracing::warn!(code = %body.code, message = %body.message, "the hub reported an error");
@@ -240,6 +261,16 @@ impl<L: HubLink> Actor<L> {
             },
         }
         Ok(())
+    }
+
+    /// The cache has caught up with the hub: what arrives from now on is live.
+    fn go_live(&self, session: &mut Session) {
+        if !session.live {
+            session.live = true;
+            self.set_state(ConnectionState::Live {
+                since: self.config.clock.now(),
+            });
+        }
     }
 
     fn apply(&mut self, seq: u64, event: Event, replayed: bool) -> Result<(), SessionEnd> {
