@@ -232,6 +232,17 @@ mod tests {
     }
 
     #[test]
+    fn only_the_kiosk_shows_a_status_link() {
+        for screen in SCREENS {
+            assert_eq!(
+                commands_of(screen).contains("status_qr"),
+                screen == ScreenKind::Kiosk,
+                "{screen:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_device_screen_can_read_itself_and_pair_again() {
         for screen in SCREENS {
             let granted = commands_of(screen);

@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     "painted",
     "setup",
     "place_order",
+    "status_qr",
     "advance_order",
     "cancel_order",
     "set_sold_out",

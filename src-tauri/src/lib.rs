@@ -52,6 +52,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::painted,
             commands::setup,
             commands::place_order,
+            commands::status_qr,
             commands::advance_order,
             commands::cancel_order,
             commands::set_sold_out,

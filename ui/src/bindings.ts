@@ -40,7 +40,17 @@ async placeOrder(lines: CartLine[], pay: Pay, cellId: string | null) : Promise<s
     return await TAURI_INVOKE("place_order", { lines, pay, cellId });
 },
 /**
- * Moves an order one step on: PENDING → MAKING → READY → COMPLETED.
+ * The kiosk's confirmation: the hub's status page of order `daily_num` for a
+ * customer's phone, and its QR code; none when no phone could reach the hub
+ * (a hub hosted here with no LAN address, or one on this machine's loopback).
+ */
+async statusQr(dailyNum: number) : Promise<StatusQr | null> {
+    return await TAURI_INVOKE("status_qr", { dailyNum });
+},
+/**
+ * Moves an order one step on: PENDING → MAKING → READY → COMPLETED, from
+ * the status it has on this screen (the hub refuses the move if another
+ * station moved the order meanwhile).
  */
 async advanceOrder(orderId: string) : Promise<null> {
     return await TAURI_INVOKE("advance_order", { orderId });
@@ -414,6 +424,11 @@ hosting: boolean }
 export type SetupChoice = { mode: "host"; role: RoleName } | { mode: "join"; hubUrl: string; code: string }
 export type SignatureEntry = { signerName: string; signatureSvg: string; signedAt: string }
 export type Stage = "PENDING" | "MAKING" | "READY" | "COMPLETED" | "CANCELLED"
+/**
+ * The kiosk's link for a customer's phone: the hub's status page of an
+ * order, and its QR code as SVG.
+ */
+export type StatusQr = { url: string; svg: string }
 export type WorkSessionEntry = { id: string; startedAt: string; stoppedAt: string | null }
 export type WorkorderEntry = { id: string; title: string; customerName: string; lines: WorkorderLineEntry[]; totalAmount: number; status: WorkorderStage; column: string; 
 /**

@@ -1,12 +1,12 @@
-//! The flow of service at the counter: the kiosk's orders, a barista's
-//! moves and cancels, sold-out marks, the now-serving board, a customer's
-//! signature on a display.
+//! The flow of service at the counter: the kiosk's orders and the status
+//! link it shows for them, a barista's moves and cancels, sold-out marks, the
+//! now-serving board, a customer's signature on a display.
 
-use countertop_client::cart;
+use countertop_client::{cart, status_link};
 use countertop_protocol::{NewOrderItem, PayType, SignatureSubmission};
 use tauri::{AppHandle, State, WebviewWindow};
 
-use crate::ipc::{CartLine, IpcError, IpcErrorCode, Pay};
+use crate::ipc::{CartLine, IpcError, IpcErrorCode, Pay, StatusQr};
 use crate::station::Station;
 use crate::windows;
 
@@ -44,7 +44,30 @@ pub fn place_order(
     Ok(device.handle.place_order(items, pay, cell_id)?)
 }
 
-/// Moves an order one step on: PENDING → MAKING → READY → COMPLETED.
+/// The kiosk's confirmation: the hub's status page of order `daily_num` for a
+/// customer's phone, and its QR code; none when no phone could reach the hub
+/// (a hub hosted here with no LAN address, or one on this machine's loopback).
+#[tauri::command]
+#[specta::specta]
+pub fn status_qr(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    daily_num: u32,
+) -> Result<Option<StatusQr>, IpcError> {
+    let device = station.device_for(window.label())?;
+    // A hub hosted here listens on every interface; the devices use 127.0.0.1.
+    let hosted = station.hub_url().as_deref() == Some(device.hub.as_str());
+    let addresses = if hosted {
+        status_link::machine_addresses()
+    } else {
+        Vec::new()
+    };
+    Ok(status_link::status_link(&device.hub, hosted, &addresses, daily_num).map(StatusQr::from))
+}
+
+/// Moves an order one step on: PENDING → MAKING → READY → COMPLETED, from
+/// the status it has on this screen (the hub refuses the move if another
+/// station moved the order meanwhile).
 #[tauri::command]
 #[specta::specta]
 pub fn advance_order(
@@ -62,7 +85,7 @@ pub fn advance_order(
         .status
         .next()
         .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "this order cannot move on any more"))?;
-    device.handle.change_status(&order_id, next)?;
+    device.handle.change_status(&order_id, order.status, next)?;
     Ok(())
 }
 

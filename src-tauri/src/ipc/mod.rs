@@ -17,6 +17,6 @@ pub use updates::CoreUpdate;
 pub use views::{
     CellEntry, DashboardView, DeviceEntry, HourCount, LinkState, LinkStatus, MenuEntry,
     NoticeEntry, NoticeLevel, OrderEntry, OrderEntryLine, PairingCodeView, Pay, Preferences,
-    RoleName, Screen, ScreenKind, Session, SignatureEntry, Stage, WorkSessionEntry, WorkorderEntry,
-    WorkorderLineEntry, WorkorderStage,
+    RoleName, Screen, ScreenKind, Session, SignatureEntry, Stage, StatusQr, WorkSessionEntry,
+    WorkorderEntry, WorkorderLineEntry, WorkorderStage,
 };

@@ -558,6 +558,24 @@ impl PairingCodeView {
     }
 }
 
+/// The kiosk's link for a customer's phone: the hub's status page of an
+/// order, and its QR code as SVG.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusQr {
+    pub url: String,
+    pub svg: String,
+}
+
+impl From<countertop_client::status_link::StatusLink> for StatusQr {
+    fn from(link: countertop_client::status_link::StatusLink) -> StatusQr {
+        StatusQr {
+            url: link.url,
+            svg: link.svg,
+        }
+    }
+}
+
 /// A window's preferences (not the café's settings): its device's, else this
 /// instance's.
 #[derive(Debug, Clone, Serialize, Deserialize, Type, Default)]

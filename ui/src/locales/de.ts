@@ -93,6 +93,7 @@ export const de: Record<Key, string> = {
   "kiosk.queuedTitle": "Ihre Bestellung ist gespeichert",
   "kiosk.noNumberYet": "Ihre Nummer erscheint, sobald die Bestellung an der Theke angekommen ist.",
   "kiosk.done": "Fertig",
+  "kiosk.followOnPhone": "Verfolgen Sie Ihre Bestellung auf dem Handy",
 
   "order.QUEUED": "Wartet: Wir senden sie, sobald die Verbindung zurück ist",
   "order.PENDING": "Bestellung eingegangen",

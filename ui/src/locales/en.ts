@@ -94,6 +94,7 @@ export const en = {
   "kiosk.queuedTitle": "Your order is saved",
   "kiosk.noNumberYet": "Your number comes as soon as the order reaches the counter.",
   "kiosk.done": "Done",
+  "kiosk.followOnPhone": "Follow your order on your phone",
 
   "order.QUEUED": "Queued: we'll send it when the connection is back",
   "order.PENDING": "Order received",

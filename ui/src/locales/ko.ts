@@ -93,6 +93,7 @@ export const ko: Record<Key, string> = {
   "kiosk.queuedTitle": "주문이 저장되었습니다",
   "kiosk.noNumberYet": "주문이 카운터에 도착하면 번호가 나옵니다.",
   "kiosk.done": "완료",
+  "kiosk.followOnPhone": "휴대폰으로 주문 상태를 확인하세요",
 
   "order.QUEUED": "대기 중: 연결이 돌아오면 보내 드립니다",
   "order.PENDING": "주문 접수",

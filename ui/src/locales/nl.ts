@@ -93,6 +93,7 @@ export const nl: Record<Key, string> = {
   "kiosk.queuedTitle": "Uw bestelling is bewaard",
   "kiosk.noNumberYet": "U krijgt uw nummer zodra de bestelling bij de toonbank is.",
   "kiosk.done": "Klaar",
+  "kiosk.followOnPhone": "Volg uw bestelling op uw telefoon",
 
   "order.QUEUED": "In de wachtrij: we versturen hem zodra de verbinding terug is",
   "order.PENDING": "Bestelling ontvangen",

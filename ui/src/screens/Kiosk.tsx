@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { type CoreUpdate, type IpcErrorCode, type MenuEntry, type Pay, commands } from "../bindings";
+import { type CoreUpdate, type IpcErrorCode, type MenuEntry, type Pay, type StatusQr, commands } from "../bindings";
 import { EarlyOutcomes, errorCode, useScreen, type Outcome } from "../core";
 import { useT, type I18n } from "../i18n";
 import { LanguageSwitch } from "../components/LanguageSwitch";
@@ -330,6 +330,7 @@ export function Kiosk() {
         <p className="big" data-testid="order-status" data-status={status} role="status" aria-live="polite">
           {t(`order.${status}`)}
         </p>
+        {step.dailyNum !== null && <PhoneLink dailyNum={step.dailyNum} />}
         <button className="primary big" data-testid="done" onClick={reset}>
           {t("kiosk.done")}
         </button>
@@ -342,6 +343,31 @@ export function Kiosk() {
       <StatusBar status={screen.status} />
       {body}
     </main>
+  );
+}
+
+/** A QR code of the hub's status page for this order, for the customer's
+ * phone; nothing when no phone could reach the hub (no LAN address). */
+function PhoneLink({ dailyNum }: { dailyNum: number }) {
+  const { t } = useT();
+  const [qr, setQr] = useState<StatusQr | null>(null);
+  useEffect(() => {
+    let current = true;
+    setQr(null);
+    commands
+      .statusQr(dailyNum)
+      .then((link) => current && setQr(link))
+      .catch(() => current && setQr(null));
+    return () => {
+      current = false;
+    };
+  }, [dailyNum]);
+  if (!qr) return null;
+  return (
+    <figure className="phone-link" data-testid="status-qr" data-url={qr.url}>
+      <img src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(qr.svg)}`} alt={t("kiosk.followOnPhone")} />
+      <figcaption>{t("kiosk.followOnPhone")}</figcaption>
+    </figure>
   );
 }
 
