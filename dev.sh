@@ -13,7 +13,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # System packages: building (C toolchain, ALSA and D-Bus headers, the
 # WebKitGTK stack of the Tauri app) and the tools the tests run real
-# backends with (private D-Bus, kernel keyring, Xvfb, WebKitWebDriver).
+# backends with (private D-Bus, kernel keyring, Xvfb, WebKitWebDriver,
+# headless Chromium for the seeds' client code and the hub's pages).
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates
   libasound2-dev libdbus-1-dev libssl-dev
@@ -21,6 +22,7 @@ APT_PACKAGES=(
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   dbus dbus-x11 keyutils
   xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk
+  chromium chromium-driver
   python3 python3-venv
 )
 
@@ -88,6 +90,14 @@ build_ui() {
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npx vite build --logLevel warn)
 }
 
+# The browser tests' driver (tests/browser: puppeteer-core, socket.io-client,
+# typescript), which runs the seeds' client code and the hub's pages in
+# headless Chromium (tests/seeds.rs, tests/pages.rs).
+setup_browser_tests() {
+  say "Browser tests: npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # The app's window under a virtual display and a private D-Bus, with fresh
 # XDG folders so WebKit leaves nothing behind in the user's home.
 with_display() {
@@ -124,10 +134,11 @@ run_tests() {
   say "Building binaries the end-to-end tests start"
   cargo build --workspace --bins --locked
   setup_tauri_driver
+  setup_browser_tests
   say "Tests (cargo test --workspace)"
   local rc=0
   with_services cargo test --workspace --exclude countertop-e2e --locked --no-fail-fast || rc=$?
-  say "End-to-end tests of the app window (Xvfb, tauri-driver)"
+  say "End-to-end tests of the app window (Xvfb, tauri-driver) and in headless Chromium"
   with_display cargo test -p countertop-e2e --locked --no-fail-fast || rc=$?
   # Proves the benchmark runs against all three servers; the figures of a
   # debug build on a CI machine mean nothing (BENCHMARKS.md has the real run).

@@ -43,7 +43,10 @@ pub fn pairing_code(hub_data: &Path, role: &str) -> Result<String> {
 /// command line, talking REST (a manager, or a kiosk to place orders).
 pub struct HubClient {
     pub url: String,
-    token: String,
+    /// The device's bearer token (a browser test hands it to a page).
+    pub token: String,
+    /// The device's id, as pairing answered it.
+    pub device_id: String,
     http: reqwest::Client,
 }
 
@@ -74,7 +77,16 @@ impl HubClient {
             .json()
             .await?;
         let token = paired["token"].as_str().context("a token")?.to_owned();
-        Ok(HubClient { url, token, http })
+        let device_id = paired["deviceId"]
+            .as_str()
+            .context("a device id")?
+            .to_owned();
+        Ok(HubClient {
+            url,
+            token,
+            device_id,
+            http,
+        })
     }
 
     pub async fn set(&self, key: &str, value: &str) -> Result<()> {
@@ -112,6 +124,11 @@ impl HubClient {
             )
             .await?;
         order["dailyNum"].as_u64().context("a daily number")
+    }
+
+    /// `PUT /api{path}` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
     }
 
     /// `PATCH /api{path}` with a JSON body.
@@ -156,9 +173,15 @@ pub struct HubProcess {
 
 impl HubProcess {
     pub fn start(data: &Path, port: u16) -> Result<HubProcess> {
+        HubProcess::start_allowing(data, port, &[])
+    }
+
+    /// A hub that also lets pages of `origins` in (`--allow-origin`).
+    pub fn start_allowing(data: &Path, port: u16, origins: &[String]) -> Result<HubProcess> {
         let child = Command::new(hub_binary())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data)
+            .args(origins.iter().flat_map(|o| ["--allow-origin", o.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

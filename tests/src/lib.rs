@@ -10,6 +10,10 @@
 //! test -p countertop-e2e`. tauri-driver, WebKitWebDriver and the app
 //! inherit this process's environment, so the app talks to the same
 //! private bus as the fake notification server here.
+//!
+//! The seed and page tests (`seeds.rs`, `pages.rs`) drive headless Chromium
+//! instead (`browser`, through `tests/browser/driver.mjs`) against a hub
+//! process of their own (`cafe`); they need no display.
 
 mod alsa;
 use std::time::Duration;
@@ -17,6 +21,8 @@ use std::time::Duration;
 /// How long any one condition may take to come true.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+mod browser;
+mod cafe;
 mod driver;
 mod hub;
 mod notify;
@@ -24,6 +30,8 @@ mod tray_host;
 mod wait;
 
 pub use alsa::*;
+pub use browser::*;
+pub use cafe::*;
 pub use driver::*;
 pub use hub::*;
 pub use notify::*;
