@@ -22,13 +22,15 @@ pub enum ErrorCode {
     RequestTimeout,
     /// A `subscribe` with `since` named a topic the connection reads already.
     AlreadySubscribed,
+    /// A cell's PIN was missing or wrong (or the cell has none, at a kiosk).
+    WrongPin,
     Internal,
     #[serde(other)]
     Other,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::SoldOut,
         ErrorCode::InsufficientBalance,
         ErrorCode::KioskInactive,
@@ -41,6 +43,7 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::RequestTimeout,
         ErrorCode::AlreadySubscribed,
+        ErrorCode::WrongPin,
         ErrorCode::Internal,
         ErrorCode::Other,
     ];
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::AlreadySubscribed => "already_subscribed",
+            ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::Internal => "internal",
             ErrorCode::Other => "other",
         }
@@ -101,10 +105,13 @@ pub enum SettingKey {
     OfflineOrdering,
     /// The café's language (a device may pick its own).
     Language,
+    /// Seconds without a touch before a kiosk asks "Still there?" and then
+    /// starts afresh for the next customer.
+    KioskIdleSeconds,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 7] = [
+    pub const ALL: [SettingKey; 8] = [
         SettingKey::IsKioskActive,
         SettingKey::Currency,
         SettingKey::CafeName,
@@ -112,6 +119,7 @@ impl SettingKey {
         SettingKey::TimerRedMinutes,
         SettingKey::OfflineOrdering,
         SettingKey::Language,
+        SettingKey::KioskIdleSeconds,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +131,7 @@ impl SettingKey {
             SettingKey::TimerRedMinutes => "timer_red_minutes",
             SettingKey::OfflineOrdering => "offline_ordering",
             SettingKey::Language => "language",
+            SettingKey::KioskIdleSeconds => "kiosk_idle_seconds",
         }
     }
 
@@ -140,6 +149,7 @@ impl SettingKey {
             SettingKey::TimerRedMinutes => "10",
             SettingKey::OfflineOrdering => "false",
             SettingKey::Language => "en",
+            SettingKey::KioskIdleSeconds => "60",
         }
     }
 }

@@ -13,12 +13,16 @@ use serde_json::Value;
 
 pub mod codes;
 pub mod dialect;
+pub mod menu;
 pub mod rest;
 pub mod roles;
 pub mod topic;
 pub mod workshop;
 
 pub use codes::{ErrorCode, SettingKey, Widget};
+pub use menu::{
+    ChosenOption, Fulfilment, LineOption, Names, OptionChoice, OptionGroup, Photo, DEFAULT_STATION,
+};
 pub use rest::*;
 pub use roles::{default_topics, may_read, Access, Action};
 pub use topic::{Topic, TopicError};
@@ -249,6 +253,8 @@ pub enum Event {
     MenuSoldOutChanged(MenuSoldOutChanged),
     #[serde(rename = "menu:updated")]
     MenuUpdated(MenuItem),
+    #[serde(rename = "menu:deleted")]
+    MenuDeleted(MenuDeleted),
     #[serde(rename = "cell:balance_changed")]
     CellBalanceChanged(CellBalanceChanged),
     #[serde(rename = "settings:changed")]
@@ -279,6 +285,7 @@ impl Event {
             Event::OrderCancelled(_) => "order:cancelled",
             Event::MenuSoldOutChanged(_) => "menu:sold_out_changed",
             Event::MenuUpdated(_) => "menu:updated",
+            Event::MenuDeleted(_) => "menu:deleted",
             Event::CellBalanceChanged(_) => "cell:balance_changed",
             Event::SettingsChanged(_) => "settings:changed",
             Event::WorkorderUpdated(_) => "workorder:updated",
@@ -341,8 +348,13 @@ pub struct OrderLine {
     pub quantity: u32,
     pub unit_price: i64,
     pub total_price: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Value>,
+    /// The options chosen, priced: `unit_price` includes their deltas.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "menu::lenient_options"
+    )]
+    pub options: Vec<LineOption>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -472,6 +484,17 @@ pub struct OrderCreated {
     pub total_amount: i64,
     pub status: OrderStatus,
     pub created_at: Timestamp,
+    #[serde(default)]
+    pub fulfilment: Fulfilment,
+    /// When the customer placed it: `created_at` unless a device queued it
+    /// while the hub was out of reach. Timers start here. Absent on orders
+    /// of hubs before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<Timestamp>,
+    /// The provisional reference a device gave an order it queued offline,
+    /// shown to the customer until the daily number came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -495,6 +518,14 @@ pub struct OrderCancelled {
     pub daily_num: u32,
     pub reason: String,
     pub cancelled_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuDeleted {
+    pub menu_id: String,
+    pub menu_name: String,
+    pub deleted_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

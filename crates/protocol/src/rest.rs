@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::menu::{default_station, ChosenOption, Fulfilment, Names, OptionGroup, Photo};
 use crate::{NotificationLevel, OrderCreated, OrderLine, OrderStatus, PayType, Timestamp};
 
 /// A device's role. Anonymous callers have no role at all.
@@ -62,6 +62,20 @@ pub struct MenuItem {
     pub is_sold_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
+    /// Empty for an item without options.
+    #[serde(default)]
+    pub option_groups: Vec<OptionGroup>,
+    /// The station that makes it, a free word such as `bar` or `kitchen`.
+    #[serde(default = "default_station")]
+    pub station: String,
+    /// Its name in other languages, by language code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: Names,
+    /// Where the menu shows it: items are listed by `position`, then `id`.
+    #[serde(default)]
+    pub position: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<Photo>,
 }
 
 /// `POST /api/menu`.
@@ -75,6 +89,12 @@ pub struct NewMenuItem {
     pub is_sold_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub option_groups: Vec<OptionGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: Names,
 }
 
 /// `PATCH /api/menu/{id}`: every field optional. `stock: null` removes the
@@ -96,6 +116,18 @@ pub struct MenuPatch {
         with = "double_option"
     )]
     pub stock: Option<Option<i64>>,
+    /// The item's option groups, all of them: they replace the old ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option_groups: Option<Vec<OptionGroup>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    /// Its names in other languages, all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Names>,
+    /// Moves the item to this place in the menu (0 is first); the items
+    /// from there on move down one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
 }
 
 mod double_option {
@@ -111,10 +143,15 @@ mod double_option {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Cell {
     pub id: String,
     pub name: String,
     pub balance: i64,
+    /// Whether the manager has set its PIN: a kiosk pays only with a cell
+    /// that has one, and only with it.
+    #[serde(default)]
+    pub has_pin: bool,
 }
 
 /// `POST /api/cells`.
@@ -124,6 +161,23 @@ pub struct NewCell {
     pub name: String,
     #[serde(default)]
     pub balance: i64,
+    /// 4 to 8 digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+}
+
+/// `PUT /api/cells/{id}/pin` (manager) and `POST /api/cells/{id}/unlock`
+/// (kiosk, manager): 4 to 8 digits.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellPin {
+    pub pin: String,
+}
+
+impl std::fmt::Debug for CellPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CellPin(..)")
+    }
 }
 
 /// `POST /api/cells/{id}/charge`.
@@ -156,8 +210,9 @@ pub struct Setting {
 pub struct NewOrderItem {
     pub menu_id: String,
     pub quantity: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Value>,
+    /// One entry per choice chosen (a choice taken twice is sent twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ChosenOption>,
 }
 
 /// `POST /api/orders`.
@@ -169,6 +224,22 @@ pub struct NewOrder {
     pub pay_type: PayType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cell_id: Option<String>,
+    /// The cell's PIN: a kiosk paying with a cell must give it. Never
+    /// stored, logged or announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_pin: Option<String>,
+    #[serde(default)]
+    pub fulfilment: Fulfilment,
+    /// When the customer placed it, by the device's clock, if the device
+    /// queued it while the hub was out of reach. The hub keeps it only
+    /// within the last 12 hours and not in the future; otherwise the order
+    /// is placed now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<Timestamp>,
+    /// The provisional reference the device showed the customer while the
+    /// order was queued: 1 to 12 letters, digits or `-`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// An order as `GET /api/orders` and `POST /api/orders` return it: the
@@ -188,6 +259,12 @@ pub struct Order {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    #[serde(default)]
+    pub fulfilment: Fulfilment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 impl Order {
@@ -202,6 +279,9 @@ impl Order {
             total_amount: self.total_amount,
             status: OrderStatus::Pending,
             created_at: self.created_at,
+            fulfilment: self.fulfilment,
+            placed_at: self.placed_at,
+            reference: self.reference.clone(),
         }
     }
 }
