@@ -21,7 +21,8 @@ pub mod workshop;
 
 pub use codes::{ErrorCode, SettingKey, Widget};
 pub use menu::{
-    ChosenOption, Fulfilment, LineOption, Names, OptionChoice, OptionGroup, Photo, DEFAULT_STATION,
+    ChosenOption, Fulfilment, LineOption, Names, OptionChoice, OptionError, OptionGroup, Photo,
+    PricedOptions, DEFAULT_STATION,
 };
 pub use rest::*;
 pub use roles::{default_topics, may_read, Access, Action};

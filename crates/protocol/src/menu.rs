@@ -128,6 +128,137 @@ impl Fulfilment {
     }
 }
 
+/// Why the options chosen on a line cannot be taken. The hub answers
+/// `sold_out` for [`OptionError::SoldOut`] and `validation` for the rest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("{item} has no option group \"{group}\"")]
+    UnknownGroup { item: String, group: String },
+    #[error("{group} of {item} has no choice \"{choice}\"")]
+    UnknownChoice {
+        item: String,
+        group: String,
+        choice: String,
+    },
+    #[error("choose {group} for {item}")]
+    Missing { item: String, group: String },
+    #[error("choose at least {min} of {group} for {item}")]
+    TooFew {
+        item: String,
+        group: String,
+        min: u32,
+    },
+    #[error("choose at most {max} of {group} for {item}")]
+    TooMany {
+        item: String,
+        group: String,
+        max: u32,
+    },
+    #[error("{choice} is sold out for {item}")]
+    SoldOut { item: String, choice: String },
+    #[error("the price of {item} overflows")]
+    Overflow { item: String },
+}
+
+impl OptionError {
+    pub fn is_sold_out(&self) -> bool {
+        matches!(self, OptionError::SoldOut { .. })
+    }
+}
+
+/// The options of one line, checked and priced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PricedOptions {
+    /// What they add to the item's unit price.
+    pub delta: i64,
+    /// By name, in the item's group order, then its choice order; a choice
+    /// taken twice is here twice.
+    pub options: Vec<LineOption>,
+}
+
+impl crate::MenuItem {
+    /// Checks `chosen` against this item's option groups (every id known,
+    /// every group within its min and max, a required group present, no
+    /// sold-out choice) and prices them. The one rule, used by the hub that
+    /// prices an order and by the kiosk that shows the price.
+    pub fn price_options(&self, chosen: &[ChosenOption]) -> Result<PricedOptions, OptionError> {
+        for c in chosen {
+            let group = self
+                .option_groups
+                .iter()
+                .find(|g| g.id == c.group_id)
+                .ok_or_else(|| OptionError::UnknownGroup {
+                    item: self.name.clone(),
+                    group: c.group_id.clone(),
+                })?;
+            if !group.choices.iter().any(|x| x.id == c.choice_id) {
+                return Err(OptionError::UnknownChoice {
+                    item: self.name.clone(),
+                    group: group.name.clone(),
+                    choice: c.choice_id.clone(),
+                });
+            }
+        }
+        let mut priced = PricedOptions::default();
+        for group in &self.option_groups {
+            let taken = chosen.iter().filter(|c| c.group_id == group.id).count();
+            let taken = u32::try_from(taken).unwrap_or(u32::MAX);
+            let min = if group.required {
+                group.min.max(1)
+            } else {
+                group.min
+            };
+            if taken == 0 && min > 0 {
+                return Err(OptionError::Missing {
+                    item: self.name.clone(),
+                    group: group.name.clone(),
+                });
+            }
+            if taken < min {
+                return Err(OptionError::TooFew {
+                    item: self.name.clone(),
+                    group: group.name.clone(),
+                    min,
+                });
+            }
+            if taken > group.max {
+                return Err(OptionError::TooMany {
+                    item: self.name.clone(),
+                    group: group.name.clone(),
+                    max: group.max,
+                });
+            }
+            for choice in &group.choices {
+                let times = chosen
+                    .iter()
+                    .filter(|c| c.group_id == group.id && c.choice_id == choice.id)
+                    .count();
+                if times > 0 && choice.is_sold_out {
+                    return Err(OptionError::SoldOut {
+                        item: self.name.clone(),
+                        choice: choice.name.clone(),
+                    });
+                }
+                for _ in 0..times {
+                    priced.delta =
+                        priced
+                            .delta
+                            .checked_add(choice.price_delta)
+                            .ok_or_else(|| OptionError::Overflow {
+                                item: self.name.clone(),
+                            })?;
+                    priced.options.push(LineOption {
+                        group: group.name.clone(),
+                        choice: choice.name.clone(),
+                        price_delta: choice.price_delta,
+                    });
+                }
+            }
+        }
+        Ok(priced)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +313,111 @@ mod tests {
             r#"{"groupId":"temperature","choiceId":"ice","priceDelta":0}"#
         )
         .is_err());
+    }
+
+    fn americano() -> crate::MenuItem {
+        let choice = |id: &str, name: &str, delta: i64| OptionChoice {
+            id: id.into(),
+            name: name.into(),
+            names: Names::new(),
+            price_delta: delta,
+            is_sold_out: false,
+        };
+        crate::MenuItem {
+            id: "americano".into(),
+            name: "Americano".into(),
+            category: "Coffee".into(),
+            price: 4000,
+            is_sold_out: false,
+            stock: None,
+            option_groups: vec![
+                OptionGroup {
+                    id: "temperature".into(),
+                    name: "Temperature".into(),
+                    names: Names::new(),
+                    required: true,
+                    min: 0,
+                    max: 1,
+                    choices: vec![choice("hot", "HOT", 0), choice("ice", "ICE", 0)],
+                },
+                OptionGroup {
+                    id: "size".into(),
+                    name: "Size".into(),
+                    names: Names::new(),
+                    required: false,
+                    min: 0,
+                    max: 1,
+                    choices: vec![
+                        choice("regular", "Regular", 0),
+                        choice("large", "Large", 500),
+                    ],
+                },
+                OptionGroup {
+                    id: "extra-shot".into(),
+                    name: "Extra shot".into(),
+                    names: Names::new(),
+                    required: false,
+                    min: 0,
+                    max: 3,
+                    choices: vec![choice("shot", "Extra shot", 500)],
+                },
+            ],
+            station: default_station(),
+            names: Names::new(),
+            position: 0,
+            photo: None,
+        }
+    }
+
+    fn pick(pairs: &[(&str, &str)]) -> Vec<ChosenOption> {
+        pairs
+            .iter()
+            .map(|(g, c)| ChosenOption {
+                group_id: (*g).into(),
+                choice_id: (*c).into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn options_are_checked_against_the_groups_and_priced_in_menu_order() {
+        let item = americano();
+        let priced = item
+            .price_options(&pick(&[
+                ("extra-shot", "shot"),
+                ("size", "large"),
+                ("temperature", "ice"),
+                ("extra-shot", "shot"),
+            ]))
+            .unwrap();
+        assert_eq!(priced.delta, 1500);
+        let names: Vec<_> = priced.options.iter().map(|o| o.choice.as_str()).collect();
+        assert_eq!(names, ["ICE", "Large", "Extra shot", "Extra shot"]);
+
+        let missing = item.price_options(&[]).unwrap_err();
+        assert_eq!(missing.to_string(), "choose Temperature for Americano");
+        assert!(matches!(
+            item.price_options(&pick(&[("temperature", "ice"), ("temperature", "hot")])),
+            Err(OptionError::TooMany { max: 1, .. })
+        ));
+        assert!(matches!(
+            item.price_options(&pick(&[("temperature", "warm")])),
+            Err(OptionError::UnknownChoice { .. })
+        ));
+        assert!(matches!(
+            item.price_options(&pick(&[("temperature", "ice"), ("syrup", "vanilla")])),
+            Err(OptionError::UnknownGroup { .. })
+        ));
+        let mut no_ice = item.clone();
+        no_ice.option_groups[0].choices[1].is_sold_out = true;
+        let err = no_ice
+            .price_options(&pick(&[("temperature", "ice")]))
+            .unwrap_err();
+        assert!(err.is_sold_out());
+        assert_eq!(err.to_string(), "ICE is sold out for Americano");
+        assert!(no_ice
+            .price_options(&pick(&[("temperature", "hot")]))
+            .is_ok());
     }
 
     #[test]
