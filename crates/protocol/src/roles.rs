@@ -16,9 +16,17 @@ pub enum Action {
     CancelOrder,
     SetSoldOut,
     EditMenu,
+    /// Delete a menu item (`DELETE /api/menu/{id}`).
+    DeleteMenuItem,
     ReadCells,
     AddCell,
     ChargeCell,
+    /// Set or remove a cell's PIN.
+    SetCellPin,
+    /// Read a cell's balance with its PIN (`POST /api/cells/{id}/unlock`).
+    UnlockCell,
+    /// Upload or remove a menu item's photo.
+    SetMenuPhoto,
     ChangeSettings,
     /// A display reads only the workorders presented to it.
     ReadWorkorders,
@@ -37,16 +45,20 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 27] = [
         Action::PlaceOrder,
         Action::ReadOrders,
         Action::ChangeOrderStatus,
         Action::CancelOrder,
         Action::SetSoldOut,
         Action::EditMenu,
+        Action::DeleteMenuItem,
         Action::ReadCells,
         Action::AddCell,
         Action::ChargeCell,
+        Action::SetCellPin,
+        Action::UnlockCell,
+        Action::SetMenuPhoto,
         Action::ChangeSettings,
         Action::ReadWorkorders,
         Action::CreateWorkorder,
@@ -72,9 +84,13 @@ impl Action {
             Action::CancelOrder => "cancel orders",
             Action::SetSoldOut => "mark items sold out",
             Action::EditMenu => "edit the menu",
+            Action::DeleteMenuItem => "delete menu items",
             Action::ReadCells => "read cells",
             Action::AddCell => "add cells",
             Action::ChargeCell => "charge cells",
+            Action::SetCellPin => "set cell PINs",
+            Action::UnlockCell => "unlock cells with their PIN",
+            Action::SetMenuPhoto => "change menu photos",
             Action::ChangeSettings => "change settings",
             Action::ReadWorkorders => "read workorders",
             Action::CreateWorkorder => "create workorders",
@@ -109,14 +125,15 @@ impl Role {
         use Role::*;
         match action {
             RefreshToken => true,
-            PlaceOrder => matches!(self, Kiosk | Manager),
+            PlaceOrder | UnlockCell => matches!(self, Kiosk | Manager),
             ReadOrders | ReadCells => matches!(self, Kiosk | Barista | Manager),
             ChangeOrderStatus | CancelOrder | SetSoldOut => matches!(self, Barista | Manager),
             ReadWorkorders => matches!(self, Display | Manager),
             SignWorkorder => self == Display,
-            EditMenu | AddCell | ChargeCell | ChangeSettings | CreateWorkorder | MoveWorkorder
-            | PresentWorkorder | StartWorkSession | StopWorkSession | SendNotification
-            | ListDevices | RevokeDevice | MakePairingCode | ReadStats => self == Manager,
+            EditMenu | DeleteMenuItem | AddCell | ChargeCell | SetCellPin | SetMenuPhoto
+            | ChangeSettings | CreateWorkorder | MoveWorkorder | PresentWorkorder
+            | StartWorkSession | StopWorkSession | SendNotification | ListDevices
+            | RevokeDevice | MakePairingCode | ReadStats => self == Manager,
         }
     }
 
@@ -175,16 +192,20 @@ mod tests {
     #[test]
     fn the_role_table() {
         use Action::*;
-        let table: [(Action, &str); 23] = [
+        let table: [(Action, &str); 27] = [
             (PlaceOrder, "kiosk manager"),
             (ReadOrders, "kiosk barista manager"),
             (ChangeOrderStatus, "barista manager"),
             (CancelOrder, "barista manager"),
             (SetSoldOut, "barista manager"),
             (EditMenu, "manager"),
+            (DeleteMenuItem, "manager"),
             (ReadCells, "kiosk barista manager"),
             (AddCell, "manager"),
             (ChargeCell, "manager"),
+            (SetCellPin, "manager"),
+            (UnlockCell, "kiosk manager"),
+            (SetMenuPhoto, "manager"),
             (ChangeSettings, "manager"),
             (ReadWorkorders, "display manager"),
             (CreateWorkorder, "manager"),
