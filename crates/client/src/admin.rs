@@ -8,9 +8,9 @@
 
 use countertop_protocol::Action;
 use countertop_protocol::{
-    Cell, Charge, ColumnChange, Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
-    NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting, SettingValue,
-    StopSession, Workorder,
+    Cell, CellPin, Charge, ColumnChange, Device, MenuItem, MenuPatch, NewCell, NewMenuItem,
+    NewNotification, NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting,
+    SettingValue, StopSession, Workorder,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -101,8 +101,21 @@ impl HubApi {
         let body = NewCell {
             name: name.to_owned(),
             balance: 0,
+            pin: None,
         };
         self.send(Method::POST, "/api/cells", Some(&body)).await
+    }
+
+    /// `POST /api/cells/{id}/unlock` (kiosk, manager): the team with its
+    /// balance, once its PIN is right. The PIN goes to the hub and nowhere
+    /// else.
+    pub async fn unlock_cell(&self, cell_id: &str, pin: &str) -> Result<Cell, ClientError> {
+        self.allow(Action::PlaceOrder)?;
+        let path = format!("/api/cells/{}/unlock", segment(cell_id)?);
+        let body = CellPin {
+            pin: pin.to_owned(),
+        };
+        self.send(Method::POST, &path, Some(&body)).await
     }
 
     /// `POST /api/cells/{id}/charge` (manager).

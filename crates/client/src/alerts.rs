@@ -355,7 +355,7 @@ mod tests {
                     quantity: 2,
                     unit_price: 3000,
                     total_price: 6000,
-                    options: None,
+                    options: Vec::new(),
                 },
                 OrderLine {
                     menu_id: "latte".into(),
@@ -363,12 +363,15 @@ mod tests {
                     quantity: 1,
                     unit_price: 3500,
                     total_price: 3500,
-                    options: None,
+                    options: Vec::new(),
                 },
             ],
             total_amount: 9500,
             status: OrderStatus::Pending,
             created_at,
+            fulfilment: Default::default(),
+            placed_at: None,
+            reference: None,
         })
     }
 

@@ -80,6 +80,9 @@ mod tests {
             created_at,
             updated_at: created_at,
             cancel_reason: None,
+            fulfilment: Default::default(),
+            placed_at: None,
+            reference: None,
         }
     }
 

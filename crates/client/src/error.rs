@@ -122,6 +122,9 @@ pub enum ClientError {
     /// The connection task has stopped.
     #[error("the connection has stopped")]
     Stopped,
+    /// Team points are spent only while the hub is reachable.
+    #[error("team points can be used only while the counter is connected")]
+    CellNeedsHub,
 }
 
 impl ClientError {
@@ -151,6 +154,7 @@ impl ClientError {
             ClientError::KioskInactive => ErrorKind::Hub(ErrorCode::KioskInactive),
             ClientError::NotAllowed { .. } => ErrorKind::Hub(ErrorCode::Forbidden),
             ClientError::Stopped => ErrorKind::Stopped,
+            ClientError::CellNeedsHub => ErrorKind::OrderingPaused,
         }
     }
 
@@ -165,6 +169,7 @@ impl ClientError {
             ClientError::KioskInactive => "kiosk_inactive",
             ClientError::NotAllowed { .. } => "forbidden",
             ClientError::Stopped => "stopped",
+            ClientError::CellNeedsHub => "ordering_paused",
         }
     }
 }

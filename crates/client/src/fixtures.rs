@@ -16,10 +16,13 @@ pub(crate) fn created(id: &str, daily_num: u32, at: DateTime<Utc>) -> Event {
             quantity: 1,
             unit_price: 3500,
             total_price: 3500,
-            options: None,
+            options: Vec::new(),
         }],
         total_amount: 3500,
         status: OrderStatus::Pending,
         created_at: at,
+        fulfilment: Default::default(),
+        placed_at: None,
+        reference: None,
     })
 }

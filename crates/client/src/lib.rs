@@ -67,7 +67,7 @@ pub use alerts::{
 pub use cache::{Cache, Cursor, DeviceInfo, Outcome};
 pub use cart::CartError;
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
-pub use connection::{spawn, ConnectionConfig, ConnectionHandle};
+pub use connection::{spawn, Checkout, ConnectionConfig, ConnectionHandle, Queued};
 pub use dashboard::Dashboard;
 pub use device::{connect, pair, ConnectOptions, DeviceKey};
 pub use error::{CacheError, ClientError, ErrorKind, LinkError, TokenError};

@@ -27,6 +27,20 @@ impl OutboxKey {
         OutboxKey(format!("{bits:032x}"))
     }
 
+    /// A short reference for people (`Q-7F3A`): the key's first four
+    /// letters or digits, upper case. Shown to a customer whose order waits
+    /// in the outbox, and carried by the order, so that the counter can
+    /// find it once it arrives.
+    pub fn reference(&self) -> String {
+        let head: String = self
+            .0
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(4)
+            .collect();
+        format!("Q-{}", head.to_ascii_uppercase())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -65,7 +65,7 @@ fn one(menu_id: &str) -> Vec<NewOrderItem> {
     vec![NewOrderItem {
         menu_id: menu_id.into(),
         quantity: 1,
-        options: None,
+        options: Vec::new(),
     }]
 }
 
@@ -588,6 +588,9 @@ async fn a_manager_runs_the_cafe_through_direct_calls_and_others_may_not() {
             price: 4200,
             is_sold_out: false,
             stock: Some(5),
+            option_groups: Vec::new(),
+            station: None,
+            names: Default::default(),
         })
         .await
         .unwrap();

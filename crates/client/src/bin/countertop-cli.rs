@@ -123,7 +123,7 @@ fn parse_item(text: &str) -> Result<NewOrderItem, String> {
     Ok(NewOrderItem {
         menu_id: menu_id.to_owned(),
         quantity,
-        options: None,
+        options: Vec::new(),
     })
 }
 

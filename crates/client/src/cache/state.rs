@@ -230,8 +230,11 @@ impl Cache {
         )
     }
 
+    /// The menu in the manager's order (`position`, then id).
     pub fn menu(&self) -> Result<Vec<MenuItem>, CacheError> {
-        all_json(&self.lock(), "SELECT body FROM menu ORDER BY id")
+        let mut menu: Vec<MenuItem> = all_json(&self.lock(), "SELECT body FROM menu ORDER BY id")?;
+        menu.sort_by_key(|m| m.position);
+        Ok(menu)
     }
 
     pub fn cells(&self) -> Result<Vec<Cell>, CacheError> {
@@ -398,6 +401,9 @@ fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {
                 created_at: o.created_at,
                 updated_at: o.created_at,
                 cancel_reason: None,
+                fulfilment: o.fulfilment,
+                placed_at: o.placed_at,
+                reference: o.reference.clone(),
             };
             tx.execute(
                 "INSERT OR IGNORE INTO orders (order_id, daily_num, status, created_at, body)
@@ -431,11 +437,17 @@ fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {
             }
         }
         Event::MenuUpdated(item) => put_json(tx, "menu", &item.id, item)?,
+        Event::MenuDeleted(m) => {
+            tx.execute("DELETE FROM menu WHERE id = ?1", params![m.menu_id])?;
+        }
         Event::CellBalanceChanged(c) => {
+            let known: Option<Cell> =
+                get_json(tx, "SELECT body FROM cells WHERE id = ?1", &c.cell_id)?;
             let cell = Cell {
                 id: c.cell_id.clone(),
                 name: c.cell_name.clone(),
                 balance: c.balance_after,
+                has_pin: known.is_some_and(|k| k.has_pin),
             };
             put_json(tx, "cells", &cell.id, &cell)?;
         }

@@ -35,6 +35,11 @@ fn menu_updated(id: &str, price: i64) -> Event {
         price,
         is_sold_out: false,
         stock: None,
+        option_groups: Vec::new(),
+        station: countertop_protocol::DEFAULT_STATION.to_owned(),
+        names: Default::default(),
+        position: 0,
+        photo: None,
     })
 }
 
@@ -285,6 +290,9 @@ fn order(id: &str) -> Order {
         created_at: t0(),
         updated_at: t0(),
         cancel_reason: None,
+        fulfilment: Default::default(),
+        placed_at: None,
+        reference: None,
     }
 }
 
@@ -295,6 +303,10 @@ fn place(key: &str) -> OutboxOp {
             items: vec![],
             pay_type: PayType::Cash,
             cell_id: None,
+            cell_pin: None,
+            fulfilment: Default::default(),
+            placed_at: None,
+            reference: None,
         },
     }
 }

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countertop_protocol::{
-    Action, NewOrder, NewOrderItem, OrderStatus, PayType, Role, SettingKey, SignatureSubmission,
-    Topic,
+    Action, Fulfilment, NewOrder, NewOrderItem, OrderStatus, PayType, Role, SettingKey,
+    SignatureSubmission, Topic,
 };
 use rand::{rngs::StdRng, SeedableRng};
 use tokio::sync::{mpsc, watch, Notify};
@@ -97,6 +97,35 @@ enum Command {
     Shutdown,
 }
 
+/// How a kiosk's order is paid and served.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub pay_type: PayType,
+    pub cell_id: Option<String>,
+    /// The team's PIN, for a kiosk paying with team points.
+    pub cell_pin: Option<String>,
+    pub fulfilment: Fulfilment,
+}
+
+impl Default for Checkout {
+    fn default() -> Checkout {
+        Checkout {
+            pay_type: PayType::Card,
+            cell_id: None,
+            cell_pin: None,
+            fulfilment: Fulfilment::DineIn,
+        }
+    }
+}
+
+/// An order in the outbox: the key its outcome will name, and the reference
+/// the customer is shown until the daily number comes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub key: String,
+    pub reference: String,
+}
+
 /// The API of a running connection. Clones share the one actor.
 #[derive(Clone)]
 pub struct ConnectionHandle {
@@ -108,6 +137,7 @@ pub struct ConnectionHandle {
     role: Role,
     offline_ordering: Arc<AtomicBool>,
     api: Option<HubApi>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Starts a connection over `link`. Core events arrive on the returned
@@ -139,6 +169,7 @@ pub fn spawn<L: HubLink>(
         role: config.role,
         offline_ordering: Arc::new(AtomicBool::new(config.offline_ordering)),
         api: None,
+        clock: config.clock.clone(),
     };
     let rng = match config.jitter_seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -252,23 +283,53 @@ impl ConnectionHandle {
         Ok(())
     }
 
-    /// Queues an order; returns its idempotency key. The outcome arrives as
-    /// [`CoreEvent::OutboxSent`] or [`CoreEvent::OutboxRefused`] with that key.
+    /// Queues an order, to eat in, paid by card or cash or from `cell_id`
+    /// without a PIN (a manager's); returns its idempotency key. The outcome
+    /// arrives as [`CoreEvent::OutboxSent`] or [`CoreEvent::OutboxRefused`]
+    /// with that key.
     pub fn place_order(
         &self,
         items: Vec<NewOrderItem>,
         pay_type: PayType,
         cell_id: Option<String>,
     ) -> Result<String, ClientError> {
-        self.allow(Action::PlaceOrder)?;
-        self.ordering_open()?;
-        let order = NewOrder {
-            idempotency_key: OutboxKey::random().into_string(),
-            items,
+        let checkout = Checkout {
             pay_type,
             cell_id,
+            ..Checkout::default()
         };
-        self.queue(OutboxOp::PlaceOrder { order })
+        Ok(self.place(items, checkout)?.key)
+    }
+
+    /// Queues an order as the kiosk's checkout says. It carries the time the
+    /// customer placed it, so that a board's timer starts there even when
+    /// the order waited in the outbox, and a provisional reference to show
+    /// until its daily number comes. Team points are spent only while the
+    /// hub is reachable: their PIN and balance are the hub's to check.
+    pub fn place(
+        &self,
+        items: Vec<NewOrderItem>,
+        checkout: Checkout,
+    ) -> Result<Queued, ClientError> {
+        self.allow(Action::PlaceOrder)?;
+        self.ordering_open()?;
+        if checkout.pay_type == PayType::Cell && !self.status.borrow().state.is_live() {
+            return Err(ClientError::CellNeedsHub);
+        }
+        let key = OutboxKey::random();
+        let reference = key.reference();
+        let order = NewOrder {
+            idempotency_key: key.into_string(),
+            items,
+            pay_type: checkout.pay_type,
+            cell_id: checkout.cell_id,
+            cell_pin: checkout.cell_pin,
+            fulfilment: checkout.fulfilment,
+            placed_at: Some(self.clock.now()),
+            reference: Some(reference.clone()),
+        };
+        let key = self.queue(OutboxOp::PlaceOrder { order })?;
+        Ok(Queued { key, reference })
     }
 
     /// Queues a status move (barista, manager) from `from`, the status the

@@ -314,6 +314,9 @@ fn order_at(id: &str, daily_num: u32, at: DateTime<Utc>) -> Order {
         created_at: at,
         updated_at: at,
         cancel_reason: None,
+        fulfilment: Default::default(),
+        placed_at: None,
+        reference: None,
     }
 }
 
@@ -763,7 +766,7 @@ fn item(menu_id: &str) -> Vec<NewOrderItem> {
     vec![NewOrderItem {
         menu_id: menu_id.into(),
         quantity: 1,
-        options: None,
+        options: Vec::new(),
     }]
 }
 
