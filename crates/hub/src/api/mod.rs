@@ -7,6 +7,7 @@ pub mod devices;
 pub mod menu;
 pub mod notifications;
 pub mod orders;
+pub mod photos;
 pub mod settings;
 pub mod snapshot;
 pub mod status;

@@ -10,6 +10,7 @@ pub(crate) mod cells;
 pub(crate) mod devices;
 pub(crate) mod menu;
 pub(crate) mod orders;
+pub(crate) mod photos;
 pub(crate) mod settings;
 pub(crate) mod workorders;
 

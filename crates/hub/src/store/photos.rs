@@ -1,0 +1,90 @@
+//! The `menu_photos` table: each menu item's photo, full size and thumbnail,
+//! as the hub re-encoded them, with the version that names them.
+
+use std::collections::HashMap;
+
+use countertop_protocol::MenuItem;
+use sqlx::SqliteConnection;
+
+use crate::photos::{addresses, Size};
+
+/// A stored picture and the version it is served under.
+pub struct Stored {
+    pub version: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Sets (or replaces) the photo of menu item `menu_id`, which must exist.
+pub async fn put(
+    conn: &mut SqliteConnection,
+    menu_id: &str,
+    version: &str,
+    full: &[u8],
+    thumb: &[u8],
+    updated_at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO menu_photos (menu_id, version, full, thumb, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (menu_id) DO UPDATE SET version = excluded.version, full = excluded.full,
+             thumb = excluded.thumb, updated_at = excluded.updated_at",
+    )
+    .bind(menu_id)
+    .bind(version)
+    .bind(full)
+    .bind(thumb)
+    .bind(updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes the photo of `menu_id`; whether there was one.
+pub async fn delete(conn: &mut SqliteConnection, menu_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM menu_photos WHERE menu_id = ?")
+        .bind(menu_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// One size of the photo of `menu_id`, with its version.
+pub async fn load(
+    conn: &mut SqliteConnection,
+    menu_id: &str,
+    size: Size,
+) -> Result<Option<Stored>, sqlx::Error> {
+    let sql = match size {
+        Size::Full => "SELECT version, full FROM menu_photos WHERE menu_id = ?",
+        Size::Thumb => "SELECT version, thumb FROM menu_photos WHERE menu_id = ?",
+    };
+    let row: Option<(String, Vec<u8>)> = sqlx::query_as(sql)
+        .bind(menu_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|(version, bytes)| Stored { version, bytes }))
+}
+
+/// Fills in the `photo` of each item from the stored versions.
+pub async fn fill(conn: &mut SqliteConnection, items: &mut [MenuItem]) -> Result<(), sqlx::Error> {
+    let versions: HashMap<String, String> =
+        sqlx::query_as::<_, (String, String)>("SELECT menu_id, version FROM menu_photos")
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .collect();
+    for item in items {
+        item.photo = versions.get(&item.id).map(|v| addresses(&item.id, v));
+    }
+    Ok(())
+}
+
+/// Fills in the `photo` of one item.
+pub async fn fill_one(conn: &mut SqliteConnection, item: &mut MenuItem) -> Result<(), sqlx::Error> {
+    let version: Option<String> =
+        sqlx::query_scalar("SELECT version FROM menu_photos WHERE menu_id = ?")
+            .bind(&item.id)
+            .fetch_optional(conn)
+            .await?;
+    item.photo = version.map(|v| addresses(&item.id, &v));
+    Ok(())
+}
