@@ -40,8 +40,14 @@ async fn announce(
     .map(|_| ())
 }
 
-/// Adds a cell after the others.
-pub(crate) async fn add(hub: &Hub, new: NewCell) -> Result<Cell, CellError> {
+/// Adds a cell after the others, with the hash of its PIN if it has one
+/// (`pins::hash`, made before: hashing is slow on purpose, and the writer
+/// is not held for it).
+pub(crate) async fn add(
+    hub: &Hub,
+    new: NewCell,
+    pin_hash: Option<String>,
+) -> Result<Cell, CellError> {
     let name = text("name", &new.name, 80)?;
     let balance = amount("balance", new.balance, 0)?;
     let mut w = hub.log.begin().await?;
@@ -50,8 +56,9 @@ pub(crate) async fn add(hub: &Hub, new: NewCell) -> Result<Cell, CellError> {
         id: format!("cell-{}", random_id(8)),
         name,
         balance,
+        has_pin: pin_hash.is_some(),
     };
-    store::cells::insert(&mut w.tx, &cell, position).await?;
+    store::cells::insert(&mut w.tx, &cell, position, pin_hash.as_deref()).await?;
     // A new cell is announced as a charge from nothing, so every screen that
     // lists cells learns of it.
     let now = hub.clock.now();

@@ -14,6 +14,8 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds until trying again makes sense (`Retry-After`), for a `429`.
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -22,7 +24,14 @@ impl AppError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The answer says to try again in `seconds` (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -82,7 +91,13 @@ impl IntoResponse for AppError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

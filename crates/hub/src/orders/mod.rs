@@ -50,6 +50,9 @@ pub(crate) enum OrderError {
     BadStatus,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A kiosk paid with a cell without its right PIN.
+    #[error(transparent)]
+    Pin(#[from] crate::pins::PinError),
 }
 
 impl From<sqlx::Error> for OrderError {
@@ -84,6 +87,7 @@ impl From<OrderError> for AppError {
             OrderError::DailyNumberOverflow => AppError::internal("daily number overflow"),
             OrderError::BadStatus => AppError::internal("bad status"),
             OrderError::Store(e) => e.into(),
+            OrderError::Pin(e) => e.into(),
         }
     }
 }

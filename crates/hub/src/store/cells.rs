@@ -3,24 +3,62 @@
 use countertop_protocol::Cell;
 use sqlx::SqliteConnection;
 
+/// A cell row: `has_pin` is whether `pin_hash` is set; the hash itself is
+/// read only by [`pin_hash`].
+type CellRow = (String, String, i64, bool);
+
+fn cell((id, name, balance, has_pin): CellRow) -> Cell {
+    Cell {
+        id,
+        name,
+        balance,
+        has_pin,
+    }
+}
+
 pub async fn load_cells(conn: &mut SqliteConnection) -> Result<Vec<Cell>, sqlx::Error> {
-    let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT id, name, balance FROM cells ORDER BY position, id")
-            .fetch_all(conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, balance)| Cell { id, name, balance })
-        .collect())
+    let rows: Vec<CellRow> = sqlx::query_as(
+        "SELECT id, name, balance, pin_hash IS NOT NULL FROM cells ORDER BY position, id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(cell).collect())
 }
 
 pub async fn load_cell(conn: &mut SqliteConnection, id: &str) -> Result<Option<Cell>, sqlx::Error> {
-    let row: Option<(String, String, i64)> =
-        sqlx::query_as("SELECT id, name, balance FROM cells WHERE id = ?")
+    let row: Option<CellRow> =
+        sqlx::query_as("SELECT id, name, balance, pin_hash IS NOT NULL FROM cells WHERE id = ?")
             .bind(id)
             .fetch_optional(conn)
             .await?;
-    Ok(row.map(|(id, name, balance)| Cell { id, name, balance }))
+    Ok(row.map(cell))
+}
+
+/// The PIN hash of cell `id`: `None` if there is no such cell, `Some(None)`
+/// if it has no PIN.
+pub async fn pin_hash(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT pin_hash FROM cells WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Sets (or, with `None`, removes) the PIN hash of cell `id`; whether the
+/// cell exists.
+pub async fn set_pin_hash(
+    conn: &mut SqliteConnection,
+    id: &str,
+    hash: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE cells SET pin_hash = ? WHERE id = ?")
+        .bind(hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Takes `amount` points from a cell's balance.
@@ -50,16 +88,19 @@ pub async fn next_position(conn: &mut SqliteConnection) -> Result<i64, sqlx::Err
         .await
 }
 
+/// Inserts a cell with its PIN hash, if it has one.
 pub async fn insert(
     conn: &mut SqliteConnection,
     cell: &Cell,
     position: i64,
+    pin_hash: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO cells (id, name, balance, position) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO cells (id, name, balance, position, pin_hash) VALUES (?, ?, ?, ?, ?)")
         .bind(&cell.id)
         .bind(&cell.name)
         .bind(cell.balance)
         .bind(position)
+        .bind(pin_hash)
         .execute(conn)
         .await?;
     Ok(())
