@@ -259,19 +259,37 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
         .execute(&mut *tx)
         .await?;
     }
-    const CELLS: [(&str, &str, i64); 3] = [
-        ("cell-design", "Design Team", 50_000),
-        ("cell-engineering", "Engineering", 120_000),
-        ("cell-front-desk", "Front Desk", 8_000),
+    const CELLS: [(&str, &str, i64, &str); 3] = [
+        (
+            "cell-design",
+            "Design Team",
+            50_000,
+            "$argon2id$v=19$m=19456,t=2,p=1$ZWTdIvkmqcl8Psy4OU/juA$a07MiUhXvo8F27iuolmOFn9ABSFyTH9kvfCHSf1XE9s",
+        ),
+        (
+            "cell-engineering",
+            "Engineering",
+            120_000,
+            "$argon2id$v=19$m=19456,t=2,p=1$DeuOX+7uTUPSS61G1ZTgGw$TBIZIByBzed7p63c9Mm8NTzb25MaoBBYhKrOTwdf/sk",
+        ),
+        (
+            "cell-front-desk",
+            "Front Desk",
+            8_000,
+            "$argon2id$v=19$m=19456,t=2,p=1$FK1Fh5rgA3gSTqo/9yCBYA$nslGqdDSdaIPxUmbIhW/2N3qvwbeOg0SOVIVgIoMDRs",
+        ),
     ];
-    for (position, (id, name, balance)) in CELLS.iter().enumerate() {
-        sqlx::query("INSERT INTO cells (id, name, balance, position) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(name)
-            .bind(balance)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await?;
+    for (position, (id, name, balance, pin_hash)) in CELLS.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO cells (id, name, balance, position, pin_hash) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(balance)
+        .bind(position as i64)
+        .bind(pin_hash)
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_seeded', 'true')")
         .execute(&mut *tx)

@@ -59,6 +59,8 @@ mod offline;
 mod orders;
 mod origin;
 mod pages;
+mod photos;
+mod pins;
 mod rate;
 mod registry;
 mod server;
@@ -153,6 +155,8 @@ pub struct HubState {
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
     pub pairing: PairingLimiter,
+    /// Wrong cell PINs, per cell.
+    pub pins: pins::PinLimiter,
     /// Cancelled when the hub shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     /// Open connections per address (the accept loop's cap).
@@ -208,6 +212,7 @@ impl Hub {
             metrics,
             clock,
             pairing: PairingLimiter::default(),
+            pins: pins::PinLimiter::default(),
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
             own_origins: std::sync::OnceLock::new(),
@@ -230,6 +235,14 @@ pub fn router(hub: Hub) -> Router {
         .route("/snapshot", get(snapshot::get_snapshot))
         .route("/menu", get(menu::list).post(menu::create))
         .route("/menu/{id}", patch(menu::update))
+        // The upload reads its own body, up to 8 MiB (`api::photos`).
+        .route(
+            "/menu/{id}/photo",
+            get(photos::full)
+                .put(photos::upload)
+                .delete(photos::remove),
+        )
+        .route("/menu/{id}/photo/thumb", get(photos::thumb))
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/lookup", get(orders::lookup))
         .route("/orders/{id}", get(orders::get_one))
@@ -237,6 +250,11 @@ pub fn router(hub: Hub) -> Router {
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/cells", get(cells::list).post(cells::create))
         .route("/cells/{id}/charge", post(cells::charge))
+        .route(
+            "/cells/{id}/pin",
+            put(cells::set_pin).delete(cells::remove_pin),
+        )
+        .route("/cells/{id}/unlock", post(cells::unlock))
         .route("/settings", get(settings::list))
         .route("/settings/{key}", put(settings::put))
         .route(

@@ -79,6 +79,14 @@ pub(crate) async fn place(
         }
     }
 
+    // A kiosk spends a team's points only with the team's PIN, checked here,
+    // before the writer is taken (argon2 is slow on purpose); a manager pays
+    // without one.
+    if let (Role::Kiosk, PayType::Cell, Some(cell_id)) = (device.role, new.pay_type, &new.cell_id)
+    {
+        crate::pins::check_order(hub, cell_id, new.cell_pin.as_deref()).await?;
+    }
+
     let mut w = hub.log.begin().await?;
     if let Some(order) = store::orders::by_key(&mut w.tx, &device.id, &key).await? {
         return Ok(Placed::Existing(order));

@@ -30,9 +30,11 @@ pub async fn load_menu(conn: &mut SqliteConnection) -> Result<Vec<MenuItem>, sql
     let rows: Vec<MenuRow> = sqlx::query_as(
         "SELECT id, name, category, price, is_sold_out, stock FROM menu_items ORDER BY position, id",
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(MenuItem::from).collect())
+    let mut items: Vec<MenuItem> = rows.into_iter().map(MenuItem::from).collect();
+    super::photos::fill(conn, &mut items).await?;
+    Ok(items)
 }
 
 pub async fn load_menu_item(
@@ -43,9 +45,13 @@ pub async fn load_menu_item(
         "SELECT id, name, category, price, is_sold_out, stock FROM menu_items WHERE id = ?",
     )
     .bind(id)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(MenuItem::from))
+    let mut item = row.map(MenuItem::from);
+    if let Some(item) = &mut item {
+        super::photos::fill_one(conn, item).await?;
+    }
+    Ok(item)
 }
 
 /// Sets an item's stock and whether it is sold out.
