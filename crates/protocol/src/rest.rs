@@ -154,8 +154,8 @@ pub struct Cell {
     pub has_pin: bool,
 }
 
-/// `POST /api/cells`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/cells`. Its `Debug` hides the PIN.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewCell {
     pub name: String,
@@ -172,6 +172,17 @@ pub struct NewCell {
 #[serde(deny_unknown_fields)]
 pub struct CellPin {
     pub pin: String,
+}
+
+impl std::fmt::Debug for NewCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewCell { name, balance, pin } = self;
+        f.debug_struct("NewCell")
+            .field("name", name)
+            .field("balance", balance)
+            .field("pin", &pin.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for CellPin {
@@ -215,8 +226,8 @@ pub struct NewOrderItem {
     pub options: Vec<ChosenOption>,
 }
 
-/// `POST /api/orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/orders`. Its `Debug` hides the cell's PIN.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOrder {
     pub idempotency_key: String,
@@ -240,6 +251,32 @@ pub struct NewOrder {
     /// order was queued: 1 to 12 letters, digits or `-`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+}
+
+impl std::fmt::Debug for NewOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field named, so that a new one is not left out unseen.
+        let NewOrder {
+            idempotency_key,
+            items,
+            pay_type,
+            cell_id,
+            cell_pin,
+            fulfilment,
+            placed_at,
+            reference,
+        } = self;
+        f.debug_struct("NewOrder")
+            .field("idempotency_key", idempotency_key)
+            .field("items", items)
+            .field("pay_type", pay_type)
+            .field("cell_id", cell_id)
+            .field("cell_pin", &cell_pin.as_ref().map(|_| ".."))
+            .field("fulfilment", fulfilment)
+            .field("placed_at", placed_at)
+            .field("reference", reference)
+            .finish()
+    }
 }
 
 /// An order as `GET /api/orders` and `POST /api/orders` return it: the
@@ -566,6 +603,26 @@ pub struct Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pin_never_shows_in_debug() {
+        let order: NewOrder = serde_json::from_str(
+            r#"{"idempotencyKey":"k","items":[{"menuId":"latte","quantity":1}],"payType":"CELL","cellId":"cell-design","cellPin":"73920518"}"#,
+        )
+        .unwrap();
+        let cell: NewCell = serde_json::from_str(r#"{"name":"Ops","pin":"73920518"}"#).unwrap();
+        let pin = CellPin {
+            pin: "73920518".into(),
+        };
+        for shown in [
+            format!("{order:?}"),
+            format!("{cell:?}"),
+            format!("{pin:?}"),
+        ] {
+            assert!(!shown.contains("7392"), "{shown}");
+        }
+        assert!(format!("{order:?}").contains("cell-design"));
+    }
 
     #[test]
     fn a_status_change_takes_an_optional_from_and_nothing_else() {
