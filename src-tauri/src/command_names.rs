@@ -11,6 +11,8 @@ pub const COMMANDS: &[&str] = &[
     "painted",
     "setup",
     "place_order",
+    "quote_cart",
+    "unlock_cell",
     "status_qr",
     "advance_order",
     "cancel_order",

@@ -52,6 +52,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::painted,
             commands::setup,
             commands::place_order,
+            commands::quote_cart,
+            commands::unlock_cell,
             commands::status_qr,
             commands::advance_order,
             commands::cancel_order,

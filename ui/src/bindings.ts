@@ -34,10 +34,25 @@ async setup(choice: SetupChoice) : Promise<Session> {
 },
 /**
  * Places an order from the kiosk's cart; returns the outbox key the
- * outcome (`sent` or `refused`) will name.
+ * outcome (`sent` or `refused`) will name, and the order's provisional
+ * reference.
  */
-async placeOrder(lines: CartLine[], pay: Pay, cellId: string | null) : Promise<string> {
-    return await TAURI_INVOKE("place_order", { lines, pay, cellId });
+async placeOrder(lines: CartLine[], pay: Pay, cellId: string | null, cellPin: string | null, fulfilment: Serve) : Promise<PlacedOrder> {
+    return await TAURI_INVOKE("place_order", { lines, pay, cellId, cellPin, fulfilment });
+},
+/**
+ * The kiosk's cart priced with its options, each line checked against the
+ * cached menu: what the customer sees as the cart changes.
+ */
+async quoteCart(lines: CartLine[]) : Promise<CartQuote> {
+    return await TAURI_INVOKE("quote_cart", { lines });
+},
+/**
+ * A team's balance, once the customer has typed its PIN (kiosk). A wrong
+ * PIN answers `wrong_pin`; too many wrong ones, `rate_limited`.
+ */
+async unlockCell(cellId: string, pin: string) : Promise<CellEntry> {
+    return await TAURI_INVOKE("unlock_cell", { cellId, pin });
 },
 /**
  * The kiosk's confirmation: the hub's status page of order `daily_num` for a
@@ -219,8 +234,29 @@ coreUpdate: "core-update"
 /**
  * One line of the kiosk's cart.
  */
-export type CartLine = { menuId: string; quantity: number }
-export type CellEntry = { id: string; name: string; balance: number }
+export type CartLine = { menuId: string; quantity: number; 
+/**
+ * One entry per choice chosen (an extra shot taken twice is here twice).
+ */
+options: ChosenOptionInput[] }
+/**
+ * The kiosk's cart priced by the core, line by line, in cart order.
+ */
+export type CartQuote = { lines: QuotedLineEntry[]; total: number; 
+/**
+ * Whether the hub would take it as it stands.
+ */
+orderable: boolean }
+export type CellEntry = { id: string; name: string; 
+/**
+ * None on a kiosk: a team's balance is shown only once its PIN is in.
+ */
+balance: number | null; 
+/**
+ * Whether the team has a PIN; a kiosk pays only with such a team.
+ */
+hasPin: boolean }
+export type ChosenOptionInput = { groupId: string; choiceId: string }
 /**
  * What the shell forwards from the client core to the windows of a device.
  */
@@ -293,6 +329,14 @@ export type IpcErrorCode =
  */
 "sold_out" | "insufficient_balance" | "kiosk_inactive" | "ordering_paused" | 
 /**
+ * A team's PIN was wrong (or the team has none).
+ */
+"wrong_pin" | 
+/**
+ * Too many tries: wait a little.
+ */
+"rate_limited" | 
+/**
  * The hub did not answer: the change may not have been made.
  */
 "network" | 
@@ -304,6 +348,10 @@ export type IpcErrorCode =
  * What was typed or chosen is not acceptable; the message says why.
  */
 "validation" | "other"
+/**
+ * One option of an order line, priced, by name.
+ */
+export type LineOptionEntry = { group: string; choice: string; priceDelta: number }
 export type LinkState = "connecting" | "live" | "reconnecting" | "offline" | "rejected"
 /**
  * The connection as the indicator shows it.
@@ -321,7 +369,11 @@ message: string | null;
  * When the newest event arrived (RFC 3339); the UI shows its age.
  */
 newestEventAt: string | null }
-export type MenuEntry = { id: string; name: string; category: string; 
+export type MenuEntry = { id: string; name: string; 
+/**
+ * Its name in other languages, by language code.
+ */
+names: Partial<{ [key in string]: string }>; category: string; 
 /**
  * In the currency's minor unit.
  */
@@ -329,7 +381,15 @@ price: number; isSoldOut: boolean;
 /**
  * How many are left, for items whose stock is counted.
  */
-stock: number | null }
+stock: number | null; optionGroups: OptionGroupEntry[]; 
+/**
+ * The station that makes it (`bar`, `kitchen`).
+ */
+station: string; position: number; 
+/**
+ * Where the UI loads its photo from, if it has one.
+ */
+photo: PhotoEntry | null }
 /**
  * A change to a menu item; `null` fields stay as they are, `clearStock`
  * stops counting its stock.
@@ -342,18 +402,30 @@ export type NewMenuInput = { name: string; category: string; price: number; stoc
 export type NewWorkorderInput = { title: string; customerName: string; lines: WorkorderLineEntry[] }
 export type NoticeEntry = { id: string; level: NoticeLevel; title: string; message: string; timestamp: string }
 export type NoticeLevel = "info" | "warning" | "error"
+export type OptionChoiceEntry = { id: string; name: string; names: Partial<{ [key in string]: string }>; priceDelta: number; isSoldOut: boolean }
+export type OptionGroupEntry = { id: string; name: string; names: Partial<{ [key in string]: string }>; required: boolean; min: number; max: number; choices: OptionChoiceEntry[] }
 export type OrderEntry = { orderId: string; dailyNum: number; payType: Pay; cellName: string | null; items: OrderEntryLine[]; totalAmount: number; status: Stage; 
 /**
  * RFC 3339.
  */
-createdAt: string; updatedAt: string; cancelReason: string | null }
-export type OrderEntryLine = { menuName: string; quantity: number; 
+createdAt: string; updatedAt: string; cancelReason: string | null; fulfilment: Serve; 
 /**
- * The options as the kiosk sent them, in words (`size: large`).
+ * RFC 3339: when the customer placed it (timers start here).
  */
-options: string | null }
+placedAt: string; 
+/**
+ * The provisional reference the kiosk showed while it was queued.
+ */
+reference: string | null }
+export type OrderEntryLine = { menuId: string; menuName: string; quantity: number; unitPrice: number; options: LineOptionEntry[] }
 export type PairingCodeView = { code: string; expiresAt: string; role: RoleName; name: string }
 export type Pay = "CARD" | "CASH" | "CELL"
+export type PhotoEntry = { url: string; thumbUrl: string }
+/**
+ * An order the kiosk queued: the key its outcome will name, and the
+ * provisional reference to show until its number comes.
+ */
+export type PlacedOrder = { key: string; reference: string }
 /**
  * A window's preferences (not the café's settings): its device's, else this
  * instance's.
@@ -367,6 +439,15 @@ language: string | null;
  * The system's language (`de`, `ko`, ...), from the locale.
  */
 systemLanguage?: string }
+export type QuotedLineEntry = { menuId: string; quantity: number; options: LineOptionEntry[]; unitPrice: number; totalPrice: number; 
+/**
+ * What the hub would refuse of this line, in words.
+ */
+problem: string | null; problemCode: IpcErrorCode | null; 
+/**
+ * For a stock shorter than the cart: how many are left.
+ */
+left: number | null }
 export type RoleName = "kiosk" | "barista" | "display" | "manager"
 /**
  * Everything a screen shows, read from the device's cache.
@@ -406,6 +487,7 @@ outboxDepth: number;
  */
 deviceId: string }
 export type ScreenKind = "setup" | "kiosk" | "barista" | "board" | "display" | "manager"
+export type Serve = "DINE_IN" | "TAKE_OUT"
 /**
  * Who this window is.
  */

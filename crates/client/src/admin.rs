@@ -110,7 +110,7 @@ impl HubApi {
     /// balance, once its PIN is right. The PIN goes to the hub and nowhere
     /// else.
     pub async fn unlock_cell(&self, cell_id: &str, pin: &str) -> Result<Cell, ClientError> {
-        self.allow(Action::PlaceOrder)?;
+        self.allow(Action::UnlockCell)?;
         let path = format!("/api/cells/{}/unlock", segment(cell_id)?);
         let body = CellPin {
             pin: pin.to_owned(),

@@ -2,16 +2,33 @@
 //! link it shows for them, a barista's moves and cancels, sold-out marks, the
 //! now-serving board, a customer's signature on a display.
 
-use countertop_client::{cart, status_link};
+use countertop_client::{cart, status_link, Checkout};
 use countertop_protocol::{NewOrderItem, PayType, SignatureSubmission};
 use tauri::{AppHandle, State, WebviewWindow};
 
-use crate::ipc::{CartLine, IpcError, IpcErrorCode, Pay, StatusQr};
+use crate::ipc::{
+    CartLine, CartQuote, CellEntry, IpcError, IpcErrorCode, Pay, PlacedOrder, Serve, StatusQr,
+};
 use crate::station::Station;
 use crate::windows;
 
+/// The kiosk's cart priced with its options, each line checked against the
+/// cached menu: what the customer sees as the cart changes.
+#[tauri::command]
+#[specta::specta]
+pub fn quote_cart(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    lines: Vec<CartLine>,
+) -> Result<CartQuote, IpcError> {
+    let device = station.device_for(window.label())?;
+    let items: Vec<NewOrderItem> = lines.into_iter().map(Into::into).collect();
+    Ok(cart::quote(&items, &device.handle.cache().menu()?).into())
+}
+
 /// Places an order from the kiosk's cart; returns the outbox key the
-/// outcome (`sent` or `refused`) will name.
+/// outcome (`sent` or `refused`) will name, and the order's provisional
+/// reference.
 #[tauri::command]
 #[specta::specta]
 pub fn place_order(
@@ -20,20 +37,20 @@ pub fn place_order(
     lines: Vec<CartLine>,
     pay: Pay,
     cell_id: Option<String>,
-) -> Result<String, IpcError> {
+    cell_pin: Option<String>,
+    fulfilment: Serve,
+) -> Result<PlacedOrder, IpcError> {
     let device = station.device_for(window.label())?;
     let cache = device.handle.cache();
-    let items: Vec<NewOrderItem> = lines
-        .into_iter()
-        .map(|l| NewOrderItem {
-            menu_id: l.menu_id,
-            quantity: l.quantity,
-            options: None,
-        })
-        .collect();
+    let items: Vec<NewOrderItem> = lines.into_iter().map(Into::into).collect();
     // Refuse at once what the hub would refuse, so the customer hears it
-    // before the order leaves the kiosk.
+    // before the order leaves the kiosk. A team's balance is the hub's to
+    // check once its PIN is in.
     let pay = PayType::from(pay);
+    let (cell_id, cell_pin) = match pay {
+        PayType::Cell => (cell_id, cell_pin),
+        _ => (None, None),
+    };
     cart::check(
         &items,
         pay,
@@ -41,7 +58,39 @@ pub fn place_order(
         &cache.menu()?,
         &cache.cells()?,
     )?;
-    Ok(device.handle.place_order(items, pay, cell_id)?)
+    let checkout = Checkout {
+        pay_type: pay,
+        cell_id,
+        cell_pin,
+        fulfilment: fulfilment.into(),
+    };
+    let queued = device.handle.place(items, checkout)?;
+    Ok(PlacedOrder {
+        key: queued.key,
+        reference: queued.reference,
+    })
+}
+
+/// A team's balance, once the customer has typed its PIN (kiosk). A wrong
+/// PIN answers `wrong_pin`; too many wrong ones, `rate_limited`.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock_cell(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    cell_id: String,
+    pin: String,
+) -> Result<CellEntry, IpcError> {
+    let device = station.device_for(window.label())?;
+    let pin = pin.trim();
+    if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IpcError::new(
+            IpcErrorCode::WrongPin,
+            "a PIN is 4 to 8 digits",
+        ));
+    }
+    let api = device.handle.api()?.clone();
+    Ok(api.unlock_cell(&cell_id, pin).await?.into())
 }
 
 /// The kiosk's confirmation: the hub's status page of order `daily_num` for a

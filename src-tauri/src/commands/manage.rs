@@ -51,7 +51,7 @@ pub async fn add_menu_item(
     station: State<'_, Station>,
     item: NewMenuInput,
 ) -> Result<MenuEntry, IpcError> {
-    let (_, api) = api_of(&window, &station)?;
+    let (device, api) = api_of(&window, &station)?;
     let new = NewMenuItem {
         name: item.name.trim().to_owned(),
         category: item.category.trim().to_owned(),
@@ -61,8 +61,11 @@ pub async fn add_menu_item(
             .stock
             .map(|s| minor_units("the stock", s))
             .transpose()?,
+        option_groups: Vec::new(),
+        station: None,
+        names: Default::default(),
     };
-    Ok(api.add_menu_item(&new).await?.into())
+    Ok(MenuEntry::new(api.add_menu_item(&new).await?, &device.hub))
 }
 
 /// Changes a menu item's name, category, price, stock or sold-out mark (manager).
@@ -74,7 +77,7 @@ pub async fn update_menu_item(
     menu_id: String,
     patch: MenuPatchInput,
 ) -> Result<MenuEntry, IpcError> {
-    let (_, api) = api_of(&window, &station)?;
+    let (device, api) = api_of(&window, &station)?;
     let stock = if patch.clear_stock {
         Some(None)
     } else {
@@ -92,8 +95,12 @@ pub async fn update_menu_item(
             .transpose()?,
         is_sold_out: patch.is_sold_out,
         stock,
+        ..MenuPatch::default()
     };
-    Ok(api.update_menu_item(&menu_id, &change).await?.into())
+    Ok(MenuEntry::new(
+        api.update_menu_item(&menu_id, &change).await?,
+        &device.hub,
+    ))
 }
 
 /// Opens a new cell (group account) with no points (manager).

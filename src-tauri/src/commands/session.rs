@@ -3,13 +3,13 @@
 
 use countertop_client::device::alert_settings;
 use countertop_client::{workorders, ConnectionState, Dashboard};
-use countertop_protocol::{Access, Topic};
+use countertop_protocol::{Access, Role, Topic};
 use tauri::{AppHandle, Manager as _, State, WebviewWindow};
 use tauri_specta::Event as _;
 
 use crate::ipc::{
-    CoreUpdate, DashboardView, IpcError, IpcErrorCode, OrderEntry, Preferences, Screen, ScreenKind,
-    Session, SetupChoice, WorkorderEntry,
+    CellEntry, CoreUpdate, DashboardView, IpcError, IpcErrorCode, MenuEntry, OrderEntry,
+    Preferences, Screen, ScreenKind, Session, SetupChoice, WorkorderEntry,
 };
 use crate::station::{Binding, Station};
 use crate::{access, launch, logging, preferences, tray};
@@ -80,8 +80,22 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
     let ordering = device.handle.ordering_open();
     let alerts = alert_settings(cache, device.role)?;
     Ok(Screen {
-        menu: cache.menu()?.into_iter().map(Into::into).collect(),
-        cells: cache.cells()?.into_iter().map(Into::into).collect(),
+        menu: cache
+            .menu()?
+            .into_iter()
+            .map(|m| MenuEntry::new(m, &device.hub))
+            .collect(),
+        cells: cache
+            .cells()?
+            .into_iter()
+            .map(|c| {
+                let mut cell = CellEntry::from(c);
+                if device.role == Role::Kiosk {
+                    cell.balance = None;
+                }
+                cell
+            })
+            .collect(),
         orders,
         settings: cache.settings()?,
         status: device.handle.status().into(),

@@ -24,6 +24,10 @@ pub enum IpcErrorCode {
     InsufficientBalance,
     KioskInactive,
     OrderingPaused,
+    /// A team's PIN was wrong (or the team has none).
+    WrongPin,
+    /// Too many tries: wait a little.
+    RateLimited,
     /// The hub did not answer: the change may not have been made.
     Network,
     /// This window or device may not do that.
@@ -48,6 +52,8 @@ impl From<ErrorKind> for IpcErrorCode {
             ErrorKind::Hub(ErrorCode::KioskInactive) => IpcErrorCode::KioskInactive,
             ErrorKind::Hub(ErrorCode::Forbidden) => IpcErrorCode::Forbidden,
             ErrorKind::Hub(ErrorCode::Validation) => IpcErrorCode::Validation,
+            ErrorKind::Hub(ErrorCode::WrongPin) => IpcErrorCode::WrongPin,
+            ErrorKind::Hub(ErrorCode::RateLimited) => IpcErrorCode::RateLimited,
             ErrorKind::OrderingPaused => IpcErrorCode::OrderingPaused,
             ErrorKind::Network => IpcErrorCode::Network,
             _ => IpcErrorCode::Other,

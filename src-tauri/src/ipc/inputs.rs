@@ -25,6 +25,32 @@ pub enum SetupChoice {
 pub struct CartLine {
     pub menu_id: String,
     pub quantity: u32,
+    /// One entry per choice chosen (an extra shot taken twice is here twice).
+    pub options: Vec<ChosenOptionInput>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ChosenOptionInput {
+    pub group_id: String,
+    pub choice_id: String,
+}
+
+impl From<CartLine> for countertop_protocol::NewOrderItem {
+    fn from(l: CartLine) -> countertop_protocol::NewOrderItem {
+        countertop_protocol::NewOrderItem {
+            menu_id: l.menu_id,
+            quantity: l.quantity,
+            options: l
+                .options
+                .into_iter()
+                .map(|o| countertop_protocol::ChosenOption {
+                    group_id: o.group_id,
+                    choice_id: o.choice_id,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A new menu item, from the manager's menu editor.

@@ -12,11 +12,14 @@ mod updates;
 mod views;
 
 pub use errors::{IpcError, IpcErrorCode};
-pub use inputs::{CartLine, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice};
+pub use inputs::{
+    CartLine, ChosenOptionInput, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice,
+};
 pub use updates::CoreUpdate;
 pub use views::{
-    CellEntry, DashboardView, DeviceEntry, HourCount, LinkState, LinkStatus, MenuEntry,
-    NoticeEntry, NoticeLevel, OrderEntry, OrderEntryLine, PairingCodeView, Pay, Preferences,
-    RoleName, Screen, ScreenKind, Session, SignatureEntry, Stage, StatusQr, WorkSessionEntry,
-    WorkorderEntry, WorkorderLineEntry, WorkorderStage,
+    CartQuote, CellEntry, DashboardView, DeviceEntry, HourCount, LineOptionEntry, LinkState,
+    LinkStatus, MenuEntry, NoticeEntry, NoticeLevel, OptionChoiceEntry, OptionGroupEntry,
+    OrderEntry, OrderEntryLine, PairingCodeView, Pay, PhotoEntry, PlacedOrder, Preferences,
+    QuotedLineEntry, RoleName, Screen, ScreenKind, Serve, Session, SignatureEntry, Stage, StatusQr,
+    WorkSessionEntry, WorkorderEntry, WorkorderLineEntry, WorkorderStage,
 };

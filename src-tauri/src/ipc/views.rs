@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use countertop_client::{ConnectionState, Dashboard, Status};
 use countertop_protocol::{
-    Cell, Device, MenuItem, NotificationLevel, Order, OrderStatus, PairingCode, PayType, Role,
-    SystemNotification, Workorder, WorkorderStatus,
+    Cell, Device, Fulfilment, LineOption, MenuItem, NotificationLevel, OptionChoice, OptionGroup,
+    Order, OrderStatus, PairingCode, PayType, Role, SystemNotification, Workorder, WorkorderStatus,
 };
 use serde::{Deserialize, Serialize};
+
+use super::errors::IpcErrorCode;
 use specta::Type;
 
 /// Who this window is.
@@ -126,28 +128,129 @@ impl From<OrderStatus> for Stage {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Type)]
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct MenuEntry {
     pub id: String,
     pub name: String,
+    /// Its name in other languages, by language code.
+    pub names: BTreeMap<String, String>,
     pub category: String,
     /// In the currency's minor unit.
     pub price: f64,
     pub is_sold_out: bool,
     /// How many are left, for items whose stock is counted.
     pub stock: Option<f64>,
+    pub option_groups: Vec<OptionGroupEntry>,
+    /// The station that makes it (`bar`, `kitchen`).
+    pub station: String,
+    pub position: f64,
+    /// Where the UI loads its photo from, if it has one.
+    pub photo: Option<PhotoEntry>,
 }
 
-impl From<MenuItem> for MenuEntry {
-    fn from(m: MenuItem) -> MenuEntry {
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoEntry {
+    pub url: String,
+    pub thumb_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionGroupEntry {
+    pub id: String,
+    pub name: String,
+    pub names: BTreeMap<String, String>,
+    pub required: bool,
+    pub min: u32,
+    pub max: u32,
+    pub choices: Vec<OptionChoiceEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionChoiceEntry {
+    pub id: String,
+    pub name: String,
+    pub names: BTreeMap<String, String>,
+    pub price_delta: f64,
+    pub is_sold_out: bool,
+}
+
+impl From<OptionGroup> for OptionGroupEntry {
+    fn from(g: OptionGroup) -> OptionGroupEntry {
+        OptionGroupEntry {
+            id: g.id,
+            name: g.name,
+            names: g.names,
+            required: g.required,
+            min: g.min,
+            max: g.max,
+            choices: g.choices.into_iter().map(OptionChoiceEntry::from).collect(),
+        }
+    }
+}
+
+impl From<OptionChoice> for OptionChoiceEntry {
+    fn from(c: OptionChoice) -> OptionChoiceEntry {
+        OptionChoiceEntry {
+            id: c.id,
+            name: c.name,
+            names: c.names,
+            price_delta: c.price_delta as f64,
+            is_sold_out: c.is_sold_out,
+        }
+    }
+}
+
+impl From<OptionGroupEntry> for OptionGroup {
+    fn from(g: OptionGroupEntry) -> OptionGroup {
+        OptionGroup {
+            id: g.id,
+            name: g.name,
+            names: g.names,
+            required: g.required,
+            min: g.min,
+            max: g.max,
+            choices: g
+                .choices
+                .into_iter()
+                .map(|c| OptionChoice {
+                    id: c.id,
+                    name: c.name,
+                    names: c.names,
+                    price_delta: c.price_delta as i64,
+                    is_sold_out: c.is_sold_out,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl MenuEntry {
+    /// The view of `m`, its photo's addresses made absolute on `hub`.
+    pub fn new(m: MenuItem, hub: &str) -> MenuEntry {
+        let hub = hub.trim_end_matches('/');
         MenuEntry {
             id: m.id,
             name: m.name,
+            names: m.names,
             category: m.category,
             price: m.price as f64,
             is_sold_out: m.is_sold_out,
             stock: m.stock.map(|s| s as f64),
+            option_groups: m
+                .option_groups
+                .into_iter()
+                .map(OptionGroupEntry::from)
+                .collect(),
+            station: m.station,
+            position: m.position as f64,
+            photo: m.photo.map(|p| PhotoEntry {
+                url: format!("{hub}{}", p.url),
+                thumb_url: format!("{hub}{}", p.thumb_url),
+            }),
         }
     }
 }
@@ -157,7 +260,10 @@ impl From<MenuItem> for MenuEntry {
 pub struct CellEntry {
     pub id: String,
     pub name: String,
-    pub balance: f64,
+    /// None on a kiosk: a team's balance is shown only once its PIN is in.
+    pub balance: Option<f64>,
+    /// Whether the team has a PIN; a kiosk pays only with such a team.
+    pub has_pin: bool,
 }
 
 impl From<Cell> for CellEntry {
@@ -165,7 +271,115 @@ impl From<Cell> for CellEntry {
         CellEntry {
             id: c.id,
             name: c.name,
-            balance: c.balance as f64,
+            balance: Some(c.balance as f64),
+            has_pin: c.has_pin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Serve {
+    DineIn,
+    TakeOut,
+}
+
+impl From<Fulfilment> for Serve {
+    fn from(f: Fulfilment) -> Serve {
+        match f {
+            Fulfilment::DineIn => Serve::DineIn,
+            Fulfilment::TakeOut => Serve::TakeOut,
+        }
+    }
+}
+
+impl From<Serve> for Fulfilment {
+    fn from(s: Serve) -> Fulfilment {
+        match s {
+            Serve::DineIn => Fulfilment::DineIn,
+            Serve::TakeOut => Fulfilment::TakeOut,
+        }
+    }
+}
+
+/// The kiosk's cart priced by the core, line by line, in cart order.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CartQuote {
+    pub lines: Vec<QuotedLineEntry>,
+    pub total: f64,
+    /// Whether the hub would take it as it stands.
+    pub orderable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotedLineEntry {
+    pub menu_id: String,
+    pub quantity: u32,
+    pub options: Vec<LineOptionEntry>,
+    pub unit_price: f64,
+    pub total_price: f64,
+    /// What the hub would refuse of this line, in words.
+    pub problem: Option<String>,
+    pub problem_code: Option<IpcErrorCode>,
+    /// For a stock shorter than the cart: how many are left.
+    pub left: Option<f64>,
+}
+
+impl From<countertop_client::cart::Quote> for CartQuote {
+    fn from(q: countertop_client::cart::Quote) -> CartQuote {
+        let orderable = !q.lines.is_empty() && q.problem().is_none();
+        CartQuote {
+            lines: q
+                .lines
+                .into_iter()
+                .map(|l| QuotedLineEntry {
+                    menu_id: l.menu_id,
+                    quantity: l.quantity,
+                    options: l.options.into_iter().map(LineOptionEntry::from).collect(),
+                    unit_price: l.unit_price as f64,
+                    total_price: l.total_price as f64,
+                    left: match &l.problem {
+                        Some(countertop_client::CartError::OnlyLeft { left, .. }) => {
+                            Some(*left as f64)
+                        }
+                        _ => None,
+                    },
+                    problem_code: l.problem.as_ref().map(|p| p.kind().into()),
+                    problem: l.problem.map(|p| p.to_string()),
+                })
+                .collect(),
+            total: q.total as f64,
+            orderable,
+        }
+    }
+}
+
+/// An order the kiosk queued: the key its outcome will name, and the
+/// provisional reference to show until its number comes.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacedOrder {
+    pub key: String,
+    pub reference: String,
+}
+
+/// One option of an order line, priced, by name.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LineOptionEntry {
+    pub group: String,
+    pub choice: String,
+    pub price_delta: f64,
+}
+
+impl From<LineOption> for LineOptionEntry {
+    fn from(o: LineOption) -> LineOptionEntry {
+        LineOptionEntry {
+            group: o.group,
+            choice: o.choice,
+            price_delta: o.price_delta as f64,
         }
     }
 }
@@ -173,10 +387,11 @@ impl From<Cell> for CellEntry {
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderEntryLine {
+    pub menu_id: String,
     pub menu_name: String,
     pub quantity: u32,
-    /// The options as the kiosk sent them, in words (`size: large`).
-    pub options: Option<String>,
+    pub unit_price: f64,
+    pub options: Vec<LineOptionEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -193,23 +408,11 @@ pub struct OrderEntry {
     pub created_at: String,
     pub updated_at: String,
     pub cancel_reason: Option<String>,
-}
-
-fn describe_options(options: &serde_json::Value) -> Option<String> {
-    match options {
-        serde_json::Value::Null => None,
-        serde_json::Value::Object(map) if map.is_empty() => None,
-        serde_json::Value::Object(map) => Some(
-            map.iter()
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => format!("{k}: {s}"),
-                    other => format!("{k}: {other}"),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        other => Some(other.to_string()),
-    }
+    pub fulfilment: Serve,
+    /// RFC 3339: when the customer placed it (timers start here).
+    pub placed_at: String,
+    /// The provisional reference the kiosk showed while it was queued.
+    pub reference: Option<String>,
 }
 
 impl From<Order> for OrderEntry {
@@ -223,9 +426,11 @@ impl From<Order> for OrderEntry {
                 .items
                 .into_iter()
                 .map(|l| OrderEntryLine {
+                    menu_id: l.menu_id,
                     menu_name: l.menu_name,
                     quantity: l.quantity,
-                    options: l.options.as_ref().and_then(describe_options),
+                    unit_price: l.unit_price as f64,
+                    options: l.options.into_iter().map(LineOptionEntry::from).collect(),
                 })
                 .collect(),
             total_amount: o.total_amount as f64,
@@ -233,6 +438,9 @@ impl From<Order> for OrderEntry {
             created_at: o.created_at.to_rfc3339(),
             updated_at: o.updated_at.to_rfc3339(),
             cancel_reason: o.cancel_reason,
+            fulfilment: o.fulfilment.into(),
+            placed_at: o.placed_at.unwrap_or(o.created_at).to_rfc3339(),
+            reference: o.reference,
         }
     }
 }

@@ -61,7 +61,7 @@ function CellRow({ cell, screen, onError }: { cell: CellEntry; screen: TabProps[
     <tr data-testid={`cell-row-${cell.id}`}>
       <th scope="row">{cell.name}</th>
       <td className="amount" data-testid={`cell-balance-${cell.id}`} aria-live="polite">
-        {fmt.money(cell.balance, screen.settings)}
+        {fmt.money(cell.balance ?? 0, screen.settings)}
       </td>
       <td>
         <form

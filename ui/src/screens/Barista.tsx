@@ -249,7 +249,7 @@ function OrderCard({
         {o.items.map((l, i) => (
           <li key={i}>
             <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
-            {l.options && <div className="options">{l.options}</div>}
+            {l.options.length > 0 && <div className="options">{l.options.map((o) => o.choice).join(", ")}</div>}
           </li>
         ))}
       </ul>
@@ -330,7 +330,7 @@ function RecallDialog({
         {order.items.map((l, i) => (
           <li key={i}>
             <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
-            {l.options && <div className="options">{l.options}</div>}
+            {l.options.length > 0 && <div className="options">{l.options.map((o) => o.choice).join(", ")}</div>}
           </li>
         ))}
       </ul>
