@@ -234,7 +234,7 @@ pub fn router(hub: Hub) -> Router {
     let api = Router::new()
         .route("/snapshot", get(snapshot::get_snapshot))
         .route("/menu", get(menu::list).post(menu::create))
-        .route("/menu/{id}", patch(menu::update))
+        .route("/menu/{id}", patch(menu::update).delete(menu::delete))
         // The upload reads its own body, up to 8 MiB (`api::photos`).
         .route(
             "/menu/{id}/photo",

@@ -1,5 +1,6 @@
 //! The menu over REST: list, add, change (price, name, category, stock, sold
-//! out), each a call into the `menu` domain.
+//! out, option groups, station, names, position), delete, each a call into
+//! the `menu` domain.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,11 +38,25 @@ pub async fn update(
     let touches_more = patch.name.is_some()
         || patch.category.is_some()
         || patch.price.is_some()
-        || patch.stock.is_some();
+        || patch.stock.is_some()
+        || patch.option_groups.is_some()
+        || patch.station.is_some()
+        || patch.names.is_some()
+        || patch.position.is_some();
     if touches_more && !device.role.may(Action::EditMenu) {
         return Err(AppError::forbidden(
             "a barista may only mark items sold out or back in stock",
         ));
     }
     Ok(Json(menu::change(&hub, &id, patch).await?))
+}
+
+pub async fn delete(
+    State(hub): State<Hub>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Action::DeleteMenuItem)?;
+    menu::delete(&hub, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,12 @@
-//! The `menu_items` table.
+//! The `menu_items` table. An item's option groups and its names by language
+//! are stored as the protocol writes them (JSON text).
 
-use countertop_protocol::MenuItem;
+use countertop_protocol::{MenuItem, Names, OptionGroup};
 use sqlx::SqliteConnection;
+
+/// The columns [`MenuRow`] reads.
+const MENU_COLUMNS: &str =
+    "id, name, category, price, is_sold_out, stock, position, option_groups, station, names";
 
 #[derive(sqlx::FromRow)]
 pub struct MenuRow {
@@ -11,28 +16,47 @@ pub struct MenuRow {
     pub price: i64,
     pub is_sold_out: i64,
     pub stock: Option<i64>,
+    pub position: i64,
+    pub option_groups: String,
+    pub station: String,
+    pub names: String,
 }
 
-impl From<MenuRow> for MenuItem {
-    fn from(r: MenuRow) -> MenuItem {
-        MenuItem {
+impl TryFrom<MenuRow> for MenuItem {
+    type Error = sqlx::Error;
+
+    /// The item without its photo (`store::photos::fill` adds it).
+    fn try_from(r: MenuRow) -> Result<MenuItem, sqlx::Error> {
+        let unreadable = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+        let option_groups: Vec<OptionGroup> =
+            serde_json::from_str(&r.option_groups).map_err(unreadable)?;
+        let names: Names = serde_json::from_str(&r.names).map_err(unreadable)?;
+        Ok(MenuItem {
             id: r.id,
             name: r.name,
             category: r.category,
             price: r.price,
             is_sold_out: r.is_sold_out != 0,
             stock: r.stock,
-        }
+            option_groups,
+            station: r.station,
+            names,
+            position: r.position,
+            photo: None,
+        })
     }
 }
 
 pub async fn load_menu(conn: &mut SqliteConnection) -> Result<Vec<MenuItem>, sqlx::Error> {
-    let rows: Vec<MenuRow> = sqlx::query_as(
-        "SELECT id, name, category, price, is_sold_out, stock FROM menu_items ORDER BY position, id",
-    )
+    let rows: Vec<MenuRow> = sqlx::query_as(&format!(
+        "SELECT {MENU_COLUMNS} FROM menu_items ORDER BY position, id"
+    ))
     .fetch_all(&mut *conn)
     .await?;
-    let mut items: Vec<MenuItem> = rows.into_iter().map(MenuItem::from).collect();
+    let mut items = rows
+        .into_iter()
+        .map(MenuItem::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
     super::photos::fill(conn, &mut items).await?;
     Ok(items)
 }
@@ -41,13 +65,13 @@ pub async fn load_menu_item(
     conn: &mut SqliteConnection,
     id: &str,
 ) -> Result<Option<MenuItem>, sqlx::Error> {
-    let row: Option<MenuRow> = sqlx::query_as(
-        "SELECT id, name, category, price, is_sold_out, stock FROM menu_items WHERE id = ?",
-    )
+    let row: Option<MenuRow> = sqlx::query_as(&format!(
+        "SELECT {MENU_COLUMNS} FROM menu_items WHERE id = ?"
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let mut item = row.map(MenuItem::from);
+    let mut item = row.map(MenuItem::try_from).transpose()?;
     if let Some(item) = &mut item {
         super::photos::fill_one(conn, item).await?;
     }
@@ -77,14 +101,12 @@ pub async fn next_position(conn: &mut SqliteConnection) -> Result<i64, sqlx::Err
         .await
 }
 
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    item: &MenuItem,
-    position: i64,
-) -> Result<(), sqlx::Error> {
+/// Adds an item at its `position`.
+pub async fn insert(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position,
+            option_groups, station, names)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&item.id)
     .bind(&item.name)
@@ -92,7 +114,10 @@ pub async fn insert(
     .bind(item.price)
     .bind(item.is_sold_out)
     .bind(item.stock)
-    .bind(position)
+    .bind(item.position)
+    .bind(json(&item.option_groups)?)
+    .bind(&item.station)
+    .bind(json(&item.names)?)
     .execute(conn)
     .await?;
     Ok(())
@@ -101,15 +126,49 @@ pub async fn insert(
 /// Writes every field of an item but its id and position.
 pub async fn update(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE menu_items SET name = ?, category = ?, price = ?, is_sold_out = ?, stock = ? WHERE id = ?",
+        "UPDATE menu_items SET name = ?, category = ?, price = ?, is_sold_out = ?, stock = ?,
+            option_groups = ?, station = ?, names = ?
+         WHERE id = ?",
     )
     .bind(&item.name)
     .bind(&item.category)
     .bind(item.price)
     .bind(item.is_sold_out)
     .bind(item.stock)
+    .bind(json(&item.option_groups)?)
+    .bind(&item.station)
+    .bind(json(&item.names)?)
     .bind(&item.id)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Sets the position of item `id`.
+pub async fn set_position(
+    conn: &mut SqliteConnection,
+    id: &str,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE menu_items SET position = ? WHERE id = ?")
+        .bind(position)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes item `id` (its photo goes with it: `ON DELETE CASCADE`); whether
+/// there was one.
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM menu_items WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A protocol value as the JSON text it is stored as.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
