@@ -1,8 +1,9 @@
 //! Placing an order: the request checked, a retry answered with the order
-//! it already placed, the kiosk switch, pricing and stock, a cell's debit,
-//! the daily number, the row, and its events, in one `Writer` transaction.
+//! it already placed, the kiosk switch, pricing (options included) and
+//! stock, a cell's debit, the daily number, the time the customer placed it,
+//! the row, and its events, in one `Writer` transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use countertop_protocol::SettingKey;
 use countertop_protocol::{
     BalanceChangeType, CellBalanceChanged, CellInfo, Event, NewOrder, Order, OrderStatus, PayType,
@@ -13,13 +14,20 @@ use super::{dashboard, pricing, OrderError};
 use crate::auth::{random_id, DeviceRecord};
 use crate::input::text;
 use crate::log::{Routing, Writer};
+use crate::menu::MAX_CHOSEN_PER_LINE;
 use crate::store;
 use crate::Hub;
 
 const MAX_LINES: usize = 50;
 const MAX_QUANTITY: u32 = 99;
-const MAX_OPTIONS_BYTES: usize = 1024;
 const MAX_KEY_LEN: usize = 128;
+const MAX_REFERENCE_LEN: usize = 12;
+/// How old a device's `placedAt` may be: a kiosk queues orders offline for
+/// a shift at most; anything older is a wrong clock, and the hub's now
+/// stands instead.
+const MAX_PLACED_AGE: Duration = Duration::hours(12);
+/// How far ahead of the hub a device's clock may run.
+const MAX_PLACED_AHEAD: Duration = Duration::seconds(5);
 
 /// What placing an order did.
 pub(crate) enum Placed {
@@ -47,10 +55,22 @@ fn check(new: &NewOrder) -> Result<String, OrderError> {
                 "quantity must be between 1 and {MAX_QUANTITY}"
             )));
         }
-        if let Some(options) = &item.options {
-            if options.to_string().len() > MAX_OPTIONS_BYTES {
-                return Err(OrderError::Invalid("options are too large".into()));
-            }
+        if item.options.len() > MAX_CHOSEN_PER_LINE {
+            return Err(OrderError::Invalid(format!(
+                "a line has at most {MAX_CHOSEN_PER_LINE} options"
+            )));
+        }
+    }
+    if let Some(reference) = &new.reference {
+        let ok = !reference.is_empty()
+            && reference.len() <= MAX_REFERENCE_LEN
+            && reference
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(OrderError::Invalid(format!(
+                "reference must be 1 to {MAX_REFERENCE_LEN} letters, digits or -"
+            )));
         }
     }
     match (new.pay_type, &new.cell_id) {
@@ -59,6 +79,18 @@ fn check(new: &NewOrder) -> Result<String, OrderError> {
             "cellId goes only with payType CELL".into(),
         )),
         _ => Ok(key),
+    }
+}
+
+/// When the customer placed the order: the device's `placedAt` if it is
+/// within the last 12 hours and not ahead of `now` by more than 5 seconds
+/// (a little ahead counts as now), else `now`.
+fn placed_at(device_said: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    match device_said {
+        Some(at) if at >= now - MAX_PLACED_AGE && at <= now + MAX_PLACED_AHEAD => {
+            at.min(now).trunc_subsecs(3)
+        }
+        _ => now,
     }
 }
 
@@ -82,8 +114,7 @@ pub(crate) async fn place(
     // A kiosk spends a team's points only with the team's PIN, checked here,
     // before the writer is taken (argon2 is slow on purpose); a manager pays
     // without one.
-    if let (Role::Kiosk, PayType::Cell, Some(cell_id)) = (device.role, new.pay_type, &new.cell_id)
-    {
+    if let (Role::Kiosk, PayType::Cell, Some(cell_id)) = (device.role, new.pay_type, &new.cell_id) {
         crate::pins::check_order(hub, cell_id, new.cell_pin.as_deref()).await?;
     }
 
@@ -162,6 +193,9 @@ async fn take(
         created_at: now,
         updated_at: now,
         cancel_reason: None,
+        fulfilment: new.fulfilment,
+        placed_at: Some(placed_at(new.placed_at, now)),
+        reference: new.reference.clone(),
     };
     store::orders::insert(&mut w.tx, &order, daily_num, today, &device.id, key).await?;
 

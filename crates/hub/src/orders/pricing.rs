@@ -1,5 +1,7 @@
-//! An order's lines priced from the menu, its stock checked, and the stock
-//! taken once the order is stored.
+//! An order's lines priced from the menu, their options checked against
+//! the item's option groups and priced (`MenuItem::price_options`, the rule
+//! the kiosk's cart uses too), its stock checked, and the stock taken once
+//! the order is stored.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +24,9 @@ pub(super) struct Priced {
 }
 
 /// Prices `items` from the menu: every item must exist and not be sold out,
-/// the total must not overflow, and items with a stock must have enough.
+/// its options must be ones it offers (none sold out), the total must not
+/// overflow, and items with a stock must have enough. Two lines of one item
+/// stay two lines, whatever their options.
 pub(super) async fn price(
     conn: &mut SqliteConnection,
     items: &[NewOrderItem],
@@ -40,22 +44,26 @@ pub(super) async fn price(
         if menu.is_sold_out {
             return Err(OrderError::SoldOut(format!("{} is sold out", menu.name)));
         }
+        let options = menu.price_options(&item.options).map_err(|e| {
+            if e.is_sold_out() {
+                OrderError::SoldOut(e.to_string())
+            } else {
+                OrderError::Invalid(e.to_string())
+            }
+        })?;
+        let overflow = || OrderError::Invalid("total overflows".into());
         let qty = i64::from(item.quantity);
         *wanted.entry(menu.id.clone()).or_default() += qty;
-        let line_total = menu
-            .price
-            .checked_mul(qty)
-            .ok_or_else(|| OrderError::Invalid("total overflows".into()))?;
-        total = total
-            .checked_add(line_total)
-            .ok_or_else(|| OrderError::Invalid("total overflows".into()))?;
+        let unit_price = menu.price.checked_add(options.delta).ok_or_else(overflow)?;
+        let line_total = unit_price.checked_mul(qty).ok_or_else(overflow)?;
+        total = total.checked_add(line_total).ok_or_else(overflow)?;
         lines.push(OrderLine {
             menu_id: menu.id.clone(),
             menu_name: menu.name.clone(),
             quantity: item.quantity,
-            unit_price: menu.price,
+            unit_price,
             total_price: line_total,
-            options: item.options.clone(),
+            options: options.options,
         });
         stocked.insert(menu.id.clone(), menu);
     }

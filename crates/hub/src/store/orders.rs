@@ -2,12 +2,14 @@
 //! the dashboard's figures read from them.
 
 use chrono::NaiveDate;
-use countertop_protocol::{BoardEntry, CellInfo, Order, OrderLine, OrderStatus, PayType};
+use countertop_protocol::{
+    BoardEntry, CellInfo, Fulfilment, Order, OrderLine, OrderStatus, PayType,
+};
 use sqlx::SqliteConnection;
 
 use super::{parse_ts, ts, StoreError};
 
-pub const ORDER_COLUMNS: &str = "id, daily_num, pay_type, cell_id, cell_name, items, total_amount, status, created_at, updated_at, cancel_reason, device_id";
+pub const ORDER_COLUMNS: &str = "id, daily_num, pay_type, cell_id, cell_name, items, total_amount, status, created_at, updated_at, cancel_reason, device_id, fulfilment, placed_at, reference";
 
 #[derive(sqlx::FromRow)]
 pub struct OrderRow {
@@ -23,12 +25,18 @@ pub struct OrderRow {
     pub updated_at: String,
     pub cancel_reason: Option<String>,
     pub device_id: Option<String>,
+    pub fulfilment: String,
+    /// `NULL` on orders placed before the hub kept it.
+    pub placed_at: Option<String>,
+    pub reference: Option<String>,
 }
 
 impl OrderRow {
     pub fn into_order(self) -> Result<Order, StoreError> {
         let bad =
             || StoreError::Unreadable(format!("order {} is stored in an unreadable form", self.id));
+        // Lines stored before options were priced carry free text in
+        // `options`: the protocol's lenient reader keeps it as one option.
         let items: Vec<OrderLine> = serde_json::from_str(&self.items)?;
         Ok(Order {
             daily_num: u32::try_from(self.daily_num).map_err(|_| bad())?,
@@ -43,6 +51,12 @@ impl OrderRow {
             created_at: parse_ts(&self.created_at).ok_or_else(bad)?,
             updated_at: parse_ts(&self.updated_at).ok_or_else(bad)?,
             cancel_reason: self.cancel_reason.clone(),
+            fulfilment: Fulfilment::parse(&self.fulfilment).ok_or_else(bad)?,
+            placed_at: match &self.placed_at {
+                Some(at) => Some(parse_ts(at).ok_or_else(bad)?),
+                None => None,
+            },
+            reference: self.reference.clone(),
             order_id: self.id,
         })
     }
@@ -101,8 +115,9 @@ pub async fn insert(
     let now = order.created_at;
     sqlx::query(
         "INSERT INTO orders (id, daily_num, local_date, pay_type, cell_id, cell_name, items,
-            total_amount, status, created_at, updated_at, device_id, idempotency_key, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            total_amount, status, created_at, updated_at, device_id, idempotency_key, created_ms,
+            fulfilment, placed_at, reference)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&order.order_id)
     .bind(daily_num)
@@ -118,6 +133,9 @@ pub async fn insert(
     .bind(device)
     .bind(key)
     .bind(now.timestamp_millis())
+    .bind(order.fulfilment.as_str())
+    .bind(order.placed_at.map(ts))
+    .bind(order.reference.as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -295,7 +313,10 @@ pub async fn today_of_device(
 
 /// The dashboard's figures of the local day `today`: orders and revenue
 /// (cancelled left out), open orders, and the average preparation time in
-/// seconds.
+/// seconds. Preparation runs from `created_at`, when the hub took the order,
+/// not from `placed_at`: nobody could make an order the device had queued
+/// while the hub was out of reach, so that wait is not the counter's. (The
+/// boards' timers start at `placedAt`: they show the customer's wait.)
 pub async fn day_figures(
     conn: &mut SqliteConnection,
     today: &str,
