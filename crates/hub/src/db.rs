@@ -207,8 +207,94 @@ pub async fn seed_settings(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The demo café: a dozen items in three categories and three cells. Only
-/// seeded into a database that has no menu and no cells yet.
+/// One choice of a demo option group: id, name, Korean name, price delta.
+type DemoChoice = (&'static str, &'static str, &'static str, i64);
+
+fn demo_group(
+    id: &str,
+    (name, ko): (&str, &str),
+    (min, max): (u32, u32),
+    choices: &[DemoChoice],
+) -> countertop_protocol::OptionGroup {
+    let korean = |name: &str| countertop_protocol::Names::from([("ko".into(), name.into())]);
+    countertop_protocol::OptionGroup {
+        id: id.into(),
+        name: name.into(),
+        names: korean(ko),
+        required: min > 0,
+        min,
+        max,
+        choices: choices
+            .iter()
+            .map(
+                |&(id, name, ko, price_delta)| countertop_protocol::OptionChoice {
+                    id: id.into(),
+                    name: name.into(),
+                    names: korean(ko),
+                    price_delta,
+                    is_sold_out: false,
+                },
+            )
+            .collect(),
+    }
+}
+
+/// The demo café's option groups of item `id`: every coffee and tea is
+/// HOT or ICE; coffees take extra shots; all but the espresso come in two
+/// sizes; the milky ones with oat milk.
+fn demo_options(id: &str) -> Vec<countertop_protocol::OptionGroup> {
+    const COFFEES: [&str; 6] = [
+        "americano",
+        "latte",
+        "cappuccino",
+        "vanilla-latte",
+        "flat-white",
+        "espresso",
+    ];
+    const MILKY: [&str; 4] = ["latte", "cappuccino", "vanilla-latte", "flat-white"];
+    const TEAS: [&str; 3] = ["green-tea", "earl-grey", "chamomile"];
+    let mut groups = Vec::new();
+    if COFFEES.contains(&id) || TEAS.contains(&id) {
+        groups.push(demo_group(
+            "temperature",
+            ("Temperature", "온도"),
+            (1, 1),
+            &[("hot", "HOT", "핫", 0), ("ice", "ICE", "아이스", 0)],
+        ));
+    }
+    if COFFEES.contains(&id) && id != "espresso" {
+        groups.push(demo_group(
+            "size",
+            ("Size", "사이즈"),
+            (0, 1),
+            &[
+                ("regular", "Regular", "레귤러", 0),
+                ("large", "Large", "라지", 500),
+            ],
+        ));
+    }
+    if COFFEES.contains(&id) {
+        groups.push(demo_group(
+            "extra-shot",
+            ("Extra shot", "샷 추가"),
+            (0, 3),
+            &[("shot", "Extra shot", "샷 추가", 500)],
+        ));
+    }
+    if MILKY.contains(&id) {
+        groups.push(demo_group(
+            "milk",
+            ("Milk", "우유"),
+            (0, 1),
+            &[("whole", "Whole", "일반", 0), ("oat", "Oat", "오트", 500)],
+        ));
+    }
+    groups
+}
+
+/// The demo café: a dozen items in three categories, with option groups
+/// and Korean names, and three cells. Only seeded into a database that has
+/// no menu and no cells yet.
 pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     seed_settings(pool).await?;
     let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM menu_items")
@@ -224,31 +310,77 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
     if items > 0 || cells > 0 || seeded.is_some() {
         return Ok(());
     }
-    const MENU: [(&str, &str, &str, i64, Option<i64>); 12] = [
-        ("americano", "Americano", "Coffee", 4000, None),
-        ("latte", "Café Latte", "Coffee", 4500, None),
-        ("cappuccino", "Cappuccino", "Coffee", 4500, None),
-        ("vanilla-latte", "Vanilla Latte", "Coffee", 5000, None),
-        ("flat-white", "Flat White", "Coffee", 5000, None),
-        ("espresso", "Espresso", "Coffee", 3500, None),
-        ("green-tea", "Green Tea", "Tea", 4000, None),
-        ("earl-grey", "Earl Grey", "Tea", 4000, None),
-        ("chamomile", "Chamomile", "Tea", 4000, None),
-        ("croissant", "Butter Croissant", "Bakery", 3500, Some(20)),
+    // (id, name, Korean name, category, price, stock)
+    type DemoItem = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        i64,
+        Option<i64>,
+    );
+    const MENU: [DemoItem; 12] = [
+        ("americano", "Americano", "아메리카노", "Coffee", 4000, None),
+        ("latte", "Café Latte", "카페 라떼", "Coffee", 4500, None),
+        ("cappuccino", "Cappuccino", "카푸치노", "Coffee", 4500, None),
+        (
+            "vanilla-latte",
+            "Vanilla Latte",
+            "바닐라 라떼",
+            "Coffee",
+            5000,
+            None,
+        ),
+        (
+            "flat-white",
+            "Flat White",
+            "플랫 화이트",
+            "Coffee",
+            5000,
+            None,
+        ),
+        ("espresso", "Espresso", "에스프레소", "Coffee", 3500, None),
+        ("green-tea", "Green Tea", "녹차", "Tea", 4000, None),
+        ("earl-grey", "Earl Grey", "얼그레이", "Tea", 4000, None),
+        ("chamomile", "Chamomile", "캐모마일", "Tea", 4000, None),
+        (
+            "croissant",
+            "Butter Croissant",
+            "버터 크루아상",
+            "Bakery",
+            3500,
+            Some(20),
+        ),
         (
             "blueberry-muffin",
             "Blueberry Muffin",
+            "블루베리 머핀",
             "Bakery",
             3800,
             Some(12),
         ),
-        ("cheesecake", "Cheesecake", "Bakery", 6000, Some(8)),
+        (
+            "cheesecake",
+            "Cheesecake",
+            "치즈케이크",
+            "Bakery",
+            6000,
+            Some(8),
+        ),
     ];
+    let encode = |e: serde_json::Error| sqlx::Error::Encode(Box::new(e));
     let mut tx = pool.begin().await?;
-    for (position, (id, name, category, price, stock)) in MENU.iter().enumerate() {
+    for (position, (id, name, ko, category, price, stock)) in MENU.iter().enumerate() {
+        let station = if *category == "Bakery" {
+            "kitchen"
+        } else {
+            "bar"
+        };
+        let names = countertop_protocol::Names::from([("ko".to_owned(), (*ko).to_owned())]);
         sqlx::query(
-            "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position)
-             VALUES (?, ?, ?, ?, 0, ?, ?)",
+            "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position,
+                option_groups, station, names)
+             VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(name)
@@ -256,9 +388,14 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
         .bind(price)
         .bind(stock)
         .bind(position as i64)
+        .bind(serde_json::to_string(&demo_options(id)).map_err(encode)?)
+        .bind(station)
+        .bind(serde_json::to_string(&names).map_err(encode)?)
         .execute(&mut *tx)
         .await?;
     }
+    // The demo's PINs are 1234, 2345 and 3456 (README), hashed once here so
+    // that a new demo hub does not spend three argon2 runs starting.
     const CELLS: [(&str, &str, i64, &str); 3] = [
         (
             "cell-design",

@@ -38,6 +38,7 @@ fn validate(key: &str, value: &str) -> Result<(), Invalid> {
         Some(TimerAmberMinutes | TimerRedMinutes) => {
             value.parse::<u32>().is_ok_and(|m| (1..=240).contains(&m))
         }
+        Some(KioskIdleSeconds) => value.parse::<u32>().is_ok_and(|s| (15..=600).contains(&s)),
         Some(CafeName | Language) | None => true,
     };
     if ok {
