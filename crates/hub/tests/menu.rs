@@ -10,9 +10,15 @@ async fn a_manager_adds_and_changes_menu_items() {
     let cafe = Cafe::open().await;
     let menu = ok(cafe.anonymous().get("/api/menu").await, 200);
     assert_eq!(menu.as_array().unwrap().len(), 12);
+    assert_eq!(menu[0]["id"], "americano");
+    assert_eq!(menu[0]["price"], 4000);
+    assert_eq!(menu[0]["station"], "bar");
+    assert_eq!(menu[0]["names"], json!({"ko": "아메리카노"}));
     assert_eq!(
-        menu[0],
-        json!({"id": "americano", "name": "Americano", "category": "Coffee", "price": 4000, "isSoldOut": false})
+        menu[9],
+        json!({"id": "croissant", "name": "Butter Croissant", "category": "Bakery", "price": 3500,
+               "isSoldOut": false, "stock": 20, "optionGroups": [], "station": "kitchen",
+               "names": {"ko": "버터 크루아상"}, "position": 9})
     );
 
     let added = ok(
@@ -28,7 +34,8 @@ async fn a_manager_adds_and_changes_menu_items() {
     assert_eq!(
         added,
         json!({"id": "honey-toast", "name": "Honey Toast", "category": "Bakery",
-               "price": 5500, "isSoldOut": false, "stock": 4})
+               "price": 5500, "isSoldOut": false, "stock": 4, "optionGroups": [],
+               "station": "bar", "position": 12})
     );
     assert_eq!(cafe.menu_item("honey-toast").await, added);
 
@@ -115,6 +122,10 @@ async fn a_barista_may_only_toggle_sold_out_on_the_menu() {
         json!({"stock": 100}),
         json!({"stock": null}),
         json!({"isSoldOut": false, "price": 1}),
+        json!({"optionGroups": []}),
+        json!({"station": "kitchen"}),
+        json!({"names": {"ko": "크루아상"}}),
+        json!({"position": 0}),
     ] {
         assert_error(
             &cafe.barista.api.patch("/api/menu/croissant", other).await,

@@ -6,7 +6,7 @@ mod support;
 use chrono::Duration;
 use countertop_protocol::Role;
 use serde_json::{json, Value};
-use support::{assert_error, ids, ok, Cafe};
+use support::{assert_error, ids, line, ok, Cafe};
 
 #[tokio::test]
 async fn a_kiosk_order_is_priced_from_the_menu_and_starts_pending() {
@@ -19,7 +19,10 @@ async fn a_kiosk_order_is_priced_from_the_menu_and_starts_pending() {
             json!({
                 "idempotencyKey": "k-1",
                 "items": [
-                    {"menuId": "americano", "quantity": 2, "options": {"shot": "extra"}},
+                    {"menuId": "americano", "quantity": 2, "options": [
+                        {"groupId": "extra-shot", "choiceId": "shot"},
+                        {"groupId": "temperature", "choiceId": "ice"}
+                    ]},
                     {"menuId": "croissant", "quantity": 1}
                 ],
                 "payType": "CASH"
@@ -41,11 +44,14 @@ async fn a_kiosk_order_is_priced_from_the_menu_and_starts_pending() {
     assert_eq!(order["dailyNum"], 1);
     assert_eq!(order["payType"], "CASH");
     assert_eq!(order["status"], "PENDING");
-    assert_eq!(order["totalAmount"], 2 * 4000 + 3500);
+    assert_eq!(order["totalAmount"], 2 * 4500 + 3500);
     assert_eq!(
         order["items"][0],
         json!({"menuId": "americano", "menuName": "Americano", "quantity": 2,
-               "unitPrice": 4000, "totalPrice": 8000, "options": {"shot": "extra"}})
+        "unitPrice": 4500, "totalPrice": 9000, "options": [
+            {"group": "Temperature", "choice": "ICE", "priceDelta": 0},
+            {"group": "Extra shot", "choice": "Extra shot", "priceDelta": 500}
+        ]})
     );
     assert_eq!(order["items"][1]["totalPrice"], 3500);
     assert!(order.get("cellInfo").is_none(), "{order}");
@@ -62,7 +68,7 @@ async fn the_same_idempotency_key_twice_gives_the_same_order_and_one_event() {
     let cafe = Cafe::open().await;
     let body = json!({
         "idempotencyKey": "retry-me",
-        "items": [{"menuId": "latte", "quantity": 1}],
+        "items": [line("latte", 1)],
         "payType": "CARD"
     });
     let first = ok(cafe.kiosk.api.post("/api/orders", body.clone()).await, 201);
@@ -190,7 +196,7 @@ async fn a_cell_order_deducts_the_balance_and_cancelling_refunds_it() {
                 "/api/orders",
                 json!({
                     "idempotencyKey": "cell-1",
-                    "items": [{"menuId": "latte", "quantity": 2}],
+                    "items": [line("latte", 2)],
                     "payType": "CELL",
                     "cellId": "cell-design"
                 }),
@@ -263,7 +269,7 @@ async fn a_cell_order_beyond_the_balance_is_refused_and_changes_nothing() {
             "/api/orders",
             json!({
                 "idempotencyKey": "exact",
-                "items": [{"menuId": "americano", "quantity": 2}],
+                "items": [line("americano", 2)],
                 "payType": "CELL",
                 "cellId": "cell-front-desk"
             }),
@@ -304,7 +310,7 @@ async fn a_kiosk_retry_after_being_switched_off_still_gets_its_order() {
     let cafe = Cafe::open().await;
     let body = json!({
         "idempotencyKey": "before-close",
-        "items": [{"menuId": "americano", "quantity": 1}],
+        "items": [line("americano", 1)],
         "payType": "CARD"
     });
     let first = ok(cafe.kiosk.api.post("/api/orders", body.clone()).await, 201);
@@ -322,7 +328,7 @@ async fn a_kiosk_retry_after_being_switched_off_still_gets_its_order() {
 #[tokio::test]
 async fn a_malformed_order_is_refused_as_validation() {
     let cafe = Cafe::open().await;
-    let item = |menu: &str, quantity: u32| json!([{"menuId": menu, "quantity": quantity}]);
+    let item = |menu: &str, quantity: u32| json!([line(menu, quantity)]);
     let bodies = [
         json!({"idempotencyKey": "v1", "items": [], "payType": "CARD"}),
         json!({"idempotencyKey": "v2", "items": item("americano", 0), "payType": "CARD"}),

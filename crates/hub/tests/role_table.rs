@@ -13,7 +13,7 @@ struct Rule {
     method: &'static str,
     /// Path and body may name fresh things: `{order}`, `{kiosk_order}`,
     /// `{wo}`, `{presented_wo}`, `{approved_wo}`, `{running_wo}` with
-    /// `{sid}`, `{code}`, `{victim}`, `{display}`.
+    /// `{sid}`, `{code}`, `{victim}`, `{display}`, `{menu_item}`.
     path: &'static str,
     body: Value,
     roles: &'static [Role],
@@ -61,7 +61,7 @@ impl Rule {
 fn rules() -> Vec<Rule> {
     let new_order = json!({
         "idempotencyKey": "role-table",
-        "items": [{"menuId": "americano", "quantity": 1}],
+        "items": [support::line("americano", 1)],
         "payType": "CARD"
     });
     let new_workorder = json!({
@@ -74,6 +74,7 @@ fn rules() -> Vec<Rule> {
         rule("POST", "/api/menu", MANAGER, 201)
             .body(json!({"name": "Role Tart", "category": "Bakery", "price": 100})),
         rule("PATCH", "/api/menu/americano", STAFF, 200).body(json!({"isSoldOut": false})),
+        rule("DELETE", "/api/menu/{menu_item}", MANAGER, 204),
         rule("POST", "/api/orders", &[Role::Kiosk, Role::Manager], 201).body(new_order),
         rule("GET", "/api/orders", READERS, 200),
         rule("GET", "/api/orders/{kiosk_order}", READERS, 200),
@@ -168,6 +169,11 @@ async fn fill(cafe: &Cafe, kiosk_order: &str, template: &str) -> String {
             .await
             .unwrap();
         out = out.replace("{code}", &code.code);
+    }
+    if out.contains("{menu_item}") {
+        let body = json!({"name": "Role Scone", "category": "Bakery", "price": 100});
+        let item = support::ok(cafe.manager.api.post("/api/menu", body).await, 201);
+        out = out.replace("{menu_item}", item["id"].as_str().unwrap());
     }
     if out.contains("{victim}") {
         out = out.replace("{victim}", &cafe.hub.pair(Role::Kiosk).await.id);

@@ -253,18 +253,41 @@ impl Api {
         assert_eq!(code, 200, "{body}");
     }
 
-    /// Places an order of `lines` (menu id, quantity) with a fresh key.
+    /// Places an order of `lines` (menu id, quantity) with a fresh key, each
+    /// a [`line`]: the demo café's drinks HOT.
     pub async fn order(&self, lines: &[(&str, u32)], pay: &str) -> (StatusCode, Value) {
-        let items: Vec<Value> = lines
-            .iter()
-            .map(|(id, q)| json!({"menuId": id, "quantity": q}))
-            .collect();
+        let items: Vec<Value> = lines.iter().map(|(id, q)| line(id, *q)).collect();
         let key = format!("key-{}", rand_suffix());
         self.post(
             "/api/orders",
             json!({"idempotencyKey": key, "items": items, "payType": pay}),
         )
         .await
+    }
+}
+
+/// The demo café's drinks: each has a required Temperature group.
+pub const DRINKS: [&str; 9] = [
+    "americano",
+    "latte",
+    "cappuccino",
+    "vanilla-latte",
+    "flat-white",
+    "espresso",
+    "green-tea",
+    "earl-grey",
+    "chamomile",
+];
+
+/// An order line of `quantity` of `menu_id` as the demo café takes it: a
+/// drink HOT (its required Temperature; HOT adds nothing to the price),
+/// anything else without options.
+pub fn line(menu_id: &str, quantity: u32) -> Value {
+    if DRINKS.contains(&menu_id) {
+        json!({"menuId": menu_id, "quantity": quantity,
+               "options": [{"groupId": "temperature", "choiceId": "hot"}]})
+    } else {
+        json!({"menuId": menu_id, "quantity": quantity})
     }
 }
 
