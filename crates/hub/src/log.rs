@@ -145,10 +145,15 @@ impl Published {
     }
 }
 
-/// The `board` topic hears of status changes and cancellations as
-/// `order:status_changed` with `orderId`, `dailyNum` and `status` only.
+/// The `board` topic hears of new orders, status changes and cancellations
+/// as `order:status_changed` with `orderId`, `dailyNum` and `status` only: a
+/// new order comes as one whose status is `PENDING`, so a board shows it at
+/// once and a kiosk can count the orders ahead of its own.
 fn board_projection(name: &str, data: &str) -> Option<(&'static str, String)> {
-    if name != "order:status_changed" && name != "order:cancelled" {
+    if !matches!(
+        name,
+        "order:created" | "order:status_changed" | "order:cancelled"
+    ) {
         return None;
     }
     let value: Value = serde_json::from_str(data).ok()?;
@@ -568,7 +573,14 @@ mod tests {
             serde_json::from_str::<Value>(&projected).unwrap()["status"],
             "CANCELLED"
         );
-        assert!(board_projection("order:created", data).is_none());
+        let created = r#"{"orderId":"ORD-1-b","dailyNum":5,"payType":"CARD","items":[],"totalAmount":0,"status":"PENDING","createdAt":"2026-11-23T10:00:00Z"}"#;
+        let (name, projected) = board_projection("order:created", created).unwrap();
+        assert_eq!(name, "order:status_changed");
+        assert_eq!(
+            serde_json::from_str::<Value>(&projected).unwrap(),
+            json!({"orderId":"ORD-1-b","dailyNum":5,"status":"PENDING"})
+        );
+        assert!(board_projection("menu:updated", data).is_none());
     }
 
     #[test]

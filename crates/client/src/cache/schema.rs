@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::CacheError;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS local_settings (key TEXT PRIMARY KEY, value TEXT NOT 
 CREATE TABLE IF NOT EXISTS notices (id TEXT PRIMARY KEY, at TEXT NOT NULL, body TEXT NOT NULL);
 -- The newest dashboard:update figure of each widget.
 CREATE TABLE IF NOT EXISTS dashboard (widget TEXT PRIMARY KEY, at TEXT NOT NULL, value TEXT NOT NULL);
+-- Today's open orders as the public board tells them (version 2): how many
+-- are ahead of a kiosk's order.
+CREATE TABLE IF NOT EXISTS board (order_id TEXT PRIMARY KEY, daily_num INTEGER NOT NULL, status TEXT NOT NULL);
 ";
 
 /// Sets `conn` up (WAL, durable commits) and creates the tables of a new file.
@@ -52,6 +55,8 @@ pub(super) fn prepare(conn: &Connection) -> Result<(), CacheError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version < SCHEMA_VERSION {
+        // Every statement is `IF NOT EXISTS`: a file of an older version
+        // gains the new tables and keeps what it has.
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }

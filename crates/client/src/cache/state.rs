@@ -183,6 +183,10 @@ impl Cache {
                 put_json(&tx, "workorders", &w.id, w)?;
             }
         }
+        tx.execute("DELETE FROM board", [])?;
+        for entry in &snapshot.board {
+            put_board(&tx, &entry.order_id, entry.daily_num, entry.status)?;
+        }
         meta_set(&tx, "seq", &snapshot.seq.to_string())?;
         meta_set(&tx, "epoch", &snapshot.epoch)?;
         tx.commit()?;
@@ -235,6 +239,17 @@ impl Cache {
         let mut menu: Vec<MenuItem> = all_json(&self.lock(), "SELECT body FROM menu ORDER BY id")?;
         menu.sort_by_key(|m| m.position);
         Ok(menu)
+    }
+
+    /// How many of today's open orders on the board came before order
+    /// number `daily_num` and are not ready yet.
+    pub fn orders_ahead(&self, daily_num: u32) -> Result<u32, CacheError> {
+        let n: u32 = self.lock().query_row(
+            "SELECT COUNT(*) FROM board WHERE daily_num < ?1 AND status IN ('PENDING', 'MAKING')",
+            [daily_num],
+            |r| r.get(0),
+        )?;
+        Ok(n)
     }
 
     pub fn cells(&self) -> Result<Vec<Cell>, CacheError> {
@@ -387,7 +402,33 @@ fn order_of(event: &Event) -> Option<&str> {
     }
 }
 
+/// Keeps the board's open orders; a finished one leaves it.
+fn put_board(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    daily_num: u32,
+    status: OrderStatus,
+) -> Result<(), CacheError> {
+    if status.is_open() {
+        tx.execute(
+            "INSERT OR REPLACE INTO board (order_id, daily_num, status) VALUES (?1, ?2, ?3)",
+            params![order_id, daily_num, status.as_str()],
+        )?;
+    } else {
+        tx.execute("DELETE FROM board WHERE order_id = ?1", [order_id])?;
+    }
+    Ok(())
+}
+
 fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {
+    match event {
+        Event::OrderCreated(o) => put_board(tx, &o.order_id, o.daily_num, o.status)?,
+        Event::OrderStatusChanged(s) => put_board(tx, &s.order_id, s.daily_num, s.status)?,
+        Event::OrderCancelled(c) => {
+            put_board(tx, &c.order_id, c.daily_num, OrderStatus::Cancelled)?
+        }
+        _ => {}
+    }
     match event {
         Event::OrderCreated(o) => {
             let order = Order {

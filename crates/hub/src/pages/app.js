@@ -13,8 +13,8 @@
   /** A socket that answers no ping within this long is taken for dead. */
   const PING_EVERY_MS = 25000;
   const PONG_WITHIN_MS = 10000;
-  /** The board reads its list again this often: new orders (the board topic
-   * tells of status changes only) and the day's turn. */
+  /** The board reads its list again this often, for the day's turn (the
+   * board topic tells of new orders and status changes as they happen). */
   const BOARD_REFRESH_MS = 30000;
   /** A number not found yet (an order still on its way) is looked up again. */
   const NOT_FOUND_RETRY_MS = 10000;
