@@ -35,7 +35,7 @@ async fn a_manager_creates_and_charges_cells() {
     );
     assert_eq!(
         charged,
-        json!({"id": id, "name": "Night Shift", "balance": 1500})
+        json!({"id": id, "name": "Night Shift", "balance": 1500, "hasPin": false})
     );
     assert_eq!(cafe.balance(&id).await, 1500);
 

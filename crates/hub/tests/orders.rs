@@ -198,7 +198,8 @@ async fn a_cell_order_deducts_the_balance_and_cancelling_refunds_it() {
                     "idempotencyKey": "cell-1",
                     "items": [line("latte", 2)],
                     "payType": "CELL",
-                    "cellId": "cell-design"
+                    "cellId": "cell-design",
+                    "cellPin": "1234"
                 }),
             )
             .await,
@@ -213,10 +214,9 @@ async fn a_cell_order_deducts_the_balance_and_cancelling_refunds_it() {
     assert_eq!(cafe.balance("cell-design").await, 41_000);
     // The kiosk reads the same balance.
     let cells = ok(cafe.kiosk.api.get("/api/cells").await, 200);
-    assert!(cells
-        .as_array()
-        .unwrap()
-        .contains(&json!({"id": "cell-design", "name": "Design Team", "balance": 41_000})));
+    assert!(cells.as_array().unwrap().contains(
+        &json!({"id": "cell-design", "name": "Design Team", "balance": 41_000, "hasPin": true})
+    ));
 
     let id = order["orderId"].as_str().unwrap();
     let cancelled = ok(
@@ -253,7 +253,8 @@ async fn a_cell_order_beyond_the_balance_is_refused_and_changes_nothing() {
                 "idempotencyKey": "too-dear",
                 "items": [{"menuId": "cheesecake", "quantity": 2}],
                 "payType": "CELL",
-                "cellId": "cell-front-desk"
+                "cellId": "cell-front-desk",
+                "cellPin": "3456"
             }),
         )
         .await;
@@ -271,7 +272,8 @@ async fn a_cell_order_beyond_the_balance_is_refused_and_changes_nothing() {
                 "idempotencyKey": "exact",
                 "items": [line("americano", 2)],
                 "payType": "CELL",
-                "cellId": "cell-front-desk"
+                "cellId": "cell-front-desk",
+                "cellPin": "3456"
             }),
         )
         .await;
