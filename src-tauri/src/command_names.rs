@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     "place_order",
     "quote_cart",
     "unlock_cell",
+    "wait_estimate",
     "status_qr",
     "advance_order",
     "cancel_order",

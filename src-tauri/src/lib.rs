@@ -54,6 +54,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::place_order,
             commands::quote_cart,
             commands::unlock_cell,
+            commands::wait_estimate,
             commands::status_qr,
             commands::advance_order,
             commands::cancel_order,

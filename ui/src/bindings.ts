@@ -55,6 +55,13 @@ async unlockCell(cellId: string, pin: string) : Promise<CellEntry> {
     return await TAURI_INVOKE("unlock_cell", { cellId, pin });
 },
 /**
+ * How long order `daily_num` will take, about: the open orders ahead of it
+ * on the board, and its own.
+ */
+async waitEstimate(dailyNum: number) : Promise<WaitEstimate> {
+    return await TAURI_INVOKE("wait_estimate", { dailyNum });
+},
+/**
  * The kiosk's confirmation: the hub's status page of order `daily_num` for a
  * customer's phone, and its QR code; none when no phone could reach the hub
  * (a hub hosted here with no LAN address, or one on this machine's loopback).
@@ -511,6 +518,14 @@ export type Stage = "PENDING" | "MAKING" | "READY" | "COMPLETED" | "CANCELLED"
  * order, and its QR code as SVG.
  */
 export type StatusQr = { url: string; svg: string }
+/**
+ * A customer's wait, about.
+ */
+export type WaitEstimate = { 
+/**
+ * Open orders before this one.
+ */
+ahead: number; minutes: number }
 export type WorkSessionEntry = { id: string; startedAt: string; stoppedAt: string | null }
 export type WorkorderEntry = { id: string; title: string; customerName: string; lines: WorkorderLineEntry[]; totalAmount: number; status: WorkorderStage; column: string; 
 /**

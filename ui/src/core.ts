@@ -50,7 +50,10 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
     const unlisten = events.coreUpdate(getCurrentWebviewWindow()).listen((event) => {
       const update = event.payload;
       if (update.kind === "status") {
+        // The status at once, then the rest of the screen: whether a kiosk
+        // takes orders (and why not) follows the connection.
         setScreen((s) => (s ? { ...s, status: update } : s));
+        refresh();
       } else if (update.kind === "outbox") {
         setScreen((s) => (s ? { ...s, outboxDepth: update.depth } : s));
       } else if (update.kind === "changed") {

@@ -83,6 +83,8 @@ export class Formats {
     try {
       const format = this.moneyFormat(code);
       const digits = format.resolvedOptions().maximumFractionDigits ?? 0;
+      // Korean writes won after the number (8,000원), not as ₩8,000.
+      if (code === "KRW" && this.locale.startsWith("ko")) return `${this.number(amount)}원`;
       return format.format(amount / 10 ** digits);
     } catch {
       return `${amount} ${code}`;

@@ -8,6 +8,7 @@ use tauri::{AppHandle, State, WebviewWindow};
 
 use crate::ipc::{
     CartLine, CartQuote, CellEntry, IpcError, IpcErrorCode, Pay, PlacedOrder, Serve, StatusQr,
+    WaitEstimate,
 };
 use crate::station::Station;
 use crate::windows;
@@ -91,6 +92,27 @@ pub async fn unlock_cell(
     }
     let api = device.handle.api()?.clone();
     Ok(api.unlock_cell(&cell_id, pin).await?.into())
+}
+
+/// Minutes of making a counter spends on one order, for a customer's
+/// estimate of the wait.
+const MINUTES_PER_ORDER: u32 = 2;
+
+/// How long order `daily_num` will take, about: the open orders ahead of it
+/// on the board, and its own.
+#[tauri::command]
+#[specta::specta]
+pub fn wait_estimate(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    daily_num: u32,
+) -> Result<WaitEstimate, IpcError> {
+    let device = station.device_for(window.label())?;
+    let ahead = device.handle.cache().orders_ahead(daily_num)?;
+    Ok(WaitEstimate {
+        ahead,
+        minutes: (ahead + 1) * MINUTES_PER_ORDER,
+    })
 }
 
 /// The kiosk's confirmation: the hub's status page of order `daily_num` for a

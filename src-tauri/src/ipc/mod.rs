@@ -21,5 +21,5 @@ pub use views::{
     LinkStatus, MenuEntry, NoticeEntry, NoticeLevel, OptionChoiceEntry, OptionGroupEntry,
     OrderEntry, OrderEntryLine, PairingCodeView, Pay, PhotoEntry, PlacedOrder, Preferences,
     QuotedLineEntry, RoleName, Screen, ScreenKind, Serve, Session, SignatureEntry, Stage, StatusQr,
-    WorkSessionEntry, WorkorderEntry, WorkorderLineEntry, WorkorderStage,
+    WaitEstimate, WorkSessionEntry, WorkorderEntry, WorkorderLineEntry, WorkorderStage,
 };

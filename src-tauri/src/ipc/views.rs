@@ -365,6 +365,15 @@ pub struct PlacedOrder {
     pub reference: String,
 }
 
+/// A customer's wait, about.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitEstimate {
+    /// Open orders before this one.
+    pub ahead: u32,
+    pub minutes: u32,
+}
+
 /// One option of an order line, priced, by name.
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]

@@ -1,100 +1,147 @@
-import { useEffect, useMemo, useRef, useState } from "react";
-import { type CoreUpdate, type IpcErrorCode, type MenuEntry, type Pay, type StatusQr, commands } from "../bindings";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import {
+  type CartQuote,
+  type CellEntry,
+  type ChosenOptionInput,
+  type CoreUpdate,
+  type IpcErrorCode,
+  type MenuEntry,
+  type OrderEntry,
+  type Pay,
+  type Serve,
+  type StatusQr,
+  type WaitEstimate,
+  commands,
+} from "../bindings";
 import { EarlyOutcomes, errorCode, useScreen, type Outcome } from "../core";
 import { useT, type I18n } from "../i18n";
 import { LanguageSwitch } from "../components/LanguageSwitch";
 import { StatusBar } from "../components/StatusBar";
+import { OptionsDialog } from "../kiosk/OptionsDialog";
+import { PinPad } from "../kiosk/PinPad";
+import { StillThere, useIdle } from "../kiosk/StillThere";
+import { nameIn, optionsText } from "../kiosk/names";
 
-/** Back to the welcome screen after this long without a touch. */
-const IDLE_MS = 60_000;
+/** Seconds without a touch before "Still there?", unless the café set it. */
+const IDLE_DEFAULT_S = 60;
+/** An item shows how many are left from this few. */
+const FEW_LEFT = 5;
 
 type Step =
   | { at: "welcome" }
   | { at: "menu" }
-  | { at: "pay" }
-  | { at: "sending"; key: string }
-  | { at: "confirmed"; orderId: string | null; dailyNum: number | null };
+  | { at: "checkout" }
+  | { at: "sending"; key: string; reference: string; lines: Line[] }
+  | { at: "queued"; key: string; reference: string; lines: Line[] }
+  | { at: "confirmed"; orderId: string | null; dailyNum: number | null; lines: Line[] };
+
+/** One line of the cart: an item with its options, as many as wanted. */
+type Line = { key: string; menuId: string; options: ChosenOptionInput[]; quantity: number };
 
 const PAYS: Pay[] = ["CARD", "CASH", "CELL"];
 
+function lineKey(menuId: string, options: ChosenOptionInput[]): string {
+  return `${menuId}|${options.map((o) => `${o.groupId}:${o.choiceId}`).join(",")}`;
+}
+
 export function Kiosk() {
   const i18n = useT();
-  const { t, fmt, errorText } = i18n;
+  const { t, fmt, errorText, lang } = i18n;
   const [step, setStep] = useState<Step>({ at: "welcome" });
-  const [cart, setCart] = useState<Record<string, number>>({});
+  const [cart, setCart] = useState<Line[]>([]);
+  const [quote, setQuote] = useState<CartQuote | null>(null);
+  const [choosing, setChoosing] = useState<MenuEntry | null>(null);
+  const [fulfilment, setFulfilment] = useState<Serve | null>(null);
   const [pay, setPay] = useState<Pay | null>(null);
-  const [cellId, setCellId] = useState<string | null>(null);
+  const [team, setTeam] = useState<CellEntry | null>(null);
+  const [pinFor, setPinFor] = useState<CellEntry | null>(null);
+  const [pin, setPin] = useState<string | null>(null);
+  const [pinProblem, setPinProblem] = useState<string | null>(null);
+  const [unlocking, setUnlocking] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [category, setCategory] = useState<string | null>(null);
   const stepRef = useRef(step);
   stepRef.current = step;
   const i18nRef = useRef(i18n);
   i18nRef.current = i18n;
+  // The language this kiosk had when it started: each customer starts there.
+  const homeLanguage = useRef(i18n.preferred);
 
   const early = useRef(new EarlyOutcomes()).current;
 
   const settle = (outcome: Outcome) => {
+    const current = stepRef.current;
+    const lines = current.at === "sending" || current.at === "queued" ? current.lines : cart;
     if (outcome.kind === "sent") {
-      setCart({});
-      setStep({ at: "confirmed", orderId: outcome.orderId, dailyNum: outcome.dailyNum });
+      setCart([]);
+      setStep({ at: "confirmed", orderId: outcome.orderId, dailyNum: outcome.dailyNum, lines });
     } else {
       setProblem(refusal(outcome.code, outcome.message, i18nRef.current));
-      setStep({ at: "pay" });
+      setStep({ at: "checkout" });
     }
   };
 
   const onUpdate = (update: CoreUpdate) => {
     if (update.kind !== "sent" && update.kind !== "refused") return;
     const current = stepRef.current;
-    if (current.at === "sending" && update.key === current.key) settle(update);
+    if ((current.at === "sending" || current.at === "queued") && update.key === current.key) settle(update);
     else early.keep(update);
   };
   const { screen, error } = useScreen(onUpdate);
 
-  const reset = () => {
-    setCart({});
+  const reset = useCallback(() => {
+    setCart([]);
+    setQuote(null);
+    setChoosing(null);
+    setFulfilment(null);
     setPay(null);
-    setCellId(null);
+    setTeam(null);
+    setPin(null);
+    setPinFor(null);
+    setPinProblem(null);
     setProblem(null);
+    setCategory(null);
     setStep({ at: "welcome" });
-  };
+    if (i18nRef.current.preferred !== homeLanguage.current) {
+      i18nRef.current.choose(homeLanguage.current).catch(() => {});
+    }
+  }, []);
 
-  // Idle: any touch restarts the clock; the welcome screen needs none, and an
-  // order waiting for the connection stays on screen until it has its number.
+  // The cart priced by the core, whenever it or the menu changes.
+  const menu = useMemo(() => screen?.menu ?? [], [screen?.menu]);
   useEffect(() => {
-    if (step.at === "welcome" || step.at === "sending") return;
-    let timer = window.setTimeout(reset, IDLE_MS);
-    const touch = () => {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(reset, IDLE_MS);
-    };
-    window.addEventListener("pointerdown", touch);
-    window.addEventListener("keydown", touch);
+    if (cart.length === 0) {
+      setQuote(null);
+      return;
+    }
+    let current = true;
+    commands
+      .quoteCart(cart.map((l) => ({ menuId: l.menuId, quantity: l.quantity, options: l.options })))
+      .then((q) => current && setQuote(q))
+      .catch(() => current && setQuote(null));
     return () => {
-      window.clearTimeout(timer);
-      window.removeEventListener("pointerdown", touch);
-      window.removeEventListener("keydown", touch);
+      current = false;
     };
-  }, [step.at]);
+  }, [cart, menu]);
 
-  const menu = screen?.menu ?? [];
-  const settings = screen?.settings;
+  // Idle: every step but the welcome screen and an order on its way to the
+  // hub (its number is a moment away) asks "Still there?", then starts afresh.
+  const idleSeconds = Number(screen?.settings.kiosk_idle_seconds) || IDLE_DEFAULT_S;
+  const idleActive = step.at !== "welcome" && !(step.at === "sending" && screen?.status.state === "live");
+  const asking = useIdle(idleActive, idleSeconds, reset);
+
   const categories = useMemo(() => [...new Set(menu.map((m) => m.category))], [menu]);
   const byId = useMemo(() => new Map(menu.map((m) => [m.id, m])), [menu]);
-  const lines = Object.entries(cart)
-    .map(([id, quantity]) => ({ item: byId.get(id), quantity }))
-    .filter((l): l is { item: MenuEntry; quantity: number } => !!l.item && l.quantity > 0);
-  const total = lines.reduce((sum, l) => sum + l.item.price * l.quantity, 0);
-  const soldOutInCart = lines.filter((l) => l.item.isSoldOut);
 
   if (!screen) return <div className="loading">{error ?? t("kiosk.loadingMenu")}</div>;
 
+  const settings = screen.settings;
   const live = screen.status.state === "live";
   // The core decides: live, or offline with the café's offline ordering on.
   const open = screen.orderingOpen;
-  const cafe = screen.settings.cafe_name ?? "Countertop";
+  const cafe = settings.cafe_name ?? "Countertop";
 
-  if (screen.settings.is_kiosk_active === "false") {
+  if (settings.is_kiosk_active === "false") {
     return (
       <main className="kiosk maintenance" data-testid="maintenance" role="status">
         <h1>{cafe}</h1>
@@ -104,30 +151,65 @@ export function Kiosk() {
     );
   }
 
-  const add = (id: string, by: number) =>
+  const inCart = (menuId: string) => cart.filter((l) => l.menuId === menuId).reduce((n, l) => n + l.quantity, 0);
+  const addLine = (menuId: string, options: ChosenOptionInput[], quantity: number) =>
     setCart((c) => {
-      const next = { ...c, [id]: Math.max(0, (c[id] ?? 0) + by) };
-      if (next[id] === 0) delete next[id];
-      return next;
+      const key = lineKey(menuId, options);
+      const found = c.find((l) => l.key === key);
+      if (found) return c.map((l) => (l.key === key ? { ...l, quantity: Math.min(99, l.quantity + quantity) } : l));
+      return [...c, { key, menuId, options, quantity }];
     });
+  const change = (key: string, by: number) =>
+    setCart((c) =>
+      c.map((l) => (l.key === key ? { ...l, quantity: Math.min(99, l.quantity + by) } : l)).filter((l) => l.quantity > 0),
+    );
+  const tapItem = (m: MenuEntry) => {
+    if (m.optionGroups.length > 0) setChoosing(m);
+    else addLine(m.id, [], 1);
+  };
+
+  const total = quote?.total ?? 0;
+  const orderable = !!quote?.orderable && cart.length > 0;
+  const quoted = (l: Line) => quote?.lines[cart.indexOf(l)];
+
+  const chooseTeam = (c: CellEntry) => {
+    setPinProblem(null);
+    setPinFor(c);
+  };
+  const unlock = (pinTyped: string) => {
+    if (!pinFor) return;
+    setUnlocking(true);
+    setPinProblem(null);
+    commands
+      .unlockCell(pinFor.id, pinTyped)
+      .then((cell) => {
+        setTeam(cell);
+        setPin(pinTyped);
+        setPinFor(null);
+      })
+      .catch((e) => setPinProblem(refusal(errorCode(e), errorText(e), i18n)))
+      .finally(() => setUnlocking(false));
+  };
 
   const order = () => {
-    if (!pay) return;
+    if (!pay || !fulfilment) return;
     setProblem(null);
+    const lines = cart;
     commands
       .placeOrder(
-        lines.map((l) => ({ menuId: l.item.id, quantity: l.quantity })),
+        cart.map((l) => ({ menuId: l.menuId, quantity: l.quantity, options: l.options })),
         pay,
-        pay === "CELL" ? cellId : null,
+        pay === "CELL" ? (team?.id ?? null) : null,
+        pay === "CELL" ? pin : null,
+        fulfilment,
       )
-      .then((key) => {
-        const outcome = early.take(key);
-        if (outcome) {
-          settle(outcome);
-        } else {
-          stepRef.current = { at: "sending", key };
-          setStep(stepRef.current);
-        }
+      .then((placed) => {
+        const outcome = early.take(placed.key);
+        stepRef.current = live
+          ? { at: "sending", key: placed.key, reference: placed.reference, lines }
+          : { at: "queued", key: placed.key, reference: placed.reference, lines };
+        if (outcome) settle(outcome);
+        else setStep(stepRef.current);
       })
       .catch((e) => setProblem(refusal(errorCode(e), errorText(e), i18n)));
   };
@@ -142,6 +224,26 @@ export function Kiosk() {
       {t("kiosk.offlineCalm")}
     </div>
   ) : null;
+
+  const summary = (lines: Line[], priced: boolean) => (
+    <ul className="summary" data-testid="order-summary">
+      {lines.map((l, i) => {
+        const item = byId.get(l.menuId);
+        const q = priced ? quote?.lines[i] : undefined;
+        const words = q ? optionsText(q.options, item, lang) : "";
+        return (
+          <li key={l.key}>
+            <span className="qty">{fmt.number(l.quantity)}×</span>
+            <span className="what">
+              <strong>{item ? nameIn(item, lang) : l.menuId}</strong>
+              {words && <span className="opts">{words}</span>}
+            </span>
+            {q && <span className="price">{fmt.money(q.totalPrice, settings)}</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
 
   let body: React.ReactNode;
   if (step.at === "welcome") {
@@ -165,13 +267,19 @@ export function Kiosk() {
       </div>
     );
   } else if (step.at === "menu") {
-    const shown = category ?? categories[0];
+    const shown = category && categories.includes(category) ? category : categories[0];
     body = (
       <div className="order">
         <div className="menu">
-          <nav className="tabs" aria-label={t("kiosk.categories")}>
+          <nav className="tabs" aria-label={t("kiosk.categories")} data-testid="categories">
             {categories.map((c) => (
-              <button key={c} className={c === shown ? "on" : ""} aria-pressed={c === shown} onClick={() => setCategory(c)}>
+              <button
+                key={c}
+                className={c === shown ? "on" : ""}
+                aria-pressed={c === shown}
+                data-testid={`category-${c}`}
+                onClick={() => setCategory(c)}
+              >
                 {c}
               </button>
             ))}
@@ -179,51 +287,73 @@ export function Kiosk() {
           <div className="items">
             {menu
               .filter((m) => m.category === shown)
-              .map((m) => (
-                <button
-                  key={m.id}
-                  className={`item ${m.isSoldOut ? "sold-out" : ""}`}
-                  data-testid={`item-${m.id}`}
-                  data-sold-out={m.isSoldOut}
-                  disabled={m.isSoldOut}
-                  onClick={() => add(m.id, 1)}
-                >
-                  <span className="name">{m.name}</span>
-                  <span className="price">{m.isSoldOut ? t("kiosk.soldOut") : fmt.money(m.price, settings)}</span>
-                  {cart[m.id] ? (
-                    <span className="count" aria-label={t("kiosk.inCart", { count: fmt.number(cart[m.id]) })}>
-                      {fmt.number(cart[m.id])}
-                    </span>
-                  ) : null}
-                </button>
-              ))}
+              .map((m) => {
+                const count = inCart(m.id);
+                const few = m.stock !== null && m.stock > 0 && m.stock <= FEW_LEFT;
+                return (
+                  <button
+                    key={m.id}
+                    className={`item ${m.isSoldOut ? "sold-out" : ""}`}
+                    data-testid={`item-${m.id}`}
+                    data-sold-out={m.isSoldOut}
+                    disabled={m.isSoldOut}
+                    onClick={() => tapItem(m)}
+                  >
+                    <Photo item={m} />
+                    <span className="name">{nameIn(m, lang)}</span>
+                    <span className="price">{m.isSoldOut ? t("kiosk.soldOut") : fmt.money(m.price, settings)}</span>
+                    {few && !m.isSoldOut && (
+                      <span className="few" data-testid={`few-${m.id}`}>
+                        {t("kiosk.fewLeft", { count: fmt.number(m.stock ?? 0) })}
+                      </span>
+                    )}
+                    {count > 0 && (
+                      <span className="count" aria-label={t("kiosk.inCart", { count: fmt.number(count) })}>
+                        {fmt.number(count)}
+                      </span>
+                    )}
+                  </button>
+                );
+              })}
           </div>
         </div>
         <aside className="cart" aria-labelledby="cart-title">
           <h2 id="cart-title">{t("kiosk.yourOrder")}</h2>
-          {lines.length === 0 && <p className="muted">{t("kiosk.emptyCart")}</p>}
-          {lines.map((l) => (
-            <div key={l.item.id} className={`line ${l.item.isSoldOut ? "sold-out" : ""}`}>
-              <span className="name">{l.item.name}</span>
-              <button onClick={() => add(l.item.id, -1)} aria-label={t("kiosk.oneLess", { name: l.item.name })}>
-                −
-              </button>
-              <span className="qty" aria-live="polite">{fmt.number(l.quantity)}</span>
-              <button
-                onClick={() => add(l.item.id, 1)}
-                aria-label={t("kiosk.oneMore", { name: l.item.name })}
-                disabled={l.item.isSoldOut}
+          {cart.length === 0 && <p className="muted">{t("kiosk.emptyCart")}</p>}
+          {cart.map((l) => {
+            const item = byId.get(l.menuId);
+            const q = quoted(l);
+            const name = item ? nameIn(item, lang) : l.menuId;
+            const flagged = !!q?.problem;
+            return (
+              <div
+                key={l.key}
+                className={`line ${flagged ? "flagged" : ""}`}
+                data-testid={`line-${l.menuId}`}
+                data-flagged={flagged}
               >
-                +
-              </button>
-              <span className="price">{fmt.money(l.item.price * l.quantity, settings)}</span>
-            </div>
-          ))}
-          {soldOutInCart.length > 0 && (
-            <p className="error" role="alert">
-              {t("kiosk.justSoldOut", { names: soldOutInCart.map((l) => l.item.name).join(", ") })}
-            </p>
-          )}
+                <span className="name">
+                  {name}
+                  {q && q.options.length > 0 && <span className="opts">{optionsText(q.options, item, lang)}</span>}
+                </span>
+                <button onClick={() => change(l.key, -1)} aria-label={t("kiosk.oneLess", { name })}>
+                  −
+                </button>
+                <span className="qty" aria-live="polite">
+                  {fmt.number(l.quantity)}
+                </span>
+                <button onClick={() => change(l.key, 1)} aria-label={t("kiosk.oneMore", { name })} disabled={flagged}>
+                  +
+                </button>
+                <span className="price">{q ? fmt.money(q.totalPrice, settings) : ""}</span>
+                {q?.problem && (
+                  <span className="line-problem" role="alert" data-testid={`problem-${l.menuId}`}>
+                    {lineProblem(q.problemCode, q.left, name, q.problem, i18n)}
+                  </span>
+                )}
+              </div>
+            );
+          })}
           <div className="total">
             <span>{t("common.total")}</span>
             <strong data-testid="cart-total">{fmt.money(total, settings)}</strong>
@@ -231,8 +361,8 @@ export function Kiosk() {
           <button
             className="primary big"
             data-testid="to-pay"
-            disabled={lines.length === 0 || soldOutInCart.length > 0 || !open}
-            onClick={() => setStep({ at: "pay" })}
+            disabled={!orderable || !open}
+            onClick={() => setStep({ at: "checkout" })}
           >
             {t("kiosk.pay")}
           </button>
@@ -241,46 +371,97 @@ export function Kiosk() {
           </button>
           {orderingLine}
         </aside>
+        {choosing && (
+          <OptionsDialog
+            item={choosing}
+            settings={settings}
+            onClose={() => setChoosing(null)}
+            onAdd={(options, quantity) => {
+              addLine(choosing.id, options, quantity);
+              setChoosing(null);
+            }}
+          />
+        )}
       </div>
     );
-  } else if (step.at === "pay") {
-    const cells = screen.cells;
+  } else if (step.at === "checkout") {
+    const teams = screen.cells.filter((c) => c.hasPin);
+    const short = team !== null && team.balance !== null && team.balance < total;
+    const ready = !!fulfilment && !!pay && (pay !== "CELL" || (team !== null && pin !== null && !short));
     body = (
-      <div className="pay">
-        <h2>{t("kiosk.howPay", { amount: fmt.money(total, settings) })}</h2>
-        <div className="methods" role="group" aria-label={t("kiosk.payMethods")}>
-          {PAYS.map((p) => (
-            <button
-              key={p}
-              className={pay === p ? "on" : ""}
-              aria-pressed={pay === p}
-              data-testid={`pay-${p}`}
-              onClick={() => setPay(p)}
-            >
-              {t(`pay.${p}`)}
-            </button>
-          ))}
-        </div>
-        {pay === "CELL" && (
-          <div className="cells" role="group" aria-label={t("kiosk.chooseCell")}>
-            {cells.map((c) => {
-              const enough = c.balance >= total;
-              return (
-                <button
-                  key={c.id}
-                  className={`cell ${cellId === c.id ? "on" : ""} ${enough ? "" : "short"}`}
-                  aria-pressed={cellId === c.id}
-                  data-testid={`cell-${c.id}`}
-                  onClick={() => setCellId(c.id)}
-                >
-                  <span>{c.name}</span>
-                  <span>{fmt.money(c.balance, settings)}</span>
-                  {!enough && <span className="warn">{t("kiosk.notEnough")}</span>}
-                </button>
-              );
-            })}
+      <div className="pay checkout">
+        <section className="where" aria-labelledby="where-title">
+          <h2 id="where-title">{t("kiosk.where")}</h2>
+          <div className="methods" role="group" aria-labelledby="where-title">
+            {(["DINE_IN", "TAKE_OUT"] as Serve[]).map((f) => (
+              <button
+                key={f}
+                className={fulfilment === f ? "on" : ""}
+                aria-pressed={fulfilment === f}
+                data-testid={`serve-${f}`}
+                onClick={() => setFulfilment(f)}
+              >
+                {t(`serve.${f}`)}
+              </button>
+            ))}
           </div>
-        )}
+        </section>
+        <section className="review" aria-labelledby="review-title">
+          <h2 id="review-title">{t("kiosk.review")}</h2>
+          {summary(cart, true)}
+          <div className="total">
+            <span>{t("common.total")}</span>
+            <strong data-testid="checkout-total">{fmt.money(total, settings)}</strong>
+          </div>
+        </section>
+        <section aria-labelledby="pay-title">
+          <h2 id="pay-title">{t("kiosk.howPay")}</h2>
+          <div className="methods" role="group" aria-labelledby="pay-title">
+            {PAYS.map((p) => (
+              <button
+                key={p}
+                className={pay === p ? "on" : ""}
+                aria-pressed={pay === p}
+                data-testid={`pay-${p}`}
+                disabled={p === "CELL" && (!live || teams.length === 0)}
+                onClick={() => setPay(p)}
+              >
+                {t(`pay.${p}`)}
+              </button>
+            ))}
+          </div>
+          {!live && <p className="hint">{t("kiosk.teamsNeedConnection")}</p>}
+          {pay === "CASH" && (
+            <p className="note" data-testid="cash-note">
+              {t("kiosk.cashNote")}
+            </p>
+          )}
+          {pay === "CELL" && (
+            <div className="cells" role="group" aria-label={t("kiosk.chooseCell")}>
+              {teams.map((c) => {
+                const chosen = team?.id === c.id;
+                const isShort = chosen && short;
+                return (
+                  <button
+                    key={c.id}
+                    className={`cell ${chosen ? "on" : ""} ${isShort ? "short" : ""}`}
+                    aria-pressed={chosen}
+                    data-testid={`cell-${c.id}`}
+                    onClick={() => chooseTeam(c)}
+                  >
+                    <span>{c.name}</span>
+                    {chosen && team?.balance !== null && team?.balance !== undefined ? (
+                      <span data-testid={`cell-balance-${c.id}`}>{t("kiosk.teamHas", { points: fmt.money(team.balance, settings) })}</span>
+                    ) : (
+                      <span className="muted">{t("kiosk.pinToSee")}</span>
+                    )}
+                    {isShort && <span className="warn">{t("kiosk.notEnough")}</span>}
+                  </button>
+                );
+              })}
+            </div>
+          )}
+        </section>
         {problem && (
           <p className="error" data-testid="pay-problem" role="alert">
             {problem}
@@ -290,32 +471,46 @@ export function Kiosk() {
           <button className="link" onClick={() => setStep({ at: "menu" })}>
             {t("kiosk.back")}
           </button>
-          <button
-            className="primary big"
-            data-testid="place-order"
-            disabled={!pay || (pay === "CELL" && !cellId) || !open}
-            onClick={order}
-          >
+          <button className="primary big" data-testid="place-order" disabled={!ready || !open || !orderable} onClick={order}>
             {t("kiosk.placeOrder")}
           </button>
         </div>
         {orderingLine}
+        {pinFor && (
+          <PinPad
+            team={pinFor.name}
+            problem={pinProblem}
+            busy={unlocking}
+            onEnter={unlock}
+            onClose={() => setPinFor(null)}
+          />
+        )}
       </div>
     );
   } else if (step.at === "sending") {
-    // Offline with offline ordering on: the order waits in the outbox; its
-    // number arrives with `sent` once the hub has it.
-    body = live ? (
+    body = (
       <div className="welcome" role="status">
         <p className="big">{t("kiosk.sending")}</p>
       </div>
-    ) : (
+    );
+  } else if (step.at === "queued") {
+    // Offline with offline ordering on: the order waits in the outbox; its
+    // number arrives with `sent` once the hub has it. The next customer
+    // need not wait for that.
+    body = (
       <div className="confirmed stage-QUEUED" data-testid="confirmation">
         <p className="big">{t("kiosk.queuedTitle")}</p>
+        <p>{t("kiosk.showReference")}</p>
+        <div className="number reference" data-testid="reference">
+          {step.reference}
+        </div>
         <p className="big" data-testid="order-status" data-status="QUEUED" role="status" aria-live="polite">
           {t("order.QUEUED")}
         </p>
-        <p>{t("kiosk.noNumberYet")}</p>
+        {summary(step.lines, false)}
+        <button className="primary big" data-testid="done" onClick={reset}>
+          {t("kiosk.done")}
+        </button>
       </div>
     );
   } else {
@@ -330,6 +525,10 @@ export function Kiosk() {
         <p className="big" data-testid="order-status" data-status={status} role="status" aria-live="polite">
           {t(`order.${status}`)}
         </p>
+        {placed && <Placed order={placed} />}
+        {step.dailyNum !== null && status !== "READY" && status !== "COMPLETED" && (
+          <Wait dailyNum={step.dailyNum} screenOrders={screen.orders.length} />
+        )}
         {step.dailyNum !== null && <PhoneLink dailyNum={step.dailyNum} />}
         <button className="primary big" data-testid="done" onClick={reset}>
           {t("kiosk.done")}
@@ -342,7 +541,67 @@ export function Kiosk() {
     <main className="kiosk">
       <StatusBar status={screen.status} />
       {body}
+      {asking !== null && <StillThere seconds={asking} onStay={() => {}} />}
     </main>
+  );
+}
+
+/** An item's photo, or a calm tile with its initial when it has none. */
+function Photo({ item }: { item: MenuEntry }) {
+  const { lang } = useT();
+  const [broken, setBroken] = useState(false);
+  const url = item.photo?.thumbUrl;
+  if (url && !broken) {
+    return <img className="photo" src={url} alt="" loading="lazy" onError={() => setBroken(true)} data-testid={`photo-${item.id}`} />;
+  }
+  return (
+    <span className="photo placeholder" aria-hidden="true">
+      {[...nameIn(item, lang)][0] ?? "·"}
+    </span>
+  );
+}
+
+/** What the customer ordered, as the hub priced it. */
+function Placed({ order }: { order: OrderEntry }) {
+  const { t, fmt } = useT();
+  return (
+    <div className="placed" data-testid="placed-items">
+      <p className="serve">{t(`serve.${order.fulfilment}`)}</p>
+      <ul className="summary">
+        {order.items.map((l, i) => (
+          <li key={i}>
+            <span className="qty">{fmt.number(l.quantity)}×</span>
+            <span className="what">
+              <strong>{l.menuName}</strong>
+              {l.options.length > 0 && <span className="opts">{optionsText(l.options, undefined, "")}</span>}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** About how long: the orders ahead, read again as the board moves. */
+function Wait({ dailyNum, screenOrders }: { dailyNum: number; screenOrders: number }) {
+  const { t, fmt } = useT();
+  const [wait, setWait] = useState<WaitEstimate | null>(null);
+  useEffect(() => {
+    let current = true;
+    commands
+      .waitEstimate(dailyNum)
+      .then((w) => current && setWait(w))
+      .catch(() => current && setWait(null));
+    return () => {
+      current = false;
+    };
+  }, [dailyNum, screenOrders]);
+  if (!wait) return null;
+  return (
+    <p className="wait" data-testid="wait-estimate" data-ahead={wait.ahead}>
+      {t("kiosk.wait", { minutes: fmt.number(wait.minutes) })} ·{" "}
+      {wait.ahead === 0 ? t("kiosk.nextUp") : t("kiosk.ahead", { count: fmt.number(wait.ahead) })}
+    </p>
   );
 }
 
@@ -371,12 +630,27 @@ function PhoneLink({ dailyNum }: { dailyNum: number }) {
   );
 }
 
+/** A cart line's problem in the customer's words. */
+function lineProblem(
+  code: IpcErrorCode | null,
+  left: number | null,
+  name: string,
+  message: string,
+  { t, fmt }: I18n,
+): string {
+  if (left !== null) return t("kiosk.onlyLeft", { count: fmt.number(left), name });
+  if (code === "sold_out") return t("kiosk.lineSoldOut", { name });
+  return message;
+}
+
 function refusal(code: IpcErrorCode, message: string, { t }: I18n): string {
   switch (code) {
     case "insufficient_balance":
     case "sold_out":
     case "kiosk_inactive":
     case "ordering_paused":
+    case "wrong_pin":
+    case "rate_limited":
       return t(`refuse.${code}`);
     default:
       return message;
