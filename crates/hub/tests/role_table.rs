@@ -22,6 +22,8 @@ struct Rule {
     status: u16,
     /// A Server-Sent Events stream: only the status and type are read.
     stream: bool,
+    /// The body is a small PNG (a menu photo), not JSON.
+    image: bool,
 }
 
 const ALL: &[Role] = &Role::ALL;
@@ -38,6 +40,7 @@ fn rule(method: &'static str, path: &'static str, roles: &'static [Role], status
         anonymous: false,
         status,
         stream: false,
+        image: false,
     }
 }
 
@@ -49,6 +52,11 @@ impl Rule {
 
     fn anonymous(mut self) -> Rule {
         self.anonymous = true;
+        self
+    }
+
+    fn image(mut self) -> Rule {
+        self.image = true;
         self
     }
 
@@ -75,6 +83,10 @@ fn rules() -> Vec<Rule> {
             .body(json!({"name": "Role Tart", "category": "Bakery", "price": 100})),
         rule("PATCH", "/api/menu/americano", STAFF, 200).body(json!({"isSoldOut": false})),
         rule("DELETE", "/api/menu/{menu_item}", MANAGER, 204),
+        rule("PUT", "/api/menu/americano/photo", MANAGER, 200).image(),
+        rule("GET", "/api/menu/americano/photo", ALL, 200).anonymous(),
+        rule("GET", "/api/menu/americano/photo/thumb", ALL, 200).anonymous(),
+        rule("DELETE", "/api/menu/americano/photo", MANAGER, 200),
         rule("POST", "/api/orders", &[Role::Kiosk, Role::Manager], 201).body(new_order),
         rule("GET", "/api/orders", READERS, 200),
         rule("GET", "/api/orders/{kiosk_order}", READERS, 200),
@@ -84,6 +96,15 @@ fn rules() -> Vec<Rule> {
         rule("GET", "/api/cells", READERS, 200),
         rule("POST", "/api/cells", MANAGER, 201).body(json!({"name": "Role Cell"})),
         rule("POST", "/api/cells/cell-engineering/charge", MANAGER, 200).body(json!({"amount": 1})),
+        rule(
+            "POST",
+            "/api/cells/cell-design/unlock",
+            &[Role::Kiosk, Role::Manager],
+            200,
+        )
+        .body(json!({"pin": "1234"})),
+        rule("PUT", "/api/cells/cell-front-desk/pin", MANAGER, 200).body(json!({"pin": "3456"})),
+        rule("DELETE", "/api/cells/cell-engineering/pin", MANAGER, 200),
         rule("GET", "/api/settings", ALL, 200).anonymous(),
         rule("PUT", "/api/settings/cafe_name", MANAGER, 200).body(json!({"value": "Roles"})),
         rule(
@@ -189,6 +210,18 @@ async fn call(
     path: &str,
     body: Value,
 ) -> (StatusCode, Value) {
+    if rule.image {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(4, 4, image::Rgb([120, 80, 40]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let req = api
+            .client()
+            .put(cafe.hub.url(path))
+            .header("content-type", "image/png")
+            .body(png.into_inner());
+        return api.raw(req).await;
+    }
     if rule.stream {
         let mut req = api.client().get(cafe.hub.url(path));
         if let Some(t) = token {
