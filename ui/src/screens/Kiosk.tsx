@@ -40,6 +40,11 @@ type Line = { key: string; menuId: string; options: ChosenOptionInput[]; quantit
 
 const PAYS: Pay[] = ["CARD", "CASH", "CELL"];
 
+/** Orders queued offline whose customers went on, shown until their number
+ * has been on screen a while: the newest few. */
+const QUEUED_SHOWN = 4;
+type Waiting = { key: string; reference: string; dailyNum: number | null };
+
 function lineKey(menuId: string, options: ChosenOptionInput[]): string {
   return `${menuId}|${options.map((o) => `${o.groupId}:${o.choiceId}`).join(",")}`;
 }
@@ -60,6 +65,9 @@ export function Kiosk() {
   const [unlocking, setUnlocking] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [category, setCategory] = useState<string | null>(null);
+  const [waiting, setWaiting] = useState<Waiting[]>([]);
+  const waitingRef = useRef(waiting);
+  waitingRef.current = waiting;
   const stepRef = useRef(step);
   stepRef.current = step;
   const i18nRef = useRef(i18n);
@@ -85,11 +93,21 @@ export function Kiosk() {
     if (update.kind !== "sent" && update.kind !== "refused") return;
     const current = stepRef.current;
     if ((current.at === "sending" || current.at === "queued") && update.key === current.key) settle(update);
-    else early.keep(update);
+    else if (waitingRef.current.some((w) => w.key === update.key)) {
+      // A queued order whose customer tapped Done: its number, for the
+      // strip on the welcome screen.
+      const dailyNum = update.kind === "sent" ? update.dailyNum : null;
+      setWaiting((ws) => ws.map((w) => (w.key === update.key ? { ...w, dailyNum } : w)));
+    } else early.keep(update);
   };
   const { screen, error } = useScreen(onUpdate);
 
   const reset = useCallback(() => {
+    const current = stepRef.current;
+    if (current.at === "queued") {
+      const left = { key: current.key, reference: current.reference, dailyNum: null };
+      setWaiting((ws) => [left, ...ws].slice(0, QUEUED_SHOWN));
+    }
     setCart([]);
     setQuote(null);
     setChoosing(null);
@@ -263,6 +281,17 @@ export function Kiosk() {
           {t("kiosk.tapToOrder")}
         </button>
         {orderingLine}
+        {waiting.length > 0 && (
+          <ul className="waiting" aria-label={t("kiosk.queuedOrders")} onClick={(e) => e.stopPropagation()}>
+            {waiting.map((w) => (
+              <li key={w.key} data-testid={`queued-${w.reference}`} data-num={w.dailyNum ?? ""}>
+                {w.dailyNum === null
+                  ? t("kiosk.queuedStill", { reference: w.reference })
+                  : t("kiosk.queuedNumber", { reference: w.reference, num: fmt.number(w.dailyNum) })}
+              </li>
+            ))}
+          </ul>
+        )}
         <LanguageSwitch />
       </div>
     );
