@@ -238,9 +238,7 @@ pub fn router(hub: Hub) -> Router {
         // The upload reads its own body, up to 8 MiB (`api::photos`).
         .route(
             "/menu/{id}/photo",
-            get(photos::full)
-                .put(photos::upload)
-                .delete(photos::remove),
+            get(photos::full).put(photos::upload).delete(photos::remove),
         )
         .route("/menu/{id}/photo/thumb", get(photos::thumb))
         .route("/orders", get(orders::list).post(orders::create))

@@ -4,9 +4,11 @@
 use countertop_protocol::{MenuItem, Names, OptionGroup};
 use sqlx::SqliteConnection;
 
-/// The columns [`MenuRow`] reads.
-const MENU_COLUMNS: &str =
-    "id, name, category, price, is_sold_out, stock, position, option_groups, station, names";
+/// The columns [`MenuRow`] reads, from [`MENU_TABLES`].
+const MENU_COLUMNS: &str = "id, name, category, price, is_sold_out, stock, position, \
+     option_groups, station, names, menu_photos.version AS photo_version";
+/// An item with its photo's version, if it has one, in the same statement.
+const MENU_TABLES: &str = "menu_items LEFT JOIN menu_photos ON menu_photos.menu_id = menu_items.id";
 
 #[derive(sqlx::FromRow)]
 pub struct MenuRow {
@@ -20,17 +22,20 @@ pub struct MenuRow {
     pub option_groups: String,
     pub station: String,
     pub names: String,
+    pub photo_version: Option<String>,
 }
 
 impl TryFrom<MenuRow> for MenuItem {
     type Error = sqlx::Error;
 
-    /// The item without its photo (`store::photos::fill` adds it).
     fn try_from(r: MenuRow) -> Result<MenuItem, sqlx::Error> {
         let unreadable = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
         let option_groups: Vec<OptionGroup> =
             serde_json::from_str(&r.option_groups).map_err(unreadable)?;
         let names: Names = serde_json::from_str(&r.names).map_err(unreadable)?;
+        let photo = r
+            .photo_version
+            .map(|version| crate::photos::addresses(&r.id, &version));
         Ok(MenuItem {
             id: r.id,
             name: r.name,
@@ -42,23 +47,18 @@ impl TryFrom<MenuRow> for MenuItem {
             station: r.station,
             names,
             position: r.position,
-            photo: None,
+            photo,
         })
     }
 }
 
 pub async fn load_menu(conn: &mut SqliteConnection) -> Result<Vec<MenuItem>, sqlx::Error> {
     let rows: Vec<MenuRow> = sqlx::query_as(&format!(
-        "SELECT {MENU_COLUMNS} FROM menu_items ORDER BY position, id"
+        "SELECT {MENU_COLUMNS} FROM {MENU_TABLES} ORDER BY position, id"
     ))
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
-    let mut items = rows
-        .into_iter()
-        .map(MenuItem::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    super::photos::fill(conn, &mut items).await?;
-    Ok(items)
+    rows.into_iter().map(MenuItem::try_from).collect()
 }
 
 pub async fn load_menu_item(
@@ -66,16 +66,12 @@ pub async fn load_menu_item(
     id: &str,
 ) -> Result<Option<MenuItem>, sqlx::Error> {
     let row: Option<MenuRow> = sqlx::query_as(&format!(
-        "SELECT {MENU_COLUMNS} FROM menu_items WHERE id = ?"
+        "SELECT {MENU_COLUMNS} FROM {MENU_TABLES} WHERE id = ?"
     ))
     .bind(id)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    let mut item = row.map(MenuItem::try_from).transpose()?;
-    if let Some(item) = &mut item {
-        super::photos::fill_one(conn, item).await?;
-    }
-    Ok(item)
+    row.map(MenuItem::try_from).transpose()
 }
 
 /// Sets an item's stock and whether it is sold out.

@@ -1,12 +1,10 @@
 //! The `menu_photos` table: each menu item's photo, full size and thumbnail,
-//! as the hub re-encoded them, with the version that names them.
+//! as the hub re-encoded them, with the version that names them. A menu
+//! item's loads read the version in the same statement (`store::menu`).
 
-use std::collections::HashMap;
-
-use countertop_protocol::MenuItem;
 use sqlx::SqliteConnection;
 
-use crate::photos::{addresses, Size};
+use crate::photos::Size;
 
 /// A stored picture and the version it is served under.
 pub struct Stored {
@@ -62,29 +60,4 @@ pub async fn load(
         .fetch_optional(conn)
         .await?;
     Ok(row.map(|(version, bytes)| Stored { version, bytes }))
-}
-
-/// Fills in the `photo` of each item from the stored versions.
-pub async fn fill(conn: &mut SqliteConnection, items: &mut [MenuItem]) -> Result<(), sqlx::Error> {
-    let versions: HashMap<String, String> =
-        sqlx::query_as::<_, (String, String)>("SELECT menu_id, version FROM menu_photos")
-            .fetch_all(conn)
-            .await?
-            .into_iter()
-            .collect();
-    for item in items {
-        item.photo = versions.get(&item.id).map(|v| addresses(&item.id, v));
-    }
-    Ok(())
-}
-
-/// Fills in the `photo` of one item.
-pub async fn fill_one(conn: &mut SqliteConnection, item: &mut MenuItem) -> Result<(), sqlx::Error> {
-    let version: Option<String> =
-        sqlx::query_scalar("SELECT version FROM menu_photos WHERE menu_id = ?")
-            .bind(&item.id)
-            .fetch_optional(conn)
-            .await?;
-    item.photo = version.map(|v| addresses(&item.id, &v));
-    Ok(())
 }
