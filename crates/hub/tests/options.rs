@@ -860,3 +860,33 @@ async fn an_old_order_with_free_text_options_still_reads_after_the_migration() {
     assert_eq!(new["items"][0]["unitPrice"], 4000);
     assert_eq!(new["dailyNum"], 2);
 }
+
+#[tokio::test]
+async fn kiosk_idle_seconds_is_an_integer_from_15_to_600() {
+    let cafe = Cafe::open().await;
+    let settings = ok(cafe.anonymous().get("/api/settings").await, 200);
+    assert_eq!(settings["kiosk_idle_seconds"], "60");
+    for good in ["15", "90", "600"] {
+        let set = ok(
+            cafe.manager
+                .api
+                .put("/api/settings/kiosk_idle_seconds", json!({ "value": good }))
+                .await,
+            200,
+        );
+        assert_eq!(set["value"], good);
+    }
+    for bad in ["14", "601", "0", "-30", "1.5", "", "sixty"] {
+        assert_error(
+            &cafe
+                .manager
+                .api
+                .put("/api/settings/kiosk_idle_seconds", json!({ "value": bad }))
+                .await,
+            422,
+            "validation",
+        );
+    }
+    let settings = ok(cafe.anonymous().get("/api/settings").await, 200);
+    assert_eq!(settings["kiosk_idle_seconds"], "600");
+}
