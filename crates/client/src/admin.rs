@@ -1,6 +1,7 @@
 //! Calls that need the hub's answer at once and make no sense offline:
-//! managing the menu, settings, cells, devices and workorders, and marking
-//! items sold out. Unlike the outbox, nothing here is queued: a failure is
+//! managing the menu (its photos, a choice sold out on every item that
+//! offers it), settings, cells, devices and workorders, and marking items
+//! sold out. Unlike the outbox, nothing here is queued: a failure is
 //! returned to the person who asked, who can try again.
 //!
 //! Each call checks the device's role first, so a kiosk asking to revoke a
@@ -83,6 +84,75 @@ impl HubApi {
     pub async fn add_menu_item(&self, item: &NewMenuItem) -> Result<MenuItem, ClientError> {
         self.allow(Action::EditMenu)?;
         self.send(Method::POST, "/api/menu", Some(item)).await
+    }
+
+    /// `DELETE /api/menu/{id}` (manager).
+    pub async fn delete_menu_item(&self, menu_id: &str) -> Result<(), ClientError> {
+        self.allow(Action::DeleteMenuItem)?;
+        let path = format!("/api/menu/{}", segment(menu_id)?);
+        self.link.call::<()>(Method::DELETE, &path, None).await?;
+        Ok(())
+    }
+
+    /// Marks one choice (ICE of the group `temperature`) sold out, or back,
+    /// on each of `items` that offers it, in one `PATCH` of its option
+    /// groups each (manager): the ice machine is down for every drink at
+    /// once. Returns the items as the hub changed them; items without the
+    /// choice, or already so, are left alone.
+    pub async fn set_choice_sold_out(
+        &self,
+        items: &[MenuItem],
+        group_id: &str,
+        choice_id: &str,
+        sold_out: bool,
+    ) -> Result<Vec<MenuItem>, ClientError> {
+        self.allow(Action::EditMenu)?;
+        let mut changed = Vec::new();
+        for item in items {
+            let Some(groups) = with_choice_sold_out(item, group_id, choice_id, sold_out) else {
+                continue;
+            };
+            let patch = MenuPatch {
+                option_groups: Some(groups),
+                ..MenuPatch::default()
+            };
+            changed.push(self.update_menu_item_unchecked(&item.id, &patch).await?);
+        }
+        Ok(changed)
+    }
+
+    /// `PUT /api/menu/{id}/photo` (manager): a JPEG, PNG or WebP picture of
+    /// at most [`MAX_PHOTO_UPLOAD_BYTES`], sent with the type its first
+    /// bytes show. The hub decodes it and makes its own JPEGs.
+    pub async fn set_menu_photo(
+        &self,
+        menu_id: &str,
+        picture: Vec<u8>,
+    ) -> Result<MenuItem, ClientError> {
+        self.allow(Action::SetMenuPhoto)?;
+        let path = format!("/api/menu/{}/photo", segment(menu_id)?);
+        if picture.len() > MAX_PHOTO_UPLOAD_BYTES {
+            return Err(invalid(format!(
+                "a photo is at most {} MiB; this one is {:.1} MiB",
+                MAX_PHOTO_UPLOAD_BYTES / (1024 * 1024),
+                picture.len() as f64 / (1024.0 * 1024.0)
+            )));
+        }
+        let content_type = picture_type(&picture)
+            .ok_or_else(|| invalid("a photo must be a JPEG, PNG or WebP picture".to_owned()))?;
+        let value = self
+            .link
+            .call_bytes(Method::PUT, &path, content_type, picture)
+            .await?;
+        serde_json::from_value(value)
+            .map_err(|e| LinkError::Protocol(format!("{path}: {e}")).into())
+    }
+
+    /// `DELETE /api/menu/{id}/photo` (manager).
+    pub async fn remove_menu_photo(&self, menu_id: &str) -> Result<MenuItem, ClientError> {
+        self.allow(Action::SetMenuPhoto)?;
+        let path = format!("/api/menu/{}/photo", segment(menu_id)?);
+        self.send::<(), _>(Method::DELETE, &path, None).await
     }
 
     /// `PUT /api/settings/{key}` (manager).
@@ -220,6 +290,56 @@ impl HubApi {
     }
 }
 
+/// The largest picture the hub takes for a menu photo (its own limit,
+/// checked here too so that a large file is refused before it is sent).
+pub const MAX_PHOTO_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// The content type a picture's first bytes show: JPEG, PNG or WebP.
+pub fn picture_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// `item`'s option groups with choice `choice_id` of group `group_id`
+/// marked `sold_out`; `None` when it has no such choice or it is so already.
+fn with_choice_sold_out(
+    item: &MenuItem,
+    group_id: &str,
+    choice_id: &str,
+    sold_out: bool,
+) -> Option<Vec<countertop_protocol::OptionGroup>> {
+    let mut groups = item.option_groups.clone();
+    let choice = groups
+        .iter_mut()
+        .filter(|g| g.id == group_id)
+        .flat_map(|g| g.choices.iter_mut())
+        .find(|c| c.id == choice_id)?;
+    if choice.is_sold_out == sold_out {
+        return None;
+    }
+    choice.is_sold_out = sold_out;
+    Some(groups)
+}
+
+/// A refusal before the round trip, in the hub's own shape (`validation`).
+fn invalid(message: String) -> ClientError {
+    LinkError::Hub {
+        status: 422,
+        body: countertop_protocol::ErrorBody {
+            code: "validation".to_owned(),
+            message,
+        },
+    }
+    .into()
+}
+
 /// An id as one path segment. Ids come from the hub, but a UI could pass
 /// anything: refuse what would change the path rather than escape it.
 fn segment(id: &str) -> Result<&str, ClientError> {
@@ -231,20 +351,75 @@ fn segment(id: &str) -> Result<&str, ClientError> {
     if ok && id != "." && id != ".." {
         Ok(id)
     } else {
-        Err(LinkError::Hub {
-            status: 422,
-            body: countertop_protocol::ErrorBody {
-                code: "validation".to_owned(),
-                message: format!("{id:?} is not a valid id"),
-            },
-        }
-        .into())
+        Err(invalid(format!("{id:?} is not a valid id")))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::segment;
+    use super::{picture_type, segment, with_choice_sold_out};
+    use countertop_protocol::{MenuItem, OptionChoice, OptionGroup};
+
+    #[test]
+    fn a_picture_is_known_by_its_first_bytes_not_its_name() {
+        assert_eq!(
+            picture_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0]),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            picture_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            Some("image/png")
+        );
+        assert_eq!(picture_type(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
+        for other in [
+            &b"GIF89a"[..],
+            b"<svg xmlns",
+            b"RIFF\0\0\0\0WAVE",
+            b"",
+            b"\xFF\xD8",
+        ] {
+            assert_eq!(picture_type(other), None, "{other:?}");
+        }
+    }
+
+    fn iced_coffee(ice_sold_out: bool) -> MenuItem {
+        let choice = |id: &str, sold_out| OptionChoice {
+            id: id.into(),
+            name: id.to_uppercase(),
+            names: Default::default(),
+            price_delta: 0,
+            is_sold_out: sold_out,
+        };
+        serde_json::from_value::<MenuItem>(serde_json::json!({
+            "id": "americano", "name": "Americano", "category": "Coffee",
+            "price": 4000, "isSoldOut": false
+        }))
+        .map(|mut item| {
+            item.option_groups = vec![OptionGroup {
+                id: "temperature".into(),
+                name: "Temperature".into(),
+                names: Default::default(),
+                required: true,
+                min: 1,
+                max: 1,
+                choices: vec![choice("hot", false), choice("ice", ice_sold_out)],
+            }];
+            item
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_choice_sold_out_changes_only_that_choice_and_only_when_it_differs() {
+        let groups = with_choice_sold_out(&iced_coffee(false), "temperature", "ice", true).unwrap();
+        let sold: Vec<_> = groups[0].choices.iter().map(|c| c.is_sold_out).collect();
+        assert_eq!(sold, [false, true]);
+        assert!(with_choice_sold_out(&iced_coffee(true), "temperature", "ice", true).is_none());
+        assert!(with_choice_sold_out(&iced_coffee(false), "temperature", "warm", true).is_none());
+        assert!(with_choice_sold_out(&iced_coffee(false), "size", "ice", true).is_none());
+        let back = with_choice_sold_out(&iced_coffee(true), "temperature", "ice", false).unwrap();
+        assert!(back[0].choices.iter().all(|c| !c.is_sold_out));
+    }
 
     #[test]
     fn ids_that_would_change_the_path_are_refused() {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::admin::HubApi;
 use crate::alerts::{AlertOutput, AlertSettings, SilentOutput};
-use crate::cache::{Cache, DeviceInfo};
+use crate::cache::{Cache, DeviceInfo, PhotoStore};
 // The local-setting keys live with the cache's typed accessors; they are
 // named here too for the callers that have always read them from here.
 pub use crate::cache::{ALERT_SETTINGS_KEY, OFFLINE_ORDERING_KEY};
@@ -18,6 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::connection::{spawn, ConnectionConfig, ConnectionHandle};
 use crate::error::{CacheError, ClientError};
 use crate::link::HttpHub;
+use crate::photos::Photos;
 use crate::policy::{Heartbeat, ReconnectPolicy};
 use crate::state::CoreEvent;
 use crate::token::{DeviceToken, TokenStore, TokenVault};
@@ -218,6 +219,14 @@ pub async fn connect(
         outbox_retry: options.outbox_retry,
     };
     let api = HubApi::new(link.clone(), device.role);
-    let (handle, events) = spawn(Arc::new(link), cache, config, options.output);
-    Ok((handle.with_api(api), events))
+    let photos = Photos::new(PhotoStore::open(&options.data_dir)?, link.clone());
+    let (handle, events) = spawn(Arc::new(link), cache.clone(), config, options.output);
+    // The screens that show the menu's photos keep them for offline use;
+    // the others read one only if asked.
+    let events = if matches!(device.role, Role::Kiosk | Role::Manager) {
+        photos.follow(cache, events)
+    } else {
+        events
+    };
+    Ok((handle.with_api(api).with_photos(photos), events))
 }

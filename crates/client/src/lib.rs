@@ -35,6 +35,9 @@
 //!   a key and sent in order, one at a time, while the link is live. Orders
 //!   carry the key as their idempotency key; refusals come back as
 //!   [`CoreEvent::OutboxRefused`] and are kept in the cache.
+//! - **Photos for offline.** [`Photos`] keeps the hub's JPEGs of the cached
+//!   menu in a bounded store beside the cache, fetched after each change of
+//!   the menu, so a kiosk shows them while the hub is out of reach.
 //! - **Time is injected.** Timers use `tokio::time` (tests pause it); wall
 //!   time comes from a [`Clock`].
 //! - **Degrade, never fail, for the desktop.** No sound device, no
@@ -54,6 +57,7 @@ pub mod error;
 mod fixtures;
 pub mod link;
 pub mod outbox;
+pub mod photos;
 pub mod policy;
 pub mod state;
 pub mod status_link;
@@ -64,7 +68,7 @@ pub use admin::HubApi;
 pub use alerts::{
     Alert, AlertKind, AlertOutput, AlertSettings, DesktopOutput, SilentOutput, Sound,
 };
-pub use cache::{Cache, Cursor, DeviceInfo, Outcome};
+pub use cache::{Cache, Cursor, DeviceInfo, Outcome, PhotoStore};
 pub use cart::CartError;
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use connection::{spawn, Checkout, ConnectionConfig, ConnectionHandle, Queued};
@@ -73,6 +77,7 @@ pub use device::{connect, pair, ConnectOptions, DeviceKey};
 pub use error::{CacheError, ClientError, ErrorKind, LinkError, TokenError};
 pub use link::{ConnectQuery, HttpHub, HubLink, Incoming, Socket, Submitted};
 pub use outbox::{OutboxKey, OutboxOp};
+pub use photos::Photos;
 pub use policy::{Heartbeat, ReconnectPolicy};
 pub use state::{ConnectionState, CoreEvent, SnapshotReason, Status};
 pub use token::{DeviceToken, TokenStore, TokenVault};

@@ -170,29 +170,74 @@ impl HttpHub {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(network)?;
+        answer(request, path).await
+    }
+
+    /// Sends `body` as it is, of type `content_type` (a photo), with this
+    /// device's token; answered as [`HttpHub::call`] is.
+    pub(crate) async fn call_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Value, LinkError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        answer(request, path).await
+    }
+
+    /// `GET` a photo the hub made (anyone may read one): a JPEG of at most
+    /// `max` bytes, else a protocol error. The size is checked as the bytes
+    /// arrive, so a larger answer is never held whole.
+    pub async fn photo(&self, path: &str, max: usize) -> Result<Vec<u8>, LinkError> {
+        let mut response = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .map_err(network)?;
         let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            return Err(LinkError::Unauthorized);
-        }
-        let bytes = response.bytes().await.map_err(network)?;
-        if status.is_success() {
-            if bytes.is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| LinkError::Protocol(format!("{path}: {e}")));
-        }
-        let body = serde_json::from_slice::<ErrorResponse>(&bytes)
-            .map(|r| r.error)
-            .unwrap_or_else(|_| ErrorBody {
-                code: format!("http_{}", status.as_u16()),
-                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        if !status.is_success() {
+            return Err(LinkError::Hub {
+                status: status.as_u16(),
+                body: ErrorBody {
+                    code: format!("http_{}", status.as_u16()),
+                    message: format!("{path} is not there"),
+                },
             });
-        Err(LinkError::Hub {
-            status: status.as_u16(),
-            body,
-        })
+        }
+        let jpeg = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("image/jpeg"));
+        if !jpeg {
+            return Err(LinkError::Protocol(format!("{path}: not a JPEG")));
+        }
+        let too_large = || LinkError::Protocol(format!("{path}: larger than {max} bytes"));
+        if response.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        // Every JPEG starts with its start-of-image marker.
+        if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err(LinkError::Protocol(format!("{path}: not a JPEG")));
+        }
+        Ok(bytes)
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, LinkError> {
@@ -242,6 +287,34 @@ impl HttpHub {
         }
         refused(refusal)
     }
+}
+
+/// Sends `request` and reads the hub's answer: its JSON (`null` when
+/// empty), or its error as [`LinkError::Hub`].
+async fn answer(request: reqwest::RequestBuilder, path: &str) -> Result<Value, LinkError> {
+    let response = request.send().await.map_err(network)?;
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(LinkError::Unauthorized);
+    }
+    let bytes = response.bytes().await.map_err(network)?;
+    if status.is_success() {
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| LinkError::Protocol(format!("{path}: {e}")));
+    }
+    let body = serde_json::from_slice::<ErrorResponse>(&bytes)
+        .map(|r| r.error)
+        .unwrap_or_else(|_| ErrorBody {
+            code: format!("http_{}", status.as_u16()),
+            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        });
+    Err(LinkError::Hub {
+        status: status.as_u16(),
+        body,
+    })
 }
 
 /// Turns a hub answer into a final refusal, or leaves it as "try again".

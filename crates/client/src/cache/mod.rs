@@ -1,7 +1,8 @@
 //! The local cache: one SQLite file in the device's data folder. `schema`
 //! creates its tables; `state` keeps the hub's state and the cursor,
 //! `outbox` the queued actions and their outcomes, `local` who the device is
-//! and its own settings.
+//! and its own settings. `photos` keeps the menu's photos in a file of its
+//! own beside this one.
 //!
 //! Invariants:
 //! - An event is applied in one transaction together with the new cursor
@@ -27,6 +28,7 @@ use crate::error::CacheError;
 
 mod local;
 mod outbox;
+mod photos;
 mod schema;
 mod state;
 #[cfg(test)]
@@ -34,6 +36,7 @@ mod tests;
 
 pub use local::{DeviceInfo, ALERT_SETTINGS_KEY, OFFLINE_ORDERING_KEY};
 pub use outbox::{Outcome, Queued};
+pub use photos::PhotoStore;
 pub use state::{Applied, Cursor, NOTICES_KEPT};
 
 /// A handle on the cache; clones share one connection.

@@ -31,6 +31,7 @@ use crate::clock::Clock;
 use crate::error::ClientError;
 use crate::link::HubLink;
 use crate::outbox::{OutboxKey, OutboxOp};
+use crate::photos::Photos;
 use crate::policy::{Heartbeat, ReconnectPolicy};
 use crate::state::{ConnectionState, CoreEvent, Status};
 
@@ -137,6 +138,7 @@ pub struct ConnectionHandle {
     role: Role,
     offline_ordering: Arc<AtomicBool>,
     api: Option<HubApi>,
+    photos: Option<Photos>,
     clock: Arc<dyn Clock>,
 }
 
@@ -169,6 +171,7 @@ pub fn spawn<L: HubLink>(
         role: config.role,
         offline_ordering: Arc::new(AtomicBool::new(config.offline_ordering)),
         api: None,
+        photos: None,
         clock: config.clock.clone(),
     };
     let rng = match config.jitter_seed {
@@ -246,6 +249,17 @@ impl ConnectionHandle {
     /// out): answered at once, never queued.
     pub fn api(&self) -> Result<&HubApi, ClientError> {
         self.api.as_ref().ok_or(ClientError::Stopped)
+    }
+
+    /// Gives the handle the menu's photos kept for offline use.
+    pub fn with_photos(mut self, photos: Photos) -> ConnectionHandle {
+        self.photos = Some(photos);
+        self
+    }
+
+    /// The menu's photos: kept ones, else fetched from the hub.
+    pub fn photos(&self) -> Result<&Photos, ClientError> {
+        self.photos.as_ref().ok_or(ClientError::Stopped)
     }
 
     /// The local cache, to read state from.
