@@ -405,7 +405,7 @@ async fn a_board_that_starts_from_the_snapshot_misses_nothing() {
         let frame = board.next().await;
         if frame["event"] == "replayed" {
             assert_eq!(frame["data"]["from"], seq);
-            assert_eq!(frame["data"]["count"], 2);
+            assert_eq!(frame["data"]["count"], 3);
             break;
         }
         assert_eq!(frame["event"], "order:status_changed", "{frame}");
@@ -416,6 +416,7 @@ async fn a_board_that_starts_from_the_snapshot_misses_nothing() {
         seen,
         [
             json!({"orderId": first, "dailyNum": 1, "status": "READY"}),
+            json!({"orderId": second, "dailyNum": 2, "status": "PENDING"}),
             json!({"orderId": second, "dailyNum": 2, "status": "MAKING"}),
         ]
     );

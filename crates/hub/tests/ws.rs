@@ -322,7 +322,8 @@ async fn one_orders_events_reach_its_kiosk_baristas_and_managers_only() {
 }
 
 #[tokio::test]
-async fn board_shows_everyone_only_number_and_status_and_hears_cancellations_as_status_changes() {
+async fn board_shows_everyone_only_number_and_status_and_hears_new_orders_and_cancellations_as_status_changes(
+) {
     let hub = TestHub::start().await;
     let cast = Cast::pair(&hub).await;
     let mut conns = everyone_subscribes(&hub, &cast, "board", "settings", &EVERYONE).await;
@@ -336,15 +337,17 @@ async fn board_shows_everyone_only_number_and_status_and_hears_cancellations_as_
     cast.barista.api.cancel(&id2).await;
     let marker = mark(&cast, "settings").await;
 
-    let expected = ["order:status_changed"; 3];
+    let expected = ["order:status_changed"; 5];
     let got = check_reception(&mut conns, &EVERYONE, &marker, &expected).await;
     for (who, frames) in got {
         let data: Vec<&Value> = frames.iter().map(|f| &f["data"]).collect();
         assert_eq!(
             data,
             [
+                &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "PENDING"}),
                 &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "MAKING"}),
                 &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "READY"}),
+                &json!({"orderId": id2, "dailyNum": second["dailyNum"], "status": "PENDING"}),
                 &json!({"orderId": id2, "dailyNum": second["dailyNum"], "status": "CANCELLED"}),
             ],
             "{who} sees the board projection"
@@ -1352,8 +1355,9 @@ async fn subscribing_to_orders_with_since_after_following_the_board_replays_the_
     let id = order_id(&order(&cast.kiosk.api).await);
     cast.barista.api.set_status(&id, "MAKING").await;
     cast.barista.api.cancel(&id).await;
-    let board = [ws.next().await, ws.next().await];
-    assert_eq!(board[1]["data"]["status"], "CANCELLED");
+    let board = [ws.next().await, ws.next().await, ws.next().await];
+    let statuses: Vec<&Value> = board.iter().map(|f| &f["data"]["status"]).collect();
+    assert_eq!(statuses, ["PENDING", "MAKING", "CANCELLED"]);
 
     // The board showed a lossy projection; `orders` asked with `since`
     // must still bring every event of the topic in full.
@@ -1463,12 +1467,13 @@ async fn a_board_replay_gives_anonymous_readers_the_projection_only() {
     assert_eq!(
         data,
         [
+            &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "PENDING"}),
             &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "MAKING"}),
             &json!({"orderId": id, "dailyNum": first["dailyNum"], "status": "CANCELLED"}),
         ]
     );
     assert!(names(&replay).iter().all(|n| *n == "order:status_changed"));
-    assert_eq!(replayed["data"]["count"], 2);
+    assert_eq!(replayed["data"]["count"], 3);
 }
 
 #[tokio::test]
