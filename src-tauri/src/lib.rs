@@ -22,6 +22,7 @@ pub mod commands;
 pub mod ipc;
 pub mod launch;
 pub mod logging;
+pub mod photos;
 pub mod preferences;
 pub mod station;
 pub mod tray;
@@ -67,6 +68,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::put_setting,
             commands::add_menu_item,
             commands::update_menu_item,
+            commands::delete_menu_item,
+            commands::set_choice_sold_out,
+            commands::set_menu_photo,
+            commands::remove_menu_photo,
             commands::add_cell,
             commands::charge_cell,
             commands::devices,
@@ -100,6 +105,7 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
     let builder = specta_builder();
     let app = tauri::Builder::default()
         .invoke_handler(builder.invoke_handler())
+        .register_asynchronous_uri_scheme_protocol(ipc::PHOTO_SCHEME, photos::serve)
         .setup(move |app| {
             builder.mount_events(app);
             start(app.handle(), &args).map_err(|e| {

@@ -136,10 +136,38 @@ async addMenuItem(item: NewMenuInput) : Promise<MenuEntry> {
     return await TAURI_INVOKE("add_menu_item", { item });
 },
 /**
- * Changes a menu item's name, category, price, stock or sold-out mark (manager).
+ * Changes a menu item: name, category, price, stock, sold-out mark, option
+ * groups, station, names by language, place in the menu (manager).
  */
 async updateMenuItem(menuId: string, patch: MenuPatchInput) : Promise<MenuEntry> {
     return await TAURI_INVOKE("update_menu_item", { menuId, patch });
+},
+/**
+ * Deletes a menu item, its photo with it (manager).
+ */
+async deleteMenuItem(menuId: string) : Promise<null> {
+    return await TAURI_INVOKE("delete_menu_item", { menuId });
+},
+/**
+ * Marks one choice (say ICE of Temperature) sold out, or back, on item
+ * `menuId`, or with `menuId` null on every item that offers it: one tap
+ * when the ice machine is down (manager). Returns the items changed.
+ */
+async setChoiceSoldOut(menuId: string | null, groupId: string, choiceId: string, soldOut: boolean) : Promise<MenuEntry[]> {
+    return await TAURI_INVOKE("set_choice_sold_out", { menuId, groupId, choiceId, soldOut });
+},
+/**
+ * Uploads an item's photo: `picture` is the file's bytes in base64, a
+ * JPEG, PNG or WebP of at most 8 MiB, known by its bytes (manager).
+ */
+async setMenuPhoto(menuId: string, picture: string) : Promise<MenuEntry> {
+    return await TAURI_INVOKE("set_menu_photo", { menuId, picture });
+},
+/**
+ * Removes an item's photo (manager).
+ */
+async removeMenuPhoto(menuId: string) : Promise<MenuEntry> {
+    return await TAURI_INVOKE("remove_menu_photo", { menuId });
 },
 /**
  * Opens a new cell (group account) with no points (manager).
@@ -394,14 +422,31 @@ stock: number | null; optionGroups: OptionGroupEntry[];
  */
 station: string; position: number; 
 /**
- * Where the UI loads its photo from, if it has one.
+ * Where the UI loads its photo from, if it has one: the app's
+ * `photo://` scheme, which serves the device's kept copy.
  */
 photo: PhotoEntry | null }
 /**
  * A change to a menu item; `null` fields stay as they are, `clearStock`
  * stops counting its stock.
  */
-export type MenuPatchInput = { name: string | null; category: string | null; price: number | null; stock: number | null; clearStock: boolean; isSoldOut: boolean | null }
+export type MenuPatchInput = { name: string | null; category: string | null; price: number | null; stock: number | null; clearStock: boolean; isSoldOut: boolean | null; 
+/**
+ * Every option group of the item: they replace the old ones.
+ */
+optionGroups?: OptionGroupEntry[] | null; 
+/**
+ * The station that makes it, a free word (`bar`, `kitchen`).
+ */
+station?: string | null; 
+/**
+ * Its names in other languages, all of them (an empty name is left out).
+ */
+names?: Partial<{ [key in string]: string }> | null; 
+/**
+ * Its new place in the menu, 0 first.
+ */
+position?: number | null }
 /**
  * A new menu item, from the manager's menu editor.
  */

@@ -1,13 +1,18 @@
-//! A manager's direct calls to the hub (menu, settings, cells, devices,
-//! workorders, notices): they answer now or fail with a reason.
+//! A manager's direct calls to the hub (menu and its photos, settings,
+//! cells, devices, workorders, notices): they answer now or fail with a
+//! reason.
 
+use base64::Engine;
+use countertop_client::admin::MAX_PHOTO_UPLOAD_BYTES;
 use countertop_client::HubApi;
-use countertop_protocol::{MenuPatch, NewMenuItem, NewNotification, NewWorkorder, WorkorderLine};
+use countertop_protocol::{
+    MenuPatch, NewMenuItem, NewNotification, NewWorkorder, OptionChoice, OptionGroup, WorkorderLine,
+};
 use tauri::{State, WebviewWindow};
 
 use crate::ipc::{
     CellEntry, DeviceEntry, IpcError, IpcErrorCode, MenuEntry, MenuPatchInput, NewMenuInput,
-    NewWorkorderInput, NoticeLevel, PairingCodeView, RoleName, WorkorderEntry,
+    NewWorkorderInput, NoticeLevel, OptionGroupEntry, PairingCodeView, RoleName, WorkorderEntry,
 };
 use crate::station::{RunningDevice, Station};
 
@@ -51,7 +56,7 @@ pub async fn add_menu_item(
     station: State<'_, Station>,
     item: NewMenuInput,
 ) -> Result<MenuEntry, IpcError> {
-    let (device, api) = api_of(&window, &station)?;
+    let (_, api) = api_of(&window, &station)?;
     let new = NewMenuItem {
         name: item.name.trim().to_owned(),
         category: item.category.trim().to_owned(),
@@ -65,10 +70,11 @@ pub async fn add_menu_item(
         station: None,
         names: Default::default(),
     };
-    Ok(MenuEntry::new(api.add_menu_item(&new).await?, &device.hub))
+    Ok(MenuEntry::new(api.add_menu_item(&new).await?))
 }
 
-/// Changes a menu item's name, category, price, stock or sold-out mark (manager).
+/// Changes a menu item: name, category, price, stock, sold-out mark, option
+/// groups, station, names by language, place in the menu (manager).
 #[tauri::command]
 #[specta::specta]
 pub async fn update_menu_item(
@@ -77,7 +83,7 @@ pub async fn update_menu_item(
     menu_id: String,
     patch: MenuPatchInput,
 ) -> Result<MenuEntry, IpcError> {
-    let (device, api) = api_of(&window, &station)?;
+    let (_, api) = api_of(&window, &station)?;
     let stock = if patch.clear_stock {
         Some(None)
     } else {
@@ -95,12 +101,143 @@ pub async fn update_menu_item(
             .transpose()?,
         is_sold_out: patch.is_sold_out,
         stock,
-        ..MenuPatch::default()
+        option_groups: patch.option_groups.map(option_groups).transpose()?,
+        station: patch.station.map(|s| s.trim().to_lowercase()),
+        names: patch.names.map(|names| {
+            names
+                .into_iter()
+                .map(|(lang, name)| (lang, name.trim().to_owned()))
+                .filter(|(_, name)| !name.is_empty())
+                .collect()
+        }),
+        position: patch
+            .position
+            .map(|p| minor_units("the position", p))
+            .transpose()?,
     };
     Ok(MenuEntry::new(
         api.update_menu_item(&menu_id, &change).await?,
-        &device.hub,
     ))
+}
+
+/// Option groups from the editor, their names trimmed and each price
+/// delta a whole amount; the hub checks the rest.
+fn option_groups(groups: Vec<OptionGroupEntry>) -> Result<Vec<OptionGroup>, IpcError> {
+    groups
+        .into_iter()
+        .map(|g| {
+            Ok(OptionGroup {
+                id: g.id,
+                name: g.name.trim().to_owned(),
+                names: g.names,
+                required: g.required,
+                min: g.min,
+                max: g.max,
+                choices: g
+                    .choices
+                    .into_iter()
+                    .map(|c| {
+                        Ok(OptionChoice {
+                            price_delta: minor_units("a choice's price", c.price_delta)?,
+                            id: c.id,
+                            name: c.name.trim().to_owned(),
+                            names: c.names,
+                            is_sold_out: c.is_sold_out,
+                        })
+                    })
+                    .collect::<Result<_, IpcError>>()?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes a menu item, its photo with it (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_menu_item(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    menu_id: String,
+) -> Result<(), IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    api.delete_menu_item(&menu_id).await?;
+    Ok(())
+}
+
+/// Marks one choice (say ICE of Temperature) sold out, or back, on item
+/// `menuId`, or with `menuId` null on every item that offers it: one tap
+/// when the ice machine is down (manager). Returns the items changed.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_choice_sold_out(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    menu_id: Option<String>,
+    group_id: String,
+    choice_id: String,
+    sold_out: bool,
+) -> Result<Vec<MenuEntry>, IpcError> {
+    let (device, api) = api_of(&window, &station)?;
+    let items: Vec<_> = device
+        .handle
+        .cache()
+        .menu()?
+        .into_iter()
+        .filter(|m| menu_id.as_ref().is_none_or(|id| *id == m.id))
+        .collect();
+    Ok(api
+        .set_choice_sold_out(&items, &group_id, &choice_id, sold_out)
+        .await?
+        .into_iter()
+        .map(MenuEntry::new)
+        .collect())
+}
+
+/// The longest base64 text of a picture the hub takes.
+const MAX_PICTURE_BASE64: usize = MAX_PHOTO_UPLOAD_BYTES.div_ceil(3) * 4;
+
+/// Uploads an item's photo: `picture` is the file's bytes in base64, a
+/// JPEG, PNG or WebP of at most 8 MiB, known by its bytes (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_menu_photo(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    menu_id: String,
+    picture: String,
+) -> Result<MenuEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let too_large = || {
+        IpcError::new(
+            IpcErrorCode::Validation,
+            format!(
+                "a photo is at most {} MiB",
+                MAX_PHOTO_UPLOAD_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    if picture.len() > MAX_PICTURE_BASE64 {
+        return Err(too_large());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(picture.as_bytes())
+        .map_err(|_| IpcError::new(IpcErrorCode::Validation, "the picture did not arrive whole"))?;
+    if bytes.len() > MAX_PHOTO_UPLOAD_BYTES {
+        return Err(too_large());
+    }
+    Ok(MenuEntry::new(api.set_menu_photo(&menu_id, bytes).await?))
+}
+
+/// Removes an item's photo (manager).
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_menu_photo(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    menu_id: String,
+) -> Result<MenuEntry, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    Ok(MenuEntry::new(api.remove_menu_photo(&menu_id).await?))
 }
 
 /// Opens a new cell (group account) with no points (manager).

@@ -80,11 +80,7 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
     let ordering = device.handle.ordering_open();
     let alerts = alert_settings(cache, device.role)?;
     Ok(Screen {
-        menu: cache
-            .menu()?
-            .into_iter()
-            .map(|m| MenuEntry::new(m, &device.hub))
-            .collect(),
+        menu: cache.menu()?.into_iter().map(MenuEntry::new).collect(),
         cells: cache
             .cells()?
             .into_iter()

@@ -1,9 +1,11 @@
 //! What the UI sends with a command, beyond plain strings and numbers.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use super::views::{RoleName, WorkorderLineEntry};
+use super::views::{OptionGroupEntry, RoleName, WorkorderLineEntry};
 
 /// The first-run choice: host the hub here, or join one.
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
@@ -74,6 +76,18 @@ pub struct MenuPatchInput {
     pub stock: Option<f64>,
     pub clear_stock: bool,
     pub is_sold_out: Option<bool>,
+    /// Every option group of the item: they replace the old ones.
+    #[serde(default)]
+    pub option_groups: Option<Vec<OptionGroupEntry>>,
+    /// The station that makes it, a free word (`bar`, `kitchen`).
+    #[serde(default)]
+    pub station: Option<String>,
+    /// Its names in other languages, all of them (an empty name is left out).
+    #[serde(default)]
+    pub names: Option<BTreeMap<String, String>>,
+    /// Its new place in the menu, 0 first.
+    #[serde(default)]
+    pub position: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]

@@ -16,6 +16,7 @@ pub use inputs::{
     CartLine, ChosenOptionInput, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice,
 };
 pub use updates::CoreUpdate;
+pub use views::{photo_address, PHOTO_SCHEME};
 pub use views::{
     CartQuote, CellEntry, DashboardView, DeviceEntry, HourCount, LineOptionEntry, LinkState,
     LinkStatus, MenuEntry, NoticeEntry, NoticeLevel, OptionChoiceEntry, OptionGroupEntry,

@@ -145,7 +145,8 @@ pub struct MenuEntry {
     /// The station that makes it (`bar`, `kitchen`).
     pub station: String,
     pub position: f64,
-    /// Where the UI loads its photo from, if it has one.
+    /// Where the UI loads its photo from, if it has one: the app's
+    /// `photo://` scheme, which serves the device's kept copy.
     pub photo: Option<PhotoEntry>,
 }
 
@@ -228,10 +229,24 @@ impl From<OptionGroupEntry> for OptionGroup {
     }
 }
 
+/// The URI scheme the app serves the menu's photos on, from the device's
+/// photo store (kept for offline use), never straight from the hub.
+pub const PHOTO_SCHEME: &str = "photo";
+
+/// Where the webview loads the photo the hub serves at `path`
+/// (`/api/menu/{id}/photo/thumb?v={version}`): the app's `photo` scheme, as
+/// each platform's webview spells a custom scheme.
+pub fn photo_address(path: &str) -> String {
+    if cfg!(any(windows, target_os = "android")) {
+        format!("http://{PHOTO_SCHEME}.localhost{path}")
+    } else {
+        format!("{PHOTO_SCHEME}://localhost{path}")
+    }
+}
+
 impl MenuEntry {
-    /// The view of `m`, its photo's addresses made absolute on `hub`.
-    pub fn new(m: MenuItem, hub: &str) -> MenuEntry {
-        let hub = hub.trim_end_matches('/');
+    /// The view of `m`, its photo's addresses on the app's `photo` scheme.
+    pub fn new(m: MenuItem) -> MenuEntry {
         MenuEntry {
             id: m.id,
             name: m.name,
@@ -248,8 +263,8 @@ impl MenuEntry {
             station: m.station,
             position: m.position as f64,
             photo: m.photo.map(|p| PhotoEntry {
-                url: format!("{hub}{}", p.url),
-                thumb_url: format!("{hub}{}", p.thumb_url),
+                url: photo_address(&p.url),
+                thumb_url: photo_address(&p.thumb_url),
             }),
         }
     }
