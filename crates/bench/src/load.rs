@@ -180,7 +180,12 @@ pub async fn post_order(
         .post(format!("http://{}/api/orders", to.addr))
         .json(&serde_json::json!({
             "idempotencyKey": key,
-            "items": [{ "menuId": "americano", "quantity": 1 }],
+            // The demo café's coffees need a temperature.
+            "items": [{
+                "menuId": "americano",
+                "quantity": 1,
+                "options": [{ "groupId": "temperature", "choiceId": "hot" }],
+            }],
             "payType": "CARD",
         }));
     if let Some(t) = &to.token {

@@ -287,7 +287,14 @@ fn order_items(menu: &[MenuItem], rng: &mut StdRng) -> Value {
     let lines: Vec<Value> = (0..rng.gen_range(1..=3))
         .map(|_| {
             let item = &menu[rng.gen_range(0..menu.len())];
-            json!({"menuId": item.id, "quantity": rng.gen_range(1..=3)})
+            // Each required option group (the demo's temperature) gets its first choice.
+            let options: Vec<Value> = item
+                .option_groups
+                .iter()
+                .filter(|g| g.required || g.min > 0)
+                .map(|g| json!({"groupId": g.id, "choiceId": g.choices[0].id}))
+                .collect();
+            json!({"menuId": item.id, "quantity": rng.gen_range(1..=3), "options": options})
         })
         .collect();
     Value::Array(lines)

@@ -61,11 +61,32 @@ async fn live(events: &mut UnboundedReceiver<CoreEvent>) {
     .await;
 }
 
+/// One of `menu_id`; the demo café's drinks taken hot (their temperature
+/// is required).
 fn one(menu_id: &str) -> Vec<NewOrderItem> {
+    let drink = matches!(
+        menu_id,
+        "americano"
+            | "latte"
+            | "cappuccino"
+            | "vanilla-latte"
+            | "flat-white"
+            | "espresso"
+            | "green-tea"
+            | "earl-grey"
+            | "chamomile"
+    );
     vec![NewOrderItem {
         menu_id: menu_id.into(),
         quantity: 1,
-        options: Vec::new(),
+        options: if drink {
+            vec![countertop_protocol::ChosenOption {
+                group_id: "temperature".into(),
+                choice_id: "hot".into(),
+            }]
+        } else {
+            Vec::new()
+        },
     }]
 }
 
@@ -122,7 +143,7 @@ async fn a_restarted_screen_shows_its_orders_before_the_hub_answers() {
     let (barista, mut events) = device(&hub, &dir, "barista").await;
     live(&mut events).await;
     for n in 0..5 {
-        let body = json!({"idempotencyKey": format!("k{n}"), "items": [{"menuId": menu[0].id, "quantity": 1}], "payType": "CASH"});
+        let body = json!({"idempotencyKey": format!("k{n}"), "items": [{"menuId": menu[0].id, "quantity": 1, "options": [{"groupId": "temperature", "choiceId": "hot"}]}], "payType": "CASH"});
         let (status, order) = manager
             .send(reqwest::Method::POST, "/api/orders", Some(&body))
             .await;
@@ -294,7 +315,7 @@ async fn an_unknown_epoch_gets_a_resync_and_the_snapshot_fills_the_gap() {
     .await;
     // While the screen is off an order comes in, and its cache ends up
     // believing in another event log.
-    let body = json!({"idempotencyKey": "while-off", "items": [{"menuId": menu[0].id, "quantity": 2}], "payType": "CARD"});
+    let body = json!({"idempotencyKey": "while-off", "items": [{"menuId": menu[0].id, "quantity": 2, "options": [{"groupId": "temperature", "choiceId": "hot"}]}], "payType": "CARD"});
     let (status, order) = api
         .send(reqwest::Method::POST, "/api/orders", Some(&body))
         .await;
@@ -370,7 +391,10 @@ async fn the_cli_orders_through_the_outbox_and_a_refusal_fails_the_command() {
             .arg(&dir);
         command
     };
-    let placed = order(format!("{}:2", menu[0].id)).output().await.unwrap();
+    let placed = order(format!("{}:2:temperature=hot", menu[0].id))
+        .output()
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&placed.stdout);
     assert!(
         placed.status.success(),
@@ -396,7 +420,10 @@ async fn the_cli_orders_through_the_outbox_and_a_refusal_fails_the_command() {
         )
         .await;
     assert_eq!(status, 200);
-    let refused = order(format!("{}:1", menu[1].id)).output().await.unwrap();
+    let refused = order(format!("{}:1:temperature=hot", menu[1].id))
+        .output()
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&refused.stdout);
     assert!(
         !refused.status.success(),
@@ -419,7 +446,7 @@ async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_
     let hub = Hub::start(&root.path().join("hub"), 0);
     let api = Api::pair(&hub, "manager", "boss").await;
     let menu = api.menu().await;
-    let body = json!({"idempotencyKey": "r1", "items": [{"menuId": menu[0].id, "quantity": 1}], "payType": "CARD"});
+    let body = json!({"idempotencyKey": "r1", "items": [{"menuId": menu[0].id, "quantity": 1, "options": [{"groupId": "temperature", "choiceId": "hot"}]}], "payType": "CARD"});
     let (_, order) = api
         .send(reqwest::Method::POST, "/api/orders", Some(&body))
         .await;

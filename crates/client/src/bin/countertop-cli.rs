@@ -13,7 +13,7 @@ use countertop_client::{
     connect, pair, AlertOutput, AlertSettings, ConnectOptions, ConnectionHandle, CoreEvent,
     DesktopOutput, SilentOutput,
 };
-use countertop_protocol::{NewOrderItem, PayType};
+use countertop_protocol::{ChosenOption, NewOrderItem, PayType};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -62,7 +62,7 @@ enum Command {
     Order {
         #[command(flatten)]
         common: Common,
-        /// MENU_ID:QTY, repeatable.
+        /// MENU_ID:QTY[:GROUP=CHOICE,...], repeatable (`americano:1:temperature=hot`).
         #[arg(long = "item", required = true, value_parser = parse_item)]
         items: Vec<NewOrderItem>,
         #[arg(long, default_value = "CARD", value_parser = parse_pay)]
@@ -111,19 +111,39 @@ struct Common {
 }
 
 fn parse_item(text: &str) -> Result<NewOrderItem, String> {
-    let (menu_id, quantity) = text
-        .rsplit_once(':')
-        .ok_or_else(|| format!("expected MENU_ID:QTY, got {text}"))?;
+    // MENU_ID:QTY, then any options as GROUP=CHOICE, comma-separated:
+    // `americano:2:temperature=ice,extra-shot=shot,extra-shot=shot`.
+    let mut parts = text.splitn(3, ':');
+    let menu_id = parts.next().unwrap_or_default();
+    let quantity = parts
+        .next()
+        .ok_or_else(|| format!("expected MENU_ID:QTY[:GROUP=CHOICE,...], got {text}"))?;
     let quantity: u32 = quantity
         .parse()
         .map_err(|_| format!("quantity must be a whole number in {text}"))?;
     if menu_id.is_empty() || quantity == 0 {
         return Err(format!("expected MENU_ID:QTY with QTY ≥ 1, got {text}"));
     }
+    let options = match parts.next() {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|pair| {
+                let (group, choice) = pair
+                    .split_once('=')
+                    .filter(|(g, c)| !g.is_empty() && !c.is_empty())
+                    .ok_or_else(|| format!("expected GROUP=CHOICE, got {pair:?} in {text}"))?;
+                Ok(ChosenOption {
+                    group_id: group.to_owned(),
+                    choice_id: choice.to_owned(),
+                })
+            })
+            .collect::<Result<_, String>>()?,
+    };
     Ok(NewOrderItem {
         menu_id: menu_id.to_owned(),
         quantity,
-        options: Vec::new(),
+        options,
     })
 }
 
