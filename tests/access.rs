@@ -157,7 +157,11 @@ async fn windows_keep_to_their_screens(client: &Client) -> Result<()> {
     not_allowed(
         client,
         "place_order",
-        json!({ "lines": [{ "menuId": "americano", "quantity": 1 }], "pay": "CARD", "cellId": null }),
+        json!({
+            "lines": [{ "menuId": "americano", "quantity": 1,
+                        "options": [{ "groupId": "temperature", "choiceId": "hot" }] }],
+            "pay": "CARD", "cellId": null, "cellPin": null, "fulfilment": "DINE_IN"
+        }),
     )
     .await?;
 
