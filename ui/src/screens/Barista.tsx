@@ -1,10 +1,21 @@
 import { useCallback, useId, useMemo, useState } from "react";
-import { commands, type CoreUpdate, type OrderEntry, type Screen, type Session, type Stage } from "../bindings";
+import {
+  commands,
+  type CoreUpdate,
+  type LineOptionEntry,
+  type MenuEntry,
+  type OrderEntry,
+  type OrderEntryLine,
+  type Screen,
+  type Session,
+  type Stage,
+} from "../bindings";
 import { useNow, useScreen } from "../core";
 import { Dialog } from "../components/Dialog";
 import { useT, type Key } from "../i18n";
 import { useLongPress } from "../components/longPress";
 import { StatusBar } from "../components/StatusBar";
+import "./ticket.css";
 
 const COLUMNS: Stage[] = ["PENDING", "MAKING", "READY"];
 const REASONS: Key[] = ["reason.changedMind", "reason.outOfIngredient", "reason.duplicate", "reason.paidWrongly"];
@@ -88,6 +99,7 @@ export function OrdersBoard({
     return [...counts.entries()].sort((a, b) => b[1] - a[1]);
   }, [todays]);
 
+  const menuById = useMemo(() => new Map(screen.menu.map((m) => [m.id, m])), [screen.menu]);
   const amber = Number(screen.settings.timer_amber_minutes ?? 5) * 60_000;
   const red = Number(screen.settings.timer_red_minutes ?? 10) * 60_000;
   const settings = screen.settings;
@@ -150,6 +162,7 @@ export function OrdersBoard({
                   <OrderCard
                     key={o.orderId}
                     order={o}
+                    menu={menuById}
                     now={now}
                     amber={amber}
                     red={red}
@@ -198,13 +211,79 @@ export function OrdersBoard({
           }}
         />
       )}
-      {recalled && <RecallDialog order={recalled} settings={settings} onClose={() => setRecalled(null)} />}
+      {recalled && <RecallDialog order={recalled} menu={menuById} settings={settings} onClose={() => setRecalled(null)} />}
+    </div>
+  );
+}
+
+/** What an option is on a ticket: ICE and HOT each their own colour, extra
+ * shots counted in bold, anything else a plain chip. */
+type OptionKind = "ice" | "hot" | "shot" | "plain";
+
+/** One chip of a line: an option, and how many times it was chosen. */
+type Chip = { kind: OptionKind; text: string; times: number };
+
+/** The kind of option `o` of a line of item `item`. ICE and HOT are told by
+ * the choice's id (`ice`, `hot`), found through the cached menu by the
+ * line's group and choice names; an item gone from the menu (or an old
+ * order) falls back to the names ICE and HOT. */
+function optionKind(o: LineOptionEntry, item: MenuEntry | undefined): OptionKind {
+  const group = item?.optionGroups.find((g) => g.name === o.group);
+  const choice = group?.choices.find((c) => c.name === o.choice);
+  const id = choice?.id ?? o.choice.trim().toLowerCase();
+  if (id === "ice" || id === "iced") return "ice";
+  if (id === "hot") return "hot";
+  const shotWords = /(^|-|\s)shots?($|-|\s)|샷/i;
+  if (group ? shotWords.test(group.id) || shotWords.test(choice?.id ?? "") : shotWords.test(`${o.group} ${o.choice}`)) {
+    return "shot";
+  }
+  return "plain";
+}
+
+/** A line's options as chips, a choice taken more than once counted once
+ * with its count, in the line's order, each in the screen's language where
+ * the menu names it so. */
+export function lineChips(line: OrderEntryLine, item: MenuEntry | undefined, lang: string): Chip[] {
+  const chips: Chip[] = [];
+  for (const o of line.options) {
+    const group = item?.optionGroups.find((g) => g.name === o.group);
+    const choice = group?.choices.find((c) => c.name === o.choice);
+    const text = (choice && (choice.names[lang] || choice.name)) || o.choice;
+    const kind = optionKind(o, item);
+    const same = chips.find((c) => c.kind === kind && c.text === text);
+    if (same) same.times += 1;
+    else chips.push({ kind, text, times: 1 });
+  }
+  return chips;
+}
+
+/** A line's options on a ticket, large and in colour. */
+function LineOptions({ line, item }: { line: OrderEntryLine; item: MenuEntry | undefined }) {
+  const { t, lang, fmt } = useT();
+  const chips = lineChips(line, item, lang);
+  if (chips.length === 0) return null;
+  return (
+    <div className="ticket-options">
+      {chips.map((c, i) => (
+        <span key={i} className={`chip chip-${c.kind}`} data-testid={`chip-${c.kind}`} data-times={c.times}>
+          {c.kind === "ice" && <span aria-hidden="true">❄ </span>}
+          {c.kind === "hot" && <span aria-hidden="true">♨ </span>}
+          {c.kind === "shot"
+            ? c.times === 1
+              ? t("barista.shot")
+              : t("barista.shots", { count: fmt.number(c.times) })
+            : c.times > 1
+              ? `${c.text} ×${fmt.number(c.times)}`
+              : c.text}
+        </span>
+      ))}
     </div>
   );
 }
 
 function OrderCard({
   order: o,
+  menu,
   now,
   amber,
   red,
@@ -213,6 +292,7 @@ function OrderCard({
   onCancel,
 }: {
   order: OrderEntry;
+  menu: Map<string, MenuEntry>;
   now: number;
   amber: number;
   red: number;
@@ -222,7 +302,9 @@ function OrderCard({
 }) {
   const { t, fmt } = useT();
   const press = useLongPress(onCancel);
-  const waited = Math.max(0, now - Date.parse(o.createdAt));
+  // The wait starts when the customer placed the order, which may be well
+  // before the hub heard of it (an order queued offline).
+  const waited = Math.max(0, now - Date.parse(o.placedAt || o.createdAt));
   const timer = waited >= red ? "red" : waited >= amber ? "amber" : "";
   const clock = fmt.duration(waited / 1000);
   const advance = o.status === "PENDING" || o.status === "MAKING" || o.status === "READY" ? o.status : "READY";
@@ -240,16 +322,28 @@ function OrderCard({
     >
       <div className="head">
         <span className="num">#{o.dailyNum}</span>
+        {o.fulfilment === "TAKE_OUT" && (
+          <span className="togo-badge" data-testid="ticket-togo">
+            {t("barista.toGo")}
+          </span>
+        )}
         <span className={`pay-tag pay-${o.payType}`}>{o.payType === "CELL" ? o.cellName ?? t("pay.CELL") : t(`pay.${o.payType}`)}</span>
         <span className="timer" aria-label={t("barista.waited", { time: clock })}>
           {clock}
         </span>
       </div>
-      <ul>
+      {o.reference && (
+        <div className="ticket-ref" data-testid="ticket-ref">
+          {t("barista.reference", { reference: o.reference })}
+        </div>
+      )}
+      <ul className="ticket-lines">
         {o.items.map((l, i) => (
           <li key={i}>
-            <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
-            {l.options.length > 0 && <div className="options">{l.options.map((o) => o.choice).join(", ")}</div>}
+            <span className="ticket-item">
+              <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
+            </span>
+            <LineOptions line={l} item={menu.get(l.menuId)} />
           </li>
         ))}
       </ul>
@@ -314,10 +408,12 @@ function CancelDialog({
 
 function RecallDialog({
   order,
+  menu,
   settings,
   onClose,
 }: {
   order: OrderEntry;
+  menu: Map<string, MenuEntry>;
   settings: Screen["settings"];
   onClose: () => void;
 }) {
@@ -325,19 +421,24 @@ function RecallDialog({
   const pay = order.payType === "CELL" ? order.cellName ?? t("pay.CELL") : t(`pay.${order.payType}`);
   return (
     <Dialog title={t("recall.title", { num: order.dailyNum })} onClose={onClose} testId="recall-dialog">
-      <p className={`recall-status recall-${order.status}`}>{t(`stage.${order.status}`)}</p>
-      <ul className="recall-lines">
+      <p className={`recall-status recall-${order.status}`}>
+        {t(`stage.${order.status}`)}
+        {order.fulfilment === "TAKE_OUT" && <span className="togo-badge">{t("barista.toGo")}</span>}
+      </p>
+      <ul className="recall-lines ticket-lines">
         {order.items.map((l, i) => (
           <li key={i}>
-            <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
-            {l.options.length > 0 && <div className="options">{l.options.map((o) => o.choice).join(", ")}</div>}
+            <span className="ticket-item">
+              <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
+            </span>
+            <LineOptions line={l} item={menu.get(l.menuId)} />
           </li>
         ))}
       </ul>
       <p>
         {t("common.total")}: <strong>{fmt.money(order.totalAmount, settings)}</strong> · {t("recall.paidWith", { pay })}
       </p>
-      <p>{t("recall.placed", { time: fmt.time(order.createdAt) })}</p>
+      <p>{t("recall.placed", { time: fmt.time(order.placedAt || order.createdAt) })}</p>
       <p>
         {order.status === "CANCELLED"
           ? t("recall.cancelled", { time: fmt.time(order.updatedAt) })
