@@ -49,9 +49,9 @@ async fn order_flow(
     wait_for(client, "[data-testid=link-status][data-state=live]").await?;
     screenshot(client, "kiosk-welcome").await?;
     click(client, "[data-testid=start-order]").await?;
-    click(client, "[data-testid=item-americano]").await?;
-    click(client, "[data-testid=item-americano]").await?;
-    click(client, "[data-testid=item-latte]").await?;
+    add_hot(client, "americano").await?;
+    add_hot(client, "americano").await?;
+    add_hot(client, "latte").await?;
     let total = wait_for(client, "[data-testid=cart-total]")
         .await?
         .text()
@@ -60,9 +60,11 @@ async fn order_flow(
     assert!(total.contains("12,500"), "cart total {total:?}");
     screenshot(client, "kiosk-menu-cart").await?;
 
-    // Paying with points the Design Team cell lacks is refused clearly.
+    // Team points list the teams, their balances kept behind each PIN.
     click(client, "[data-testid=to-pay]").await?;
+    click(client, "[data-testid=serve-DINE_IN]").await?;
     click(client, "[data-testid=pay-CELL]").await?;
+    wait_for(client, "[data-testid=cell-cell-design]").await?;
     screenshot(client, "kiosk-pay-cell").await?;
     click(client, "[data-testid=pay-CARD]").await?;
     click(client, "[data-testid=place-order]").await?;
@@ -167,6 +169,21 @@ async fn order_flow(
         .await?;
     }
     Ok(())
+}
+
+/// Taps the drink `id`, which asks for its options, and adds one HOT.
+async fn add_hot(client: &Client, id: &str) -> Result<()> {
+    click(client, &format!("[data-testid=item-{id}]")).await?;
+    click(
+        client,
+        "[data-testid=options-dialog] [data-testid=choice-temperature-hot]",
+    )
+    .await?;
+    click(client, "[data-testid=options-add]").await?;
+    until("the options dialog to close", || async {
+        Ok(!css_present(client, "[data-testid=options-dialog]").await?)
+    })
+    .await
 }
 
 /// The order cards on the barista board, by their `data-testid`, sorted.

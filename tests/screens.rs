@@ -551,7 +551,7 @@ async fn dashboard_flow(
             "/orders",
             &json!({
                 "idempotencyKey": "e2e-dashboard-1",
-                "items": [{ "menuId": "americano", "quantity": 2 }],
+                "items": [demo_line("americano", 2)],
                 "payType": "CARD",
             }),
         )

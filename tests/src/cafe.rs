@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::driver::free_port;
-use crate::hub::{HubClient, HubProcess};
+use crate::hub::{demo_line, HubClient, HubProcess};
 
 pub struct Cafe {
     /// Holds the hub's data folder (`hub/`).
@@ -70,15 +70,15 @@ impl Cafe {
         Ok(())
     }
 
-    /// The kiosk orders `quantity` of menu item `menu_id` by card with
-    /// idempotency key `key`; the order as the hub answered it.
+    /// The kiosk orders `quantity` of menu item `menu_id` (a drink HOT) by
+    /// card with idempotency key `key`; the order as the hub answered it.
     pub async fn order_of(&self, key: &str, menu_id: &str, quantity: u32) -> Result<Value> {
         self.kiosk
             .post(
                 "/orders",
                 &json!({
                     "idempotencyKey": key,
-                    "items": [{ "menuId": menu_id, "quantity": quantity }],
+                    "items": [demo_line(menu_id, quantity)],
                     "payType": "CARD",
                 }),
             )

@@ -39,6 +39,31 @@ pub fn pairing_code(hub_data: &Path, role: &str) -> Result<String> {
     Ok(code["code"].as_str().context("a code")?.to_owned())
 }
 
+/// The demo café's drinks: each has a required Temperature group.
+const DEMO_DRINKS: [&str; 9] = [
+    "americano",
+    "latte",
+    "cappuccino",
+    "vanilla-latte",
+    "flat-white",
+    "espresso",
+    "green-tea",
+    "earl-grey",
+    "chamomile",
+];
+
+/// An order line of `quantity` of the demo café's `menu_id` as the hub
+/// takes it: a drink HOT (its required Temperature; HOT adds nothing to
+/// the price), anything else without options.
+pub fn demo_line(menu_id: &str, quantity: u32) -> Value {
+    if DEMO_DRINKS.contains(&menu_id) {
+        json!({"menuId": menu_id, "quantity": quantity,
+               "options": [{"groupId": "temperature", "choiceId": "hot"}]})
+    } else {
+        json!({"menuId": menu_id, "quantity": quantity})
+    }
+}
+
 /// A device paired with a hosting instance's hub through the hub's own
 /// command line, talking REST (a manager, or a kiosk to place orders).
 pub struct HubClient {
@@ -110,15 +135,15 @@ impl HubClient {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
-    /// Orders one Americano, paid by card, with idempotency key `key`;
-    /// returns its daily number.
+    /// Orders one Americano (HOT), paid by card, with idempotency key
+    /// `key`; returns its daily number.
     pub async fn order_americano(&self, key: &str) -> Result<u64> {
         let order = self
             .post(
                 "/orders",
                 &json!({
                     "idempotencyKey": key,
-                    "items": [{ "menuId": "americano", "quantity": 1 }],
+                    "items": [demo_line("americano", 1)],
                     "payType": "CARD",
                 }),
             )
