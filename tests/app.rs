@@ -179,6 +179,15 @@ async fn add_hot(client: &Client, id: &str) -> Result<()> {
         "[data-testid=options-dialog] [data-testid=choice-temperature-hot]",
     )
     .await?;
+    // The dialog scrolls when its groups are taller than the window, as a
+    // customer would scroll it to Add.
+    client
+        .execute(
+            r#"document.querySelector("[data-testid=options-add]")
+                 .scrollIntoView({ block: "center" });"#,
+            vec![],
+        )
+        .await?;
     click(client, "[data-testid=options-add]").await?;
     until("the options dialog to close", || async {
         Ok(!css_present(client, "[data-testid=options-dialog]").await?)
