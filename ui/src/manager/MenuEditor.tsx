@@ -329,13 +329,12 @@ function MenuRow({
           </button>
           <button
             type="button"
-            className="icon danger-text"
+            className="danger-text"
             data-testid="menu-delete"
             aria-label={t("menuEditor.deleteLabel", { name: item.name })}
-            title={t("menuEditor.deleteLabel", { name: item.name })}
             onClick={() => setDeleting(true)}
           >
-            🗑
+            {t("menuEditor.delete")}
           </button>
         </span>
       </form>

@@ -266,8 +266,16 @@ function LineOptions({ line, item }: { line: OrderEntryLine; item: MenuEntry | u
     <div className="ticket-options">
       {chips.map((c, i) => (
         <span key={i} className={`chip chip-${c.kind}`} data-testid={`chip-${c.kind}`} data-times={c.times}>
-          {c.kind === "ice" && <span aria-hidden="true">❄ </span>}
-          {c.kind === "hot" && <span aria-hidden="true">♨ </span>}
+          {c.kind === "ice" && (
+            <span className="chip-sign" aria-hidden="true">
+              ❄
+            </span>
+          )}
+          {c.kind === "hot" && (
+            <span className="chip-sign" aria-hidden="true">
+              ♨
+            </span>
+          )}
           {c.kind === "shot"
             ? c.times === 1
               ? t("barista.shot")
@@ -300,7 +308,7 @@ function OrderCard({
   onAdvance: () => void;
   onCancel: () => void;
 }) {
-  const { t, fmt } = useT();
+  const { t, fmt, lang } = useT();
   const press = useLongPress(onCancel);
   // The wait starts when the customer placed the order, which may be well
   // before the hub heard of it (an order queued offline).
@@ -341,7 +349,7 @@ function OrderCard({
         {o.items.map((l, i) => (
           <li key={i}>
             <span className="ticket-item">
-              <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
+              <strong>{fmt.number(l.quantity)}×</strong> {menu.get(l.menuId)?.names[lang] || l.menuName}
             </span>
             <LineOptions line={l} item={menu.get(l.menuId)} />
           </li>
