@@ -283,7 +283,7 @@ async fn customer_orders(kiosk: &Kiosk, words: &Words) -> Result<()> {
 
     // The number, the items with their options and how they are served,
     // and about how long. The items are the lines as the hub priced them,
-    // by the hub's names (English in both flows, as the app shows them).
+    // named in the customer's language where the menu names them so.
     click(client, "[data-testid=place-order]").await?;
     let number = text_of(client, "[data-testid=daily-number]").await?;
     let number: u64 = number
@@ -293,7 +293,7 @@ async fn customer_orders(kiosk: &Kiosk, words: &Words) -> Result<()> {
     let placed = text_of(client, "[data-testid=placed-items]").await?;
     ensure!(
         placed.contains(words.take_out)
-            && placed.contains("ICE · Large · Extra shot ×2")
+            && placed.contains(words.options)
             && client
                 .find_all(Locator::Css("[data-testid=placed-items] li"))
                 .await?

@@ -2,7 +2,7 @@ import { LANGUAGES, useT } from "../i18n";
 
 /** A row of buttons, one per language, each named in itself: the device's
  * language changes on the spot (the kiosk's customers, the first run). */
-export function LanguageSwitch() {
+export function LanguageSwitch({ onChoose }: { onChoose?: (code: string) => void } = {}) {
   const { t, lang, choose } = useT();
   return (
     <div
@@ -19,7 +19,10 @@ export function LanguageSwitch() {
           className={lang === l.code ? "on" : ""}
           aria-pressed={lang === l.code}
           data-testid={`lang-${l.code}`}
-          onClick={() => choose(l.code).catch(() => {})}
+          onClick={() => {
+            onChoose?.(l.code);
+            choose(l.code).catch(() => {});
+          }}
         >
           {l.name}
         </button>

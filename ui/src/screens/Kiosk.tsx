@@ -72,8 +72,11 @@ export function Kiosk() {
   stepRef.current = step;
   const i18nRef = useRef(i18n);
   i18nRef.current = i18n;
-  // The language this kiosk had when it started: each customer starts there.
+  // The kiosk's own language, each customer's start: what it has whenever it
+  // waits on the welcome screen untouched (a customer's choice there is
+  // theirs, and goes with the reset).
   const homeLanguage = useRef(i18n.preferred);
+  const customerChose = useRef(false);
 
   const early = useRef(new EarlyOutcomes()).current;
 
@@ -120,10 +123,16 @@ export function Kiosk() {
     setProblem(null);
     setCategory(null);
     setStep({ at: "welcome" });
-    if (i18nRef.current.preferred !== homeLanguage.current) {
+    if (customerChose.current && i18nRef.current.preferred !== homeLanguage.current) {
       i18nRef.current.choose(homeLanguage.current).catch(() => {});
     }
+    customerChose.current = false;
   }, []);
+  // The saved language arrives after the first render, and a manager may
+  // change it: while no customer has chosen, it is the kiosk's own.
+  useEffect(() => {
+    if (!customerChose.current) homeLanguage.current = i18n.preferred;
+  }, [i18n.preferred]);
 
   // The cart priced by the core, whenever it or the menu changes.
   const menu = useMemo(() => screen?.menu ?? [], [screen?.menu]);
@@ -145,7 +154,8 @@ export function Kiosk() {
   // Idle: every step but the welcome screen and an order on its way to the
   // hub (its number is a moment away) asks "Still there?", then starts afresh.
   const idleSeconds = Number(screen?.settings.kiosk_idle_seconds) || IDLE_DEFAULT_S;
-  const idleActive = step.at !== "welcome" && !(step.at === "sending" && screen?.status.state === "live");
+  const idleActive =
+    (step.at !== "welcome" || customerChose.current) && !(step.at === "sending" && screen?.status.state === "live");
   const asking = useIdle(idleActive, idleSeconds, reset);
 
   const categories = useMemo(() => [...new Set(menu.map((m) => m.category))], [menu]);
@@ -292,7 +302,7 @@ export function Kiosk() {
             ))}
           </ul>
         )}
-        <LanguageSwitch />
+        <LanguageSwitch onChoose={() => (customerChose.current = true)} />
       </div>
     );
   } else if (step.at === "menu") {
@@ -554,7 +564,7 @@ export function Kiosk() {
         <p className="big" data-testid="order-status" data-status={status} role="status" aria-live="polite">
           {t(`order.${status}`)}
         </p>
-        {placed && <Placed order={placed} />}
+        {placed && <Placed order={placed} byId={byId} />}
         {step.dailyNum !== null && status !== "READY" && status !== "COMPLETED" && (
           <Wait dailyNum={step.dailyNum} screenOrders={screen.orders.length} />
         )}
@@ -590,22 +600,26 @@ function Photo({ item }: { item: MenuEntry }) {
   );
 }
 
-/** What the customer ordered, as the hub priced it. */
-function Placed({ order }: { order: OrderEntry }) {
-  const { t, fmt } = useT();
+/** What the customer ordered, as the hub priced it, in the customer's
+ * language where the menu names it so. */
+function Placed({ order, byId }: { order: OrderEntry; byId: Map<string, MenuEntry> }) {
+  const { t, fmt, lang } = useT();
   return (
     <div className="placed" data-testid="placed-items">
       <p className="serve">{t(`serve.${order.fulfilment}`)}</p>
       <ul className="summary">
-        {order.items.map((l, i) => (
-          <li key={i}>
-            <span className="qty">{fmt.number(l.quantity)}×</span>
-            <span className="what">
-              <strong>{l.menuName}</strong>
-              {l.options.length > 0 && <span className="opts">{optionsText(l.options, undefined, "")}</span>}
-            </span>
-          </li>
-        ))}
+        {order.items.map((l, i) => {
+          const item = byId.get(l.menuId);
+          return (
+            <li key={i}>
+              <span className="qty">{fmt.number(l.quantity)}×</span>
+              <span className="what">
+                <strong>{item ? nameIn(item, lang) : l.menuName}</strong>
+                {l.options.length > 0 && <span className="opts">{optionsText(l.options, item, lang)}</span>}
+              </span>
+            </li>
+          );
+        })}
       </ul>
     </div>
   );
