@@ -600,6 +600,47 @@ pub struct Health {
     pub epoch: String,
 }
 
+/// `GET /api/reports/daily?date=YYYY-MM-DD`: one local day's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyReport {
+    /// The local day, `YYYY-MM-DD`.
+    pub date: String,
+    /// The day's orders that were not cancelled.
+    pub orders: u64,
+    /// Their revenue, in minor units, by how they were paid.
+    pub revenue_by_pay_type: RevenueByPayType,
+    /// The day's cancelled orders.
+    pub cancellations: u64,
+    /// Points paid for the day's orders that were not cancelled (their
+    /// `CELL` revenue).
+    pub points_used: i64,
+    /// Points charged to cells that day.
+    pub points_charged: i64,
+    /// Status moves back that day (`READY → MAKING`, `COMPLETED → READY`).
+    pub recalls: u64,
+    /// From placement to `READY`, over the day's orders that reached it;
+    /// `null` when none did.
+    pub prep_seconds: Option<PrepSeconds>,
+}
+
+/// Revenue of a day by pay type, in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub struct RevenueByPayType {
+    pub card: i64,
+    pub cash: i64,
+    pub cell: i64,
+}
+
+/// Preparation times in seconds (to the millisecond): the median and the
+/// 90th percentile, each interpolated between the nearest two times.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PrepSeconds {
+    pub median: f64,
+    pub p90: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,5 +690,37 @@ mod tests {
         assert!(
             serde_json::from_str::<StatusChange>(r#"{"status":"MAKING","from":"LATE"}"#).is_err()
         );
+    }
+
+    #[test]
+    fn a_daily_report_has_the_issue_s_wire_shape() {
+        let mut report = DailyReport {
+            date: "2026-12-03".into(),
+            orders: 3,
+            revenue_by_pay_type: RevenueByPayType {
+                card: 4000,
+                cash: 4500,
+                cell: 5000,
+            },
+            cancellations: 1,
+            points_used: 5000,
+            points_charged: 2000,
+            recalls: 1,
+            prep_seconds: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"date":"2026-12-03","orders":3,"revenueByPayType":{"CARD":4000,"CASH":4500,"CELL":5000},"cancellations":1,"pointsUsed":5000,"pointsCharged":2000,"recalls":1,"prepSeconds":null}"#
+        );
+        report.prep_seconds = Some(PrepSeconds {
+            median: 120.0,
+            p90: 168.5,
+        });
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(
+            text.ends_with(r#""prepSeconds":{"median":120.0,"p90":168.5}}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<DailyReport>(&text).unwrap(), report);
     }
 }

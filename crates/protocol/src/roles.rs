@@ -42,10 +42,12 @@ pub enum Action {
     MakePairingCode,
     RefreshToken,
     ReadStats,
+    /// Read a day's figures (`GET /api/reports/daily`).
+    ReadReports,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::PlaceOrder,
         Action::ReadOrders,
         Action::ChangeOrderStatus,
@@ -73,6 +75,7 @@ impl Action {
         Action::MakePairingCode,
         Action::RefreshToken,
         Action::ReadStats,
+        Action::ReadReports,
     ];
 
     /// The action in words, as in "a kiosk device may not charge cells".
@@ -105,6 +108,7 @@ impl Action {
             Action::MakePairingCode => "make pairing codes",
             Action::RefreshToken => "refresh its token",
             Action::ReadStats => "read connection stats",
+            Action::ReadReports => "read reports",
         }
     }
 }
@@ -133,7 +137,7 @@ impl Role {
             EditMenu | DeleteMenuItem | AddCell | ChargeCell | SetCellPin | SetMenuPhoto
             | ChangeSettings | CreateWorkorder | MoveWorkorder | PresentWorkorder
             | StartWorkSession | StopWorkSession | SendNotification | ListDevices
-            | RevokeDevice | MakePairingCode | ReadStats => self == Manager,
+            | RevokeDevice | MakePairingCode | ReadStats | ReadReports => self == Manager,
         }
     }
 
@@ -192,7 +196,7 @@ mod tests {
     #[test]
     fn the_role_table() {
         use Action::*;
-        let table: [(Action, &str); 27] = [
+        let table: [(Action, &str); 28] = [
             (PlaceOrder, "kiosk manager"),
             (ReadOrders, "kiosk barista manager"),
             (ChangeOrderStatus, "barista manager"),
@@ -220,6 +224,7 @@ mod tests {
             (MakePairingCode, "manager"),
             (RefreshToken, "kiosk barista display manager"),
             (ReadStats, "manager"),
+            (ReadReports, "manager"),
         ];
         assert_eq!(table.map(|(a, _)| a), Action::ALL, "every action, once");
         for (action, roles) in table {
