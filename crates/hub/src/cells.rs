@@ -62,6 +62,10 @@ pub(crate) async fn add(
     // A new cell is announced as a charge from nothing, so every screen that
     // lists cells learns of it.
     let now = hub.clock.now();
+    if cell.balance > 0 {
+        let date = hub.clock.local_date(now);
+        store::reports::record_charge(&mut w.tx, &cell.id, cell.balance, date, now).await?;
+    }
     announce(&mut w, &cell, 0, now).await?;
     w.commit().await?;
     Ok(cell)
@@ -81,6 +85,10 @@ pub(crate) async fn charge(hub: &Hub, id: &str, charge: Charge) -> Result<Cell, 
         .ok_or_else(|| CellError::Invalid("the balance would be too large".into()))?;
     store::cells::set_balance(&mut w.tx, &cell.id, cell.balance).await?;
     let now = hub.clock.now();
+    // Kept apart from the event log, which is pruned: the daily report sums
+    // charges for 400 days and more.
+    let date = hub.clock.local_date(now);
+    store::reports::record_charge(&mut w.tx, &cell.id, add, date, now).await?;
     announce(&mut w, &cell, before, now).await?;
     w.commit().await?;
     Ok(cell)

@@ -63,6 +63,7 @@ mod photos;
 mod pins;
 mod rate;
 mod registry;
+mod reports;
 mod server;
 mod settings;
 /// Public: the tests compare the hub's signature SVG with `render(parse(…))`.
@@ -269,6 +270,7 @@ pub fn router(hub: Hub) -> Router {
         )
         .route("/display/signature", post(workorders::sign))
         .route("/notifications", post(notifications::create))
+        .route("/reports/daily", get(api::reports::daily))
         .route("/stream", get(sse::stream))
         .route("/ws/stats", get(status::ws_stats))
         .route("/devices", get(devices::list))

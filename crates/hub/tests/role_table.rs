@@ -148,6 +148,7 @@ fn rules() -> Vec<Rule> {
         )
         .stream(),
         rule("GET", "/api/ws/stats", MANAGER, 200),
+        rule("GET", "/api/reports/daily", MANAGER, 200),
         rule("GET", "/healthz", ALL, 200).anonymous(),
         rule("GET", "/metrics", ALL, 200).anonymous(),
         rule("POST", "/api/devices/pairing-codes", MANAGER, 201).body(json!({"role": "kiosk"})),

@@ -8,6 +8,7 @@ pub mod menu;
 pub mod notifications;
 pub mod orders;
 pub mod photos;
+pub mod reports;
 pub mod settings;
 pub mod snapshot;
 pub mod status;

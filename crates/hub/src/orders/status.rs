@@ -70,6 +70,12 @@ pub(crate) async fn change_status(
         }
     }
     store::orders::set_status(&mut w.tx, id, status, now).await?;
+    if kind == StatusMove::Recall {
+        // Kept apart from the event log, which is pruned: the daily report
+        // counts recalls for 400 days and more.
+        let date = hub.clock.local_date(now);
+        store::reports::record_recall(&mut w.tx, id, (previous, status), date, now).await?;
+    }
     order.status = status;
     order.updated_at = now;
     w.emit(

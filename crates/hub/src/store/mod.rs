@@ -11,6 +11,7 @@ pub(crate) mod devices;
 pub(crate) mod menu;
 pub(crate) mod orders;
 pub(crate) mod photos;
+pub(crate) mod reports;
 pub(crate) mod settings;
 pub(crate) mod workorders;
 
