@@ -151,6 +151,9 @@ struct Words {
     /// The Americano's options as the cart and the summary list them.
     options: &'static str,
     take_out: &'static str,
+    /// 5,500 and 9,000 as the language writes them.
+    add: &'static str,
+    total: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -158,6 +161,8 @@ const ENGLISH: Words = Words {
     lang: "en",
     options: "ICE · Large · Extra shot ×2",
     take_out: "To go",
+    add: "5,500",
+    total: "9,000",
 };
 
 const KOREAN: Words = Words {
@@ -165,6 +170,8 @@ const KOREAN: Words = Words {
     lang: "ko",
     options: "아이스 · 라지 · 샷 추가 ×2",
     take_out: "포장",
+    add: "5,500",
+    total: "9,000",
 };
 
 /// German runs longest: its screens show whether anything is cut off. The
@@ -174,6 +181,8 @@ const GERMAN: Words = Words {
     lang: "de",
     options: "ICE · Large · Extra shot ×2",
     take_out: "Mitnehmen",
+    add: "5.500",
+    total: "9.000",
 };
 
 /// A customer orders an ICE Large Americano with two extra shots and a
@@ -223,7 +232,7 @@ async fn customer_orders(kiosk: &Kiosk, words: &Words) -> Result<()> {
     .await?;
     let add = text_of(client, "[data-testid=options-add]").await?;
     // 4,000 + 500 (Large) + 2 × 500 (shots).
-    ensure!(add.contains("5,500"), "the Add button says {add:?}");
+    ensure!(add.contains(words.add), "the Add button says {add:?}");
     let shots = text_of(client, "[data-testid=choice-extra-shot-shot]").await?;
     ensure!(
         shots.contains('2'),
@@ -246,7 +255,7 @@ async fn customer_orders(kiosk: &Kiosk, words: &Words) -> Result<()> {
     until("the cart total to be 9,000", || async {
         Ok(text_of(client, "[data-testid=cart-total]")
             .await?
-            .contains("9,000"))
+            .contains(words.total))
     })
     .await?;
     screenshot(client, &shot("kiosk-cart-options")).await?;
@@ -261,7 +270,10 @@ async fn customer_orders(kiosk: &Kiosk, words: &Words) -> Result<()> {
         "the order summary reads {summary:?}"
     );
     let total = text_of(client, "[data-testid=checkout-total]").await?;
-    ensure!(total.contains("9,000"), "the checkout total is {total:?}");
+    ensure!(
+        total.contains(words.total),
+        "the checkout total is {total:?}"
+    );
     click(client, "[data-testid=pay-CELL]").await?;
     // No team's balance shows before its PIN.
     wait_for(client, &format!("[data-testid=cell-{TEAM}]")).await?;
