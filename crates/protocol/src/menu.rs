@@ -88,7 +88,8 @@ pub fn lenient_options<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<LineOption
     let value = Option::<Value>::deserialize(d)?;
     Ok(match value {
         None | Some(Value::Null) => Vec::new(),
-        Some(value) => match serde_json::from_value::<Vec<LineOption>>(value.clone()) {
+        // Read from the value in place: most lines are this hub's own.
+        Some(value) => match Vec::<LineOption>::deserialize(&value) {
             Ok(options) => options,
             Err(_) => vec![LineOption {
                 group: String::new(),
