@@ -6,36 +6,16 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
-use countertop_client::{AlertKind, ClientError, ConnectOptions, ConnectionHandle, CoreEvent};
+use countertop_client::{AlertKind, ClientError, CoreEvent};
 use countertop_protocol::{NewOrderItem, PayType};
 use serde_json::json;
 use support::api::Api;
+use support::device::{device, open};
 use support::hub::Hub;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::timeout;
-
-async fn device(
-    hub: &Hub,
-    dir: &Path,
-    role: &str,
-) -> (ConnectionHandle, UnboundedReceiver<CoreEvent>) {
-    let code = hub.pairing_code(role, role);
-    countertop_client::pair(&hub.url(), &code, dir, Duration::from_secs(10))
-        .await
-        .unwrap();
-    open(dir).await
-}
-
-async fn open(dir: &Path) -> (ConnectionHandle, UnboundedReceiver<CoreEvent>) {
-    let mut options = ConnectOptions::new(dir);
-    options.policy.base = Duration::from_millis(100);
-    options.policy.suspended_interval = Duration::from_millis(500);
-    options.request_timeout = Duration::from_secs(3);
-    countertop_client::connect(options).await.unwrap()
-}
 
 async fn until<T>(
     events: &mut UnboundedReceiver<CoreEvent>,

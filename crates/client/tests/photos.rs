@@ -8,36 +8,17 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use countertop_client::photos::{self, Photos, MAX_PHOTO_BYTES};
-use countertop_client::{ConnectOptions, ConnectionHandle, CoreEvent, HttpHub, PhotoStore};
+use countertop_client::{CoreEvent, HttpHub, PhotoStore};
 use countertop_protocol::{MenuItem, Photo};
+use support::device::{device, open};
 use support::hub::Hub;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::timeout;
-
-async fn device(
-    hub: &Hub,
-    dir: &Path,
-    role: &str,
-) -> (ConnectionHandle, UnboundedReceiver<CoreEvent>) {
-    let code = hub.pairing_code(role, role);
-    countertop_client::pair(&hub.url(), &code, dir, Duration::from_secs(10))
-        .await
-        .unwrap();
-    open(dir).await
-}
-
-async fn open(dir: &Path) -> (ConnectionHandle, UnboundedReceiver<CoreEvent>) {
-    let mut options = ConnectOptions::new(dir);
-    options.policy.base = Duration::from_millis(100);
-    options.request_timeout = Duration::from_secs(3);
-    countertop_client::connect(options).await.unwrap()
-}
 
 /// Forwards `events` until dropped, so the device's tasks keep running
 /// while the test waits on something else.
