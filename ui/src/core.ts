@@ -24,6 +24,9 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
   // Reads in flight may answer out of order: an answer older than the one
   // shown is dropped.
   const reads = useRef({ issued: 0, shown: 0 });
+  // The link's state as last seen: a new one re-reads the screen (a
+  // reconnect attempt's count alone does not).
+  const lastState = useRef<string | null>(null);
   const refresh = useCallback(() => {
     const read = ++reads.current.issued;
     commands
@@ -53,7 +56,8 @@ export function useScreen(onUpdate?: (update: CoreUpdate) => void) {
         // The status at once, then the rest of the screen: whether a kiosk
         // takes orders (and why not) follows the connection.
         setScreen((s) => (s ? { ...s, status: update } : s));
-        refresh();
+        if (update.state !== lastState.current) refresh();
+        lastState.current = update.state;
       } else if (update.kind === "outbox") {
         setScreen((s) => (s ? { ...s, outboxDepth: update.depth } : s));
       } else if (update.kind === "changed") {

@@ -73,7 +73,7 @@ impl From<PinError> for AppError {
 
 /// A PIN as the manager sets it and a kiosk sends it: 4 to 8 digits.
 fn well_formed(pin: &str) -> Result<(), PinError> {
-    if (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) {
+    if countertop_protocol::CellPin::is_well_formed(pin) {
         Ok(())
     } else {
         Err(PinError::Invalid("a PIN is 4 to 8 digits".into()))

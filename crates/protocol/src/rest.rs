@@ -185,6 +185,14 @@ impl std::fmt::Debug for NewCell {
     }
 }
 
+impl CellPin {
+    /// Whether `pin` is a PIN at all: 4 to 8 ASCII digits. The hub and the
+    /// kiosk both refuse anything else before any hash is checked.
+    pub fn is_well_formed(pin: &str) -> bool {
+        (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
 impl std::fmt::Debug for CellPin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CellPin(..)")

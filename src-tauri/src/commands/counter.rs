@@ -84,7 +84,7 @@ pub async fn unlock_cell(
 ) -> Result<CellEntry, IpcError> {
     let device = station.device_for(window.label())?;
     let pin = pin.trim();
-    if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+    if !countertop_protocol::CellPin::is_well_formed(pin) {
         return Err(IpcError::new(
             IpcErrorCode::WrongPin,
             "a PIN is 4 to 8 digits",

@@ -136,6 +136,7 @@ export function Kiosk() {
 
   // The cart priced by the core, whenever it or the menu changes.
   const menu = useMemo(() => screen?.menu ?? [], [screen?.menu]);
+  const menuKey = useMemo(() => JSON.stringify(menu), [menu]);
   useEffect(() => {
     if (cart.length === 0) {
       setQuote(null);
@@ -149,7 +150,9 @@ export function Kiosk() {
     return () => {
       current = false;
     };
-  }, [cart, menu]);
+    // The menu's content, not the array's identity: every screen read
+    // makes a new array, and most (a board move) change no price.
+  }, [cart, menuKey]);
 
   // Idle: every step but the welcome screen and an order on its way to the
   // hub (its number is a moment away) asks "Still there?", then starts afresh.
@@ -566,7 +569,7 @@ export function Kiosk() {
         </p>
         {placed && <Placed order={placed} byId={byId} />}
         {step.dailyNum !== null && status !== "READY" && status !== "COMPLETED" && (
-          <Wait dailyNum={step.dailyNum} screenOrders={screen.orders.length} />
+          <Wait dailyNum={step.dailyNum} newestEvent={screen.status.newestEventAt} />
         )}
         {step.dailyNum !== null && <PhoneLink dailyNum={step.dailyNum} />}
         <button className="primary big" data-testid="done" onClick={reset}>
@@ -625,8 +628,9 @@ function Placed({ order, byId }: { order: OrderEntry; byId: Map<string, MenuEntr
   );
 }
 
-/** About how long: the orders ahead, read again as the board moves. */
-function Wait({ dailyNum, screenOrders }: { dailyNum: number; screenOrders: number }) {
+/** About how long: the orders ahead, read again as the board moves (each
+ * event the device applies is newer than the last). */
+function Wait({ dailyNum, newestEvent }: { dailyNum: number; newestEvent: string | null }) {
   const { t, fmt } = useT();
   const [wait, setWait] = useState<WaitEstimate | null>(null);
   useEffect(() => {
@@ -638,7 +642,7 @@ function Wait({ dailyNum, screenOrders }: { dailyNum: number; screenOrders: numb
     return () => {
       current = false;
     };
-  }, [dailyNum, screenOrders]);
+  }, [dailyNum, newestEvent]);
   if (!wait) return null;
   return (
     <p className="wait" data-testid="wait-estimate" data-ahead={wait.ahead}>
