@@ -108,10 +108,13 @@ pub enum SettingKey {
     /// Seconds without a touch before a kiosk asks "Still there?" and then
     /// starts afresh for the next customer.
     KioskIdleSeconds,
+    /// `"0"` to `"100"`: how loud every device's alert sounds play (a
+    /// device's own mute still wins).
+    ChimeVolume,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 8] = [
+    pub const ALL: [SettingKey; 9] = [
         SettingKey::IsKioskActive,
         SettingKey::Currency,
         SettingKey::CafeName,
@@ -120,6 +123,7 @@ impl SettingKey {
         SettingKey::OfflineOrdering,
         SettingKey::Language,
         SettingKey::KioskIdleSeconds,
+        SettingKey::ChimeVolume,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +136,7 @@ impl SettingKey {
             SettingKey::OfflineOrdering => "offline_ordering",
             SettingKey::Language => "language",
             SettingKey::KioskIdleSeconds => "kiosk_idle_seconds",
+            SettingKey::ChimeVolume => "chime_volume",
         }
     }
 
@@ -150,6 +155,7 @@ impl SettingKey {
             SettingKey::OfflineOrdering => "false",
             SettingKey::Language => "en",
             SettingKey::KioskIdleSeconds => "60",
+            SettingKey::ChimeVolume => "80",
         }
     }
 }

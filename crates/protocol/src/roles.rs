@@ -180,6 +180,7 @@ pub fn may_read(role: Option<Role>, topic: &Topic) -> Access {
         Topic::Cells => yes(matches!(role, Some(Kiosk | Barista | Manager))),
         Topic::Workorders => yes(matches!(role, Some(Manager | Display))),
         Topic::System | Topic::Dashboard => yes(role == Some(Manager)),
+        Topic::Notices => yes(matches!(role, Some(Barista | Manager))),
         Topic::Order(_) => match role {
             Some(Barista | Manager) => Access::Yes,
             Some(Kiosk) => Access::OwnOrder,
@@ -246,6 +247,7 @@ mod tests {
             ("cells", "- kiosk barista - manager"),
             ("workorders", "- - - display manager"),
             ("system", "- - - - manager"),
+            ("notices", "- - barista - manager"),
             ("dashboard", "- - - - manager"),
         ];
         for (name, expected) in topics {

@@ -20,6 +20,9 @@ pub enum Topic {
     Cells,
     Workorders,
     System,
+    /// `notices`: a manager's notices (`system:notification`) for the
+    /// counter's screens; a `system` reader reads them through `system`.
+    Notices,
     Dashboard,
 }
 
@@ -38,6 +41,7 @@ impl Topic {
             "cells" => Topic::Cells,
             "workorders" => Topic::Workorders,
             "system" => Topic::System,
+            "notices" => Topic::Notices,
             "dashboard" => Topic::Dashboard,
             other => match (other.strip_prefix("order:"), other.strip_prefix("board:")) {
                 (Some(id), _) if is_valid_order_id(id) => Topic::Order(id.to_owned()),
@@ -48,6 +52,16 @@ impl Topic {
                 }
             },
         })
+    }
+
+    /// The wider topic whose readers also read this one's events: a
+    /// notice is announced once, on `notices`, and a manager reads it
+    /// through `system` as well (and once, whichever of them it holds).
+    pub fn also_read_through(&self) -> Option<Topic> {
+        match self {
+            Topic::Notices => Some(Topic::System),
+            _ => None,
+        }
     }
 
     /// Topics every role (and anonymous) may read.
@@ -89,6 +103,7 @@ impl fmt::Display for Topic {
             Topic::Cells => f.write_str("cells"),
             Topic::Workorders => f.write_str("workorders"),
             Topic::System => f.write_str("system"),
+            Topic::Notices => f.write_str("notices"),
             Topic::Dashboard => f.write_str("dashboard"),
         }
     }
@@ -123,6 +138,7 @@ mod tests {
             "cells",
             "workorders",
             "system",
+            "notices",
             "dashboard",
         ] {
             assert_eq!(Topic::parse(name).unwrap().to_string(), name);
