@@ -25,6 +25,7 @@ pub mod logging;
 pub mod photos;
 pub mod preferences;
 pub mod station;
+pub mod stations;
 pub mod tray;
 pub mod windows;
 
@@ -58,6 +59,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::wait_estimate,
             commands::status_qr,
             commands::advance_order,
+            commands::recall_order,
+            commands::mark_items,
+            commands::set_board_stations,
             commands::cancel_order,
             commands::set_sold_out,
             commands::set_muted,

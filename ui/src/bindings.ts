@@ -78,6 +78,29 @@ async advanceOrder(orderId: string) : Promise<null> {
     return await TAURI_INVOKE("advance_order", { orderId });
 },
 /**
+ * Takes an order one step back (recall): READY → MAKING, or COMPLETED →
+ * READY within 30 minutes of its completion. Its timer keeps the time it
+ * was placed.
+ */
+async recallOrder(orderId: string) : Promise<null> {
+    return await TAURI_INVOKE("recall_order", { orderId });
+},
+/**
+ * Marks lines `lines` (indexes into the order's items) of an order done
+ * or undone: a station bumping what it made. The order turns READY when
+ * its last line is done.
+ */
+async markItems(orderId: string, lines: number[], done: boolean) : Promise<null> {
+    return await TAURI_INVOKE("mark_items", { orderId, lines, done });
+},
+/**
+ * Chooses the stations this board shows (empty: all, the expo view);
+ * answers the choice as kept.
+ */
+async setBoardStations(stations: string[]) : Promise<string[]> {
+    return await TAURI_INVOKE("set_board_stations", { stations });
+},
+/**
  * Cancels an open order, saying why.
  */
 async cancelOrder(orderId: string, reason: string) : Promise<null> {
@@ -469,7 +492,15 @@ placedAt: string;
  * The provisional reference the kiosk showed while it was queued.
  */
 reference: string | null }
-export type OrderEntryLine = { menuId: string; menuName: string; quantity: number; unitPrice: number; options: LineOptionEntry[] }
+export type OrderEntryLine = { menuId: string; menuName: string; quantity: number; unitPrice: number; options: LineOptionEntry[]; 
+/**
+ * The station that makes it (`bar`, `kitchen`…).
+ */
+station: string; 
+/**
+ * Whether its station marked it done.
+ */
+done: boolean }
 export type PairingCodeView = { code: string; expiresAt: string; role: RoleName; name: string }
 export type Pay = "CARD" | "CASH" | "CELL"
 export type PhotoEntry = { url: string; thumbUrl: string }
@@ -537,7 +568,16 @@ outboxDepth: number;
 /**
  * This device's id at the hub.
  */
-deviceId: string }
+deviceId: string; 
+/**
+ * Every station the menu and the open orders name, sorted.
+ */
+stations: string[]; 
+/**
+ * The stations this board shows (barista); empty: all of them, the
+ * expo view.
+ */
+boardStations: string[] }
 export type ScreenKind = "setup" | "kiosk" | "barista" | "board" | "display" | "manager"
 export type Serve = "DINE_IN" | "TAKE_OUT"
 /**

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use countertop_protocol::{
-    CancelOrder, ErrorBody, ErrorResponse, Order, OrderStatus, PairRequest, Paired, Snapshot,
-    StatusChange, Workorder,
+    CancelOrder, ErrorBody, ErrorResponse, MarkItems, Order, OrderStatus, PairRequest, Paired,
+    Snapshot, StatusChange, Workorder,
 };
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use reqwest::{Method, StatusCode};
@@ -438,6 +438,21 @@ impl HubLink for HttpHub {
                     }
                     other => other,
                 }
+            }
+            OutboxOp::MarkItems {
+                order_id,
+                lines,
+                done,
+            } => {
+                self.call(
+                    Method::POST,
+                    &format!("/api/orders/{order_id}/marks"),
+                    Some(&MarkItems {
+                        lines: lines.clone(),
+                        done: *done,
+                    }),
+                )
+                .await
             }
             OutboxOp::Sign { submission } => {
                 let sent = self

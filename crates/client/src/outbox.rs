@@ -101,6 +101,14 @@ pub enum OutboxOp {
         order_id: String,
         reason: String,
     },
+    /// Lines of an order marked done or undone by this station. Marking a
+    /// line as it already is changes nothing at the hub, so a resend after
+    /// a lost answer is harmless.
+    MarkItems {
+        order_id: String,
+        lines: Vec<u32>,
+        done: bool,
+    },
     Sign {
         submission: SignatureSubmission,
     },
@@ -121,6 +129,7 @@ impl OutboxOp {
             OutboxOp::PlaceOrder { .. } => "place_order",
             OutboxOp::ChangeStatus { .. } => "change_status",
             OutboxOp::Cancel { .. } => "cancel",
+            OutboxOp::MarkItems { .. } => "mark_items",
             OutboxOp::Sign { .. } => "sign",
         }
     }

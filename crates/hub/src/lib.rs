@@ -247,6 +247,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/orders/{id}", get(orders::get_one))
         .route("/orders/{id}/status", patch(orders::change_status))
         .route("/orders/{id}/cancel", post(orders::cancel))
+        .route("/orders/{id}/marks", post(orders::mark_items))
         .route("/cells", get(cells::list).post(cells::create))
         .route("/cells/{id}/charge", post(cells::charge))
         .route(

@@ -250,6 +250,10 @@ pub enum Event {
     OrderStatusChanged(OrderStatusChanged),
     #[serde(rename = "order:cancelled")]
     OrderCancelled(OrderCancelled),
+    /// A station marked lines of an order done (or undone). Not in the
+    /// version 2 contract: documented in `docs/protocol.md`.
+    #[serde(rename = "order:items_marked")]
+    OrderItemsMarked(OrderItemsMarked),
     #[serde(rename = "menu:sold_out_changed")]
     MenuSoldOutChanged(MenuSoldOutChanged),
     #[serde(rename = "menu:updated")]
@@ -284,6 +288,7 @@ impl Event {
             Event::OrderCreated(_) => "order:created",
             Event::OrderStatusChanged(_) => "order:status_changed",
             Event::OrderCancelled(_) => "order:cancelled",
+            Event::OrderItemsMarked(_) => "order:items_marked",
             Event::MenuSoldOutChanged(_) => "menu:sold_out_changed",
             Event::MenuUpdated(_) => "menu:updated",
             Event::MenuDeleted(_) => "menu:deleted",
@@ -356,6 +361,24 @@ pub struct OrderLine {
         deserialize_with = "menu::lenient_options"
     )]
     pub options: Vec<LineOption>,
+    /// The station that makes this line (the menu item's when the order
+    /// was placed). Absent on orders of hubs before stations: those lines
+    /// go to [`menu::DEFAULT_STATION`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    /// Whether its station has marked it done (`order:items_marked`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub done: bool,
+    /// When it was marked done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<Timestamp>,
+}
+
+impl OrderLine {
+    /// The station that makes this line.
+    pub fn station(&self) -> &str {
+        self.station.as_deref().unwrap_or(menu::DEFAULT_STATION)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -521,6 +544,18 @@ pub struct OrderCancelled {
     pub cancelled_at: Timestamp,
 }
 
+/// Lines of an order marked done or undone, by their index in `items`.
+/// Only lines whose mark changed are listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItemsMarked {
+    pub order_id: String,
+    pub daily_num: u32,
+    pub lines: Vec<u32>,
+    pub done: bool,
+    pub marked_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MenuDeleted {
@@ -544,6 +579,9 @@ pub enum BalanceChangeType {
     Charge,
     Order,
     Refund,
+    /// A manager's correction with a reason: not in the version 2 contract,
+    /// documented in `docs/protocol.md`.
+    Correction,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -557,6 +595,9 @@ pub struct CellBalanceChanged {
     #[serde(rename = "type")]
     pub kind: BalanceChangeType,
     pub updated_at: Timestamp,
+    /// A correction's reason (`CORRECTION` only; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -353,6 +353,15 @@ pub struct StatusChange {
     pub from: Option<OrderStatus>,
 }
 
+/// `POST /api/orders/{id}/marks`: lines of an order (indexes into its
+/// `items`) marked done or undone by the station that makes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkItems {
+    pub lines: Vec<u32>,
+    pub done: bool,
+}
+
 /// `POST /api/orders/{id}/cancel`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

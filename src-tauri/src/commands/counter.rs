@@ -3,7 +3,7 @@
 //! now-serving board, a customer's signature on a display.
 
 use countertop_client::{cart, status_link, Checkout};
-use countertop_protocol::{NewOrderItem, PayType, SignatureSubmission};
+use countertop_protocol::{NewOrderItem, OrderStatus, PayType, SignatureSubmission};
 use tauri::{AppHandle, State, WebviewWindow};
 
 use crate::ipc::{
@@ -158,6 +158,77 @@ pub fn advance_order(
         .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "this order cannot move on any more"))?;
     device.handle.change_status(&order_id, order.status, next)?;
     Ok(())
+}
+
+/// Takes an order one step back (recall): READY → MAKING, or COMPLETED →
+/// READY within 30 minutes of its completion. Its timer keeps the time it
+/// was placed.
+#[tauri::command]
+#[specta::specta]
+pub fn recall_order(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    order_id: String,
+) -> Result<(), IpcError> {
+    let device = station.device_for(window.label())?;
+    let order = device
+        .handle
+        .cache()
+        .order(&order_id)?
+        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
+    let back = match order.status {
+        OrderStatus::Ready => OrderStatus::Making,
+        OrderStatus::Completed => OrderStatus::Ready,
+        other => {
+            return Err(IpcError::new(
+                IpcErrorCode::Validation,
+                format!("a {} order cannot be recalled", other.as_str()),
+            ))
+        }
+    };
+    device.handle.change_status(&order_id, order.status, back)?;
+    Ok(())
+}
+
+/// Marks lines `lines` (indexes into the order's items) of an order done
+/// or undone: a station bumping what it made. The order turns READY when
+/// its last line is done.
+#[tauri::command]
+#[specta::specta]
+pub fn mark_items(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    order_id: String,
+    lines: Vec<u32>,
+    done: bool,
+) -> Result<(), IpcError> {
+    let device = station.device_for(window.label())?;
+    let order = device
+        .handle
+        .cache()
+        .order(&order_id)?
+        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
+    if lines.is_empty() || lines.iter().any(|&i| i as usize >= order.items.len()) {
+        return Err(IpcError::new(
+            IpcErrorCode::Validation,
+            "those lines are not this order's",
+        ));
+    }
+    device.handle.mark_items(&order_id, lines, done)?;
+    Ok(())
+}
+
+/// Chooses the stations this board shows (empty: all, the expo view);
+/// answers the choice as kept.
+#[tauri::command]
+#[specta::specta]
+pub fn set_board_stations(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    stations: Vec<String>,
+) -> Result<Vec<String>, IpcError> {
+    let device = station.device_for(window.label())?;
+    crate::stations::choose(device.handle.cache(), stations)
 }
 
 /// Cancels an open order, saying why.

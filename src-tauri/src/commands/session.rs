@@ -12,7 +12,7 @@ use crate::ipc::{
     Preferences, Screen, ScreenKind, Session, SetupChoice, WorkorderEntry,
 };
 use crate::station::{Binding, Station};
-use crate::{access, launch, logging, preferences, tray};
+use crate::{access, launch, logging, preferences, stations, tray};
 
 /// Who the calling window is; `setup` on a first run.
 #[tauri::command]
@@ -79,8 +79,11 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
     workorders.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
     let ordering = device.handle.ordering_open();
     let alerts = alert_settings(cache, device.role)?;
+    let menu = cache.menu()?;
+    let stations = stations::known(&menu, &orders);
+    let board_stations = stations::chosen(cache)?;
     Ok(Screen {
-        menu: cache.menu()?.into_iter().map(MenuEntry::new).collect(),
+        menu: menu.into_iter().map(MenuEntry::new).collect(),
         cells: cache
             .cells()?
             .into_iter()
@@ -104,6 +107,8 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
         notices: cache.notices()?.into_iter().map(Into::into).collect(),
         outbox_depth: u32::try_from(cache.outbox_len()?).unwrap_or(u32::MAX),
         device_id,
+        stations,
+        board_stations,
     })
 }
 

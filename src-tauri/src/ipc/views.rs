@@ -416,6 +416,10 @@ pub struct OrderEntryLine {
     pub quantity: u32,
     pub unit_price: f64,
     pub options: Vec<LineOptionEntry>,
+    /// The station that makes it (`bar`, `kitchen`…).
+    pub station: String,
+    /// Whether its station marked it done.
+    pub done: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -450,6 +454,8 @@ impl From<Order> for OrderEntry {
                 .items
                 .into_iter()
                 .map(|l| OrderEntryLine {
+                    station: l.station().to_owned(),
+                    done: l.done,
                     menu_id: l.menu_id,
                     menu_name: l.menu_name,
                     quantity: l.quantity,
@@ -547,6 +553,11 @@ pub struct Screen {
     pub outbox_depth: u32,
     /// This device's id at the hub.
     pub device_id: String,
+    /// Every station the menu and the open orders name, sorted.
+    pub stations: Vec<String>,
+    /// The stations this board shows (barista); empty: all of them, the
+    /// expo view.
+    pub board_stations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]

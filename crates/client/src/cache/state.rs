@@ -398,6 +398,7 @@ fn order_of(event: &Event) -> Option<&str> {
         Event::OrderCreated(o) => Some(&o.order_id),
         Event::OrderStatusChanged(s) => Some(&s.order_id),
         Event::OrderCancelled(c) => Some(&c.order_id),
+        Event::OrderItemsMarked(m) => Some(&m.order_id),
         _ => None,
     }
 }
@@ -463,6 +464,15 @@ fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {
             if let Some(at) = s.updated_at {
                 o.updated_at = at;
             }
+        })?,
+        Event::OrderItemsMarked(m) => update_order(tx, &m.order_id, |o| {
+            for &index in &m.lines {
+                if let Some(line) = o.items.get_mut(index as usize) {
+                    line.done = m.done;
+                    line.done_at = m.done.then_some(m.marked_at);
+                }
+            }
+            o.updated_at = m.marked_at;
         })?,
         Event::OrderCancelled(c) => update_order(tx, &c.order_id, |o| {
             o.status = OrderStatus::Cancelled;

@@ -76,11 +76,15 @@ impl ConnectionConfig {
     }
 }
 
-/// The topics a role reads. A kiosk also follows each order it placed.
+/// The topics a role reads: its default ones; a barista also reads the
+/// manager's notices (`notices`, which a manager reads through `system`),
+/// and a kiosk follows each order it placed.
 pub fn topics_for(role: Role, followed: &[String]) -> Vec<String> {
     let mut topics = role.default_topics();
-    if role == Role::Kiosk {
-        topics.extend(followed.iter().map(|id| Topic::Order(id.clone())));
+    match role {
+        Role::Barista => topics.push(Topic::Notices),
+        Role::Kiosk => topics.extend(followed.iter().map(|id| Topic::Order(id.clone()))),
+        Role::Display | Role::Manager => {}
     }
     topics.iter().map(Topic::to_string).collect()
 }
@@ -360,6 +364,24 @@ impl ConnectionHandle {
             order_id: order_id.to_owned(),
             status,
             from: Some(from),
+        })
+    }
+
+    /// Queues marks on lines of an order (barista, manager): `lines` are
+    /// indexes into its items, done or undone. The hub moves the order on
+    /// when its last line is done, and back to MAKING when a line of a
+    /// READY order is undone.
+    pub fn mark_items(
+        &self,
+        order_id: &str,
+        lines: Vec<u32>,
+        done: bool,
+    ) -> Result<String, ClientError> {
+        self.allow(Action::ChangeOrderStatus)?;
+        self.queue(OutboxOp::MarkItems {
+            order_id: order_id.to_owned(),
+            lines,
+            done,
         })
     }
 

@@ -5,7 +5,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use countertop_protocol::{Action, CancelOrder, NewOrder, Order, OrderLookup, StatusChange};
+use countertop_protocol::{
+    Action, CancelOrder, MarkItems, NewOrder, Order, OrderLookup, StatusChange,
+};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -89,6 +91,18 @@ pub async fn change_status(
     caller.require(Action::ChangeOrderStatus)?;
     let order = orders::change_status(&hub, &id, body.status, body.from).await?;
     Ok(Json(order))
+}
+
+pub async fn mark_items(
+    State(hub): State<Hub>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MarkItems>,
+) -> ApiResult<Json<Order>> {
+    caller.require(Action::ChangeOrderStatus)?;
+    Ok(Json(
+        orders::mark_items(&hub, &id, &body.lines, body.done).await?,
+    ))
 }
 
 pub async fn cancel(

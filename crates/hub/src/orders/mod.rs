@@ -5,6 +5,7 @@
 //! calls and maps.
 
 pub(crate) mod dashboard;
+mod marks;
 mod place;
 mod pricing;
 mod status;
@@ -20,6 +21,7 @@ use crate::input::Invalid;
 use crate::store::{self, StoreError};
 use crate::Hub;
 
+pub(crate) use marks::mark_items;
 pub(crate) use place::{place, Placed};
 pub(crate) use status::{cancel, change_status};
 

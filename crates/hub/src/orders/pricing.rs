@@ -64,6 +64,9 @@ pub(super) async fn price(
             unit_price,
             total_price: line_total,
             options: options.options,
+            station: Some(menu.station.clone()),
+            done: false,
+            done_at: None,
         });
         stocked.insert(menu.id.clone(), menu);
     }

@@ -6,7 +6,7 @@ use countertop_protocol::{
     OrderStatusChanged, PayType, StatusMove, Topic, RECALL_WINDOW_MINUTES,
 };
 
-use super::{dashboard, OrderError};
+use super::{dashboard, marks, OrderError};
 use crate::input::text;
 use crate::log::{Routing, Writer};
 use crate::store;
@@ -14,7 +14,7 @@ use crate::Hub;
 
 const MAX_REASON_LEN: usize = 200;
 
-async fn load(w: &mut Writer<'_>, id: &str) -> Result<Order, OrderError> {
+pub(super) async fn load(w: &mut Writer<'_>, id: &str) -> Result<Order, OrderError> {
     Ok(store::orders::load_order(&mut w.tx, id)
         .await?
         .ok_or_else(|| OrderError::NotFound(format!("no order \"{id}\"")))?
@@ -69,12 +69,42 @@ pub(crate) async fn change_status(
             )));
         }
     }
-    store::orders::set_status(&mut w.tx, id, status, now).await?;
+    // READY means every line is made; a recall from READY means they are
+    // to be made again. Their marks follow, announced before the move.
+    match (previous, status) {
+        (OrderStatus::Making, OrderStatus::Ready) => {
+            marks::set_all(&mut w, &mut order, true, now).await?
+        }
+        (OrderStatus::Ready, OrderStatus::Making) => {
+            marks::set_all(&mut w, &mut order, false, now).await?
+        }
+        _ => {}
+    }
+    apply_move(hub, &mut w, &mut order, status, kind, now).await?;
+    dashboard::refresh(hub, &mut w, now).await?;
+    w.commit().await?;
+    Ok(order)
+}
+
+/// Writes and announces order's move to `status` (checked by the caller:
+/// `kind` is what [`OrderStatus::move_to`] said of it), keeping a recall
+/// for the daily report.
+pub(super) async fn apply_move(
+    hub: &Hub,
+    w: &mut Writer<'_>,
+    order: &mut Order,
+    status: OrderStatus,
+    kind: StatusMove,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), OrderError> {
+    let previous = order.status;
+    store::orders::set_status(&mut w.tx, &order.order_id, status, now).await?;
     if kind == StatusMove::Recall {
         // Kept apart from the event log, which is pruned: the daily report
         // counts recalls for 400 days and more.
         let date = hub.clock.local_date(now);
-        store::reports::record_recall(&mut w.tx, id, (previous, status), date, now).await?;
+        store::reports::record_recall(&mut w.tx, &order.order_id, (previous, status), date, now)
+            .await?;
     }
     order.status = status;
     order.updated_at = now;
@@ -90,9 +120,7 @@ pub(crate) async fn change_status(
         now,
     )
     .await?;
-    dashboard::refresh(hub, &mut w, now).await?;
-    w.commit().await?;
-    Ok(order)
+    Ok(())
 }
 
 /// Cancels order `id` for `reason`, giving a cell back what it paid.
@@ -125,6 +153,7 @@ pub(crate) async fn cancel(hub: &Hub, id: &str, reason: &str) -> Result<Order, O
     if let (PayType::Cell, Some(info)) = (order.pay_type, &order.cell_info) {
         if let Some(cell) = store::cells::load_cell(&mut w.tx, &info.id).await? {
             store::cells::credit(&mut w.tx, &cell.id, order.total_amount).await?;
+            store::ledger::record(&mut w.tx, store::ledger::Change::refund(&cell, &order, now)).await?;
             w.emit(
                 &Event::CellBalanceChanged(CellBalanceChanged {
                     cell_id: cell.id,
@@ -134,6 +163,7 @@ pub(crate) async fn cancel(hub: &Hub, id: &str, reason: &str) -> Result<Order, O
                     change_amount: order.total_amount,
                     kind: BalanceChangeType::Refund,
                     updated_at: now,
+                    reason: None,
                 }),
                 Routing::topic(Topic::Cells),
                 now,

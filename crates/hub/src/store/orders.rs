@@ -144,6 +144,22 @@ pub async fn insert(
 /// Moves an order to `status` (not `CANCELLED`), noting when it was made
 /// ready (from `MAKING`: a completed order recalled to `READY` keeps its
 /// time) and when it was completed (cleared by a recall).
+/// Rewrites an order's lines (their done marks changed).
+pub async fn set_items(
+    conn: &mut SqliteConnection,
+    id: &str,
+    items: &[OrderLine],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orders SET items = ?, updated_at = ? WHERE id = ?")
+        .bind(serde_json::to_string(items)?)
+        .bind(ts(now))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_status(
     conn: &mut SqliteConnection,
     id: &str,
