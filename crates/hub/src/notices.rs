@@ -1,5 +1,6 @@
-//! Notices, the domain: a manager's message to every manager screen,
-//! announced as `system:notification` (durable, topic `system`).
+//! Notices, the domain: a manager's message to every manager screen and
+//! the counter's boards, announced once as `system:notification` (durable,
+//! topic `notices`, which `system` readers read too).
 
 use countertop_protocol::{Event, NewNotification, SystemNotification, Topic};
 
@@ -27,7 +28,7 @@ pub(crate) async fn send(
     let mut w = hub.log.begin().await?;
     w.emit(
         &Event::SystemNotification(notice.clone()),
-        Routing::topic(Topic::System),
+        Routing::topic(Topic::Notices),
         now,
     )
     .await?;

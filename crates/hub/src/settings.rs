@@ -39,6 +39,10 @@ fn validate(key: &str, value: &str) -> Result<(), Invalid> {
             value.parse::<u32>().is_ok_and(|m| (1..=240).contains(&m))
         }
         Some(KioskIdleSeconds) => value.parse::<u32>().is_ok_and(|s| (15..=600).contains(&s)),
+        // "0" to "100", written plainly (no sign, no leading zero).
+        Some(ChimeVolume) => value
+            .parse::<u8>()
+            .is_ok_and(|v| v <= 100 && v.to_string() == value),
         Some(CafeName | Language) | None => true,
     };
     if ok {

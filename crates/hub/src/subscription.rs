@@ -204,7 +204,13 @@ impl Subscription {
                 .is_some_and(|id| audience.iter().any(|a| a == id)),
             _ => true,
         };
-        let by_base = has(&routing.topic) && audience_ok;
+        // A notice goes out on `notices`; a `system` reader reads it too.
+        let by_base = (has(&routing.topic)
+            || routing
+                .topic
+                .also_read_through()
+                .is_some_and(|wider| has(&wider)))
+            && audience_ok;
         // Only looked up when needed: building the order's topic allocates.
         let by_order = !by_base
             && routing

@@ -11,6 +11,7 @@ async fn settings_are_read_by_anyone_and_written_by_a_manager_with_checked_value
     let settings = ok(cafe.anonymous().get("/api/settings").await, 200);
     assert_eq!(settings["currency"], "KRW");
     assert_eq!(settings["is_kiosk_active"], "true");
+    assert_eq!(settings["chime_volume"], "80");
 
     let put = ok(
         cafe.manager
@@ -29,6 +30,15 @@ async fn settings_are_read_by_anyone_and_written_by_a_manager_with_checked_value
         )
         .await;
     assert_eq!(changed, 1);
+    for volume in ["0", "100", "55"] {
+        ok(
+            cafe.manager
+                .api
+                .put("/api/settings/chime_volume", json!({ "value": volume }))
+                .await,
+            200,
+        );
+    }
 
     for (key, value) in [
         ("is_kiosk_active", "yes"),
@@ -36,6 +46,10 @@ async fn settings_are_read_by_anyone_and_written_by_a_manager_with_checked_value
         ("is_kiosk_active", ""),
         ("currency", "krw"),
         ("timer_red_minutes", "0"),
+        ("chime_volume", "101"),
+        ("chime_volume", "-1"),
+        ("chime_volume", "loud"),
+        ("chime_volume", "080"),
         ("Bad-Key", "x"),
     ] {
         let answer = cafe

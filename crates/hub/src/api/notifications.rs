@@ -1,4 +1,5 @@
-//! `POST /api/notifications`: a manager's notice to every manager screen.
+//! `POST /api/notifications`: a manager's notice to every manager screen and
+//! every barista board.
 
 use axum::extract::State;
 use axum::http::StatusCode;
