@@ -250,6 +250,8 @@ pub fn router(hub: Hub) -> Router {
         .route("/orders/{id}/marks", post(orders::mark_items))
         .route("/cells", get(cells::list).post(cells::create))
         .route("/cells/{id}/charge", post(cells::charge))
+        .route("/cells/{id}/corrections", post(cells::correct))
+        .route("/cells/{id}/history", get(cells::history))
         .route(
             "/cells/{id}/pin",
             put(cells::set_pin).delete(cells::remove_pin),
@@ -272,6 +274,8 @@ pub fn router(hub: Hub) -> Router {
         .route("/display/signature", post(workorders::sign))
         .route("/notifications", post(notifications::create))
         .route("/reports/daily", get(api::reports::daily))
+        .route("/reports/daily/detail", get(api::reports::detail))
+        .route("/reports/daily.csv", get(api::reports::csv))
         .route("/stream", get(sse::stream))
         .route("/ws/stats", get(status::ws_stats))
         .route("/devices", get(devices::list))

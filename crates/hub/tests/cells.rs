@@ -82,3 +82,270 @@ async fn a_manager_creates_and_charges_cells() {
     );
     assert_eq!(cafe.balance(&id).await, 1500);
 }
+
+async fn history(cafe: &Cafe, id: &str, query: &str) -> Vec<serde_json::Value> {
+    ok(
+        cafe.manager
+            .api
+            .get(&format!("/api/cells/{id}/history{query}"))
+            .await,
+        200,
+    )
+    .as_array()
+    .expect("a list")
+    .clone()
+}
+
+/// Each entry's type, amount and balance after, newest first.
+fn moves(entries: &[serde_json::Value]) -> Vec<(String, i64, i64)> {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["amount"].as_i64().unwrap(),
+                e["balanceAfter"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cells_history_lists_every_change_newest_first() {
+    let cafe = Cafe::open().await;
+    let manager = &cafe.manager;
+    let cell = ok(
+        manager
+            .api
+            .post(
+                "/api/cells",
+                json!({"name": "Late Shift", "balance": 10000}),
+            )
+            .await,
+        201,
+    );
+    let id = cell["id"].as_str().unwrap().to_owned();
+    ok(
+        manager
+            .api
+            .post(&format!("/api/cells/{id}/charge"), json!({"amount": 2500}))
+            .await,
+        200,
+    );
+    // An order paid with its points (a manager needs no PIN), then cancelled.
+    let order = ok(
+        manager
+            .api
+            .post(
+                "/api/orders",
+                json!({"idempotencyKey": "ledger-1", "payType": "CELL", "cellId": id,
+                       "items": [support::line("latte", 1)]}),
+            )
+            .await,
+        201,
+    );
+    let order_id = order["orderId"].as_str().unwrap().to_owned();
+    let total = order["totalAmount"].as_i64().unwrap();
+    ok(
+        cafe.barista
+            .api
+            .post(
+                &format!("/api/orders/{order_id}/cancel"),
+                json!({"reason": "wrong team"}),
+            )
+            .await,
+        200,
+    );
+    ok(
+        manager
+            .api
+            .post(
+                &format!("/api/cells/{id}/corrections"),
+                json!({"amount": -500, "reason": "charged twice"}),
+            )
+            .await,
+        200,
+    );
+
+    let entries = history(&cafe, &id, "").await;
+    assert_eq!(
+        moves(&entries),
+        [
+            ("CORRECTION".to_owned(), -500, 12000),
+            ("REFUND".to_owned(), total, 12500),
+            ("ORDER".to_owned(), -total, 12500 - total),
+            ("CHARGE".to_owned(), 2500, 12500),
+            ("CHARGE".to_owned(), 10000, 10000),
+        ]
+    );
+    assert_eq!(entries[0]["reason"], "charged twice");
+    assert_eq!(entries[0]["deviceId"], manager.id.as_str());
+    assert_eq!(entries[1]["orderId"], order_id.as_str());
+    assert_eq!(entries[1]["reason"], "wrong team");
+    assert_eq!(entries[2]["orderId"], order_id.as_str());
+    assert_eq!(entries[2]["dailyNum"], order["dailyNum"]);
+    assert_eq!(entries[2]["deviceId"], manager.id.as_str());
+    assert_eq!(entries[3]["cellId"], id.as_str());
+    assert!(entries[4]["at"].as_str().is_some());
+    assert_eq!(cafe.balance(&id).await, 12000);
+
+    // A limit keeps the newest; it is bounded.
+    assert_eq!(
+        moves(&history(&cafe, &id, "?limit=2").await),
+        moves(&entries[..2])
+    );
+    for bad in ["0", "1001", "-1", "many"] {
+        let answer = manager
+            .api
+            .get(&format!("/api/cells/{id}/history?limit={bad}"))
+            .await;
+        assert_error(&answer, 422, "validation");
+    }
+    assert_error(
+        &manager.api.get("/api/cells/cell-nowhere/history").await,
+        404,
+        "not_found",
+    );
+    // A cell never changed has an empty history; the kiosk's PIN unlock
+    // is not a change.
+    assert_eq!(
+        history(&cafe, "cell-design", "").await,
+        Vec::<serde_json::Value>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_correction_is_announced_with_its_reason_and_never_goes_below_zero() {
+    let cafe = Cafe::open().await;
+    let before = cafe.balance("cell-design").await;
+    let mut ws = cafe.hub.connect(Some(&cafe.barista)).await;
+    ws.subscribe(&["cells"]).await;
+
+    let corrected = ok(
+        cafe.manager
+            .api
+            .post(
+                "/api/cells/cell-design/corrections",
+                json!({"amount": 750, "reason": "  counted cash again  "}),
+            )
+            .await,
+        200,
+    );
+    assert_eq!(corrected["balance"], before + 750);
+    assert_eq!(corrected["id"], "cell-design");
+    let event = ws.next_event("cell:balance_changed").await;
+    let data = &event["data"];
+    assert_eq!(data["type"], "CORRECTION", "{event}");
+    assert_eq!(data["reason"], "counted cash again", "{event}");
+    assert_eq!(data["changeAmount"], 750);
+    assert_eq!(data["balanceBefore"], before);
+    assert_eq!(data["balanceAfter"], before + 750);
+    assert!(event["seq"].as_u64().is_some(), "a durable event: {event}");
+
+    // Below 0 is a conflict, and nothing changes.
+    assert_error(
+        &cafe
+            .manager
+            .api
+            .post(
+                "/api/cells/cell-design/corrections",
+                json!({"amount": -(before + 751), "reason": "too much"}),
+            )
+            .await,
+        409,
+        "insufficient_balance",
+    );
+    assert_eq!(cafe.balance("cell-design").await, before + 750);
+    // To exactly 0 is allowed.
+    let zero = ok(
+        cafe.manager
+            .api
+            .post(
+                "/api/cells/cell-design/corrections",
+                json!({"amount": -(before + 750), "reason": "team closed"}),
+            )
+            .await,
+        200,
+    );
+    assert_eq!(zero["balance"], 0);
+
+    let long = "x".repeat(201);
+    for bad in [
+        json!({"amount": 0, "reason": "nothing"}),
+        json!({"amount": 5, "reason": ""}),
+        json!({"amount": 5, "reason": "   "}),
+        json!({"amount": 5, "reason": long}),
+        json!({"amount": 5, "reason": "bell\u{7}"}),
+        json!({"amount": 1_000_000_000_001_i64, "reason": "huge"}),
+        json!({"amount": i64::MIN, "reason": "overflow"}),
+        json!({"amount": 5}),
+        json!({"amount": "5", "reason": "text"}),
+    ] {
+        assert_error(
+            &cafe
+                .manager
+                .api
+                .post("/api/cells/cell-design/corrections", bad.clone())
+                .await,
+            422,
+            "validation",
+        );
+    }
+    assert_error(
+        &cafe
+            .manager
+            .api
+            .post(
+                "/api/cells/cell-nowhere/corrections",
+                json!({"amount": 5, "reason": "who"}),
+            )
+            .await,
+        404,
+        "not_found",
+    );
+    assert_eq!(cafe.balance("cell-design").await, 0);
+    assert_eq!(
+        moves(&history(&cafe, "cell-design", "").await),
+        [
+            ("CORRECTION".to_owned(), -(before + 750), 0),
+            ("CORRECTION".to_owned(), 750, before + 750),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn only_a_manager_reads_histories_and_corrects() {
+    let cafe = Cafe::open().await;
+    for api in [&cafe.barista.api, &cafe.kiosk.api, &cafe.display.api] {
+        assert_error(
+            &api.get("/api/cells/cell-design/history").await,
+            403,
+            "forbidden",
+        );
+        assert_error(
+            &api.post(
+                "/api/cells/cell-design/corrections",
+                json!({"amount": 5, "reason": "mine"}),
+            )
+            .await,
+            403,
+            "forbidden",
+        );
+    }
+    let anonymous = cafe.anonymous();
+    assert_error(
+        &anonymous.get("/api/cells/cell-design/history").await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &anonymous
+            .post(
+                "/api/cells/cell-design/corrections",
+                json!({"amount": 5, "reason": "mine"}),
+            )
+            .await,
+        401,
+        "unauthorized",
+    );
+}

@@ -14,6 +14,7 @@ use serde_json::Value;
 pub mod codes;
 pub mod dialect;
 pub mod menu;
+pub mod report;
 pub mod rest;
 pub mod roles;
 pub mod topic;
@@ -24,6 +25,7 @@ pub use menu::{
     ChosenOption, Fulfilment, LineOption, Names, OptionChoice, OptionError, OptionGroup, Photo,
     PricedOptions, DEFAULT_STATION,
 };
+pub use report::*;
 pub use rest::*;
 pub use roles::{default_topics, may_read, Access, Action};
 pub use topic::{Topic, TopicError};

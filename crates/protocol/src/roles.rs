@@ -44,10 +44,14 @@ pub enum Action {
     ReadStats,
     /// Read a day's figures (`GET /api/reports/daily`).
     ReadReports,
+    /// Read a cell's history (`GET /api/cells/{id}/history`).
+    ReadCellHistory,
+    /// Correct a cell's balance with a reason.
+    CorrectCell,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::PlaceOrder,
         Action::ReadOrders,
         Action::ChangeOrderStatus,
@@ -76,6 +80,8 @@ impl Action {
         Action::RefreshToken,
         Action::ReadStats,
         Action::ReadReports,
+        Action::ReadCellHistory,
+        Action::CorrectCell,
     ];
 
     /// The action in words, as in "a kiosk device may not charge cells".
@@ -109,6 +115,8 @@ impl Action {
             Action::RefreshToken => "refresh its token",
             Action::ReadStats => "read connection stats",
             Action::ReadReports => "read reports",
+            Action::ReadCellHistory => "read cell histories",
+            Action::CorrectCell => "correct cell balances",
         }
     }
 }
@@ -137,7 +145,8 @@ impl Role {
             EditMenu | DeleteMenuItem | AddCell | ChargeCell | SetCellPin | SetMenuPhoto
             | ChangeSettings | CreateWorkorder | MoveWorkorder | PresentWorkorder
             | StartWorkSession | StopWorkSession | SendNotification | ListDevices
-            | RevokeDevice | MakePairingCode | ReadStats | ReadReports => self == Manager,
+            | RevokeDevice | MakePairingCode | ReadStats | ReadReports | ReadCellHistory
+            | CorrectCell => self == Manager,
         }
     }
 
@@ -197,7 +206,7 @@ mod tests {
     #[test]
     fn the_role_table() {
         use Action::*;
-        let table: [(Action, &str); 28] = [
+        let table: [(Action, &str); 30] = [
             (PlaceOrder, "kiosk manager"),
             (ReadOrders, "kiosk barista manager"),
             (ChangeOrderStatus, "barista manager"),
@@ -226,6 +235,8 @@ mod tests {
             (RefreshToken, "kiosk barista display manager"),
             (ReadStats, "manager"),
             (ReadReports, "manager"),
+            (ReadCellHistory, "manager"),
+            (CorrectCell, "manager"),
         ];
         assert_eq!(table.map(|(a, _)| a), Action::ALL, "every action, once");
         for (action, roles) in table {

@@ -1,16 +1,17 @@
-//! Cells (group accounts paid in points) over REST: list, add, charge, each
-//! a call into the `cells` domain; set, remove and unlock with a PIN, each a
-//! call into `pins`.
+//! Cells (group accounts paid in points) over REST: list, add, charge,
+//! correct, read the history, each a call into the `cells` domain; set,
+//! remove and unlock with a PIN, each a call into `pins`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use countertop_protocol::Action;
-use countertop_protocol::{Cell, CellPin, Charge, NewCell};
+use countertop_protocol::{Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, NewCell};
+use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::cells;
-use crate::error::{ApiJson, ApiResult};
+use crate::error::{ApiJson, ApiQuery, ApiResult};
 use crate::pins;
 use crate::store::cells::load_cells;
 use crate::Hub;
@@ -26,14 +27,14 @@ pub async fn create(
     caller: Caller,
     ApiJson(mut body): ApiJson<NewCell>,
 ) -> ApiResult<(StatusCode, Json<Cell>)> {
-    caller.require(Action::AddCell)?;
+    let device = caller.require(Action::AddCell)?;
     let pin_hash = match body.pin.take() {
         Some(pin) => Some(pins::hash(&pin).await?),
         None => None,
     };
     Ok((
         StatusCode::CREATED,
-        Json(cells::add(&hub, body, pin_hash).await?),
+        Json(cells::add(&hub, body, pin_hash, &device.id).await?),
     ))
 }
 
@@ -43,8 +44,37 @@ pub async fn charge(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Charge>,
 ) -> ApiResult<Json<Cell>> {
-    caller.require(Action::ChargeCell)?;
-    Ok(Json(cells::charge(&hub, &id, body).await?))
+    let device = caller.require(Action::ChargeCell)?;
+    Ok(Json(cells::charge(&hub, &id, body, &device.id).await?))
+}
+
+/// `POST /api/cells/{id}/corrections` (manager): a signed change with a reason.
+pub async fn correct(
+    State(hub): State<Hub>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CellCorrection>,
+) -> ApiResult<Json<Cell>> {
+    let device = caller.require(Action::CorrectCell)?;
+    Ok(Json(cells::correct(&hub, &id, body, &device.id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    /// Read as text, so that a bad one is refused as `validation` (422)
+    /// with the others.
+    limit: Option<String>,
+}
+
+/// `GET /api/cells/{id}/history?limit=` (manager): newest first.
+pub async fn history(
+    State(hub): State<Hub>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Vec<CellLedgerEntry>>> {
+    caller.require(Action::ReadCellHistory)?;
+    Ok(Json(cells::history(&hub, &id, q.limit.as_deref()).await?))
 }
 
 /// `PUT /api/cells/{id}/pin`.

@@ -178,6 +178,7 @@ async fn take(
             change_amount: -total,
             kind: BalanceChangeType::Order,
             updated_at: now,
+            reason: None,
         });
     }
 
@@ -206,6 +207,7 @@ async fn take(
     )
     .await?;
     if let Some(change) = cell_change {
+        store::ledger::record(&mut w.tx, store::ledger::Change::of_event(&change, Some(&order.order_id), Some(&device.id))).await?;
         w.emit(
             &Event::CellBalanceChanged(change),
             Routing::topic(Topic::Cells),

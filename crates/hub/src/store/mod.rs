@@ -8,6 +8,7 @@
 
 pub(crate) mod cells;
 pub(crate) mod devices;
+pub(crate) mod ledger;
 pub(crate) mod menu;
 pub(crate) mod orders;
 pub(crate) mod photos;

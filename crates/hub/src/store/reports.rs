@@ -116,3 +116,117 @@ pub async fn prep_millis(
         })
         .collect()
 }
+
+/// One order of a day as the full report reads it.
+#[derive(Debug, Clone)]
+pub struct DayOrder {
+    pub id: String,
+    pub daily_num: u32,
+    pub status: OrderStatus,
+    pub total: i64,
+    pub lines: Vec<countertop_protocol::OrderLine>,
+    /// Its placement (its arrival at the hub, for orders placed before
+    /// placement was kept).
+    pub placed: DateTime<Utc>,
+    /// Its last move to `READY` from `MAKING`.
+    pub ready: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+    /// Its last change: when it was cancelled, for a cancelled order.
+    pub updated: DateTime<Utc>,
+}
+
+/// The orders of the local day `date`, by daily number.
+pub async fn day_orders(
+    conn: &mut SqliteConnection,
+    date: NaiveDate,
+) -> Result<Vec<DayOrder>, StoreError> {
+    type Row = (
+        String,
+        i64,
+        String,
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, daily_num, status, total_amount, items, COALESCE(placed_at, created_at),
+                ready_at, cancel_reason, updated_at
+         FROM orders WHERE local_date = ? ORDER BY daily_num",
+    )
+    .bind(date.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(id, daily_num, status, total, items, placed, ready, cancel_reason, updated)| {
+                let bad = || StoreError::Unreadable(format!("order {id} is unreadable"));
+                let ready = match ready {
+                    Some(at) => Some(parse_ts(&at).ok_or_else(bad)?),
+                    None => None,
+                };
+                Ok(DayOrder {
+                    daily_num: u32::try_from(daily_num).map_err(|_| bad())?,
+                    status: OrderStatus::parse(&status).ok_or_else(bad)?,
+                    total,
+                    lines: serde_json::from_str(&items)?,
+                    placed: parse_ts(&placed).ok_or_else(bad)?,
+                    ready,
+                    cancel_reason,
+                    updated: parse_ts(&updated).ok_or_else(bad)?,
+                    id,
+                })
+            },
+        )
+        .collect()
+}
+
+/// A recall of the day, with the order's daily number if it is stored.
+#[derive(Debug, Clone)]
+pub struct DayRecall {
+    pub order_id: String,
+    pub daily_num: Option<u32>,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// The recalls of the local day `date`, in the order they happened.
+pub async fn day_recalls(
+    conn: &mut SqliteConnection,
+    date: NaiveDate,
+) -> Result<Vec<DayRecall>, StoreError> {
+    let rows: Vec<(String, Option<i64>, String, String, String)> = sqlx::query_as(
+        "SELECT r.order_id, o.daily_num, r.from_status, r.to_status, r.at
+         FROM order_recalls r LEFT JOIN orders o ON o.id = r.order_id
+         WHERE r.local_date = ? ORDER BY r.id",
+    )
+    .bind(date.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(order_id, daily_num, from, to, at)| {
+            let bad =
+                || StoreError::Unreadable(format!("a recall of order {order_id} is unreadable"));
+            Ok(DayRecall {
+                daily_num: daily_num.and_then(|n| u32::try_from(n).ok()),
+                from: OrderStatus::parse(&from).ok_or_else(bad)?,
+                to: OrderStatus::parse(&to).ok_or_else(bad)?,
+                at: parse_ts(&at).ok_or_else(bad)?,
+                order_id,
+            })
+        })
+        .collect()
+}
+
+/// Each menu item's station now, for lines stored without their own.
+pub async fn menu_stations(
+    conn: &mut SqliteConnection,
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, station FROM menu_items")
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
