@@ -66,7 +66,8 @@ pub mod workorders;
 
 pub use admin::HubApi;
 pub use alerts::{
-    Alert, AlertKind, AlertOutput, AlertSettings, DesktopOutput, SilentOutput, Sound,
+    Alert, AlertKind, AlertOutput, AlertSettings, DesktopOutput, NewOrdersBurst, SilentOutput,
+    Sound, SoundDevice,
 };
 pub use cache::{Cache, Cursor, DeviceInfo, Outcome, PhotoStore};
 pub use cart::CartError;

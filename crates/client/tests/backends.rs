@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use countertop_client::alerts::{show_notification, Speaker};
 use countertop_client::{
-    Alert, AlertKind, AlertOutput, DesktopOutput, DeviceToken, Sound, TokenStore, TokenVault,
+    Alert, AlertKind, AlertOutput, DesktopOutput, DeviceToken, Sound, SoundDevice, TokenStore,
+    TokenVault,
 };
 
 #[test]
@@ -62,6 +63,108 @@ fn chime_plays_through_alsa_into_a_file_and_is_not_silent() {
     );
 }
 
+/// Points ALSA's default device at `dir/out.raw` for the inner run.
+fn alsa_file_sink(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let raw = dir.join("out.raw");
+    let conf = dir.join("asound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "</usr/share/alsa/alsa.conf>\npcm.!default {{ type file; slave.pcm \"null\"; file \"{}\"; format \"raw\" }}\n",
+            raw.display()
+        ),
+    )
+    .unwrap();
+    (raw, conf)
+}
+
+/// The bytes from the first to the last non-zero one: how long the sound
+/// in a raw capture lasts (the null sink's silence around it is zeros).
+fn sounding_span(bytes: &[u8]) -> usize {
+    match (
+        bytes.iter().position(|b| *b != 0),
+        bytes.iter().rposition(|b| *b != 0),
+    ) {
+        (Some(first), Some(last)) => last - first + 1,
+        _ => 0,
+    }
+}
+
+fn new_order(n: u32) -> Alert {
+    Alert {
+        kind: AlertKind::NewOrder,
+        key: format!("order:ORD-{n}"),
+        title: format!("Order #{n}"),
+        body: "1× Latte".into(),
+        sound: Some(Sound::Chime),
+        notify: false,
+        daily_num: Some(n),
+    }
+}
+
+#[test]
+fn a_burst_of_five_orders_plays_one_chime_through_alsa() {
+    const NAME: &str = "a_burst_of_five_orders_plays_one_chime_through_alsa";
+    if !support::is_inner(NAME) {
+        let dir = tempfile::tempdir().unwrap();
+        let (raw, conf) = alsa_file_sink(dir.path());
+        support::run_inside(
+            &[],
+            &[
+                ("ALSA_CONFIG_PATH", conf.to_str().unwrap()),
+                ("CHIME_OUT", raw.to_str().unwrap()),
+            ],
+            &[],
+            NAME,
+        );
+        return;
+    }
+    let raw = std::path::PathBuf::from(std::env::var("CHIME_OUT").unwrap());
+    let take = || {
+        let bytes = std::fs::read(&raw).unwrap_or_default();
+        let _ = std::fs::remove_file(&raw);
+        bytes
+    };
+    // One chime on its own, as the measure.
+    let mut speaker = Speaker::default();
+    speaker.play(Sound::Chime, 1.0);
+    assert!(speaker.is_available(), "the file sink should have opened");
+    let one = sounding_span(&take());
+    assert!(one > 10_000, "one chime sounds for only {one} bytes");
+
+    // Five orders 200 ms apart, as at a rush: one burst, one chime.
+    let output = DesktopOutput::start("Countertop");
+    let mut bursts = output.new_order_bursts();
+    let device = output.sound_device();
+    assert!(
+        output.flush(Duration::from_secs(20)),
+        "the alert thread answers"
+    );
+    assert_eq!(*device.borrow(), SoundDevice::Ready, "probed at start");
+    let _ = take(); // the probe's silence
+    for n in 12..=16 {
+        output.deliver(&new_order(n), 1.0);
+        // Spaced like orders at a rush, not waiting for anything.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(output.flush(Duration::from_secs(20)), "the burst played");
+    let burst = bursts.try_recv().expect("the burst was told");
+    assert_eq!(burst.count, 5);
+    assert_eq!(burst.numbers, [12, 13, 14, 15, 16]);
+    assert!(bursts.try_recv().is_err(), "one burst, not more");
+    let bytes = take();
+    let span = sounding_span(&bytes);
+    assert!(
+        span * 100 >= one * 95 && span * 100 <= one * 105,
+        "the burst sounded for {span} bytes, one chime for {one}"
+    );
+    let loud = bytes.iter().filter(|b| **b != 0).count();
+    assert!(
+        loud * 2 > span,
+        "{loud} non-zero bytes in {span}: mostly silence"
+    );
+}
+
 #[test]
 fn without_a_sound_device_the_speaker_stays_quiet_and_carries_on() {
     const NAME: &str = "without_a_sound_device_the_speaker_stays_quiet_and_carries_on";
@@ -81,6 +184,14 @@ fn without_a_sound_device_the_speaker_stays_quiet_and_carries_on() {
     speaker.play(Sound::Chime, 1.0);
     speaker.play(Sound::Cancel, 1.0);
     assert!(!speaker.is_available());
+    assert_eq!(speaker.state(), SoundDevice::Missing);
+
+    // The desktop output says so to the screen, and a Test carries on too.
+    let output = DesktopOutput::start("Countertop");
+    let device = output.sound_device();
+    output.test_chime(0.8);
+    assert!(output.flush(Duration::from_secs(20)));
+    assert_eq!(*device.borrow(), SoundDevice::Missing);
 }
 
 struct FakeNotifications {
@@ -147,6 +258,7 @@ fn new_order_notification_reaches_a_notification_server_on_a_private_bus() {
             body: "2× Americano, 1× Latte".into(),
             sound: None,
             notify: true,
+            daily_num: Some(5),
         },
         0.5,
     );

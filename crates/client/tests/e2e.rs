@@ -766,3 +766,93 @@ async fn a_manager_keeps_notices_and_dashboard_figures_and_kiosks_follow_the_off
         "{paused:?}"
     );
 }
+
+/// How many of `events` apply a `system:notification`, up to the state
+/// that `until_state` names.
+async fn notices_until(
+    events: &mut UnboundedReceiver<CoreEvent>,
+    until_state: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    timeout(Duration::from_secs(30), async {
+        loop {
+            match events.recv().await.expect("core events") {
+                CoreEvent::Applied { event, .. } => {
+                    if let countertop_protocol::Event::SystemNotification(n) = *event {
+                        seen.push(n.title);
+                    }
+                }
+                CoreEvent::State(s) if s.state.name() == until_state => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the state within 30 s");
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barista_hears_of_manager_notices_once_across_a_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let dir = root.path().join("barista");
+    let (barista, mut events) = device(&hub, &dir, "barista").await;
+    live(&mut events).await;
+    let notice =
+        |title: &str| json!({"level": "warning", "title": title, "message": "from the office"});
+
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/notifications",
+            Some(&notice("Oat milk out")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let alert = until(&mut events, |e| match e {
+        CoreEvent::Alert(a) if a.kind == AlertKind::Notice => Some(a),
+        _ => None,
+    })
+    .await;
+    assert_eq!(alert.title, "Oat milk out");
+    assert_eq!(barista.cache().notices().unwrap().len(), 1);
+
+    // Off while the next one is sent: it comes on resuming, once, and the
+    // first is neither applied nor alerted again.
+    barista.shutdown();
+    until(&mut events, |e| match e {
+        CoreEvent::State(s) if s.state.name() == "stopped" => Some(()),
+        _ => None,
+    })
+    .await;
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/notifications",
+            Some(&notice("Card reader down")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (again, mut events) = open(&dir).await;
+    assert_eq!(
+        notices_until(&mut events, "live").await,
+        ["Card reader down"]
+    );
+    let titles: Vec<String> = again
+        .cache()
+        .notices()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    assert_eq!(titles, ["Card reader down", "Oat milk out"]);
+    let alerted = again.cache().alerted_keys().unwrap();
+    assert_eq!(alerted.len(), 2, "{alerted:?}");
+    assert!(
+        alerted.iter().all(|k| k.starts_with("notice:")),
+        "{alerted:?}"
+    );
+    again.shutdown();
+}

@@ -65,6 +65,7 @@ fn new_order_alert(id: &str) -> Alert {
         body: id.into(),
         sound: None,
         notify: false,
+        daily_num: None,
     }
 }
 

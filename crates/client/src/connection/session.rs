@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use countertop_protocol::{
-    ClientMessage, Event, Frame, Order, OrderStatus, Role, Topic, CLOSE_REVOKED,
+    ClientMessage, Event, Frame, Order, OrderStatus, Role, SettingKey, Topic, CLOSE_REVOKED,
     MAX_TOPICS_PER_MESSAGE,
 };
 use futures::{SinkExt, StreamExt};
@@ -18,7 +18,7 @@ use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use super::actor::Actor;
 use super::{topics_for, Command};
-use crate::alerts::{alert_for, Alert};
+use crate::alerts::{alert_for, volume_from_setting, Alert};
 use crate::cache::{Applied, Cache};
 use crate::error::LinkError;
 use crate::link::{ConnectQuery, HubLink, Incoming, Outgoing};
@@ -298,7 +298,16 @@ impl<L: HubLink> Actor<L> {
     }
 
     fn deliver(&self, alert: Alert) {
-        self.output.deliver(&alert, self.config.alerts.volume);
+        // The hub's `chime_volume` sets every device's volume.
+        let volume = self
+            .cache
+            .settings()
+            .ok()
+            .and_then(|s| {
+                volume_from_setting(s.get(SettingKey::ChimeVolume.as_str()).map(String::as_str))
+            })
+            .unwrap_or(self.config.alerts.volume);
+        self.output.deliver(&alert, volume);
         self.emit(CoreEvent::Alert(alert));
     }
 

@@ -864,7 +864,8 @@ async fn connects_with_its_topics_and_cursor_in_the_address_and_subscribes_nothi
                 "board".into(),
                 "menu".into(),
                 "settings".into(),
-                "cells".into()
+                "cells".into(),
+                "notices".into()
             ],
             since: Some(1),
             epoch: Some("e1".into()),
