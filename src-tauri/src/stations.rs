@@ -43,7 +43,9 @@ pub fn choose(cache: &Cache, stations: Vec<String>) -> Result<Vec<String>, IpcEr
         if !is_station(&station) {
             return Err(IpcError::new(
                 IpcErrorCode::Validation,
-                format!("{station:?} is not a station's name (1 to {MAX_STATION_LEN} of a-z, 0-9, -)"),
+                format!(
+                    "{station:?} is not a station's name (1 to {MAX_STATION_LEN} of a-z, 0-9, -)"
+                ),
             ));
         }
         set.insert(station);

@@ -74,7 +74,11 @@ pub(crate) async fn mark_items(
     let all_done = order.items.iter().all(|l| l.done);
     let moves: &[(OrderStatus, OrderStatus, StatusMove)] = match (order.status, done) {
         (OrderStatus::Pending, true) if all_done => &[
-            (OrderStatus::Pending, OrderStatus::Making, StatusMove::Forward),
+            (
+                OrderStatus::Pending,
+                OrderStatus::Making,
+                StatusMove::Forward,
+            ),
             (OrderStatus::Making, OrderStatus::Ready, StatusMove::Forward),
         ],
         (OrderStatus::Pending, true) => &[(
@@ -82,16 +86,12 @@ pub(crate) async fn mark_items(
             OrderStatus::Making,
             StatusMove::Forward,
         )],
-        (OrderStatus::Making, true) if all_done => &[(
-            OrderStatus::Making,
-            OrderStatus::Ready,
-            StatusMove::Forward,
-        )],
-        (OrderStatus::Ready, false) => &[(
-            OrderStatus::Ready,
-            OrderStatus::Making,
-            StatusMove::Recall,
-        )],
+        (OrderStatus::Making, true) if all_done => {
+            &[(OrderStatus::Making, OrderStatus::Ready, StatusMove::Forward)]
+        }
+        (OrderStatus::Ready, false) => {
+            &[(OrderStatus::Ready, OrderStatus::Making, StatusMove::Recall)]
+        }
         _ => &[],
     };
     for &(_, to, kind) in moves {
