@@ -856,3 +856,81 @@ async fn a_barista_hears_of_manager_notices_once_across_a_restart() {
     );
     again.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_station_marks_its_lines_through_the_outbox_and_the_cache_follows_to_ready() {
+    use countertop_client::{HttpHub, HubLink, OutboxOp, Submitted};
+    use countertop_protocol::OrderStatus;
+    let root = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&root.path().join("hub"), 0);
+    let api = Api::pair(&hub, "manager", "boss").await;
+    let body = json!({"idempotencyKey": "m1", "items": [
+        {"menuId": "americano", "quantity": 1, "options": [{"groupId": "temperature", "choiceId": "hot"}]},
+        {"menuId": "croissant", "quantity": 1}], "payType": "CARD"});
+    let (status, order) = api
+        .send(reqwest::Method::POST, "/api/orders", Some(&body))
+        .await;
+    assert_eq!(status, 201, "{order}");
+    let order_id = order["orderId"].as_str().unwrap().to_owned();
+    let (bar, mut events) = device(&hub, &root.path().join("bar"), "barista").await;
+    live(&mut events).await;
+    let cached = bar
+        .cache()
+        .order(&order_id)
+        .unwrap()
+        .expect("in the snapshot");
+    assert_eq!(cached.items[0].station(), "bar");
+    assert_eq!(cached.items[1].station(), "kitchen");
+
+    // The bar marks its drink: queued, sent once, and the cache hears the
+    // mark and the order starting.
+    let key = bar.mark_items(&order_id, vec![0], true).unwrap();
+    until(&mut events, |e| match e {
+        CoreEvent::OutboxSent { key: k, .. } if k == key => Some(()),
+        _ => None,
+    })
+    .await;
+    until(&mut events, |e| match e {
+        CoreEvent::Applied { event, .. } if event.name() == "order:status_changed" => Some(()),
+        _ => None,
+    })
+    .await;
+    let cached = bar.cache().order(&order_id).unwrap().unwrap();
+    assert!(cached.items[0].done && !cached.items[1].done);
+    assert_eq!(cached.status, OrderStatus::Making);
+
+    // The kitchen's mark, sent twice as after a lost answer: done both times,
+    // and the order READY once.
+    let kitchen = Api::pair(&hub, "barista", "kitchen").await;
+    let link = HttpHub::new(
+        &hub.url(),
+        Some(countertop_client::DeviceToken::new(kitchen.token.clone())),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let croissant = OutboxOp::MarkItems {
+        order_id: order_id.clone(),
+        lines: vec![1],
+        done: true,
+    };
+    for _ in 0..2 {
+        assert!(matches!(
+            link.submit(&croissant).await.unwrap(),
+            Submitted::Done(_)
+        ));
+    }
+    until(&mut events, |e| match e {
+        CoreEvent::Applied { event, .. } => match &*event {
+            countertop_protocol::Event::OrderStatusChanged(s) if s.status == OrderStatus::Ready => {
+                Some(())
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    let cached = bar.cache().order(&order_id).unwrap().unwrap();
+    assert!(cached.items.iter().all(|l| l.done));
+    assert_eq!(cached.status, OrderStatus::Ready);
+    assert_eq!(api.orders().await[&order_id], OrderStatus::Ready);
+}
