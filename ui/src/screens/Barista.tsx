@@ -1,27 +1,51 @@
-import { useCallback, useId, useMemo, useState } from "react";
+import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from "react";
 import {
   commands,
   type CoreUpdate,
-  type LineOptionEntry,
   type MenuEntry,
   type OrderEntry,
-  type OrderEntryLine,
   type Screen,
   type Session,
   type Stage,
 } from "../bindings";
-import { useNow, useScreen } from "../core";
+import { useScreen } from "../core";
 import { Dialog } from "../components/Dialog";
 import { useT, type Key } from "../i18n";
-import { useLongPress } from "../components/longPress";
 import { StatusBar } from "../components/StatusBar";
+import { actionFor, keyIsElsewhere, keyLabel, keyName, positionOf, useKeyMap } from "../board/keys";
+import { KeyLegend, KeysDialog } from "../board/KeysDialog";
+import {
+  activeTickets,
+  allDayCounts,
+  clamp,
+  columnTickets,
+  gridShape,
+  isExpo,
+  linesToMark,
+  pageCount,
+  recallable,
+  shownLines,
+  statusCounts,
+} from "../board/model";
+import { AllDay, RecallStrip, SoldOutDrawer, StationChips, UndoToast, type Bumped } from "../board/parts";
+import { LineOptions, lineChips, Ticket, type TicketHandlers } from "../board/Ticket";
 import "./ticket.css";
+import "../board/board.css";
+
+export { lineChips };
 
 const COLUMNS: Stage[] = ["PENDING", "MAKING", "READY"];
 const REASONS: Key[] = ["reason.changedMind", "reason.outOfIngredient", "reason.duplicate", "reason.paidWrongly"];
 
 /** How long a new order stays highlighted. */
 const HIGHLIGHT_MS = 10_000;
+/** How long the undo toast stays after a bump. */
+const UNDO_MS = 8_000;
+const VIEW_STORE = "countertop.board.view";
+/** The ticket grid's padding in board.css (.ticket-grid). */
+const GRID_PADDING = 8;
+
+type View = "grid" | "columns";
 
 /** New orders, by id, with when they arrived: the board highlights them for a while. */
 export function useFreshOrders() {
@@ -29,7 +53,14 @@ export function useFreshOrders() {
   const note = useCallback((update: CoreUpdate) => {
     if (update.kind === "changed" && update.newOrderId) {
       const id = update.newOrderId;
-      setFresh((f) => ({ ...f, [id]: Date.now() }));
+      setFresh((f) => {
+        // Forget the old ones: the map stays small through a long day.
+        const now = Date.now();
+        const kept: Record<string, number> = {};
+        for (const [k, at] of Object.entries(f)) if (now - at < HIGHLIGHT_MS) kept[k] = at;
+        kept[id] = now;
+        return kept;
+      });
     }
   }, []);
   return { fresh, note };
@@ -68,8 +99,38 @@ export function ProblemBanner({ problem, onDismiss }: { problem: string | null; 
   );
 }
 
-/** PENDING → MAKING → READY columns, sold-out toggles, all-day counts and the recall list.
- * The barista board and the manager's Orders tab both show it. */
+function storedView(): View {
+  try {
+    return localStorage.getItem(VIEW_STORE) === "columns" ? "columns" : "grid";
+  } catch {
+    return "grid";
+  }
+}
+
+/** The box the grid fills, measured when the window (or the panel) resizes. */
+function useBoxSize(view: View) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [size, setSize] = useState({ width: 0, height: 0 });
+  useLayoutEffect(() => {
+    const node = ref.current;
+    if (!node) return;
+    const read = () => {
+      // The grid's padding leaves room for the selected ticket's outline.
+      const width = Math.max(0, Math.floor(node.clientWidth) - 2 * GRID_PADDING);
+      const height = Math.max(0, Math.floor(node.clientHeight) - 2 * GRID_PADDING);
+      setSize((s) => (s.width === width && s.height === height ? s : { width, height }));
+    };
+    read();
+    const observer = new ResizeObserver(read);
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [view]);
+  return { ref, size };
+}
+
+/** The order board: a grid of tickets in pages (or status columns), worked
+ * by touch or by a bump bar's keys; stations, all-day counts, recall, undo
+ * and sold-out. The barista board and the manager's Orders tab both show it. */
 export function OrdersBoard({
   screen,
   fresh,
@@ -81,289 +142,376 @@ export function OrdersBoard({
   deviceName: string;
   onProblem: (text: string) => void;
 }) {
-  const { t, fmt, errorText } = useT();
-  const [cancelling, setCancelling] = useState<OrderEntry | null>(null);
-  const [recalled, setRecalled] = useState<OrderEntry | null>(null);
+  const { t, fmt, lang, errorText } = useT();
+  const [view, setView] = useState<View>(storedView);
+  const [page, setPage] = useState(0);
+  const [sel, setSel] = useState(0);
+  const [keys, setKeys] = useKeyMap();
+  const [showKeys, setShowKeys] = useState(false);
   const [showMenu, setShowMenu] = useState(false);
-  const now = useNow();
+  const [cancelling, setCancelling] = useState<string | null>(null);
+  const [details, setDetails] = useState<OrderEntry | null>(null);
+  const [bumped, setBumped] = useState<Bumped | null>(null);
+  const bumps = useRef(0);
+  const { ref: gridBox, size } = useBoxSize(view);
 
   const orders = screen.orders;
-  const today = new Date(now).toDateString();
-  const todays = orders.filter((o) => new Date(o.createdAt).toDateString() === today);
-  const allDay = useMemo(() => {
-    const counts = new Map<string, number>();
-    for (const o of todays) {
-      if (o.status === "CANCELLED") continue;
-      for (const l of o.items) counts.set(l.menuName, (counts.get(l.menuName) ?? 0) + l.quantity);
-    }
-    return [...counts.entries()].sort((a, b) => b[1] - a[1]);
-  }, [todays]);
-
+  const stations = screen.boardStations;
+  const expo = isExpo(stations);
   const menuById = useMemo(() => new Map(screen.menu.map((m) => [m.id, m])), [screen.menu]);
   const amber = Number(screen.settings.timer_amber_minutes ?? 5) * 60_000;
   const red = Number(screen.settings.timer_red_minutes ?? 10) * 60_000;
   const settings = screen.settings;
-  const recall = orders.filter((o) => o.status === "COMPLETED" || o.status === "CANCELLED").slice(0, 8);
 
-  const act = (p: Promise<unknown>) => p.catch((e) => onProblem(errorText(e)));
+  const tickets = useMemo(() => activeTickets(orders, stations), [orders, stations]);
+  const columns = useMemo(
+    () =>
+      COLUMNS.map((stage) =>
+        stage === "READY" && !expo ? columnTickets(orders, stations, stage) : tickets.filter((o) => o.status === stage),
+      ),
+    [orders, stations, tickets, expo],
+  );
+  const counts = useMemo(() => statusCounts(view === "grid" ? tickets : columns.flat()), [view, tickets, columns]);
+  const allDay = useMemo(
+    () => allDayCounts(orders, stations, (l) => menuById.get(l.menuId)?.names[lang] || l.menuName),
+    [orders, stations, menuById, lang],
+  );
+  const recall = useMemo(() => recallable(orders, stations, Date.now()), [orders, stations]);
+
+  // The grid's pages; the status columns are one page, each column scrolling.
+  const shape = gridShape(size.width, size.height);
+  const perPage = view === "grid" ? shape.perPage : Number.MAX_SAFE_INTEGER;
+  const pages = view === "grid" ? pageCount(tickets.length, perPage) : 1;
+  const pageNow = clamp(page, 0, pages - 1);
+  const onPage = useMemo(
+    () => (view === "grid" ? tickets.slice(pageNow * perPage, (pageNow + 1) * perPage) : columns.flat()),
+    [view, tickets, columns, pageNow, perPage],
+  );
+  const more = view === "grid" ? tickets.length - onPage.length : 0;
+  // A selection never points past the end: after a bump the next ticket
+  // slides into the same place.
+  const selNow = onPage.length === 0 ? -1 : clamp(sel, 0, onPage.length - 1);
+  const selected = selNow >= 0 ? onPage[selNow] : undefined;
+
+  const act = useCallback((p: Promise<unknown>) => p.catch((e) => onProblem(errorText(e))), [onProblem, errorText]);
+
+  const bump = useCallback(
+    (o: OrderEntry) => {
+      const id = ++bumps.current;
+      if (expo) {
+        act(commands.advanceOrder(o.orderId));
+        setBumped({
+          id,
+          orderId: o.orderId,
+          dailyNum: o.dailyNum,
+          undo: o.status === "PENDING" ? null : { kind: "recall" },
+        });
+      } else {
+        const lines = linesToMark(o, stations);
+        if (lines.length === 0) return;
+        act(commands.markItems(o.orderId, lines, true));
+        setBumped({ id, orderId: o.orderId, dailyNum: o.dailyNum, undo: { kind: "unmark", lines } });
+      }
+    },
+    [expo, stations, act],
+  );
+
+  const undo = useCallback(() => {
+    if (!bumped?.undo) return;
+    if (bumped.undo.kind === "unmark") act(commands.markItems(bumped.orderId, bumped.undo.lines, false));
+    else act(commands.recallOrder(bumped.orderId));
+    setBumped(null);
+  }, [bumped, act]);
+
+  const recallOne = useCallback(
+    (o: OrderEntry) => {
+      if (expo) act(commands.recallOrder(o.orderId));
+      else {
+        const own = shownLines(o, stations).filter((i) => o.items[i].done);
+        if (own.length > 0) act(commands.markItems(o.orderId, own, false));
+      }
+      if (bumped?.orderId === o.orderId) setBumped(null);
+    },
+    [expo, stations, act, bumped],
+  );
+
+  // The toast goes after a while.
+  useEffect(() => {
+    if (!bumped) return;
+    const id = window.setTimeout(() => setBumped(null), UNDO_MS);
+    return () => window.clearTimeout(id);
+  }, [bumped]);
+
+  const chooseStations = useCallback(
+    (next: string[]) => {
+      setPage(0);
+      setSel(0);
+      act(commands.setBoardStations(next));
+    },
+    [act],
+  );
+
+  const toggleView = () => {
+    const next: View = view === "grid" ? "columns" : "grid";
+    setView(next);
+    setSel(0);
+    setPage(0);
+    try {
+      localStorage.setItem(VIEW_STORE, next);
+    } catch {
+      // Not kept: the grid again next time.
+    }
+  };
+
+  // Ticket handlers, one stable object reading the latest state.
+  const latest = useRef({ onPage, bump, orders, expo });
+  latest.current = { onPage, bump, orders, expo };
+  const handlers = useMemo<TicketHandlers>(() => {
+    const find = (id: string) => latest.current.orders.find((o) => o.orderId === id);
+    const select = (id: string) => {
+      const at = latest.current.onPage.findIndex((o) => o.orderId === id);
+      if (at >= 0) setSel(at);
+    };
+    return {
+      select,
+      bump: (id) => {
+        select(id);
+        const o = find(id);
+        if (o) latest.current.bump(o);
+      },
+      cancel: (id) => setCancelling(id),
+      details: (id) => setDetails(find(id) ?? null),
+      toggleLine: (id, index, done) => {
+        select(id);
+        commands.markItems(id, [index], done).catch((e) => onProblem(errorText(e)));
+      },
+    };
+  }, [onProblem, errorText]);
+
+  // The bump bar: keys on the window, unless a dialog or a field has them.
+  const onKey = useRef<(e: KeyboardEvent) => void>(() => {});
+  onKey.current = (e: KeyboardEvent) => {
+    if (keyIsElsewhere(e)) return;
+    const action = actionFor(keys, keyName(e));
+    if (!action) return;
+    e.preventDefault();
+    const n = onPage.length;
+    const cols = view === "grid" ? shape.columns : 1;
+    const lastPage = pages - 1;
+    const goPage = (p: number, s: number) => {
+      setPage(p);
+      setSel(s);
+    };
+    const position = positionOf(action);
+    if (position !== null) {
+      if (position <= n) setSel(position - 1);
+      return;
+    }
+    switch (action) {
+      case "bump":
+        if (selected) bump(selected);
+        break;
+      case "recall":
+        if (bumped?.undo) undo();
+        else if (recall[0]) recallOne(recall[0]);
+        break;
+      case "left":
+        if (selNow > 0) setSel(selNow - 1);
+        else if (pageNow > 0) goPage(pageNow - 1, perPage - 1);
+        break;
+      case "right":
+        if (selNow < n - 1) setSel(selNow + 1);
+        else if (pageNow < lastPage) goPage(pageNow + 1, 0);
+        break;
+      case "up":
+        if (selNow - cols >= 0) setSel(selNow - cols);
+        else if (pageNow > 0) goPage(pageNow - 1, perPage - cols + (selNow % cols));
+        break;
+      case "down":
+        if (selNow + cols < n) setSel(selNow + cols);
+        else if (pageNow < lastPage) goPage(pageNow + 1, selNow % cols);
+        break;
+      case "pageUp":
+        if (pageNow > 0) goPage(pageNow - 1, selNow);
+        break;
+      case "pageDown":
+        if (pageNow < lastPage) goPage(pageNow + 1, selNow);
+        break;
+      case "home":
+        goPage(0, 0);
+        break;
+      case "end":
+        goPage(lastPage, perPage);
+        break;
+    }
+  };
+  useEffect(() => {
+    const listener = (e: KeyboardEvent) => onKey.current(e);
+    window.addEventListener("keydown", listener);
+    return () => window.removeEventListener("keydown", listener);
+  }, []);
+
+  // In the columns the selected ticket is scrolled into view.
+  useEffect(() => {
+    if (view !== "columns" || !selected) return;
+    document
+      .querySelector(`[data-testid="order-${selected.dailyNum}"]`)
+      ?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }, [view, selected]);
+
+  const now = Date.now();
+  const ticket = (o: OrderEntry, i: number, fixed: boolean) => (
+    <Ticket
+      key={o.orderId}
+      order={o}
+      position={i + 1}
+      positionKey={i < 10 ? keyLabel(keys[`pos${i + 1}` as "pos1"]) : ""}
+      selected={i === selNow}
+      stations={stations}
+      menu={menuById}
+      amber={amber}
+      red={red}
+      width={fixed ? shape.ticketWidth : undefined}
+      height={fixed ? shape.ticketHeight : undefined}
+      fresh={!!fresh[o.orderId] && now - fresh[o.orderId] < HIGHLIGHT_MS}
+      handlers={handlers}
+    />
+  );
+  const cancellingOrder = cancelling ? orders.find((o) => o.orderId === cancelling) : undefined;
 
   return (
-    <div className="orders-board">
-      <div className="board-tools">
-        <button onClick={() => setShowMenu((s) => !s)} data-testid="menu-toggle" aria-pressed={showMenu}>
-          {showMenu ? t("barista.orders") : t("barista.soldOutToggle")}
-        </button>
-        <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
-          {t("barista.openBoard")}
-        </button>
-        <button
-          className={screen.muted ? "muted" : ""}
-          data-testid="mute"
-          aria-pressed={screen.muted}
-          onClick={() => act(commands.setMuted(!screen.muted))}
-        >
-          {screen.muted ? t("barista.soundOff") : t("barista.soundOn")}
-        </button>
-        <span className="hint muted">{t("barista.longPressHint")}</span>
-      </div>
-      {showMenu ? (
-        <div className="soldout-panel">
-          <h2>{t("barista.soldOutHelp")}</h2>
-          <div className="items">
-            {screen.menu.map((m) => (
-              <button
-                key={m.id}
-                className={`item ${m.isSoldOut ? "sold-out" : ""}`}
-                data-testid={`soldout-${m.id}`}
-                aria-pressed={m.isSoldOut}
-                onClick={() => act(commands.setSoldOut(m.id, !m.isSoldOut))}
-              >
-                <span className="name">{m.name}</span>
-                <span className="price">{m.isSoldOut ? t("kiosk.soldOut") : fmt.money(m.price, settings)}</span>
-              </button>
-            ))}
+    <div className="orders-board" data-testid="board" data-view={view} data-page={pageNow + 1} data-pages={pages}>
+      <header className="kds-head">
+        <StationChips stations={screen.stations} chosen={stations} onChoose={chooseStations} />
+        <div className="status-counts" aria-live="polite">
+          {(["PENDING", "MAKING", "READY"] as const).map((s) => (
+            <span key={s} className={`status-count status-${s}`} data-testid={`count-${s}`}>
+              {t(`stage.${s}`)} <strong>{fmt.number(counts[s])}</strong>
+            </span>
+          ))}
+        </div>
+        {view === "grid" && (
+          <div className="pager">
+            <button
+              className="page-turn"
+              aria-label={t("board.prevPage")}
+              disabled={pageNow === 0}
+              onClick={() => setPage(pageNow - 1)}
+            >
+              ◀
+            </button>
+            <span className="page-indicator" data-testid="page-indicator" aria-label={t("board.pageOf", { page: pageNow + 1, pages })}>
+              {fmt.number(pageNow + 1)} / {fmt.number(pages)}
+            </span>
+            <button
+              className="page-turn"
+              aria-label={t("board.nextPage")}
+              disabled={pageNow >= pages - 1}
+              onClick={() => setPage(pageNow + 1)}
+            >
+              ▶
+            </button>
+            {more > 0 && (
+              <span className="more-count" data-testid="more">
+                {t("board.more", { count: fmt.number(more) })}
+              </span>
+            )}
           </div>
+        )}
+        <div className="board-tools">
+          <button data-testid="view-toggle" aria-pressed={view === "columns"} onClick={toggleView}>
+            {view === "grid" ? t("board.viewColumns") : t("board.viewGrid")}
+          </button>
+          <button data-testid="keys" onClick={() => setShowKeys(true)}>
+            {t("board.keys")}
+          </button>
+          <button onClick={() => setShowMenu((s) => !s)} data-testid="menu-toggle" aria-pressed={showMenu}>
+            {t("barista.soldOutToggle")}
+          </button>
+          <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
+            {t("barista.openBoard")}
+          </button>
+          <button
+            className={screen.muted ? "muted" : ""}
+            data-testid="mute"
+            aria-pressed={screen.muted}
+            onClick={() => act(commands.setMuted(!screen.muted))}
+          >
+            {screen.muted ? t("barista.soundOff") : t("barista.soundOn")}
+          </button>
         </div>
-      ) : (
-        <div className="columns">
-          {COLUMNS.map((stage) => {
-            const here = orders.filter((o) => o.status === stage).reverse();
-            return (
-              <section
-                key={stage}
-                className={`column col-${stage}`}
-                data-testid={`column-${stage}`}
-                aria-labelledby={`column-title-${stage}`}
-              >
-                <h2 id={`column-title-${stage}`}>
-                  {t(`stage.${stage}`)} <span className="count">{fmt.number(here.length)}</span>
-                </h2>
-                {here.map((o) => (
-                  <OrderCard
-                    key={o.orderId}
-                    order={o}
-                    menu={menuById}
-                    now={now}
-                    amber={amber}
-                    red={red}
-                    isFresh={!!fresh[o.orderId] && now - fresh[o.orderId] < HIGHLIGHT_MS}
-                    onAdvance={() => act(commands.advanceOrder(o.orderId))}
-                    onCancel={() => setCancelling(o)}
-                  />
-                ))}
-              </section>
-            );
-          })}
-        </div>
-      )}
-      <footer className="barista-foot">
-        <div className="allday">
-          <strong>{t("barista.allDay")}</strong>{" "}
-          {allDay.length === 0
-            ? t("barista.nothingYet")
-            : allDay.map(([name, n]) => `${fmt.number(n)}× ${name}`).join(" · ")}
-        </div>
-        <div className="recall">
-          <strong>{t("barista.recall")}</strong>{" "}
-          {recall.length === 0
-            ? t("barista.nothingDone")
-            : recall.map((o) => (
-                <button
-                  key={o.orderId}
-                  className={`recall-item recall-${o.status}`}
-                  data-testid={`recall-${o.dailyNum}`}
-                  aria-label={t("barista.recallOpen", { num: o.dailyNum, status: t(`stage.${o.status}`) })}
-                  onClick={() => setRecalled(o)}
+      </header>
+      <div className="kds-body">
+        {view === "grid" ? (
+          <div
+            className="ticket-grid"
+            ref={gridBox}
+            style={{ gridTemplateColumns: `repeat(${shape.columns}, minmax(0, 1fr))` }}
+          >
+            {onPage.map((o, i) => ticket(o, i, true))}
+            {tickets.length === 0 && (
+              <p className="board-empty" data-testid="board-empty">
+                {expo ? t("board.empty") : t("board.emptyStation")}
+              </p>
+            )}
+          </div>
+        ) : (
+          <div className="columns" ref={gridBox}>
+            {COLUMNS.map((stage, c) => {
+              const here = columns[c];
+              const offset = columns.slice(0, c).reduce((n, col) => n + col.length, 0);
+              return (
+                <section
+                  key={stage}
+                  className={`column col-${stage}`}
+                  data-testid={`column-${stage}`}
+                  aria-labelledby={`column-title-${stage}`}
                 >
-                  #{o.dailyNum} <span aria-hidden="true">{o.status === "CANCELLED" ? "✕" : "✓"}</span>
-                </button>
-              ))}
-        </div>
+                  <h2 id={`column-title-${stage}`}>
+                    {t(`stage.${stage}`)} <span className="count">{fmt.number(here.length)}</span>
+                  </h2>
+                  <div className="column-list">{here.map((o, i) => ticket(o, offset + i, false))}</div>
+                </section>
+              );
+            })}
+          </div>
+        )}
+        {showMenu && (
+          <SoldOutDrawer
+            menu={screen.menu}
+            settings={settings}
+            onToggle={(m) => act(commands.setSoldOut(m.id, !m.isSoldOut))}
+            onClose={() => setShowMenu(false)}
+          />
+        )}
+        {bumped && <UndoToast bumped={bumped} undoKey={keyLabel(keys.recall)} onUndo={undo} />}
+      </div>
+      <footer className="barista-foot">
+        <AllDay counts={allDay} />
+        <RecallStrip orders={recall} onRecall={recallOne} onDetails={setDetails} />
+        <KeyLegend keys={keys} />
         <div className="who">{deviceName}</div>
       </footer>
-      {cancelling && (
+      {showKeys && <KeysDialog keys={keys} onChange={setKeys} onClose={() => setShowKeys(false)} />}
+      {cancellingOrder && (
         <CancelDialog
-          order={cancelling}
+          order={cancellingOrder}
           onClose={() => setCancelling(null)}
           onCancel={(reason) => {
-            act(commands.cancelOrder(cancelling.orderId, reason));
+            act(commands.cancelOrder(cancellingOrder.orderId, reason));
             setCancelling(null);
           }}
         />
       )}
-      {recalled && <RecallDialog order={recalled} menu={menuById} settings={settings} onClose={() => setRecalled(null)} />}
-    </div>
-  );
-}
-
-/** What an option is on a ticket: ICE and HOT each their own colour, extra
- * shots counted in bold, anything else a plain chip. */
-type OptionKind = "ice" | "hot" | "shot" | "plain";
-
-/** One chip of a line: an option, and how many times it was chosen. */
-type Chip = { kind: OptionKind; text: string; times: number };
-
-/** The kind of option `o` of a line of item `item`. ICE and HOT are told by
- * the choice's id (`ice`, `hot`), found through the cached menu by the
- * line's group and choice names; an item gone from the menu (or an old
- * order) falls back to the names ICE and HOT. */
-function optionKind(o: LineOptionEntry, item: MenuEntry | undefined): OptionKind {
-  const group = item?.optionGroups.find((g) => g.name === o.group);
-  const choice = group?.choices.find((c) => c.name === o.choice);
-  const id = choice?.id ?? o.choice.trim().toLowerCase();
-  if (id === "ice" || id === "iced") return "ice";
-  if (id === "hot") return "hot";
-  const shotWords = /(^|-|\s)shots?($|-|\s)|샷/i;
-  if (group ? shotWords.test(group.id) || shotWords.test(choice?.id ?? "") : shotWords.test(`${o.group} ${o.choice}`)) {
-    return "shot";
-  }
-  return "plain";
-}
-
-/** A line's options as chips, a choice taken more than once counted once
- * with its count, in the line's order, each in the screen's language where
- * the menu names it so. */
-export function lineChips(line: OrderEntryLine, item: MenuEntry | undefined, lang: string): Chip[] {
-  const chips: Chip[] = [];
-  for (const o of line.options) {
-    const group = item?.optionGroups.find((g) => g.name === o.group);
-    const choice = group?.choices.find((c) => c.name === o.choice);
-    const text = (choice && (choice.names[lang] || choice.name)) || o.choice;
-    const kind = optionKind(o, item);
-    const same = chips.find((c) => c.kind === kind && c.text === text);
-    if (same) same.times += 1;
-    else chips.push({ kind, text, times: 1 });
-  }
-  return chips;
-}
-
-/** A line's options on a ticket, large and in colour. */
-function LineOptions({ line, item }: { line: OrderEntryLine; item: MenuEntry | undefined }) {
-  const { t, lang, fmt } = useT();
-  const chips = lineChips(line, item, lang);
-  if (chips.length === 0) return null;
-  return (
-    <div className="ticket-options">
-      {chips.map((c, i) => (
-        <span key={i} className={`chip chip-${c.kind}`} data-testid={`chip-${c.kind}`} data-times={c.times}>
-          {c.kind === "ice" && (
-            <span className="chip-sign" aria-hidden="true">
-              ❄
-            </span>
-          )}
-          {c.kind === "hot" && (
-            <span className="chip-sign" aria-hidden="true">
-              ♨
-            </span>
-          )}
-          {c.kind === "shot"
-            ? c.times === 1
-              ? t("barista.shot")
-              : t("barista.shots", { count: fmt.number(c.times) })
-            : c.times > 1
-              ? `${c.text} ×${fmt.number(c.times)}`
-              : c.text}
-        </span>
-      ))}
-    </div>
-  );
-}
-
-function OrderCard({
-  order: o,
-  menu,
-  now,
-  amber,
-  red,
-  isFresh,
-  onAdvance,
-  onCancel,
-}: {
-  order: OrderEntry;
-  menu: Map<string, MenuEntry>;
-  now: number;
-  amber: number;
-  red: number;
-  isFresh: boolean;
-  onAdvance: () => void;
-  onCancel: () => void;
-}) {
-  const { t, fmt, lang } = useT();
-  const press = useLongPress(onCancel);
-  // The wait starts when the customer placed the order, which may be well
-  // before the hub heard of it (an order queued offline).
-  const waited = Math.max(0, now - Date.parse(o.placedAt || o.createdAt));
-  const timer = waited >= red ? "red" : waited >= amber ? "amber" : "";
-  const clock = fmt.duration(waited / 1000);
-  const advance = o.status === "PENDING" || o.status === "MAKING" || o.status === "READY" ? o.status : "READY";
-  return (
-    <article
-      className={`card ${timer} ${isFresh ? "fresh" : ""}`}
-      data-testid={`order-${o.dailyNum}`}
-      data-status={o.status}
-      aria-label={`#${o.dailyNum}`}
-      onContextMenu={(e) => {
-        e.preventDefault();
-        onCancel();
-      }}
-      {...press}
-    >
-      <div className="head">
-        <span className="num">#{o.dailyNum}</span>
-        {o.fulfilment === "TAKE_OUT" && (
-          <span className="togo-badge" data-testid="ticket-togo">
-            {t("barista.toGo")}
-          </span>
-        )}
-        <span className={`pay-tag pay-${o.payType}`}>{o.payType === "CELL" ? o.cellName ?? t("pay.CELL") : t(`pay.${o.payType}`)}</span>
-        <span className="timer" aria-label={t("barista.waited", { time: clock })}>
-          {clock}
-        </span>
-      </div>
-      {o.reference && (
-        <div className="ticket-ref" data-testid="ticket-ref">
-          {t("barista.reference", { reference: o.reference })}
-        </div>
+      {details && (
+        <RecallDialog
+          order={orders.find((o) => o.orderId === details.orderId) ?? details}
+          menu={menuById}
+          settings={settings}
+          onClose={() => setDetails(null)}
+        />
       )}
-      <ul className="ticket-lines">
-        {o.items.map((l, i) => (
-          <li key={i}>
-            <span className="ticket-item">
-              <strong>{fmt.number(l.quantity)}×</strong> {menu.get(l.menuId)?.names[lang] || l.menuName}
-            </span>
-            <LineOptions line={l} item={menu.get(l.menuId)} />
-          </li>
-        ))}
-      </ul>
-      <div className="card-actions">
-        <button className="primary" data-testid={`advance-${o.dailyNum}`} onClick={onAdvance}>
-          {t(`barista.advance${advance}`)}
-        </button>
-        <button className="ghost more" aria-label={t("barista.more", { num: o.dailyNum })} onClick={onCancel}>
-          ⋯
-        </button>
-      </div>
-    </article>
+    </div>
   );
 }
 
@@ -425,7 +573,7 @@ function RecallDialog({
   settings: Screen["settings"];
   onClose: () => void;
 }) {
-  const { t, fmt } = useT();
+  const { t, fmt, lang } = useT();
   const pay = order.payType === "CELL" ? order.cellName ?? t("pay.CELL") : t(`pay.${order.payType}`);
   return (
     <Dialog title={t("recall.title", { num: order.dailyNum })} onClose={onClose} testId="recall-dialog">
@@ -437,9 +585,9 @@ function RecallDialog({
         {order.items.map((l, i) => (
           <li key={i}>
             <span className="ticket-item">
-              <strong>{fmt.number(l.quantity)}×</strong> {l.menuName}
+              <strong>{fmt.number(l.quantity)}×</strong> {menu.get(l.menuId)?.names[lang] || l.menuName}
             </span>
-            <LineOptions line={l} item={menu.get(l.menuId)} />
+            <LineOptions chips={lineChips(l, menu.get(l.menuId), lang)} />
           </li>
         ))}
       </ul>
