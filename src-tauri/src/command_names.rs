@@ -47,3 +47,4 @@ pub const COMMANDS: &[&str] = &[
     "sign_workorder",
     "set_alert_sounds",
 ];
+    "test_chime",

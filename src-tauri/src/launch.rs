@@ -163,10 +163,11 @@ pub async fn start_device<R: Runtime>(
     let mut options = ConnectOptions::new(&dir);
     // A hosting instance's hub may have moved to another port since pairing.
     options.hub = station.hub_url();
-    options.output = if matches!(info.role, Role::Barista | Role::Manager) {
-        Arc::new(DesktopOutput::start("Countertop")) as Arc<dyn AlertOutput>
-    } else {
-        Arc::new(SilentOutput)
+    let desktop = matches!(info.role, Role::Barista | Role::Manager)
+        .then(|| Arc::new(DesktopOutput::start("Countertop")));
+    options.output = match &desktop {
+        Some(output) => output.clone() as Arc<dyn AlertOutput>,
+        None => Arc::new(SilentOutput),
     };
     let (handle, events) = countertop_client::connect(options)
         .await
@@ -177,8 +178,12 @@ pub async fn start_device<R: Runtime>(
         name: info.name,
         hub: station.hub_url().unwrap_or(info.hub),
         data_dir: dir,
+        sound: desktop.clone(),
     };
     station.add_device(app, key, device.clone(), events);
+    if let Some(output) = &desktop {
+        crate::sound::forward(app, station, key, output);
+    }
     Ok(device)
 }
 

@@ -24,6 +24,7 @@ pub mod launch;
 pub mod logging;
 pub mod photos;
 pub mod preferences;
+pub mod sound;
 pub mod station;
 pub mod stations;
 pub mod tray;
@@ -93,6 +94,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(collect_events![ipc::CoreUpdate])
         .error_handling(ErrorHandlingMode::Throw)
 }
+            commands::test_chime,
 
 /// The generated TypeScript of `ui/src/bindings.ts`.
 pub fn typescript() -> anyhow::Result<String> {

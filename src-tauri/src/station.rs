@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use countertop_client::{ConnectionHandle, CoreEvent};
+use countertop_client::{ConnectionHandle, CoreEvent, DesktopOutput};
 use countertop_protocol::{Access, Role, Topic};
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event as _;
@@ -23,6 +23,8 @@ pub struct RunningDevice {
     /// The hub URL this device talks to.
     pub hub: String,
     pub data_dir: PathBuf,
+    /// Its sound and notifications (baristas and managers; `None` plays nothing).
+    pub sound: Option<Arc<DesktopOutput>>,
 }
 
 /// What a window shows: a device's screen, or the now-serving board of a

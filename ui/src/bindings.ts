@@ -297,6 +297,14 @@ export type CartLine = { menuId: string; quantity: number;
  * One entry per choice chosen (an extra shot taken twice is here twice).
  */
 options: ChosenOptionInput[] }
+},
+/**
+ * Plays the new-order chime on this device now at `volume` (0 to 100; none:
+ * the hub's `chime_volume`), whatever its mute, and looks for a sound
+ * device again however recently none opened (the Test buttons).
+ */
+async testChime(volume: number | null) : Promise<null> {
+    return await TAURI_INVOKE("test_chime", { volume });
 /**
  * The kiosk's cart priced by the core, line by line, in cart order.
  */
@@ -371,6 +379,12 @@ export type HourCount = {
 /**
  * Local hour of the day, 0 to 23.
  */
+/**
+ * A burst of new orders closed (one chime for all of them): how many,
+ * and their daily numbers. A board shows "5 new orders" when `count`
+ * is 2 or more.
+ */
+{ kind: "newOrders"; count: number; numbers: number[] } | 
 hour: number; count: number }
 /**
  * The one error every command returns: a `code` the UI branches on and a
@@ -558,7 +572,8 @@ orderingProblem: string | null;
  */
 workorders: WorkorderEntry[]; dashboard: DashboardView; 
 /**
- * Manager: the hub's notices (`system:notification`), newest first.
+ * Manager and barista: the hub's notices (`system:notification`),
+ * newest first.
  */
 notices: NoticeEntry[]; 
 /**
@@ -603,6 +618,11 @@ export type Stage = "PENDING" | "MAKING" | "READY" | "COMPLETED" | "CANCELLED"
  * order, and its QR code as SVG.
  */
 export type StatusQr = { url: string; svg: string }
+/**
+ * Whether this device's alerts are heard: on, muted, or no sound
+ * device opened (it is looked for again every 30 s and at each sound).
+ */
+sound: SoundState; 
 /**
  * A customer's wait, about.
  */
@@ -660,6 +680,22 @@ function __makeEvents__<T extends Record<string, any>>(
 		},
 		{
 			get: (_, event) => {
+/**
+ * What a screen says of its device's sound.
+ */
+export type SoundState = 
+/**
+ * Alerts play on the sound device.
+ */
+"on" | 
+/**
+ * The device opened, and this device's alerts are muted.
+ */
+"muted" | 
+/**
+ * No sound device opened (or this device plays no sound at all).
+ */
+"noDevice"
 				const name = mappings[event as keyof T];
 
 				return new Proxy((() => {}) as any, {

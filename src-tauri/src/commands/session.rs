@@ -99,6 +99,7 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
         settings: cache.settings()?,
         status: device.handle.status().into(),
         muted: alerts.mute,
+        sound: crate::sound::state(&device, alerts.mute),
         alert_sounds: alerts.new_order_sound,
         ordering_open: ordering.is_ok(),
         ordering_problem: ordering.err().map(|e| e.to_string()),

@@ -21,6 +21,7 @@ pub use views::{
     CartQuote, CellEntry, DashboardView, DeviceEntry, HourCount, LineOptionEntry, LinkState,
     LinkStatus, MenuEntry, NoticeEntry, NoticeLevel, OptionChoiceEntry, OptionGroupEntry,
     OrderEntry, OrderEntryLine, PairingCodeView, Pay, PhotoEntry, PlacedOrder, Preferences,
-    QuotedLineEntry, RoleName, Screen, ScreenKind, Serve, Session, SignatureEntry, Stage, StatusQr,
-    WaitEstimate, WorkSessionEntry, WorkorderEntry, WorkorderLineEntry, WorkorderStage,
+    QuotedLineEntry, RoleName, Screen, ScreenKind, Serve, Session, SignatureEntry, SoundState,
+    Stage, StatusQr, WaitEstimate, WorkSessionEntry, WorkorderEntry, WorkorderLineEntry,
+    WorkorderStage,
 };

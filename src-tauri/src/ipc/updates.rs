@@ -20,6 +20,10 @@ pub enum CoreUpdate {
     Changed { new_order_id: Option<String> },
     /// An alert was raised (new order, cancellation, notice).
     Alert { title: String, body: String },
+    /// A burst of new orders closed (one chime for all of them): how many,
+    /// and their daily numbers. A board shows "5 new orders" when `count`
+    /// is 2 or more.
+    NewOrders { count: u32, numbers: Vec<u32> },
     /// An outbox entry reached the hub. For an order: its number.
     #[serde(rename_all = "camelCase")]
     Sent {

@@ -537,6 +537,9 @@ pub struct Screen {
     pub settings: BTreeMap<String, String>,
     pub status: LinkStatus,
     pub muted: bool,
+    /// Whether this device's alerts are heard: on, muted, or no sound
+    /// device opened (it is looked for again every 30 s and at each sound).
+    pub sound: SoundState,
     /// Whether this device plays alert sounds (new orders, cancellations).
     pub alert_sounds: bool,
     /// Kiosk: whether an order would be taken now (the hub is live, or the
@@ -547,7 +550,8 @@ pub struct Screen {
     /// Manager: every workorder; display: those presented to it.
     pub workorders: Vec<WorkorderEntry>,
     pub dashboard: DashboardView,
-    /// Manager: the hub's notices (`system:notification`), newest first.
+    /// Manager and barista: the hub's notices (`system:notification`),
+    /// newest first.
     pub notices: Vec<NoticeEntry>,
     /// Actions waiting to reach the hub.
     pub outbox_depth: u32,
@@ -558,6 +562,18 @@ pub struct Screen {
     /// The stations this board shows (barista); empty: all of them, the
     /// expo view.
     pub board_stations: Vec<String>,
+}
+
+/// What a screen says of its device's sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub enum SoundState {
+    /// Alerts play on the sound device.
+    On,
+    /// The device opened, and this device's alerts are muted.
+    Muted,
+    /// No sound device opened (or this device plays no sound at all).
+    NoDevice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
