@@ -21,6 +21,7 @@ use std::time::Duration;
 /// How long any one condition may take to come true.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+mod board;
 mod browser;
 mod cafe;
 mod driver;
@@ -30,6 +31,7 @@ mod tray_host;
 mod wait;
 
 pub use alsa::*;
+pub use board::*;
 pub use browser::*;
 pub use cafe::*;
 pub use driver::*;
