@@ -205,6 +205,10 @@ mod tests {
     fn customer_screens_reach_no_staff_command() {
         let staff = [
             "charge_cell",
+            "correct_cell",
+            "cell_history",
+            "daily_report",
+            "save_report_csv",
             "revoke_device",
             "put_setting",
             "create_pairing_code",

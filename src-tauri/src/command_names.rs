@@ -35,6 +35,10 @@ pub const COMMANDS: &[&str] = &[
     "remove_menu_photo",
     "add_cell",
     "charge_cell",
+    "correct_cell",
+    "cell_history",
+    "daily_report",
+    "save_report_csv",
     "devices",
     "revoke_device",
     "create_pairing_code",
@@ -46,5 +50,5 @@ pub const COMMANDS: &[&str] = &[
     "send_notice",
     "sign_workorder",
     "set_alert_sounds",
-];
     "test_chime",
+];

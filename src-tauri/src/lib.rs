@@ -79,6 +79,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::remove_menu_photo,
             commands::add_cell,
             commands::charge_cell,
+            commands::correct_cell,
+            commands::cell_history,
+            commands::daily_report,
+            commands::save_report_csv,
             commands::devices,
             commands::revoke_device,
             commands::create_pairing_code,
@@ -90,11 +94,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::send_notice,
             commands::sign_workorder,
             commands::set_alert_sounds,
+            commands::test_chime,
         ])
         .events(collect_events![ipc::CoreUpdate])
         .error_handling(ErrorHandlingMode::Throw)
 }
-            commands::test_chime,
 
 /// The generated TypeScript of `ui/src/bindings.ts`.
 pub fn typescript() -> anyhow::Result<String> {

@@ -205,6 +205,32 @@ async chargeCell(cellId: string, amount: number) : Promise<CellEntry> {
     return await TAURI_INVOKE("charge_cell", { cellId, amount });
 },
 /**
+ * Corrects a cell's balance by a signed whole amount, for a reason
+ * (manager).
+ */
+async correctCell(cellId: string, amount: number, reason: string) : Promise<CellEntry> {
+    return await TAURI_INVOKE("correct_cell", { cellId, amount, reason });
+},
+/**
+ * A cell's newest changes (manager).
+ */
+async cellHistory(cellId: string) : Promise<CellHistoryEntry[]> {
+    return await TAURI_INVOKE("cell_history", { cellId });
+},
+/**
+ * One local day's numbers in full (manager); today's without a date.
+ */
+async dailyReport(date: string | null) : Promise<ReportView> {
+    return await TAURI_INVOKE("daily_report", { date });
+},
+/**
+ * Saves the day's report as CSV into the user's Downloads folder (else the
+ * app's data folder) and answers where (manager).
+ */
+async saveReportCsv(date: string | null) : Promise<SavedReport> {
+    return await TAURI_INVOKE("save_report_csv", { date });
+},
+/**
  * The devices paired with the hub (manager).
  */
 async devices() : Promise<DeviceEntry[]> {
@@ -271,6 +297,14 @@ async signWorkorder(workorderId: string, signerName: string, signatureSvg: strin
  */
 async setAlertSounds(on: boolean) : Promise<null> {
     return await TAURI_INVOKE("set_alert_sounds", { on });
+},
+/**
+ * Plays the new-order chime on this device now at `volume` (0 to 100; none:
+ * the hub's `chime_volume`), whatever its mute, and looks for a sound
+ * device again however recently none opened (the Test buttons).
+ */
+async testChime(volume: number | null) : Promise<null> {
+    return await TAURI_INVOKE("test_chime", { volume });
 }
 }
 
@@ -289,6 +323,7 @@ coreUpdate: "core-update"
 
 /** user-defined types **/
 
+export type CancellationRow = { orderId: string; dailyNum: number; reason: string; at: string; amount: number }
 /**
  * One line of the kiosk's cart.
  */
@@ -297,14 +332,6 @@ export type CartLine = { menuId: string; quantity: number;
  * One entry per choice chosen (an extra shot taken twice is here twice).
  */
 options: ChosenOptionInput[] }
-},
-/**
- * Plays the new-order chime on this device now at `volume` (0 to 100; none:
- * the hub's `chime_volume`), whatever its mute, and looks for a sound
- * device again however recently none opened (the Test buttons).
- */
-async testChime(volume: number | null) : Promise<null> {
-    return await TAURI_INVOKE("test_chime", { volume });
 /**
  * The kiosk's cart priced by the core, line by line, in cart order.
  */
@@ -322,6 +349,18 @@ balance: number | null;
  * Whether the team has a PIN; a kiosk pays only with such a team.
  */
 hasPin: boolean }
+/**
+ * One change of a cell's balance (`cell_history`), newest first.
+ */
+export type CellHistoryEntry = { id: number; 
+/**
+ * `CHARGE`, `ORDER`, `REFUND` or `CORRECTION`.
+ */
+kind: string; 
+/**
+ * Signed, in points.
+ */
+amount: number; balanceAfter: number; reason: string | null; orderId: string | null; dailyNum: number | null; at: string }
 export type ChosenOptionInput = { groupId: string; choiceId: string }
 /**
  * What the shell forwards from the client core to the windows of a device.
@@ -340,6 +379,12 @@ export type CoreUpdate =
  * An alert was raised (new order, cancellation, notice).
  */
 { kind: "alert"; title: string; body: string } | 
+/**
+ * A burst of new orders closed (one chime for all of them): how many,
+ * and their daily numbers. A board shows "5 new orders" when `count`
+ * is 2 or more.
+ */
+{ kind: "newOrders"; count: number; numbers: number[] } | 
 /**
  * An outbox entry reached the hub. For an order: its number.
  */
@@ -379,13 +424,16 @@ export type HourCount = {
 /**
  * Local hour of the day, 0 to 23.
  */
-/**
- * A burst of new orders closed (one chime for all of them): how many,
- * and their daily numbers. A board shows "5 new orders" when `count`
- * is 2 or more.
- */
-{ kind: "newOrders"; count: number; numbers: number[] } | 
 hour: number; count: number }
+export type HourRow = { 
+/**
+ * 0 to 23, the hub's local time.
+ */
+hour: number; orders: number; revenue: number; 
+/**
+ * Orders timed.
+ */
+count: number; median: number | null; p90: number | null }
 /**
  * The one error every command returns: a `code` the UI branches on and a
  * sentence for people.
@@ -420,6 +468,7 @@ export type IpcErrorCode =
  * What was typed or chosen is not acceptable; the message says why.
  */
 "validation" | "other"
+export type ItemRow = { menuId: string; name: string; station: string; count: number; revenue: number; median: number | null; p90: number | null }
 /**
  * One option of an order line, priced, by name.
  */
@@ -545,7 +594,21 @@ problem: string | null; problemCode: IpcErrorCode | null;
  * For a stock shorter than the cart: how many are left.
  */
 left: number | null }
+export type RecallRow = { orderId: string; dailyNum: number | null; from: string; to: string; at: string }
+/**
+ * One local day's numbers (`daily_report`). Amounts in minor units,
+ * times in seconds (`null` when nothing was timed).
+ */
+export type ReportView = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date: string; orders: number; revenueCard: number; revenueCash: number; revenueCell: number; revenueTotal: number; pointsUsed: number; pointsCharged: number; prepMedian: number | null; prepP90: number | null; cancellations: CancellationRow[]; recalls: RecallRow[]; items: ItemRow[]; stations: StationRow[]; hours: HourRow[] }
 export type RoleName = "kiosk" | "barista" | "display" | "manager"
+/**
+ * Where `save_report_csv` wrote the day's CSV.
+ */
+export type SavedReport = { path: string }
 /**
  * Everything a screen shows, read from the device's cache.
  */
@@ -554,6 +617,11 @@ export type Screen = { menu: MenuEntry[]; cells: CellEntry[];
  * Newest first.
  */
 orders: OrderEntry[]; settings: Partial<{ [key in string]: string }>; status: LinkStatus; muted: boolean; 
+/**
+ * Whether this device's alerts are heard: on, muted, or no sound
+ * device opened (it is looked for again every 30 s and at each sound).
+ */
+sound: SoundState; 
 /**
  * Whether this device plays alert sounds (new orders, cancellations).
  */
@@ -612,17 +680,29 @@ hosting: boolean }
  */
 export type SetupChoice = { mode: "host"; role: RoleName } | { mode: "join"; hubUrl: string; code: string }
 export type SignatureEntry = { signerName: string; signatureSvg: string; signedAt: string }
+/**
+ * What a screen says of its device's sound.
+ */
+export type SoundState = 
+/**
+ * Alerts play on the sound device.
+ */
+"on" | 
+/**
+ * The device opened, and this device's alerts are muted.
+ */
+"muted" | 
+/**
+ * No sound device opened (or this device plays no sound at all).
+ */
+"noDevice"
 export type Stage = "PENDING" | "MAKING" | "READY" | "COMPLETED" | "CANCELLED"
+export type StationRow = { station: string; count: number; median: number | null; p90: number | null }
 /**
  * The kiosk's link for a customer's phone: the hub's status page of an
  * order, and its QR code as SVG.
  */
 export type StatusQr = { url: string; svg: string }
-/**
- * Whether this device's alerts are heard: on, muted, or no sound
- * device opened (it is looked for again every 30 s and at each sound).
- */
-sound: SoundState; 
 /**
  * A customer's wait, about.
  */
@@ -680,22 +760,6 @@ function __makeEvents__<T extends Record<string, any>>(
 		},
 		{
 			get: (_, event) => {
-/**
- * What a screen says of its device's sound.
- */
-export type SoundState = 
-/**
- * Alerts play on the sound device.
- */
-"on" | 
-/**
- * The device opened, and this device's alerts are muted.
- */
-"muted" | 
-/**
- * No sound device opened (or this device plays no sound at all).
- */
-"noDevice"
 				const name = mappings[event as keyof T];
 
 				return new Proxy((() => {}) as any, {

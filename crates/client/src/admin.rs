@@ -9,9 +9,9 @@
 
 use countertop_protocol::Action;
 use countertop_protocol::{
-    Cell, CellPin, Charge, ColumnChange, Device, MenuItem, MenuPatch, NewCell, NewMenuItem,
-    NewNotification, NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting,
-    SettingValue, StopSession, Workorder,
+    Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange, DailyReportDetail,
+    Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification, NewWorkorder, PairingCode,
+    PairingCodeRequest, Present, Role, Setting, SettingValue, StopSession, Workorder,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -196,6 +196,49 @@ impl HubApi {
             .await
     }
 
+    /// `POST /api/cells/{id}/corrections` (manager): a signed change of
+    /// the balance with a reason; never below 0.
+    pub async fn correct_cell(
+        &self,
+        cell_id: &str,
+        amount: i64,
+        reason: &str,
+    ) -> Result<Cell, ClientError> {
+        self.allow(Action::CorrectCell)?;
+        let path = format!("/api/cells/{}/corrections", segment(cell_id)?);
+        let body = CellCorrection {
+            amount,
+            reason: reason.to_owned(),
+        };
+        self.send(Method::POST, &path, Some(&body)).await
+    }
+
+    /// `GET /api/cells/{id}/history?limit=` (manager): newest first.
+    pub async fn cell_history(
+        &self,
+        cell_id: &str,
+        limit: u32,
+    ) -> Result<Vec<CellLedgerEntry>, ClientError> {
+        self.allow(Action::ReadCellHistory)?;
+        let path = format!("/api/cells/{}/history?limit={limit}", segment(cell_id)?);
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `GET /api/reports/daily/detail?date=` (manager): the local day
+    /// `date` (`YYYY-MM-DD`) in full, today's when `None`.
+    pub async fn daily_report(&self, date: Option<&str>) -> Result<DailyReportDetail, ClientError> {
+        self.allow(Action::ReadReports)?;
+        let path = format!("/api/reports/daily/detail{}", date_query(date)?);
+        self.send::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `GET /api/reports/daily.csv?date=` (manager): the same day as CSV.
+    pub async fn daily_report_csv(&self, date: Option<&str>) -> Result<String, ClientError> {
+        self.allow(Action::ReadReports)?;
+        let path = format!("/api/reports/daily.csv{}", date_query(date)?);
+        Ok(self.link.get_text(&path, MAX_REPORT_CSV_BYTES).await?)
+    }
+
     /// `GET /api/devices` (manager).
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         self.allow(Action::ListDevices)?;
@@ -287,6 +330,21 @@ impl HubApi {
             .call(Method::POST, "/api/notifications", Some(notice))
             .await?;
         Ok(())
+    }
+}
+
+/// The largest report CSV read (a day of a busy café is far smaller).
+pub const MAX_REPORT_CSV_BYTES: usize = 16 * 1024 * 1024;
+
+/// `?date=YYYY-MM-DD`, or nothing for today; anything else is refused
+/// before the round trip.
+fn date_query(date: Option<&str>) -> Result<String, ClientError> {
+    match date.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(String::new()),
+        Some(d) if d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+            Ok(format!("?date={d}"))
+        }
+        Some(d) => Err(invalid(format!("{d:?} is not a day as YYYY-MM-DD"))),
     }
 }
 

@@ -193,6 +193,42 @@ impl HttpHub {
         answer(request, path).await
     }
 
+    /// `GET` a text the hub writes (a report's CSV) with this device's
+    /// token: at most `max` bytes of UTF-8; errors as [`HttpHub::call`].
+    pub(crate) async fn get_text(&self, path: &str, max: usize) -> Result<String, LinkError> {
+        let mut request = self.http.get(format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let mut response = request.send().await.map_err(network)?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(network)?;
+            if status == StatusCode::UNAUTHORIZED {
+                return Err(LinkError::Unauthorized);
+            }
+            let body = serde_json::from_slice::<ErrorResponse>(&bytes)
+                .map(|r| r.error)
+                .unwrap_or_else(|_| ErrorBody {
+                    code: format!("http_{}", status.as_u16()),
+                    message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                });
+            return Err(LinkError::Hub {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        let too_large = || LinkError::Protocol(format!("{path}: larger than {max} bytes"));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        String::from_utf8(bytes).map_err(|_| LinkError::Protocol(format!("{path}: not UTF-8")))
+    }
+
     /// `GET` a photo the hub made (anyone may read one): a JPEG of at most
     /// `max` bytes, else a protocol error. The size is checked as the bytes
     /// arrive, so a larger answer is never held whole.

@@ -6,9 +6,11 @@
 mod counter;
 mod device;
 mod manage;
+mod reports;
 mod session;
 
 pub use counter::*;
 pub use device::*;
 pub use manage::*;
+pub use reports::*;
 pub use session::*;

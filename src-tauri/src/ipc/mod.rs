@@ -8,12 +8,17 @@
 
 mod errors;
 mod inputs;
+mod reports;
 mod updates;
 mod views;
 
 pub use errors::{IpcError, IpcErrorCode};
 pub use inputs::{
     CartLine, ChosenOptionInput, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice,
+};
+pub use reports::{
+    CancellationRow, CellHistoryEntry, HourRow, ItemRow, RecallRow, ReportView, SavedReport,
+    StationRow,
 };
 pub use updates::CoreUpdate;
 pub use views::{photo_address, PHOTO_SCHEME};
