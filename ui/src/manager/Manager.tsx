@@ -4,6 +4,7 @@ import { useScreen } from "../core";
 import { useT, type Key } from "../i18n";
 import { OrdersBoard, ProblemBanner, useFreshOrders } from "../screens/Barista";
 import { StatusBar } from "../components/StatusBar";
+import { SoundControl } from "../components/SoundControl";
 import { Cells } from "./Cells";
 import { Dashboard } from "./Dashboard";
 import { Devices } from "./Devices";
@@ -60,7 +61,11 @@ export function Manager({ session }: { session: Session }) {
 
   return (
     <div className="manager">
-      <StatusBar status={screen.status} outboxDepth={screen.outboxDepth} />
+      <StatusBar
+        status={screen.status}
+        outboxDepth={screen.outboxDepth}
+        extra={<SoundControl sound={screen.sound} muted={screen.muted} onError={onError} />}
+      />
       <div className="manager-body">
         <nav className="manager-nav" aria-label={t("manager.nav")}>
           <p className="open-orders" data-testid="open-orders-count" aria-live="polite">

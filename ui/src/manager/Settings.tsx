@@ -59,6 +59,14 @@ export function Settings({ screen, onError }: TabProps) {
           numeric
           onSave={(v) => put("timer_red_minutes", v)}
         />
+        <ChimeVolume
+          key={`chime:${s.chime_volume}`}
+          id={`${ids}-chime`}
+          value={s.chime_volume ?? "80"}
+          busy={busy}
+          onSave={(v) => put("chime_volume", v)}
+          onTest={(v) => run(() => commands.testChime(v))}
+        />
         <SettingText
           key={`cafe:${s.cafe_name}`}
           id={`${ids}-cafe`}
@@ -106,6 +114,54 @@ export function Settings({ screen, onError }: TabProps) {
         </div>
       </fieldset>
     </section>
+  );
+}
+
+/** The hub's chime_volume (0 to 100) as a slider, saved when let go, and a
+ * Test that plays the chime on this device at the slider's volume. */
+function ChimeVolume({
+  id,
+  value,
+  busy,
+  onSave,
+  onTest,
+}: {
+  id: string;
+  value: string;
+  busy: boolean;
+  onSave: (value: string) => Promise<unknown>;
+  onTest: (volume: number) => Promise<unknown>;
+}) {
+  const { t, fmt } = useT();
+  const saved = Math.min(100, Math.max(0, Number.parseInt(value, 10) || 0));
+  const [draft, setDraft] = useState(saved);
+  const commit = () => {
+    if (draft !== saved) onSave(String(draft));
+  };
+  return (
+    <div className="field chime-volume">
+      <label htmlFor={id}>{t("set.chimeVolume")}</label>
+      <input
+        id={id}
+        type="range"
+        min={0}
+        max={100}
+        step={5}
+        value={draft}
+        data-testid="setting-chime-volume"
+        aria-valuetext={t("set.chimeVolumeValue", { value: fmt.number(draft) })}
+        onChange={(e) => setDraft(Number(e.target.value))}
+        onPointerUp={commit}
+        onKeyUp={commit}
+        onBlur={commit}
+      />
+      <output htmlFor={id} data-testid="setting-chime-volume-value">
+        {t("set.chimeVolumeValue", { value: fmt.number(draft) })}
+      </output>
+      <button type="button" data-testid="setting-chime-test" disabled={busy} onClick={() => onTest(draft)}>
+        {t("set.chimeTest")}
+      </button>
+    </div>
   );
 }
 
