@@ -1,25 +1,59 @@
+import { useEffect, useState } from "react";
+import { commands, type ReportView } from "../bindings";
 import { useNow } from "../core";
 import { useT } from "../i18n";
 import type { TabProps } from "./common";
+import { localDay } from "./Report";
 
 const CHART_W = 480;
 const CHART_H = 160;
 const AXIS = 20;
 
-/** Today's figures, live: each `changed` reads the screen again. */
+/**
+ * Today's figures, live: each `changed` reads the screen again. Until the
+ * hub's first `dashboard:update` of the day reaches this device, today's
+ * report (read from the hub when the tab opens, and again with each update)
+ * gives the figures, so they are there from the moment it opens.
+ */
 export function Dashboard({ screen }: TabProps) {
   const { t, fmt } = useT();
   const now = useNow();
   const d = screen.dashboard;
+  const [report, setReport] = useState<ReportView | null>(null);
+  useEffect(() => {
+    let live = true;
+    commands
+      .dailyReport(null)
+      .then((r) => live && setReport(r))
+      // Offline: the figures counted from the cached orders stay.
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [d.updatedAt]);
+  const today = localDay(new Date(now));
+  const hubLive = d.updatedAt != null && localDay(new Date(d.updatedAt)) === today;
+  const fromReport = !hubLive && report != null && report.date === today ? report : null;
+  const prepLive = hubLive && d.avgPrepSeconds != null && d.avgPrepSeconds > 0;
   const figures = [
-    { id: "dash-orders-today", label: t("dash.ordersToday"), value: fmt.number(d.ordersToday) },
-    { id: "dash-revenue-today", label: t("dash.revenueToday"), value: fmt.money(d.revenueToday, screen.settings) },
-    { id: "dash-open-orders", label: t("dash.openOrders"), value: fmt.number(d.openOrders) },
     {
-      id: "dash-avg-prep",
-      label: t("dash.avgPrep"),
-      value: d.avgPrepSeconds == null ? t("common.none") : fmt.duration(d.avgPrepSeconds),
+      id: "dash-orders-today",
+      label: t("dash.ordersToday"),
+      value: fmt.number(fromReport ? fromReport.orders : d.ordersToday),
     },
+    {
+      id: "dash-revenue-today",
+      label: t("dash.revenueToday"),
+      value: fmt.money(fromReport ? fromReport.revenueTotal : d.revenueToday, screen.settings),
+    },
+    { id: "dash-open-orders", label: t("dash.openOrders"), value: fmt.number(d.openOrders) },
+    prepLive
+      ? { id: "dash-avg-prep", label: t("dash.avgPrep"), value: fmt.duration(d.avgPrepSeconds ?? 0) }
+      : {
+          id: "dash-avg-prep",
+          label: t("dash.medianPrep"),
+          value: report?.prepMedian == null ? t("common.none") : fmt.duration(report.prepMedian),
+        },
   ];
   return (
     <section className="dashboard" aria-labelledby="dash-title">

@@ -10,11 +10,12 @@ import { Dashboard } from "./Dashboard";
 import { Devices } from "./Devices";
 import { MenuEditor } from "./MenuEditor";
 import { Notices } from "./Notices";
+import { Report } from "./Report";
 import { Settings } from "./Settings";
 import { Workorders } from "./Workorders";
 
-type Tab = "dashboard" | "orders" | "workorders" | "menu" | "cells" | "devices" | "settings" | "notices";
-const TABS: Tab[] = ["dashboard", "orders", "workorders", "menu", "cells", "devices", "settings", "notices"];
+type Tab = "dashboard" | "report" | "orders" | "workorders" | "menu" | "cells" | "devices" | "settings" | "notices";
+const TABS: Tab[] = ["dashboard", "report", "orders", "workorders", "menu", "cells", "devices", "settings", "notices"];
 
 /** The manager's screen: a nav of tabs over the same device cache the other screens read. */
 export function Manager({ session }: { session: Session }) {
@@ -35,6 +36,9 @@ export function Manager({ session }: { session: Session }) {
   switch (tab) {
     case "dashboard":
       body = <Dashboard screen={screen} onError={onError} />;
+      break;
+    case "report":
+      body = <Report screen={screen} onError={onError} />;
       break;
     case "orders":
       body = <OrdersBoard screen={screen} fresh={fresh} deviceName={session.deviceName} onProblem={setProblem} />;
