@@ -185,7 +185,7 @@ async fn a_barista_reads_notices_but_not_system_and_a_manager_gets_each_notice_o
         }
         replayed.push(frame);
     }
-    assert_eq!(notice_ids(&replayed), [id.clone()]);
+    assert_eq!(notice_ids(&replayed), std::slice::from_ref(&id));
     assert_eq!(notice_ids(&back.drain().await), Vec::<String>::new());
 
     // A manager resuming both topics gets it once in the replay.
@@ -205,7 +205,7 @@ async fn a_barista_reads_notices_but_not_system_and_a_manager_gets_each_notice_o
         }
         replayed.push(frame);
     }
-    assert_eq!(notice_ids(&replayed), [id.clone()]);
+    assert_eq!(notice_ids(&replayed), std::slice::from_ref(&id));
 
     // A manager that read it live through `system` and then subscribes
     // `notices` from before it is not sent it again.
