@@ -39,23 +39,17 @@ export function KeysDialog({ keys, onChange, onClose }: { keys: KeyMap; onChange
   return (
     <Dialog title={t("keys.title")} onClose={onClose} testId="keys-dialog" className="keys-dialog">
       <p className="muted">{t("keys.help")}</p>
-      <table className="keys-table">
-        <tbody>
-          {KEY_ACTIONS.map((a) => (
-            <tr key={a} className={waiting === a ? "waiting" : ""}>
-              <th scope="row">{actionName(t, a)}</th>
-              <td>
-                <kbd data-testid={`key-${a}`}>{waiting === a ? t("keys.press") : keyLabel(keys[a])}</kbd>
-              </td>
-              <td>
-                <button data-testid={`bind-${a}`} aria-pressed={waiting === a} onClick={() => setWaiting(waiting === a ? null : a)}>
-                  {t("keys.change")}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ul className="keys-list">
+        {KEY_ACTIONS.map((a) => (
+          <li key={a} className={waiting === a ? "waiting" : ""}>
+            <span>{actionName(t, a)}</span>
+            <kbd data-testid={`key-${a}`}>{waiting === a ? t("keys.press") : keyLabel(keys[a])}</kbd>
+            <button data-testid={`bind-${a}`} aria-pressed={waiting === a} onClick={() => setWaiting(waiting === a ? null : a)}>
+              {t("keys.change")}
+            </button>
+          </li>
+        ))}
+      </ul>
       <div className="keys-foot">
         <button data-testid="keys-reset" onClick={() => onChange({ ...DEFAULT_KEYS })}>
           {t("keys.reset")}

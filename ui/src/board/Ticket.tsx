@@ -2,11 +2,11 @@
 // 24 px with their options as coloured chips, the head filled amber then
 // red as the order waits. Memoised: only its head (the timer) follows the
 // clock, once a second, from one shared tick.
-import { memo, useMemo, useSyncExternalStore } from "react";
+import { memo, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { LineOptionEntry, MenuEntry, OrderEntry, OrderEntryLine } from "../bindings";
 import { useT } from "../i18n";
 import { useLongPress } from "../components/longPress";
-import { isExpo, linesThatFit, otherStations, shownLines } from "./model";
+import { isExpo, otherStations, shownLines } from "./model";
 import { stationName } from "./stations";
 
 // One clock for every ticket: a single interval, read by the heads alone.
@@ -110,6 +110,9 @@ export function LineOptions({ chips }: { chips: Chip[] }) {
   );
 }
 
+/** The "+2 more items" row's height with its margin (board.css .ticket-more). */
+const MORE_ROW_PX = 42;
+
 /** What a ticket does when worked; one stable object for every ticket, so
  * the memoised tickets do not re-render when the board does. */
 export type TicketHandlers = {
@@ -174,12 +177,14 @@ function TicketHead({
         )
       )}
       <span className="num">#{o.dailyNum}</span>
-      <span className={`status-badge status-${o.status}`}>{t(`stage.${o.status}`)}</span>
-      {o.fulfilment === "TAKE_OUT" && (
-        <span className="togo-badge" data-testid="ticket-togo">
-          {t("barista.toGo")}
-        </span>
-      )}
+      <span className="badges">
+        <span className={`status-badge status-${o.status}`}>{t(`stage.${o.status}`)}</span>
+        {o.fulfilment === "TAKE_OUT" && (
+          <span className="togo-badge" data-testid="ticket-togo">
+            {t("barista.toGo")}
+          </span>
+        )}
+      </span>
       <span className="timer" aria-label={t("barista.waited", { time: clock })}>
         {clock}
       </span>
@@ -215,17 +220,27 @@ function TicketView({
     [o, stations, menu, lang],
   );
   const others = useMemo(() => otherStations(o, stations), [o, stations]);
-  const extraRows = (o.reference ? 1 : 0) + 1 + (others.length > 0 ? 1 : 0);
-  const fit = useMemo(
-    () =>
-      linesThatFit(
-        lines.map((l) => ({ text: `${l.line.quantity}× ${l.name}`, chips: l.chips.map((c) => c.text) })),
-        width ?? 0,
-        height,
-        extraRows,
-      ),
-    [lines, width, height, extraRows],
-  );
+  // A ticket of fixed height shows the lines that fit, the rest summed up
+  // as "+2 more items": measured once each time its lines or its size
+  // change (every line drawn, then those that overflow taken off), never
+  // on a clock.
+  const list = useRef<HTMLUListElement>(null);
+  const [measured, setMeasured] = useState<{ lines: unknown; width?: number; height?: number; fit: number } | null>(null);
+  const current = measured && measured.lines === lines && measured.width === width && measured.height === height;
+  const fit = current ? measured.fit : lines.length;
+  useLayoutEffect(() => {
+    const ul = list.current;
+    if (!ul || height === undefined || current) return;
+    if (ul.scrollHeight <= ul.clientHeight + 1) return;
+    const room = ul.clientHeight - MORE_ROW_PX;
+    let n = 0;
+    while (n < ul.children.length) {
+      const li = ul.children[n] as HTMLElement;
+      if (li.offsetTop + li.offsetHeight > room) break;
+      n += 1;
+    }
+    setMeasured({ lines, width, height, fit: Math.max(1, n) });
+  });
   const hiddenLines = lines.slice(fit);
   const hiddenItems = hiddenLines.reduce((n, l) => n + l.line.quantity, 0);
   const bumpLabel = expo
@@ -250,15 +265,7 @@ function TicketView({
       {...press}
     >
       <TicketHead order={o} amber={amber} red={red} positionKey={positionKey} selected={selected} />
-      <div className="ticket-meta">
-        {o.reference && (
-          <span className="ticket-ref" data-testid="ticket-ref">
-            {t("barista.reference", { reference: o.reference })}
-          </span>
-        )}
-        <span className={`pay-tag pay-${o.payType}`}>{pay}</span>
-      </div>
-      <ul className="ticket-lines">
+      <ul className="ticket-lines" ref={list}>
         {lines.slice(0, fit).map((l) => (
           <li
             key={l.index}
@@ -319,6 +326,14 @@ function TicketView({
         >
           {bumpLabel}
         </button>
+        <div className="ticket-meta">
+          {o.reference && (
+            <span className="ticket-ref" data-testid="ticket-ref">
+              {t("barista.reference", { reference: o.reference })}
+            </span>
+          )}
+          <span className={`pay-tag pay-${o.payType}`}>{pay}</span>
+        </div>
         <button
           className="ghost more"
           aria-label={t("barista.more", { num: o.dailyNum })}

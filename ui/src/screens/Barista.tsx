@@ -156,7 +156,10 @@ export function OrdersBoard({
   const { ref: gridBox, size } = useBoxSize(view);
 
   const orders = screen.orders;
-  const stations = screen.boardStations;
+  // The stations chosen here, at once (the screen is not read again for
+  // it); until then the device's stored choice.
+  const [chosen, setChosen] = useState<string[] | null>(null);
+  const stations = chosen ?? screen.boardStations;
   const expo = isExpo(stations);
   const menuById = useMemo(() => new Map(screen.menu.map((m) => [m.id, m])), [screen.menu]);
   const amber = Number(screen.settings.timer_amber_minutes ?? 5) * 60_000;
@@ -246,9 +249,16 @@ export function OrdersBoard({
     (next: string[]) => {
       setPage(0);
       setSel(0);
-      act(commands.setBoardStations(next));
+      setChosen(next);
+      commands
+        .setBoardStations(next)
+        .then((kept) => setChosen(kept))
+        .catch((e) => {
+          setChosen(null);
+          onProblem(errorText(e));
+        });
     },
-    [act],
+    [onProblem, errorText],
   );
 
   const toggleView = () => {
@@ -484,7 +494,6 @@ export function OrdersBoard({
             onClose={() => setShowMenu(false)}
           />
         )}
-        {bumped && <UndoToast bumped={bumped} undoKey={keyLabel(keys.recall)} onUndo={undo} />}
       </div>
       <footer className="barista-foot">
         <AllDay counts={allDay} />
@@ -492,6 +501,7 @@ export function OrdersBoard({
         <KeyLegend keys={keys} />
         <div className="who">{deviceName}</div>
       </footer>
+      {bumped && <UndoToast bumped={bumped} undoKey={keyLabel(keys.recall)} onUndo={undo} />}
       {showKeys && <KeysDialog keys={keys} onChange={setKeys} onClose={() => setShowKeys(false)} />}
       {cancellingOrder && (
         <CancelDialog
