@@ -82,7 +82,7 @@ async fn order_flow(
     // The barista sees it, and moves it on to READY.
     switch_to(client, "barista").await?;
     let card = format!("[data-testid=order-{number}]");
-    wait_for(client, &format!("[data-testid=column-PENDING] {card}")).await?;
+    wait_for(client, &format!("{card}[data-status=PENDING]")).await?;
     screenshot(client, "barista-new-order").await?;
     // With the chime (a 880 Hz and a 1318.5 Hz tone, 0.36 s: tens of
     // thousands of samples) and a native notification.
@@ -102,9 +102,9 @@ async fn order_flow(
     assert_eq!(shown.app_name, "Countertop");
     assert_eq!(shown.body, "2× Americano, 1× Café Latte");
     click(client, &format!("[data-testid=advance-{number}]")).await?;
-    wait_for(client, &format!("[data-testid=column-MAKING] {card}")).await?;
+    wait_for(client, &format!("{card}[data-status=MAKING]")).await?;
     click(client, &format!("[data-testid=advance-{number}]")).await?;
-    wait_for(client, &format!("[data-testid=column-READY] {card}")).await?;
+    wait_for(client, &format!("{card}[data-status=READY]")).await?;
     screenshot(client, "barista-ready").await?;
 
     // The kiosk's confirmation follows it live.
@@ -199,7 +199,7 @@ async fn add_hot(client: &Client, id: &str) -> Result<()> {
 async fn board_cards(client: &Client) -> Result<Vec<String>> {
     let mut cards = Vec::new();
     for card in client
-        .find_all(Locator::Css("[data-testid^=column-] [data-testid^=order-]"))
+        .find_all(Locator::Css("[data-testid=board] article[data-testid^=order-]"))
         .await?
     {
         cards.extend(card.attr("data-testid").await?);
@@ -243,7 +243,7 @@ async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_ev
         let first = kiosk.order_americano("e2e-restart-1").await?;
         wait_for(
             &client,
-            &format!("[data-testid=column-PENDING] [data-testid=order-{first}]"),
+            &format!("[data-testid=order-{first}][data-status=PENDING]"),
         )
         .await?;
 
@@ -269,7 +269,7 @@ async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_ev
         .await?;
         wait_for(
             &client,
-            &format!("[data-testid=column-PENDING] [data-testid=order-{second}]"),
+            &format!("[data-testid=order-{second}][data-status=PENDING]"),
         )
         .await?;
         // Nothing lost, nothing doubled.
@@ -299,7 +299,7 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
         screenshot(&client, "first-run-setup").await?;
         // Host the hub here as the barista board (the defaults).
         click(&client, "[data-testid=setup-start]").await?;
-        wait_for(&client, "[data-testid=column-PENDING]").await?;
+        wait_for(&client, "[data-testid=board][data-view]").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
         anyhow::Ok(())
     }
