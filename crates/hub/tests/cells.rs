@@ -349,3 +349,93 @@ async fn only_a_manager_reads_histories_and_corrects() {
         "unauthorized",
     );
 }
+
+/// A hub's database from before the history was kept: every migration
+/// before 0008, as that hub ran them.
+async fn a_database_before_the_history(dir: &std::path::Path) -> sqlx::SqlitePool {
+    let old = tempfile::tempdir().unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&migrations).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.as_str() < "0008" {
+            std::fs::copy(migrations.join(&name), old.path().join(&name)).unwrap();
+        }
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("hub.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+#[tokio::test]
+async fn the_history_is_filled_in_from_charges_and_orders_kept_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = a_database_before_the_history(dir.path()).await;
+    let day = "2026-01-05";
+    let at = |minute: u32| format!("{day}T10:{minute:02}:00.000Z");
+    // 5,000 charged; a 4,000 order; a 1,000 order cancelled: 6,000 left.
+    sqlx::query(
+        "INSERT INTO cells (id, name, balance, position) VALUES ('cell-old', 'Old Team', 6000, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO cell_charges (cell_id, amount, local_date, at) VALUES ('cell-old', 5000, ?, ?)")
+        .bind(day)
+        .bind(at(1))
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (id, num, total, status, created, updated) in [
+        ("ORD-old-1", 1, 4000, "COMPLETED", at(2), at(3)),
+        ("ORD-old-2", 2, 1000, "CANCELLED", at(4), at(5)),
+    ] {
+        sqlx::query(
+            "INSERT INTO orders (id, daily_num, local_date, pay_type, cell_id, cell_name, items,
+                total_amount, status, created_at, updated_at, cancel_reason, device_id,
+                idempotency_key, created_ms)
+             VALUES (?, ?, ?, 'CELL', 'cell-old', 'Old Team', '[]', ?, ?, ?, ?, ?, 'old-kiosk', ?, 0)",
+        )
+        .bind(id)
+        .bind(num)
+        .bind(day)
+        .bind(total)
+        .bind(status)
+        .bind(&created)
+        .bind(&updated)
+        .bind((status == "CANCELLED").then_some("wrong team"))
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    countertop_hub::Keys::load_or_create(dir.path()).unwrap();
+
+    let hub = support::TestHub::start_in(dir, |_| {}).await;
+    let manager = hub.pair(countertop_protocol::Role::Manager).await;
+    let entries = ok(manager.api.get("/api/cells/cell-old/history").await, 200);
+    let entries = entries.as_array().unwrap();
+    assert_eq!(
+        moves(entries),
+        [
+            ("REFUND".to_owned(), 1000, 6000),
+            ("ORDER".to_owned(), -1000, 5000),
+            ("ORDER".to_owned(), -4000, 6000),
+            ("CHARGE".to_owned(), 5000, 10000),
+        ]
+    );
+    assert_eq!(entries[0]["orderId"], "ORD-old-2");
+    assert_eq!(entries[0]["reason"], "wrong team");
+    assert_eq!(entries[0]["dailyNum"], 2);
+    assert_eq!(entries[1]["deviceId"], "old-kiosk");
+    assert_eq!(entries[3]["at"], format!("{day}T10:01:00Z"));
+    assert_eq!(entries[3]["deviceId"], serde_json::Value::Null);
+}

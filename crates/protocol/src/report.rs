@@ -185,4 +185,32 @@ mod tests {
             entry
         );
     }
+
+    #[test]
+    fn a_correction_carries_its_reason_and_other_changes_keep_the_contracts_shape() {
+        let text = r#"{"cellId":"cell-design","cellName":"Design Team","balanceBefore":36000,"balanceAfter":35500,"changeAmount":-500,"type":"CORRECTION","updatedAt":"2026-12-03T09:12:40.031Z","reason":"charged twice"}"#;
+        let change: crate::CellBalanceChanged = serde_json::from_str(text).unwrap();
+        assert_eq!(change.kind, BalanceChangeType::Correction);
+        assert_eq!(change.reason.as_deref(), Some("charged twice"));
+        assert_eq!(serde_json::to_string(&change).unwrap(), text);
+        let charge = crate::CellBalanceChanged {
+            kind: BalanceChangeType::Charge,
+            reason: None,
+            ..change
+        };
+        let plain = serde_json::to_value(&charge).unwrap();
+        let keys: Vec<&String> = plain.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "balanceAfter",
+                "balanceBefore",
+                "cellId",
+                "cellName",
+                "changeAmount",
+                "type",
+                "updatedAt"
+            ]
+        );
+    }
 }

@@ -207,7 +207,11 @@ async fn take(
     )
     .await?;
     if let Some(change) = cell_change {
-        store::ledger::record(&mut w.tx, store::ledger::Change::of_event(&change, Some(&order.order_id), Some(&device.id))).await?;
+        store::ledger::record(
+            &mut w.tx,
+            store::ledger::Change::of_event(&change, Some(&order.order_id), Some(&device.id)),
+        )
+        .await?;
         w.emit(
             &Event::CellBalanceChanged(change),
             Routing::topic(Topic::Cells),

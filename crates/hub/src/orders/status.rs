@@ -153,7 +153,8 @@ pub(crate) async fn cancel(hub: &Hub, id: &str, reason: &str) -> Result<Order, O
     if let (PayType::Cell, Some(info)) = (order.pay_type, &order.cell_info) {
         if let Some(cell) = store::cells::load_cell(&mut w.tx, &info.id).await? {
             store::cells::credit(&mut w.tx, &cell.id, order.total_amount).await?;
-            store::ledger::record(&mut w.tx, store::ledger::Change::refund(&cell, &order, now)).await?;
+            store::ledger::record(&mut w.tx, store::ledger::Change::refund(&cell, &order, now))
+                .await?;
             w.emit(
                 &Event::CellBalanceChanged(CellBalanceChanged {
                     cell_id: cell.id,
