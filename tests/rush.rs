@@ -293,8 +293,15 @@ async fn recall_flow(counter: &Counter, client: &Client) -> Result<()> {
         Ok(ticket(client, num).await?.is_none())
     })
     .await?;
-    wait_for(client, "[data-testid=undo-toast]").await?;
+    // The undo toast offers the recall, pictured with its countdown held.
+    wait_for(client, "[data-testid=undo-toast] [data-testid=undo]").await?;
+    hold_animations(client, true).await?;
     screenshot(client, "board-recall").await?;
+    hold_animations(client, false).await?;
+    ensure!(
+        css_present(client, "[data-testid=undo-toast]").await?,
+        "the undo toast went before its screenshot settled"
+    );
 
     // R takes the pick-up back: READY again, with its first timer.
     press(client, 'r').await?;

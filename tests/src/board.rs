@@ -332,3 +332,17 @@ pub fn first_number(text: &str) -> Option<u64> {
         .collect();
     digits.parse().ok()
 }
+
+/// Holds the page's animations still (`hold` true), or lets them run on:
+/// a settled screenshot of a running countdown (the undo toast's bar)
+/// needs it still, while the toast's own timer goes on.
+pub async fn hold_animations(client: &Client, hold: bool) -> Result<()> {
+    client
+        .execute(
+            "for (const a of document.getAnimations()) { if (arguments[0]) a.pause(); else a.play(); }",
+            vec![json!(hold)],
+        )
+        .await
+        .context("pausing or playing the page's animations")?;
+    Ok(())
+}
