@@ -12,6 +12,9 @@ import { useScreen } from "../core";
 import { Dialog } from "../components/Dialog";
 import { useT, type Key } from "../i18n";
 import { StatusBar } from "../components/StatusBar";
+import { SoundControl } from "../components/SoundControl";
+import { NoticeStrip } from "../components/NoticeStrip";
+import { BurstBanner } from "../components/BurstBanner";
 import { actionFor, keyIsElsewhere, keyLabel, keyName, positionOf, useKeyMap } from "../board/keys";
 import { KeyLegend, KeysDialog } from "../board/KeysDialog";
 import {
@@ -80,7 +83,7 @@ export function Barista({ session }: { session: Session }) {
     <div className="barista">
       <StatusBar status={screen.status} outboxDepth={screen.outboxDepth} />
       <ProblemBanner problem={problem} onDismiss={() => setProblem(null)} />
-      <OrdersBoard screen={screen} fresh={fresh} deviceName={session.deviceName} onProblem={setProblem} />
+      <OrdersBoard screen={screen} fresh={fresh} deviceName={session.deviceName} onProblem={setProblem} counter />
     </div>
   );
 }
@@ -136,11 +139,15 @@ export function OrdersBoard({
   fresh,
   deviceName,
   onProblem,
+  counter = false,
 }: {
   screen: Screen;
   fresh: Record<string, number>;
   deviceName: string;
   onProblem: (text: string) => void;
+  /** The barista's own screen: its sound, notices and bursts shown here
+   * (the manager's screen shows its own elsewhere). */
+  counter?: boolean;
 }) {
   const { t, fmt, lang, errorText } = useT();
   const [view, setView] = useState<View>(storedView);
@@ -441,17 +448,16 @@ export function OrdersBoard({
           <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
             {t("barista.openBoard")}
           </button>
-          <button
-            className={screen.muted ? "muted" : ""}
-            data-testid="mute"
-            aria-pressed={screen.muted}
-            onClick={() => act(commands.setMuted(!screen.muted))}
-          >
-            {screen.muted ? t("barista.soundOff") : t("barista.soundOn")}
-          </button>
+          {counter && <SoundControl sound={screen.sound} muted={screen.muted} onError={(e) => onProblem(errorText(e))} />}
         </div>
       </header>
+      {counter && <NoticeStrip notices={screen.notices} deviceId={screen.deviceId} />}
       <div className="kds-body">
+        {counter && (
+          <div className="kds-burst">
+            <BurstBanner />
+          </div>
+        )}
         {view === "grid" ? (
           <div
             className="ticket-grid"
