@@ -172,7 +172,7 @@ export const de: Record<Key, string> = {
   "barista.more": "Bestellung #{num} stornieren…",
   "barista.waited": "wartet seit {time}",
   "barista.longPressHint": "Lange drücken, Rechtsklick oder ⋯ storniert eine Bestellung.",
-  "barista.allDay": "Heute gesamt:",
+  "barista.allDay": "Noch zu machen:",
   "barista.nothingYet": "noch nichts",
   "barista.recall": "Zurückholen:",
   "barista.nothingDone": "noch nichts erledigt",

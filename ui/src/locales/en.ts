@@ -173,7 +173,7 @@ export const en = {
   "barista.more": "Cancel order #{num}…",
   "barista.waited": "waiting for {time}",
   "barista.longPressHint": "Long-press, right-click or ⋯ to cancel an order.",
-  "barista.allDay": "All day:",
+  "barista.allDay": "All day (to make):",
   "barista.nothingYet": "nothing yet",
   "barista.recall": "Recall:",
   "barista.nothingDone": "nothing done yet",

@@ -172,7 +172,7 @@ export const ko: Record<Key, string> = {
   "barista.more": "#{num} 주문 취소…",
   "barista.waited": "{time} 대기 중",
   "barista.longPressHint": "길게 누르거나 오른쪽 클릭 또는 ⋯ 로 주문을 취소합니다.",
-  "barista.allDay": "오늘 전체:",
+  "barista.allDay": "만들 것:",
   "barista.nothingYet": "아직 없음",
   "barista.recall": "최근 주문:",
   "barista.nothingDone": "아직 완료된 주문 없음",

@@ -172,7 +172,7 @@ export const nl: Record<Key, string> = {
   "barista.more": "Bestelling #{num} annuleren…",
   "barista.waited": "wacht al {time}",
   "barista.longPressHint": "Lang indrukken, rechtsklikken of ⋯ om een bestelling te annuleren.",
-  "barista.allDay": "Vandaag:",
+  "barista.allDay": "Nog te maken:",
   "barista.nothingYet": "nog niets",
   "barista.recall": "Terughalen:",
   "barista.nothingDone": "nog niets afgerond",
