@@ -199,7 +199,9 @@ async fn add_hot(client: &Client, id: &str) -> Result<()> {
 async fn board_cards(client: &Client) -> Result<Vec<String>> {
     let mut cards = Vec::new();
     for card in client
-        .find_all(Locator::Css("[data-testid=board] article[data-testid^=order-]"))
+        .find_all(Locator::Css(
+            "[data-testid=board] article[data-testid^=order-]",
+        ))
         .await?
     {
         cards.extend(card.attr("data-testid").await?);
