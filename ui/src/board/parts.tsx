@@ -17,6 +17,8 @@ export function StationChips({
 }) {
   const { t } = useT();
   const expo = chosen.length === 0;
+  // A chosen station no order or item names any more stays, to be unchosen.
+  const all = [...stations, ...chosen.filter((c) => !stations.includes(c))];
   return (
     <div className="station-chips" role="group" aria-label={t("board.stations")}>
       <button
@@ -27,7 +29,7 @@ export function StationChips({
       >
         {t("board.all")}
       </button>
-      {stations.map((s) => {
+      {all.map((s) => {
         const on = chosen.includes(s);
         return (
           <button

@@ -193,6 +193,10 @@ export function OrdersBoard({
   const perPage = view === "grid" ? shape.perPage : Number.MAX_SAFE_INTEGER;
   const pages = view === "grid" ? pageCount(tickets.length, perPage) : 1;
   const pageNow = clamp(page, 0, pages - 1);
+  // A page gone (its tickets bumped) is forgotten, not returned to later.
+  useEffect(() => {
+    if (page !== pageNow) setPage(pageNow);
+  }, [page, pageNow]);
   const onPage = useMemo(
     () => (view === "grid" ? tickets.slice(pageNow * perPage, (pageNow + 1) * perPage) : columns.flat()),
     [view, tickets, columns, pageNow, perPage],
