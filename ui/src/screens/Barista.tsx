@@ -333,7 +333,10 @@ export function OrdersBoard({
         if (selected) bump(selected);
         break;
       case "recall":
-        if (bumped?.undo) undo();
+        // While the toast shows, R takes back exactly that bump (a new
+        // order started has no way back: R does nothing then); later, it
+        // recalls the newest in the recall strip.
+        if (bumped) undo();
         else if (recall[0]) recallOne(recall[0]);
         break;
       case "left":
