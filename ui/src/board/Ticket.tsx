@@ -1,41 +1,37 @@
 // One ticket of the barista board: number huge, status on it, items at
 // 24 px with their options as coloured chips, the head filled amber then
 // red as the order waits. Memoised: only its head (the timer) follows the
-// clock, once a second, from one shared tick.
-import { memo, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+// clock, once a second, each ticket at its own moment of the second.
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { LineOptionEntry, MenuEntry, OrderEntry, OrderEntryLine } from "../bindings";
 import { useT } from "../i18n";
 import { useLongPress } from "../components/longPress";
 import { isExpo, otherStations, shownLines } from "./model";
 import { stationName } from "./stations";
 
-// One clock for every ticket: a single interval, read by the heads alone.
-let second = Date.now();
-const listeners = new Set<() => void>();
-let ticking: number | null = null;
-function subscribe(listener: () => void) {
-  listeners.add(listener);
-  if (ticking === null) {
-    second = Date.now();
-    ticking = window.setInterval(() => {
-      // What core.ts's markBenchTick does: a benchmark (crates/bench's
-      // countertop-board-frames) times the re-render from here.
-      (window as { __countertopBench?: { tick?: () => void } }).__countertopBench?.tick?.();
-      second = Date.now();
-      for (const l of listeners) l();
-    }, 1000);
-  }
-  return () => {
-    listeners.delete(listener);
-    if (listeners.size === 0 && ticking !== null) {
-      window.clearInterval(ticking);
-      ticking = null;
-    }
-  };
-}
-/** The time, to the last tick of the shared one-second clock. */
-export function useSecond(): number {
-  return useSyncExternalStore(subscribe, () => second);
+/** The time, ticking when the wait since `since` passes a whole second:
+ * each ticket's clock turns at its own moment of the second, so the
+ * repaints of a board's timers spread over the second instead of all
+ * landing in one frame. */
+function useOwnSecond(since: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    let timer = 0;
+    const schedule = () => {
+      const base = Number.isFinite(since) ? since : 0;
+      const into = (((Date.now() - base) % 1000) + 1000) % 1000;
+      timer = window.setTimeout(() => {
+        // What core.ts's markBenchTick does: a benchmark (crates/bench's
+        // countertop-board-frames) times the re-render from here.
+        (window as { __countertopBench?: { tick?: () => void } }).__countertopBench?.tick?.();
+        setNow(Date.now());
+        schedule();
+      }, 1000 - into + 2);
+    };
+    schedule();
+    return () => window.clearTimeout(timer);
+  }, [since]);
+  return now;
 }
 
 /** What an option is on a ticket: ICE and HOT each their own colour, extra
@@ -156,10 +152,11 @@ function TicketHead({
   selected: boolean;
 }) {
   const { t, fmt } = useT();
-  const now = useSecond();
   // The wait starts when the customer placed the order, which may be well
   // before the hub heard of it (an order queued offline).
-  const waited = Math.max(0, now - Date.parse(o.placedAt || o.createdAt));
+  const since = Date.parse(o.placedAt || o.createdAt);
+  const now = useOwnSecond(since);
+  const waited = Number.isFinite(since) ? Math.max(0, now - since) : 0;
   const age = o.status === "READY" ? "ready" : waited >= red ? "red" : waited >= amber ? "amber" : "calm";
   const clock = fmt.duration(waited / 1000);
   return (
