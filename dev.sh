@@ -21,7 +21,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   dbus dbus-x11 keyutils
-  xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk
+  xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk strace
   chromium chromium-driver
   python3 python3-venv
 )

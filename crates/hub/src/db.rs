@@ -159,30 +159,45 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .filename(&path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // WAL with NORMAL survives a killed process; only a power cut can
-        // lose the newest commits.
-        .synchronous(SqliteSynchronous::Normal)
+        // FULL: a commit is on disk (the WAL synced) before the hub answers,
+        // so a power cut cannot lose an order a kiosk was told of.
+        // BENCHMARKS.md has its cost.
+        .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
+    let pool = match SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
         .await
-        .with_context(|| format!("opening the database {}", path.display()))?;
-    let damaged = |detail: String| {
-        anyhow::anyhow!(
-            "the database {} is damaged ({detail}). Stop the hub and restore {DB_FILE} from a \
-             backup (remove {DB_FILE}-wal and {DB_FILE}-shm beside it first).",
-            path.display()
-        )
+    {
+        Ok(pool) => pool,
+        // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26): damaged at the first read.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("11" | "26")) => {
+            anyhow::bail!(
+                "the database {} is damaged ({e}); the hub will not start on it. {}",
+                path.display(),
+                crate::backup::restore_advice(data_dir).await
+            )
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("opening the database {}", path.display()))
+        }
     };
-    let problems: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
+    let problems: Result<Vec<String>, _> = sqlx::query_scalar("PRAGMA quick_check(5)")
         .fetch_all(&pool)
-        .await
-        .map_err(|e| damaged(e.to_string()))?;
-    if problems.first().map(String::as_str) != Some("ok") {
+        .await;
+    let problem = match problems {
+        Ok(found) if found.first().map(String::as_str) == Some("ok") => None,
+        Ok(found) => Some(found.join("; ")),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(detail) = problem {
         pool.close().await;
-        return Err(damaged(problems.join("; ")));
+        anyhow::bail!(
+            "the database {} is damaged ({detail}); the hub will not start on it. {}",
+            path.display(),
+            crate::backup::restore_advice(data_dir).await
+        );
     }
     for name in ["hub.db-wal", "hub.db-shm"] {
         make_private(&data_dir.join(name))?;

@@ -45,6 +45,7 @@ mod api;
 /// Public only for `HUB_WIDE_PAIRING_FAILURES`, which a test's assertion
 /// names by this path; the rest of it is crate-private or re-exported below.
 pub mod auth;
+mod backup;
 mod cells;
 mod clock;
 mod cors;
@@ -78,6 +79,7 @@ mod ws;
 
 // The facade: what the binary, the app and the tests use.
 pub use auth::{random_id, Keys};
+pub use backup::{backup_to, check_file as check_backup, restore_from, BackupConfig, Restored};
 pub use db::{check_folder, open as open_database};
 pub use log::{EventLog, REPLAY_PAGE};
 pub use offline::{new_secret, pairing_code, wipe_events};
@@ -120,6 +122,8 @@ pub struct HubConfig {
     pub max_connections_per_address: usize,
     /// Topics one connection may read at once.
     pub max_topics_per_connection: usize,
+    /// Hourly and daily backups of the database.
+    pub backup: BackupConfig,
 }
 
 impl HubConfig {
@@ -140,6 +144,7 @@ impl HubConfig {
             write_timeout: Duration::from_secs(10),
             max_connections_per_address: 256,
             max_topics_per_connection: 256,
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -164,6 +169,10 @@ pub struct HubState {
     pub connections: Arc<server::ConnectionCounts>,
     /// The origins of pages the hub serves itself, known once it listens.
     pub own_origins: std::sync::OnceLock<Vec<String>>,
+    /// What the hub knows of its backups.
+    pub backups: backup::Backups,
+    /// Held while the hub runs: `restore` refuses to run beside it.
+    pub run_lock: backup::RunLock,
 }
 
 /// A cheap, cloneable handle to the running hub's state.
@@ -183,6 +192,7 @@ impl Hub {
     pub async fn open(config: HubConfig) -> anyhow::Result<Hub> {
         use anyhow::Context;
         db::check_folder(&config.data_dir)?;
+        let run_lock = backup::RunLock::take(&config.data_dir)?;
         // The secret first: a folder whose database exists always has one.
         let keys = Keys::load_or_create(&config.data_dir)?;
         let pool = db::open(&config.data_dir).await?;
@@ -204,6 +214,8 @@ impl Hub {
             .await
             .context("opening the event log")?;
         let devices = Devices::load(&pool).await.context("loading devices")?;
+        let backups =
+            backup::Backups::load(&config.data_dir, config.backup.copy_to.as_deref());
         let hub = Hub(Arc::new(HubState {
             config,
             log,
@@ -217,6 +229,8 @@ impl Hub {
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
             own_origins: std::sync::OnceLock::new(),
+            backups,
+            run_lock,
         }));
         orders::dashboard::prime(&hub)
             .await
@@ -274,6 +288,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/display/signature", post(workorders::sign))
         .route("/notifications", post(notifications::create))
         .route("/reports/daily", get(api::reports::daily))
+        .route("/backups", get(api::backups::state))
         .route("/reports/daily/detail", get(api::reports::detail))
         .route("/reports/daily.csv", get(api::reports::csv))
         .route("/stream", get(sse::stream))
@@ -374,8 +389,16 @@ pub async fn serve(
     tracing::debug!(nofile, "open-file limit");
     let _ = hub.own_origins.set(server::own_origins(addr));
     let pruner = tokio::spawn(prune_periodically(hub.clone()));
+    let backups = hub
+        .config
+        .backup
+        .enabled
+        .then(|| tokio::spawn(backup::run_periodically(hub.clone())));
     server::accept_loop(listener, hub.clone(), shutdown).await;
     pruner.abort();
+    if let Some(backups) = backups {
+        backups.abort();
+    }
     hub.pool().close().await;
     Ok(())
 }

@@ -249,6 +249,18 @@ impl EventLog {
         Ok(epoch)
     }
 
+    /// Names a new epoch and keeps the events: after a restore, whose log
+    /// is behind what the devices saw, so that each reloads its state
+    /// instead of trusting sequence numbers the log will reach again. The
+    /// hub must be stopped.
+    pub async fn renew_epoch(pool: &SqlitePool) -> Result<String, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        let epoch = new_epoch();
+        meta_set(&mut tx, "epoch", &epoch).await?;
+        tx.commit().await?;
+        Ok(epoch)
+    }
+
     pub fn epoch(&self) -> &str {
         &self.epoch
     }

@@ -44,6 +44,26 @@ enum Command {
             default_value_t = 256
         )]
         max_connections_per_address: usize,
+        /// A second folder every backup is copied to (a USB stick, a
+        /// network share), beside `backups/` in the data folder.
+        #[arg(long, env = "COUNTERTOP_BACKUP_COPY")]
+        backup_copy: Option<PathBuf>,
+    },
+    /// Copy the database into FILE, consistent as of one moment (works
+    /// while the hub runs).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+    },
+    /// Put a backup in place of the database. Stop the hub first; the
+    /// current database is moved aside, never overwritten.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
     },
     /// Print a pairing code as one JSON line (works while the hub runs).
     PairingCode {
@@ -103,11 +123,13 @@ async fn main() -> anyhow::Result<()> {
             allow_origin,
             no_demo,
             max_connections_per_address,
+            backup_copy,
         } => {
             let mut config = HubConfig::new(data_dir(data)?);
             config.allowed_origins = allow_origin;
             config.demo = !no_demo;
             config.max_connections_per_address = max_connections_per_address.max(1);
+            config.backup.copy_to = backup_copy;
             let hub = Hub::open(config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -128,6 +150,17 @@ async fn main() -> anyhow::Result<()> {
         Command::NewSecret { data } => {
             let revoked = countertop_hub::new_secret(&data_dir(data)?).await?;
             println!("{}", serde_json::json!({ "devicesToPairAgain": revoked }));
+        }
+        Command::Backup { to, data } => {
+            let bytes = countertop_hub::backup_to(&data_dir(data)?, &to).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "file": to.display().to_string(), "bytes": bytes })
+            );
+        }
+        Command::Restore { from, data } => {
+            let restored = countertop_hub::restore_from(&data_dir(data)?, &from).await?;
+            println!("{}", serde_json::to_string(&restored)?);
         }
         Command::WipeEvents { data } => {
             let epoch = countertop_hub::wipe_events(&data_dir(data)?).await?;

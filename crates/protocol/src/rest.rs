@@ -353,6 +353,23 @@ pub struct StatusChange {
     pub from: Option<OrderStatus>,
 }
 
+/// `GET /api/backups` (manager): the hub's backups of its database.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupState {
+    /// When the newest backup was made.
+    pub last_at: Option<Timestamp>,
+    pub last_file: Option<String>,
+    /// Why the last attempt failed, until one succeeds.
+    pub last_error: Option<String>,
+    /// Hourly and daily backups kept (at most 24 and 14).
+    pub hourly: u32,
+    pub daily: u32,
+    /// The second folder each backup is copied to, if one is set.
+    pub copy_to: Option<String>,
+    pub copy_error: Option<String>,
+}
+
 /// `POST /api/orders/{id}/marks`: lines of an order (indexes into its
 /// `items`) marked done or undone by the station that makes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! extract, check the caller's role, call the domain (`orders`) or the
 //! storage layer (`store`), and map what comes back to `AppError`.
 
+pub mod backups;
 pub mod cells;
 pub mod devices;
 pub mod menu;

@@ -52,6 +52,8 @@ impl TestHub {
     /// Starts a hub on an existing data folder (a restart).
     pub async fn start_in(dir: TempDir, configure: impl FnOnce(&mut HubConfig)) -> TestHub {
         let mut config = HubConfig::new(dir.path());
+        // Backups have tests of their own; the others need not write them.
+        config.backup.enabled = false;
         configure(&mut config);
         let hub = Hub::open(config).await.expect("hub opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
