@@ -509,6 +509,23 @@ async fn language_flow(client: &Client) -> Result<()> {
         }
     }
     wait_for(client, "[data-testid=setting-kiosk-active]").await?;
+    // The hosted hub backed itself up when it started: the settings say
+    // how long ago, and nothing warns.
+    until("the settings to show the last backup", || async {
+        Ok(text_of(client, "[data-testid=backup-status]")
+            .await?
+            .contains("Last backup"))
+    })
+    .await?;
+    let status = wait_for(client, "[data-testid=backup-status]").await?;
+    ensure!(
+        status.attr("data-warning").await?.as_deref() == Some("false"),
+        "a fresh backup is no warning"
+    );
+    ensure!(
+        !css_present(client, "[data-testid=backup-warning]").await?,
+        "no backup warning over the tabs"
+    );
     screenshot(client, "manager-settings").await?;
     Ok(())
 }

@@ -40,6 +40,7 @@ pub const COMMANDS: &[&str] = &[
     "daily_report",
     "save_report_csv",
     "devices",
+    "backup_state",
     "revoke_device",
     "create_pairing_code",
     "create_workorder",

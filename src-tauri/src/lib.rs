@@ -84,6 +84,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::daily_report,
             commands::save_report_csv,
             commands::devices,
+            commands::backup_state,
             commands::revoke_device,
             commands::create_pairing_code,
             commands::create_workorder,

@@ -237,6 +237,12 @@ async devices() : Promise<DeviceEntry[]> {
     return await TAURI_INVOKE("devices");
 },
 /**
+ * How the hub's backups stand: the newest one's age, failures (manager).
+ */
+async backupState() : Promise<BackupView> {
+    return await TAURI_INVOKE("backup_state");
+},
+/**
  * Revokes a device: its token stops working at once (manager).
  */
 async revokeDevice(deviceId: string) : Promise<null> {
@@ -323,6 +329,24 @@ coreUpdate: "core-update"
 
 /** user-defined types **/
 
+export type BackupView = { 
+/**
+ * RFC 3339: when the newest backup was made; none yet.
+ */
+lastAt: string | null; 
+/**
+ * Seconds since then.
+ */
+ageSeconds: number | null; lastFile: string | null; 
+/**
+ * Why the last attempt failed, until one succeeds.
+ */
+lastError: string | null; hourly: number; daily: number; copyTo: string | null; copyError: string | null; 
+/**
+ * Whether the manager should act: no backup, one over a day old, or a
+ * failure (of the backup or of its copy).
+ */
+warning: boolean }
 export type CancellationRow = { orderId: string; dailyNum: number; reason: string; at: string; amount: number }
 /**
  * One line of the kiosk's cart.

@@ -9,7 +9,7 @@
 
 use countertop_protocol::Action;
 use countertop_protocol::{
-    Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange, DailyReportDetail,
+    BackupState, Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange, DailyReportDetail,
     Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification, NewWorkorder, PairingCode,
     PairingCodeRequest, Present, Role, Setting, SettingValue, StopSession, Workorder,
 };
@@ -243,6 +243,12 @@ impl HubApi {
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         self.allow(Action::ListDevices)?;
         self.send::<(), _>(Method::GET, "/api/devices", None).await
+    }
+
+    /// `GET /api/backups` (manager): the hub's backups of its database.
+    pub async fn backups(&self) -> Result<BackupState, ClientError> {
+        self.allow(Action::ReadStats)?;
+        self.send::<(), _>(Method::GET, "/api/backups", None).await
     }
 
     /// `DELETE /api/devices/{id}` (manager).

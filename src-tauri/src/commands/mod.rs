@@ -3,12 +3,14 @@
 //! core and maps the error. One module per area; every command is
 //! re-exported here, where `lib::specta_builder` collects them.
 
+mod backups;
 mod counter;
 mod device;
 mod manage;
 mod reports;
 mod session;
 
+pub use backups::*;
 pub use counter::*;
 pub use device::*;
 pub use manage::*;

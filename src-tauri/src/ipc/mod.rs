@@ -6,12 +6,14 @@
 //! Views are the app's own types, converted from the protocol's and the
 //! core's at this edge, so the wire types carry no UI concerns.
 
+mod backups;
 mod errors;
 mod inputs;
 mod reports;
 mod updates;
 mod views;
 
+pub use backups::BackupView;
 pub use errors::{IpcError, IpcErrorCode};
 pub use inputs::{
     CartLine, ChosenOptionInput, MenuPatchInput, NewMenuInput, NewWorkorderInput, SetupChoice,

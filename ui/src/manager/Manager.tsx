@@ -5,6 +5,7 @@ import { useT, type Key } from "../i18n";
 import { OrdersBoard, ProblemBanner, useFreshOrders } from "../screens/Barista";
 import { StatusBar } from "../components/StatusBar";
 import { SoundControl } from "../components/SoundControl";
+import { BackupWarning } from "./Backups";
 import { Cells } from "./Cells";
 import { Dashboard } from "./Dashboard";
 import { Devices } from "./Devices";
@@ -94,6 +95,7 @@ export function Manager({ session }: { session: Session }) {
         </nav>
         <div className="manager-main">
           <ProblemBanner problem={problem} onDismiss={() => setProblem(null)} />
+          <BackupWarning />
           {body}
         </div>
       </div>
