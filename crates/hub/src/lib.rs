@@ -25,6 +25,8 @@
 //! - `auth`: devices, pairing codes, tokens; `registry`: open connections.
 //! - `offline`: what the command line does to a data folder.
 //! - `pages`: the hub's own web pages, `/status` and `/board`.
+//! - `tls`: the hub's key and certificate, `--tls-listen`'s configuration
+//!   and the plain listener's `426 tls_required` gate.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -74,6 +76,7 @@ mod socketio;
 mod sse;
 mod store;
 mod subscription;
+mod tls;
 mod workorders;
 mod ws;
 
@@ -84,6 +87,10 @@ pub use db::{check_folder, open as open_database};
 pub use log::{EventLog, REPLAY_PAGE};
 pub use offline::{new_secret, pairing_code, wipe_events};
 pub use registry::Transport;
+pub use tls::{
+    fingerprint as tls_fingerprint, spki_fingerprint, LocalPeers, CERT_FILE as TLS_CERT_FILE,
+    KEY_FILE as TLS_KEY_FILE,
+};
 
 use auth::{Caller, Devices, PairingLimiter};
 use clock::Clock;
@@ -124,6 +131,11 @@ pub struct HubConfig {
     pub max_topics_per_connection: usize,
     /// Hourly and daily backups of the database.
     pub backup: BackupConfig,
+    /// The peers that may send tokens and pairing codes over plain HTTP;
+    /// any other gets `426 tls_required` there. Default: every loopback
+    /// address. Tests name only `127.0.0.1` and `::1`, so that a client
+    /// bound to `127.0.0.2` stands for a device on the LAN.
+    pub local_peers: LocalPeers,
 }
 
 impl HubConfig {
@@ -145,6 +157,7 @@ impl HubConfig {
             max_connections_per_address: 256,
             max_topics_per_connection: 256,
             backup: BackupConfig::default(),
+            local_peers: LocalPeers::Loopback,
         }
     }
 }
@@ -173,6 +186,8 @@ pub struct HubState {
     pub backups: backup::Backups,
     /// Held while the hub runs: `restore` refuses to run beside it.
     pub run_lock: backup::RunLock,
+    /// The hub's TLS key and certificate (`tls.key`, `tls.crt`).
+    pub tls: tls::Identity,
 }
 
 /// A cheap, cloneable handle to the running hub's state.
@@ -195,6 +210,7 @@ impl Hub {
         let run_lock = backup::RunLock::take(&config.data_dir)?;
         // The secret first: a folder whose database exists always has one.
         let keys = Keys::load_or_create(&config.data_dir)?;
+        let tls = tls::Identity::load_or_create(&config.data_dir)?;
         let pool = db::open(&config.data_dir).await?;
         store::workorders::rewrite_stored_signatures(&pool)
             .await
@@ -214,8 +230,7 @@ impl Hub {
             .await
             .context("opening the event log")?;
         let devices = Devices::load(&pool).await.context("loading devices")?;
-        let backups =
-            backup::Backups::load(&config.data_dir, config.backup.copy_to.as_deref());
+        let backups = backup::Backups::load(&config.data_dir, config.backup.copy_to.as_deref());
         let hub = Hub(Arc::new(HubState {
             config,
             log,
@@ -231,6 +246,7 @@ impl Hub {
             own_origins: std::sync::OnceLock::new(),
             backups,
             run_lock,
+            tls,
         }));
         orders::dashboard::prime(&hub)
             .await
@@ -318,6 +334,12 @@ pub fn router(hub: Hub) -> Router {
         // Outside authentication: a preflight is answered before it could be
         // refused, and its refusals (401, 403) carry the CORS headers too.
         .layer(cors::cors(&hub).only_under(&["/api", "/socket.io"]))
+        // Outside everything that reads a request: a token or a pairing
+        // code over plain HTTP from beyond the machine goes no further.
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            tls::require_tls,
+        ))
         .layer(DefaultBodyLimit::max(hub.config.max_body_bytes))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             hub.config.body_timeout,
@@ -384,17 +406,39 @@ pub async fn serve(
     hub: Hub,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_tls(listener, None, hub, shutdown).await
+}
+
+/// [`serve`], with HTTPS and WSS on `tls` too (`--tls-listen`): the same
+/// routes, caps, timeouts and graceful stop, over the hub's certificate.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    tls: Option<TcpListener>,
+    hub: Hub,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    let tls = match tls {
+        Some(tls_listener) => {
+            let config = hub.tls.server_config().map_err(std::io::Error::other)?;
+            Some((tls_listener, tokio_rustls::TlsAcceptor::from(config)))
+        }
+        None => None,
+    };
     let nofile = server::raise_open_files_limit();
     tracing::debug!(nofile, "open-file limit");
-    let _ = hub.own_origins.set(server::own_origins(addr));
+    let mut origins = server::own_origins(addr);
+    if let Some((tls_listener, _)) = &tls {
+        origins.extend(server::own_origins(tls_listener.local_addr()?));
+    }
+    let _ = hub.own_origins.set(origins);
     let pruner = tokio::spawn(prune_periodically(hub.clone()));
     let backups = hub
         .config
         .backup
         .enabled
         .then(|| tokio::spawn(backup::run_periodically(hub.clone())));
-    server::accept_loop(listener, hub.clone(), shutdown).await;
+    server::accept_loop(listener, tls, hub.clone(), shutdown).await;
     pruner.abort();
     if let Some(backups) = backups {
         backups.abort();

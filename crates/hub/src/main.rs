@@ -24,6 +24,10 @@ enum Command {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, env = "COUNTERTOP_LISTEN", default_value = "127.0.0.1:3001")]
         listen: SocketAddr,
+        /// Also serve HTTPS and WSS here, with the hub's own certificate
+        /// (`countertop-hub fingerprint` prints what devices pin).
+        #[arg(long, env = "COUNTERTOP_TLS_LISTEN")]
+        tls_listen: Option<SocketAddr>,
         /// Data folder: database and signing secret.
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
@@ -62,6 +66,13 @@ enum Command {
     Restore {
         #[arg(long)]
         from: PathBuf,
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+    },
+    /// Print the SHA-256 fingerprint of the hub's TLS public key (its
+    /// SubjectPublicKeyInfo), lowercase hex, making the key and certificate
+    /// if there are none yet.
+    Fingerprint {
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
     },
@@ -119,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve {
             listen,
+            tls_listen,
             data,
             allow_origin,
             no_demo,
@@ -135,13 +147,29 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
+            let tls_listener = match tls_listen {
+                Some(tls_addr) => Some(
+                    tokio::net::TcpListener::bind(tls_addr)
+                        .await
+                        .with_context(|| format!("binding {tls_addr} (--tls-listen)"))?,
+                ),
+                None => None,
+            };
             tracing::info!(%addr, data = %hub.config.data_dir.display(), epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
             // One line on stdout that scripts and tests wait for.
             let mut out = std::io::stdout();
             writeln!(out, "listening on {addr}")?;
+            if let Some(tls_listener) = &tls_listener {
+                let tls_addr = tls_listener.local_addr()?;
+                tracing::info!(%tls_addr, fingerprint = %hub.tls.fingerprint, "serving TLS");
+                writeln!(out, "listening (tls) on {tls_addr}")?;
+            }
             out.flush()?;
-            countertop_hub::serve(listener, hub, shutdown_signal()).await?;
+            countertop_hub::serve_with_tls(listener, tls_listener, hub, shutdown_signal()).await?;
             tracing::info!("hub stopped");
+        }
+        Command::Fingerprint { data } => {
+            println!("{}", countertop_hub::tls_fingerprint(&data_dir(data)?)?);
         }
         Command::PairingCode { role, name, data } => {
             let code = countertop_hub::pairing_code(&data_dir(data)?, role, name).await?;

@@ -10,6 +10,10 @@
 //!   upgraded WebSockets and open SSE streams included: the count is released
 //!   when the socket itself is dropped, wherever it went.
 //! - A failing `accept` (out of file descriptors) never ends the loop.
+//! - `--tls-listen` connections go through the same loop: the same cap and
+//!   timeouts (the TLS handshake within `header_read_timeout`), the same
+//!   routes and the same graceful stop; each request is marked
+//!   [`Secure`] or not, for the plain listener's `426` gate.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,8 +30,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::tls::Secure;
 use crate::Hub;
 
 /// Raises this process's soft limit on open files to its hard limit, so that
@@ -136,10 +142,14 @@ impl AsyncWrite for CountedStream {
     }
 }
 
-/// Accepts connections until `shutdown` completes, then lets the open HTTP
-/// exchanges finish (streams end through the hub's shutdown token).
+/// Accepts connections on `listener` (plain HTTP) and on `tls` (HTTPS),
+/// when given, until `shutdown` completes, then lets the open HTTP
+/// exchanges finish (streams end through the hub's shutdown token). Both
+/// share the per-address cap, the timeouts and the graceful stop; a TLS
+/// handshake must end within `header_read_timeout`.
 pub async fn accept_loop(
     listener: TcpListener,
+    tls: Option<(TcpListener, TlsAcceptor)>,
     hub: Hub,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -156,17 +166,27 @@ pub async fn accept_loop(
     let cap = hub.config.max_connections_per_address;
     let mut shutdown = std::pin::pin!(shutdown);
     let token = hub.shutdown.clone();
+    let (tls_listener, acceptor) = match tls {
+        Some((l, a)) => (Some(l), Some(a)),
+        None => (None, None),
+    };
+    let accept_tls = async |l: &Option<TcpListener>| match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    };
     loop {
-        let (tcp, peer) = tokio::select! {
+        let (accepted, secure) = tokio::select! {
             () = shutdown.as_mut() => break,
             () = token.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    accept_failed(&e).await;
-                    continue;
-                }
-            },
+            accepted = listener.accept() => (accepted, false),
+            accepted = accept_tls(&tls_listener) => (accepted, true),
+        };
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                accept_failed(&e).await;
+                continue;
+            }
         };
         let Some(slot) = counts.acquire(peer.ip(), cap) else {
             hub.metrics
@@ -181,28 +201,40 @@ pub async fn accept_loop(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-        let io = TokioIo::new(CountedStream {
+        let stream = CountedStream {
             inner: tcp,
             _slot: slot,
-        });
+        };
         let service = app
             .clone()
             .map_request(move |mut req: axum::extract::Request<_>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(Secure(secure));
                 req
             });
-        let conn = builder
-            .serve_connection(io, TowerToHyperService::new(service))
-            .with_upgrades();
+        let builder = builder.clone();
         let stop = token.clone();
+        let acceptor = acceptor.clone().filter(|_| secure);
+        let handshake_timeout = hub.config.header_read_timeout;
         tasks.spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                () = stop.cancelled() => {
-                    // Finish the exchange under way, then close.
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+            let result = match acceptor {
+                None => serve_connection(&builder, stream, service, &stop).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        () = stop.cancelled() => return,
+                        done = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)) => done,
+                    };
+                    match handshake {
+                        Ok(Ok(tls)) => serve_connection(&builder, tls, service, &stop).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
                 }
             };
             if let Err(e) = result {
@@ -212,8 +244,42 @@ pub async fn accept_loop(
     }
     token.cancel();
     drop(listener);
+    drop(tls_listener);
     tasks.close();
     tasks.wait().await;
+}
+
+/// Serves HTTP/1.1 (with upgrades) on one connection until it closes, or,
+/// once `stop` is cancelled, until the exchange under way is finished.
+async fn serve_connection<I, S>(
+    builder: &http1::Builder,
+    io: I,
+    service: S,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(), hyper::Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            axum::extract::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let conn = builder
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => result,
+        () = stop.cancelled() => {
+            // Finish the exchange under way, then close.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
 }
 
 /// Running out of file descriptors is the one accept error that lasts; a

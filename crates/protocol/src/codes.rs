@@ -24,13 +24,16 @@ pub enum ErrorCode {
     AlreadySubscribed,
     /// A cell's PIN was missing or wrong (or the cell has none, at a kiosk).
     WrongPin,
+    /// A token or a pairing code sent over plain HTTP from beyond the
+    /// hub's own machine (`426`): send it over HTTPS.
+    TlsRequired,
     Internal,
     #[serde(other)]
     Other,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::SoldOut,
         ErrorCode::InsufficientBalance,
         ErrorCode::KioskInactive,
@@ -44,6 +47,7 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::AlreadySubscribed,
         ErrorCode::WrongPin,
+        ErrorCode::TlsRequired,
         ErrorCode::Internal,
         ErrorCode::Other,
     ];
@@ -63,6 +67,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::AlreadySubscribed => "already_subscribed",
             ErrorCode::WrongPin => "wrong_pin",
+            ErrorCode::TlsRequired => "tls_required",
             ErrorCode::Internal => "internal",
             ErrorCode::Other => "other",
         }
