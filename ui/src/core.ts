@@ -108,10 +108,11 @@ export class EarlyOutcomes {
 
 /** Tells a benchmark that a clock is about to re-render the screen, so it
  * can time the re-render from here (crates/bench's
- * `countertop-board-frames` sets `window.__countertopBench`). Without
- * one, a property read. Every per-second clock calls it first thing. */
-export function markBenchTick(): void {
-  (window as { __countertopBench?: { tick?: () => void } }).__countertopBench?.tick?.();
+ * `countertop-board-frames` sets `window.__countertopBench`), and whose
+ * clock it is: a board ticket's timer or another clock. Without one, a
+ * property read. Every per-second clock calls it first thing. */
+export function markBenchTick(source: "ticket" | "clock" = "clock"): void {
+  (window as { __countertopBench?: { tick?: (source: string) => void } }).__countertopBench?.tick?.(source);
 }
 
 /** The current time, ticking every second (timers, "updated 3 s ago"). */

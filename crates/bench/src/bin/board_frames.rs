@@ -5,9 +5,11 @@
 //! the screen (1920×1080) and, once every order is on the board, measures
 //! inside the window: the interval between animation frames
 //! (`requestAnimationFrame` timestamps), the work of each frame's rendering
-//! step, and the cost of each per-second re-render (timed by `useNow` in
-//! `ui/src/core.ts` while `window.__countertopBench` is set). Prints a table
-//! and PASS or FAIL against the budget; see BENCHMARKS.md.
+//! step, and the cost of each ticket's per-second update (each ticket's
+//! timer turns at its own moment of the second and calls `markBenchTick` in
+//! `ui/src/core.ts` while `window.__countertopBench` is set), one by one and
+//! summed over each second. Prints a table and PASS or FAIL against the
+//! budget; see BENCHMARKS.md.
 //!
 //! Run it under a display and a private D-Bus:
 //! `dbus-run-session -- xvfb-run -a -s "-screen 0 1920x1080x24" target/release/countertop-board-frames`.
@@ -284,25 +286,43 @@ fn rush_order(i: usize) -> Value {
 /// Every update of the DOM is one delivery of a MutationObserver, right
 /// after React's commit: it reads a layout figure, which runs style and
 /// layout at once instead of at the next frame (the same work, moved to be
-/// timed), and records how many mutations the update made. A clock that
-/// re-renders the screen calls `__countertopBench.tick()` first
-/// (`markBenchTick` in ui/src/core.ts), which starts the timing of the
-/// update it causes: from the tick to the commit (`render`), then style
-/// and layout (`layout`). A later tick replaces an earlier one, and a tick
-/// is forgotten at the second frame after it when no update followed (a
+/// timed), and records how many mutations the update made and which
+/// tickets (`order-N` cards) they touched. A clock about to re-render calls
+/// `__countertopBench.tick(source)` first (`markBenchTick` in
+/// ui/src/core.ts): each board ticket's own timer with "ticket" (since
+/// 73f401b each ticket turns at its own moment of the second), the status
+/// bar's clock with "clock". A tick starts the timing of the update it
+/// causes: from the earliest tick not yet committed to the commit
+/// (`render`, which includes any wait in the task queue), then style and
+/// layout (`layout`). Ticks that React batches into one commit are one
+/// update; the update is a ticket's when any of its ticks was. A tick is
+/// forgotten at the second frame after it when no update followed (a
 /// clock whose text did not change).
 const INSTALL: &str = r#"
-const b = { ticks: [], frames: [], work: [], stop: false, started: null, age: 0 };
-b.tick = () => { if (!b.stop) { b.started = performance.now(); b.age = 0; } };
+const b = { updates: [], frames: [], work: [], stop: false, pending: [], t0: performance.now() };
+b.tick = (source) => {
+  if (!b.stop) b.pending.push({ at: performance.now(), ticket: source === "ticket", age: 0 });
+};
 window.__countertopBench = b;
+const cardOf = (node) => {
+  for (let e = node.nodeType === 1 ? node : node.parentElement; e; e = e.parentElement) {
+    const id = e.dataset && e.dataset.testid;
+    if (id && /^order-[0-9]+$/.test(id)) return id;
+  }
+  return null;
+};
 const observer = new MutationObserver((records) => {
   if (b.stop) return;
   const committed = performance.now();
   void document.body.offsetHeight;
   const laid = performance.now();
-  b.ticks.push({ at: b.started ?? committed, render: b.started === null ? null : committed - b.started,
-                 layout: laid - committed, mutations: records.length });
-  b.started = null;
+  const cards = new Set();
+  for (const r of records) { const c = cardOf(r.target); if (c !== null) cards.add(c); }
+  const first = b.pending.length > 0 ? b.pending[0].at : null;
+  b.updates.push({ at: first ?? committed, render: first === null ? null : committed - first,
+                   layout: laid - committed, mutations: records.length, cards: [...cards],
+                   ticks: b.pending.length, ticket: b.pending.some((p) => p.ticket) });
+  b.pending = [];
 });
 observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
 b.observer = observer;
@@ -316,7 +336,8 @@ const frame = (ts) => {
   // A tick whose clock changed nothing in the DOM: forgotten at the second
   // frame after it (a re-render runs in one task, so no two frames pass
   // between a tick and its commit unless it waited behind both in the queue).
-  if (b.started !== null && ++b.age >= 2) b.started = null;
+  for (const p of b.pending) p.age += 1;
+  b.pending = b.pending.filter((p) => p.age < 2);
   channel.port2.postMessage(performance.now());
   requestAnimationFrame(frame);
 };
@@ -347,8 +368,8 @@ const cards = [...document.querySelectorAll('[data-testid^="order-"]')]
   .filter((c) => /^order-[0-9]+$/.test(c.dataset.testid));
 const inView = cards.filter((c) => { const r = c.getBoundingClientRect();
   return r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth; }).length;
-return { frames: b.frames, work: b.work, ticks: b.ticks, cards: cards.length, inView,
-         elements: document.getElementsByTagName('*').length };
+return { frames: b.frames, work: b.work, updates: b.updates, t0: b.t0, end: performance.now(),
+         cards: cards.length, inView, elements: document.getElementsByTagName('*').length };
 "#;
 
 /// The `q` quantile (0–1) of sorted `v`, nearest rank.
@@ -372,16 +393,20 @@ fn load_average() -> String {
 }
 
 /// One update of the DOM as the window timed it: `render` is known when a
-/// clock's tick started it.
-#[derive(Clone, Copy)]
-struct Tick {
+/// clock's tick started it; `ticket` when one of those ticks was a board
+/// ticket's timer.
+#[derive(Clone)]
+struct Update {
     at: f64,
     render: Option<f64>,
     layout: f64,
     mutations: u64,
+    /// The tickets (`order-N`) whose DOM it changed.
+    cards: Vec<String>,
+    ticket: bool,
 }
 
-impl Tick {
+impl Update {
     fn total(&self) -> f64 {
         self.render.unwrap_or(0.0) + self.layout
     }
@@ -391,7 +416,10 @@ struct Measured {
     /// (timestamp ms, distance from the previous frame ms).
     frames: Vec<(f64, f64)>,
     work: Vec<f64>,
-    ticks: Vec<Tick>,
+    updates: Vec<Update>,
+    /// When the measuring started and ended, on the window's clock (ms).
+    t0: f64,
+    end: f64,
     cards: u64,
     in_view: u64,
     elements: u64,
@@ -411,34 +439,67 @@ fn parse(v: &Value) -> Result<Measured> {
         .iter()
         .map(num)
         .collect::<Result<Vec<_>>>()?;
-    let ticks = v["ticks"]
+    let updates = v["updates"]
         .as_array()
-        .context("ticks")?
+        .context("updates")?
         .iter()
-        .map(|t| {
-            Ok(Tick {
-                at: num(&t["at"])?,
-                render: t["render"].as_f64(),
-                layout: num(&t["layout"])?,
-                mutations: t["mutations"].as_u64().context("mutations")?,
+        .map(|u| {
+            Ok(Update {
+                at: num(&u["at"])?,
+                render: u["render"].as_f64(),
+                layout: num(&u["layout"])?,
+                mutations: u["mutations"].as_u64().context("mutations")?,
+                cards: u["cards"]
+                    .as_array()
+                    .context("cards")?
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_owned).context("a card's testid"))
+                    .collect::<Result<Vec<_>>>()?,
+                ticket: u["ticket"].as_bool().context("ticket")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Measured {
         frames,
         work,
-        ticks,
+        updates,
+        t0: num(&v["t0"])?,
+        end: num(&v["end"])?,
         cards: v["cards"].as_u64().unwrap_or(0),
         in_view: v["inView"].as_u64().unwrap_or(0),
         elements: v["elements"].as_u64().unwrap_or(0),
     })
 }
 
-/// Whether update `t` re-rendered the board: it made at least half as many
-/// mutations as there are cards (every card's timer changes each second;
-/// the status bar's clock changes a line or two).
-fn is_board(t: &Tick, cards: u64) -> bool {
-    t.mutations >= (cards / 2).max(2)
+/// Whether update `u` is a ticket's re-render: a ticket's timer ticked
+/// for it, and it changed a ticket.
+fn is_ticket(u: &Update) -> bool {
+    u.ticket && !u.cards.is_empty()
+}
+
+/// The ticket updates of each whole second measured: (start ms, how many
+/// updates, how many tickets they changed, the sum of their cost ms).
+fn per_second(m: &Measured) -> Vec<(f64, usize, usize, f64)> {
+    let seconds = ((m.end - m.t0) / 1000.0).floor().max(0.0) as usize;
+    let mut out: Vec<(f64, usize, usize, f64)> = (0..seconds)
+        .map(|s| (m.t0 + s as f64 * 1000.0, 0, 0, 0.0))
+        .collect();
+    for u in m.updates.iter().filter(|u| is_ticket(u)) {
+        let s = ((u.at - m.t0) / 1000.0).floor();
+        if s >= 0.0 && (s as usize) < seconds {
+            let slot = &mut out[s as usize];
+            slot.1 += 1;
+            slot.2 += u.cards.len();
+            slot.3 += u.total();
+        }
+    }
+    out
+}
+
+enum Verdict {
+    Pass,
+    Fail,
+    None(String),
 }
 
 struct Summary {
@@ -452,33 +513,63 @@ struct Summary {
     work_median: f64,
     work_p99: f64,
     work_max: f64,
-    rerenders: usize,
-    /// Whether the board's clock marked its ticks, so that the re-renders'
-    /// script time is in; else only their style and layout are.
-    timed: bool,
-    rerender_median: f64,
-    rerender_max: f64,
+    /// Updates caused by a ticket's timer, and how many of the tickets
+    /// drawn they changed at least once.
+    updates: usize,
+    tickets_seen: usize,
+    updates_per_second: f64,
+    tickets_per_second: f64,
+    update_median: f64,
+    update_max: f64,
     render_max: f64,
     layout_max: f64,
     mutations_median: f64,
+    /// The sum of each whole second's ticket updates.
+    second_median: f64,
+    second_max: f64,
+    seconds: usize,
+    /// Updates that changed a ticket without a ticket's tick before them
+    /// (not timed from a tick; none on a steady board).
+    untimed: usize,
+    other: usize,
     other_max: f64,
-    pass: bool,
+    verdict: Verdict,
 }
 
 fn summarise(m: &Measured, budget: f64) -> Summary {
     let deltas = sorted(m.frames.iter().map(|f| f.1).collect());
     let work = sorted(m.work.clone());
-    let board_ticks: Vec<&Tick> = m.ticks.iter().filter(|t| is_board(t, m.cards)).collect();
-    let timed = board_ticks.iter().any(|t| t.render.is_some());
-    let board_ticks: Vec<&Tick> = board_ticks
-        .into_iter()
-        .filter(|t| !timed || t.render.is_some())
+    let tickets: Vec<&Update> = m.updates.iter().filter(|u| is_ticket(u)).collect();
+    let costs = sorted(tickets.iter().map(|u| u.total()).collect());
+    let seen: std::collections::BTreeSet<&str> = tickets
+        .iter()
+        .flat_map(|u| u.cards.iter().map(String::as_str))
         .collect();
-    let rerender = sorted(board_ticks.iter().map(|t| t.total()).collect());
+    let seconds = per_second(m);
+    let sums = sorted(seconds.iter().map(|s| s.3).collect());
     let max_of = |v: &mut dyn Iterator<Item = f64>| v.fold(f64::NAN, f64::max);
     let p99 = quantile(&deltas, 0.99);
-    let rerender_max = max_of(&mut rerender.iter().copied());
+    let update_max = max_of(&mut costs.iter().copied());
     let work_p99 = quantile(&work, 0.99);
+    let verdict = if deltas.is_empty() {
+        Verdict::None("no frames".into())
+    } else if tickets.is_empty() {
+        Verdict::None("no verdict: no ticket update timed (the tickets' clocks do not call markBenchTick(\"ticket\"))".into())
+    } else if (seen.len() as u64) < m.cards {
+        Verdict::None(format!(
+            "no verdict: updates of only {} of the {} tickets drawn seen",
+            seen.len(),
+            m.cards
+        ))
+    } else if update_max < budget && work_p99 < budget && p99 < 1.5 * REFRESH_MS {
+        // Under budget: the slowest ticket update and 99% of the frames'
+        // rendering work fit in the budget, and 99% of the frames come one
+        // refresh after the one before (no refresh missed).
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    let others: Vec<&Update> = m.updates.iter().filter(|u| !is_ticket(u)).collect();
     Summary {
         frames: deltas.len(),
         median: quantile(&deltas, 0.5),
@@ -492,47 +583,41 @@ fn summarise(m: &Measured, budget: f64) -> Summary {
         work_median: quantile(&work, 0.5),
         work_p99,
         work_max: max_of(&mut work.iter().copied()),
-        rerenders: rerender.len(),
-        timed,
-        rerender_median: quantile(&rerender, 0.5),
-        rerender_max,
-        render_max: max_of(&mut board_ticks.iter().filter_map(|t| t.render)),
-        layout_max: max_of(&mut board_ticks.iter().map(|t| t.layout)),
+        updates: tickets.len(),
+        tickets_seen: seen.len(),
+        updates_per_second: quantile(&sorted(seconds.iter().map(|s| s.1 as f64).collect()), 0.5),
+        tickets_per_second: quantile(&sorted(seconds.iter().map(|s| s.2 as f64).collect()), 0.5),
+        update_median: quantile(&costs, 0.5),
+        update_max,
+        render_max: max_of(&mut tickets.iter().filter_map(|u| u.render)),
+        layout_max: max_of(&mut tickets.iter().map(|u| u.layout)),
         mutations_median: quantile(
-            &sorted(board_ticks.iter().map(|t| t.mutations as f64).collect()),
+            &sorted(tickets.iter().map(|u| u.mutations as f64).collect()),
             0.5,
         ),
-        other_max: max_of(
-            &mut m
-                .ticks
-                .iter()
-                .filter(|t| !is_board(t, m.cards))
-                .map(Tick::total),
-        ),
-        // Under budget: the slowest re-render and 99% of the frames'
-        // rendering work fit in the budget, and 99% of the frames come one
-        // refresh after the one before (no refresh missed).
-        pass: !deltas.is_empty()
-            && timed
-            && rerender_max < budget
-            && work_p99 < budget
-            && p99 < 1.5 * REFRESH_MS,
+        second_median: quantile(&sums, 0.5),
+        second_max: max_of(&mut sums.iter().copied()),
+        seconds: seconds.len(),
+        untimed: others.iter().filter(|u| !u.cards.is_empty()).count(),
+        other: others.len(),
+        other_max: max_of(&mut others.iter().map(|u| u.total())),
+        verdict,
     }
 }
 
-fn table(s: &Summary, budget: f64) -> String {
+fn table(s: &Summary, cards: u64, budget: f64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| frames | median ms | p95 ms | p99 ms | max ms | over 16.7 ms (18+ on the 1 ms clock) | missed a refresh (> 25 ms) | frame work median / p99 / max ms | board re-renders | re-render median / max ms | of which script / style+layout max ms | result |"
+        "| frames | median ms | p95 ms | p99 ms | max ms | over 16.7 ms (18+ on the 1 ms clock) | missed a refresh (> 25 ms) | frame work median / p99 / max ms | ticket updates (a second, median; tickets seen) | ticket update median / max ms | of which script / style+layout max ms | a second's ticket updates summed, median / max ms | result |"
     );
     let _ = writeln!(
         out,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     let _ = writeln!(
         out,
-        "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {} ({:.1}%) | {} ({:.1}%) | {:.2} / {:.2} / {:.2} | {}{} | {:.2} / {:.2} | {} / {:.2} | {}, against {budget} ms |",
+        "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {} ({:.1}%) | {} ({:.1}%) | {:.2} / {:.2} / {:.2} | {} ({:.0}/s; {} of {}) | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {} |",
         s.frames,
         s.median,
         s.p95,
@@ -545,42 +630,43 @@ fn table(s: &Summary, budget: f64) -> String {
         s.work_median,
         s.work_p99,
         s.work_max,
-        s.rerenders,
-        if s.timed { "" } else { " (not timed from the tick)" },
-        s.rerender_median,
-        s.rerender_max,
-        if s.timed {
-            format!("{:.2}", s.render_max)
-        } else {
-            "?".to_owned()
-        },
+        s.updates,
+        s.updates_per_second,
+        s.tickets_seen,
+        cards,
+        s.update_median,
+        s.update_max,
+        s.render_max,
         s.layout_max,
-        if !s.timed {
-            "no verdict (the board's clock does not call markBenchTick)"
-        } else if s.pass {
-            "PASS"
-        } else {
-            "FAIL"
+        s.second_median,
+        s.second_max,
+        match &s.verdict {
+            Verdict::Pass => format!("PASS, against {budget} ms"),
+            Verdict::Fail => format!("FAIL, against {budget} ms"),
+            Verdict::None(why) => why.clone(),
         },
     );
     out
 }
 
-/// Every frame's distance from the one before (grey), the board's
-/// re-renders (red) and other DOM updates (blue), against time; dashed
-/// lines at one refresh and at the budget.
+/// Every frame's distance from the one before (grey), the tickets'
+/// updates (red), each second's ticket updates summed (orange) and other
+/// DOM updates (blue), against time; dashed lines at one refresh and at
+/// the budget.
 fn svg(m: &Measured, title: &str, budget: f64) -> String {
     let (w, h, left, right, top, bottom) = (900.0, 420.0, 60.0, 20.0, 50.0, 50.0);
-    let t0 = m.frames.first().map_or(0.0, |f| f.0);
+    let seconds = per_second(m);
+    let t0 = m.frames.first().map_or(m.t0, |f| f.0).min(m.t0);
     let t1 = m.frames.last().map_or(1.0, |f| f.0).max(t0 + 1.0);
     let peak = m
         .frames
         .iter()
         .map(|f| f.1)
-        .chain(m.ticks.iter().map(Tick::total))
+        .chain(m.updates.iter().map(Update::total))
+        .chain(seconds.iter().map(|s| s.3))
         .fold(2.0 * REFRESH_MS, f64::max);
     let ymax = (peak / 10.0).ceil() * 10.0;
-    let px = |t: f64| left + (t - t0) / (t1 - t0) * (w - left - right);
+    let px = |t: f64| left + (t.clamp(t0, t1) - t0) / (t1 - t0) * (w - left - right);
     let py = |ms: f64| top + (1.0 - ms.clamp(0.0, ymax) / ymax) * (h - top - bottom);
     let mut s = String::new();
     let _ = writeln!(
@@ -606,8 +692,8 @@ fn svg(m: &Measured, title: &str, budget: f64) -> String {
         );
         v += step;
     }
-    let seconds = ((t1 - t0) / 1000.0).floor() as u64;
-    for sec in (0..=seconds).step_by(5) {
+    let whole = ((t1 - t0) / 1000.0).floor() as u64;
+    for sec in (0..=whole).step_by(5) {
         let x = px(t0 + sec as f64 * 1000.0);
         let _ = writeln!(
             s,
@@ -636,6 +722,15 @@ fn svg(m: &Measured, title: &str, budget: f64) -> String {
             if ms > budget { y - 4.0 } else { y + 14.0 }
         );
     }
+    for &(start, _, _, sum) in &seconds {
+        let y = py(sum);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#f59e0b" stroke-width="3"/>"##,
+            px(start),
+            px(start + 1000.0)
+        );
+    }
     let pts: Vec<String> = m
         .frames
         .iter()
@@ -646,24 +741,21 @@ fn svg(m: &Measured, title: &str, budget: f64) -> String {
         r##"<polyline fill="none" stroke="#888" stroke-width="1" points="{}"/>"##,
         pts.join(" ")
     );
-    for t in &m.ticks {
-        let colour = if is_board(t, m.cards) {
-            "#c00"
-        } else {
-            "#1d4ed8"
-        };
+    for u in &m.updates {
+        let colour = if is_ticket(u) { "#c00" } else { "#1d4ed8" };
         let _ = writeln!(
             s,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#,
-            px(t.at),
-            py(t.total())
+            r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{colour}"/>"#,
+            px(u.at),
+            py(u.total())
         );
     }
     let _ = writeln!(
         s,
-        r##"<text x="{left}" y="38" fill="#888">— frame interval (rAF)</text><text x="{}" y="38" fill="#c00">● board re-render (script + style and layout)</text><text x="{}" y="38" fill="#1d4ed8">● other DOM updates</text>"##,
-        left + 170.0,
-        left + 420.0
+        r##"<text x="{left}" y="38" fill="#888">— frame interval (rAF)</text><text x="{}" y="38" fill="#c00">● a ticket's update (script+style+layout)</text><text x="{}" y="38" fill="#f59e0b">▬ a second's ticket updates summed</text><text x="{}" y="38" fill="#1d4ed8">● other updates</text>"##,
+        left + 150.0,
+        left + 455.0,
+        left + 710.0
     );
     s.push_str("</svg>\n");
     s
@@ -856,23 +948,30 @@ async fn measure(
         cli.seconds,
     );
     println!();
-    print!("{}", table(&s, cli.budget_ms));
+    print!("{}", table(&s, m.cards, cli.budget_ms));
     println!();
     println!(
         "frame = the distance between consecutive requestAnimationFrame timestamps (60 Hz: {REFRESH_MS:.1} ms when every refresh is met); \
          frame work = from a frame's callback to the end of its rendering step; \
-         re-render = the board's per-second update, from its clock's tick to React's commit (script), plus style and layout; \
-         a board re-render made {:.0} mutations (median); other DOM updates max {:.2} ms",
+         ticket update = one React commit caused by tickets' timers (each ticket turns at its own moment of the second), \
+         from the tick to the commit (script, with any wait in the queue), plus style and layout; \
+         a ticket update changed {:.0} DOM nodes and {:.0} tickets a second (medians); {} whole seconds summed; \
+         other DOM updates: {} (max {:.2} ms), of which {} changed a ticket without its timer's tick",
         s.mutations_median,
-        s.other_max
+        s.tickets_per_second,
+        s.seconds,
+        s.other,
+        s.other_max,
+        s.untimed
     );
     println!(
-        "PASS needs: the slowest re-render and the p99 frame work under {} ms, and the p99 frame under 1.5 refreshes (25 ms: no refresh missed)",
+        "PASS needs: the slowest ticket update and the p99 frame work under {} ms, and the p99 frame under 1.5 refreshes (25 ms: no refresh missed); \
+         the sum of a second's ticket updates is shown, not judged (they run in different frames)",
         cli.budget_ms
     );
     if let Some(path) = &cli.svg {
         let title = format!(
-            "Barista board, {} open orders, {}×{}, compositing {compositing}: frame intervals and re-renders",
+            "Barista board, {} open orders, {}×{}, compositing {compositing}: frame intervals and ticket updates",
             cli.orders, view[0], view[1]
         );
         std::fs::write(path, svg(&m, &title, cli.budget_ms))
