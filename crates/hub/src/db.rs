@@ -148,6 +148,23 @@ fn create_private_file(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `FULL` unless `COUNTERTOP_SQLITE_SYNCHRONOUS=normal` asks otherwise:
+/// `countertop-commit-cost` measures what FULL costs that way.
+fn synchronous() -> anyhow::Result<SqliteSynchronous> {
+    match std::env::var("COUNTERTOP_SQLITE_SYNCHRONOUS").as_deref() {
+        Err(_) | Ok("full") => Ok(SqliteSynchronous::Full),
+        Ok("normal") => {
+            tracing::warn!(
+                "COUNTERTOP_SQLITE_SYNCHRONOUS=normal: a power cut may lose confirmed orders"
+            );
+            Ok(SqliteSynchronous::Normal)
+        }
+        Ok(other) => {
+            anyhow::bail!("COUNTERTOP_SQLITE_SYNCHRONOUS must be full or normal, not {other:?}")
+        }
+    }
+}
+
 /// Opens `hub.db` in `data_dir`, creating it (0600), in WAL mode; refuses a
 /// damaged database (`PRAGMA quick_check`); runs the migrations. Call
 /// [`check_folder`] first.
@@ -161,8 +178,9 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on disk (the WAL synced) before the hub answers,
         // so a power cut cannot lose an order a kiosk was told of.
-        // BENCHMARKS.md has its cost.
-        .synchronous(SqliteSynchronous::Full)
+        // BENCHMARKS.md has its cost, measured against NORMAL through
+        // COUNTERTOP_SQLITE_SYNCHRONOUS (for that measurement only).
+        .synchronous(synchronous()?)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
     let pool = match SqlitePoolOptions::new()
