@@ -173,7 +173,7 @@ async fn the_command_line_backs_up_a_running_hub_and_restores_only_a_stopped_one
     assert!(ok, "{err}");
     let answer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!(answer["bytes"].as_u64().unwrap() > 0, "{answer}");
-    assert_eq!(orders_in(&file).await, [first.clone()]);
+    assert_eq!(orders_in(&file).await, std::slice::from_ref(&first));
     // Never over an existing file.
     let (ok, _, err) = cli(&["backup", "--to", file.to_str().unwrap()], &dir);
     assert!(!ok && err.contains("exists already"), "{err}");
