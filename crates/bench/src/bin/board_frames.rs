@@ -292,10 +292,12 @@ fn rush_order(i: usize) -> Value {
 /// ui/src/core.ts): each board ticket's own timer with "ticket" (since
 /// 73f401b each ticket turns at its own moment of the second), the status
 /// bar's clock with "clock". A tick starts the timing of the update it
-/// causes: from the earliest tick not yet committed to the commit
-/// (`render`, which includes any wait in the task queue), then style and
-/// layout (`layout`). Ticks that React batches into one commit are one
-/// update; the update is a ticket's when any of its ticks was. A tick is
+/// causes: from the tick to the commit (`render`, which includes any wait
+/// in the task queue), then style and layout (`layout`). Ticks that React
+/// batches into one commit are one update, timed from the last of them
+/// (React renders a batch in one task after its last update, so the time
+/// between the ticks is not the board's work; their times are in the raw
+/// output); the update is a ticket's when any of its ticks was. A tick is
 /// forgotten at the second frame after it when no update followed (a
 /// clock whose text did not change).
 const INSTALL: &str = r#"
@@ -318,10 +320,10 @@ const observer = new MutationObserver((records) => {
   const laid = performance.now();
   const cards = new Set();
   for (const r of records) { const c = cardOf(r.target); if (c !== null) cards.add(c); }
-  const first = b.pending.length > 0 ? b.pending[0].at : null;
-  b.updates.push({ at: first ?? committed, render: first === null ? null : committed - first,
+  const last = b.pending.length > 0 ? b.pending[b.pending.length - 1].at : null;
+  b.updates.push({ at: last ?? committed, render: last === null ? null : committed - last,
                    layout: laid - committed, mutations: records.length, cards: [...cards],
-                   ticks: b.pending.length, ticket: b.pending.some((p) => p.ticket) });
+                   ticks: b.pending.map((p) => p.at), ticket: b.pending.some((p) => p.ticket) });
   b.pending = [];
 });
 observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
@@ -392,6 +394,20 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// The machine's CPU time so far from /proc/stat: (busy, all) in ticks.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let all: u64 = v.iter().take(8).sum();
+    // idle and iowait
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    Some((all - idle, all))
+}
+
 /// One update of the DOM as the window timed it: `render` is known when a
 /// clock's tick started it; `ticket` when one of those ticks was a board
 /// ticket's timer.
@@ -403,6 +419,8 @@ struct Update {
     mutations: u64,
     /// The tickets (`order-N`) whose DOM it changed.
     cards: Vec<String>,
+    /// How many ticks it followed (React batched them into one commit).
+    ticks: usize,
     ticket: bool,
 }
 
@@ -455,6 +473,7 @@ fn parse(v: &Value) -> Result<Measured> {
                     .iter()
                     .map(|c| c.as_str().map(str::to_owned).context("a card's testid"))
                     .collect::<Result<Vec<_>>>()?,
+                ticks: u["ticks"].as_array().context("ticks")?.len(),
                 ticket: u["ticket"].as_bool().context("ticket")?,
             })
         })
@@ -516,6 +535,8 @@ struct Summary {
     /// Updates caused by a ticket's timer, and how many of the tickets
     /// drawn they changed at least once.
     updates: usize,
+    /// Of those, the commits of two or more ticks batched.
+    batched: usize,
     tickets_seen: usize,
     updates_per_second: f64,
     tickets_per_second: f64,
@@ -584,6 +605,7 @@ fn summarise(m: &Measured, budget: f64) -> Summary {
         work_p99,
         work_max: max_of(&mut work.iter().copied()),
         updates: tickets.len(),
+        batched: tickets.iter().filter(|u| u.ticks > 1).count(),
         tickets_seen: seen.len(),
         updates_per_second: quantile(&sorted(seconds.iter().map(|s| s.1 as f64).collect()), 0.5),
         tickets_per_second: quantile(&sorted(seconds.iter().map(|s| s.2 as f64).collect()), 0.5),
@@ -923,10 +945,17 @@ async fn measure(
     // Past the new cards' flash and highlight: the steady board is measured.
     tokio::time::sleep(Duration::from_secs(cli.settle)).await;
     let load_before = load_average();
+    let cpu_before = cpu_ticks();
     let view = client.execute(INSTALL, vec![]).await?;
     tokio::time::sleep(Duration::from_secs(cli.seconds)).await;
     let raw = client.execute(COLLECT, vec![]).await?;
     let load_after = load_average();
+    let busy = match (cpu_before, cpu_ticks()) {
+        (Some((b0, a0)), Some((b1, a1))) if a1 > a0 => {
+            format!("{:.0}%", 100.0 * (b1 - b0) as f64 / (a1 - a0) as f64)
+        }
+        _ => "?".to_owned(),
+    };
     let m = parse(&raw)?;
     let s = summarise(&m, cli.budget_ms);
 
@@ -936,7 +965,7 @@ async fn measure(
     };
     println!();
     println!(
-        "barista board, {} open orders ({} cards, {} in view, {} elements), viewport {}×{} (dpr {}, {}), compositing {compositing}, {} s measured, load average {load_before} → {load_after}",
+        "barista board, {} open orders ({} cards, {} in view, {} elements), viewport {}×{} (dpr {}, {}), compositing {compositing}, {} s measured, load average {load_before} → {load_after}, the CPUs {busy} busy meanwhile (all processes, this window's included)",
         cli.orders,
         m.cards,
         m.in_view,
@@ -955,10 +984,12 @@ async fn measure(
          frame work = from a frame's callback to the end of its rendering step; \
          ticket update = one React commit caused by tickets' timers (each ticket turns at its own moment of the second), \
          from the tick to the commit (script, with any wait in the queue), plus style and layout; \
-         a ticket update changed {:.0} DOM nodes and {:.0} tickets a second (medians); {} whole seconds summed; \
+         a ticket update changed {:.0} DOM nodes and {:.0} tickets a second (medians), {} of them were two or more ticks batched in one commit (timed from the last); \
+         {} whole seconds summed; \
          other DOM updates: {} (max {:.2} ms), of which {} changed a ticket without its timer's tick",
         s.mutations_median,
         s.tickets_per_second,
+        s.batched,
         s.seconds,
         s.other,
         s.other_max,
