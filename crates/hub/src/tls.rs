@@ -58,6 +58,7 @@ impl Identity {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Identity> {
         let key_path = data_dir.join(KEY_FILE);
         let cert_path = data_dir.join(CERT_FILE);
+        keep_private(&key_path)?;
         let key_pair = match std::fs::read_to_string(&key_path) {
             Ok(pem) => rcgen::KeyPair::from_pem(&pem).with_context(|| {
                 format!(
@@ -177,6 +178,31 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Puts a looser mode on an existing key back to 600, with a warning: a
+/// key others could read may have been copied.
+fn keep_private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "the TLS key was readable by others: set to 600 (move it away to make a new \
+                     one; every device would have to pair again)"
+                );
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("setting {} to mode 600", path.display()))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -302,6 +328,16 @@ mod tests {
         std::fs::remove_file(dir.path().join(CERT_FILE)).unwrap();
         let again = Identity::load_or_create(dir.path()).unwrap();
         assert_eq!(again.fingerprint, first.fingerprint);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let key = dir.path().join(KEY_FILE);
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let kept = Identity::load_or_create(dir.path()).unwrap();
+            assert_eq!(kept.fingerprint, first.fingerprint);
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         std::fs::remove_file(dir.path().join(KEY_FILE)).unwrap();
         let fresh = Identity::load_or_create(dir.path()).unwrap();
         assert_ne!(fresh.fingerprint, first.fingerprint);

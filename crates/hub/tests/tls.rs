@@ -367,7 +367,7 @@ async fn a_client_pinning_another_fingerprint_is_refused_at_the_handshake() {
     let hub = TlsHub::start().await;
     let other = "00".repeat(32);
     let refused = tls_from_lan(hub.tls, &other).await;
-    let err = refused.err().expect("the handshake fails");
+    let err = refused.expect_err("the handshake fails");
     assert!(err.to_string().contains("this is not your hub"), "{err}");
     // The right pin still gets through afterwards.
     let (status, _) = https(&hub, "GET", "/healthz", None, None).await;
