@@ -98,6 +98,14 @@ fn rules() -> Vec<Rule> {
         rule("POST", "/api/cells/cell-engineering/charge", MANAGER, 200).body(json!({"amount": 1})),
         rule(
             "POST",
+            "/api/cells/cell-engineering/corrections",
+            MANAGER,
+            200,
+        )
+        .body(json!({"amount": 1, "reason": "roles"})),
+        rule("GET", "/api/cells/cell-engineering/history", MANAGER, 200),
+        rule(
+            "POST",
             "/api/cells/cell-design/unlock",
             &[Role::Kiosk, Role::Manager],
             200,
@@ -149,6 +157,8 @@ fn rules() -> Vec<Rule> {
         .stream(),
         rule("GET", "/api/ws/stats", MANAGER, 200),
         rule("GET", "/api/reports/daily", MANAGER, 200),
+        rule("GET", "/api/reports/daily/detail", MANAGER, 200),
+        rule("GET", "/api/reports/daily.csv", MANAGER, 200),
         rule("GET", "/healthz", ALL, 200).anonymous(),
         rule("GET", "/metrics", ALL, 200).anonymous(),
         rule("POST", "/api/devices/pairing-codes", MANAGER, 201).body(json!({"role": "kiosk"})),
