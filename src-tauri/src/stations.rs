@@ -2,10 +2,10 @@
 //! open orders name, and this device's choice among them (kept in its
 //! cache; none chosen is the expo view, which shows all).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use countertop_client::Cache;
-use countertop_protocol::MenuItem;
+use countertop_protocol::{MenuItem, DEFAULT_STATION};
 
 use crate::ipc::{IpcError, IpcErrorCode, OrderEntry};
 
@@ -16,6 +16,25 @@ const BOARD_STATIONS_KEY: &str = "board_stations";
 const MAX_CHOSEN: usize = 16;
 /// A station's name: 1 to 20 of `a-z`, `0-9` and `-`, as the hub takes it.
 const MAX_STATION_LEN: usize = 20;
+
+/// Gives each order line that names no station of its own (every line a
+/// hub of today sends: the contract's line has none) its menu item's
+/// station, or the default one for an item gone from the menu.
+pub fn route(menu: &[MenuItem], orders: &mut [OrderEntry]) {
+    let by_item: HashMap<&str, &str> = menu
+        .iter()
+        .map(|m| (m.id.as_str(), m.station.as_str()))
+        .collect();
+    for line in orders.iter_mut().flat_map(|o| o.items.iter_mut()) {
+        if line.station.is_empty() {
+            line.station = by_item
+                .get(line.menu_id.as_str())
+                .copied()
+                .unwrap_or(DEFAULT_STATION)
+                .to_owned();
+        }
+    }
+}
 
 /// Every station named by the menu or by an order on the board, sorted.
 pub fn known(menu: &[MenuItem], orders: &[OrderEntry]) -> Vec<String> {

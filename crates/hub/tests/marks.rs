@@ -44,12 +44,15 @@ async fn events_after(cafe: &Cafe, seq: u64) -> Vec<(String, Value)> {
 }
 
 #[tokio::test]
-async fn order_lines_carry_the_station_of_their_menu_item() {
+async fn order_lines_keep_the_contracts_shape_and_the_menu_names_the_station() {
     let cafe = Cafe::open().await;
     let order = drink_and_croissant(&cafe).await;
-    assert_eq!(order["items"][0]["station"], "bar");
-    assert_eq!(order["items"][1]["station"], "kitchen");
-    assert!(order["items"][0].get("done").is_none(), "{order}");
+    for line in order["items"].as_array().unwrap() {
+        assert!(line.get("station").is_none(), "{line}");
+        assert!(line.get("done").is_none(), "{line}");
+    }
+    assert_eq!(cafe.menu_item("americano").await["station"], "bar");
+    assert_eq!(cafe.menu_item("croissant").await["station"], "kitchen");
 }
 
 #[tokio::test]
@@ -171,33 +174,47 @@ async fn undoing_a_line_of_a_ready_order_recalls_it_and_counts_a_recall() {
 }
 
 #[tokio::test]
-async fn bumping_the_whole_order_marks_every_line_and_a_recall_clears_them() {
+async fn whole_order_moves_announce_only_the_status_and_a_recall_clears_the_marks() {
     let cafe = Cafe::open().await;
     let order = drink_and_croissant(&cafe).await;
     let id = order["orderId"].as_str().unwrap();
     cafe.move_to(id, "MAKING").await;
     ok(mark(&cafe, id, &[0], true).await, 200);
+
+    // The expo bumps the whole order: the contract's one event, no marks.
     let seq = cafe.seq().await;
     cafe.move_to(id, "READY").await;
-    let ready = fetch(&cafe, id).await;
-    assert_eq!(ready["items"][0]["done"], true);
-    assert_eq!(ready["items"][1]["done"], true);
-    let events = events_after(&cafe, seq).await;
-    assert_eq!(events[0].0, "order:items_marked");
+    let names: Vec<String> = events_after(&cafe, seq)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n != "dashboard:update")
+        .collect();
+    assert_eq!(names, ["order:status_changed"]);
+    // A station's late mark on a made order changes nothing.
+    let seq = cafe.seq().await;
     assert_eq!(
-        events[0].1["lines"],
-        json!([1]),
-        "only the line that changed"
+        ok(mark(&cafe, id, &[1], true).await, 200)["status"],
+        "READY"
     );
+    assert_eq!(cafe.seq().await, seq);
 
-    // READY → MAKING: to be made again, every mark undone.
+    // READY → MAKING: to be made again; the status change alone says so.
+    let seq = cafe.seq().await;
     cafe.move_to(id, "MAKING").await;
+    let names: Vec<String> = events_after(&cafe, seq)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n != "dashboard:update")
+        .collect();
+    assert_eq!(names, ["order:status_changed"]);
     let making = fetch(&cafe, id).await;
     assert!(making["items"][0].get("done").is_none(), "{making}");
     assert!(making["items"][1].get("done").is_none(), "{making}");
 
-    // COMPLETED → READY keeps them: it was made.
-    cafe.move_to(id, "READY").await;
+    // Made by marks, picked up, recalled to READY: the marks stay.
+    ok(mark(&cafe, id, &[0, 1], true).await, 200);
     cafe.move_to(id, "COMPLETED").await;
     cafe.move_to(id, "READY").await;
     let recalled = fetch(&cafe, id).await;

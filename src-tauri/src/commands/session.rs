@@ -80,6 +80,7 @@ pub fn screen(window: WebviewWindow, station: State<'_, Station>) -> Result<Scre
     let ordering = device.handle.ordering_open();
     let alerts = alert_settings(cache, device.role)?;
     let menu = cache.menu()?;
+    stations::route(&menu, &mut orders);
     let stations = stations::known(&menu, &orders);
     let board_stations = stations::chosen(cache)?;
     Ok(Screen {

@@ -445,6 +445,8 @@ pub struct OrderEntry {
 
 impl From<Order> for OrderEntry {
     fn from(o: Order) -> OrderEntry {
+        // A READY or picked-up order is made, every line of it.
+        let made = matches!(o.status, OrderStatus::Ready | OrderStatus::Completed);
         OrderEntry {
             order_id: o.order_id,
             daily_num: o.daily_num,
@@ -454,8 +456,10 @@ impl From<Order> for OrderEntry {
                 .items
                 .into_iter()
                 .map(|l| OrderEntryLine {
-                    station: l.station().to_owned(),
-                    done: l.done,
+                    // Filled from the menu (`stations::route`) when the
+                    // line does not name its own.
+                    station: l.station.clone().unwrap_or_default(),
+                    done: l.done || made,
                     menu_id: l.menu_id,
                     menu_name: l.menu_name,
                     quantity: l.quantity,

@@ -460,6 +460,13 @@ fn apply_change(tx: &Transaction<'_>, event: &Event) -> Result<(), CacheError> {
             )?;
         }
         Event::OrderStatusChanged(s) => update_order(tx, &s.order_id, |o| {
+            // A recall to MAKING: to be made again, every mark undone.
+            if s.previous_status == Some(OrderStatus::Ready) && s.status == OrderStatus::Making {
+                for line in &mut o.items {
+                    line.done = false;
+                    line.done_at = None;
+                }
+            }
             o.status = s.status;
             if let Some(at) = s.updated_at {
                 o.updated_at = at;

@@ -4,8 +4,9 @@
 //! (`MAKING`); the last one makes it `READY`; a line undone on a READY order
 //! recalls it to `MAKING`.
 //!
-//! Invariant, kept here and by `status::change_status`: a PENDING order has
-//! no line done; a READY or COMPLETED order has every line done.
+//! A PENDING order has no line done. A READY or COMPLETED order counts
+//! every line done, marked or not (the expo may bump a whole order), so a
+//! mark `done` on it changes nothing; a recall to MAKING clears the marks.
 
 use chrono::{DateTime, Utc};
 use countertop_protocol::{Event, Order, OrderItemsMarked, OrderStatus, StatusMove};
@@ -42,6 +43,10 @@ pub(crate) async fn mark_items(
             order.daily_num,
             order.items.len()
         )));
+    }
+    if done && matches!(order.status, OrderStatus::Ready | OrderStatus::Completed) {
+        // Made already: a late resend, or the expo was quicker.
+        return Ok(order);
     }
     let mut changed: Vec<u32> = lines
         .iter()
@@ -102,21 +107,22 @@ pub(crate) async fn mark_items(
     Ok(order)
 }
 
-/// Marks every line of `order` done or undone (a whole order bumped to
-/// READY, or recalled from it), announcing the lines that changed.
-pub(super) async fn set_all(
+/// Undoes every mark of `order` without an event of its own: a recall
+/// `READY → MAKING` announces it (every client clears its marks on it).
+pub(super) async fn clear(
     w: &mut Writer<'_>,
     order: &mut Order,
-    done: bool,
     now: DateTime<Utc>,
 ) -> Result<(), OrderError> {
-    let changed: Vec<u32> = (0..order.items.len() as u32)
-        .filter(|&i| order.items[i as usize].done != done)
-        .collect();
-    if changed.is_empty() {
+    if order.items.iter().all(|l| !l.done) {
         return Ok(());
     }
-    announce(w, order, changed, done, now).await
+    for line in &mut order.items {
+        line.done = false;
+        line.done_at = None;
+    }
+    store::orders::set_items(&mut w.tx, &order.order_id, &order.items, now).await?;
+    Ok(())
 }
 
 /// Writes lines `changed` of `order` as `done`, and announces them.

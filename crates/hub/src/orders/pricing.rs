@@ -64,7 +64,9 @@ pub(super) async fn price(
             unit_price,
             total_price: line_total,
             options: options.options,
-            station: Some(menu.station.clone()),
+            // Not on the wire: the contract's line shape stays as it was;
+            // devices and reports route a line by its menu item's station.
+            station: None,
             done: false,
             done_at: None,
         });

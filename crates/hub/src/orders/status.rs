@@ -69,16 +69,11 @@ pub(crate) async fn change_status(
             )));
         }
     }
-    // READY means every line is made; a recall from READY means they are
-    // to be made again. Their marks follow, announced before the move.
-    match (previous, status) {
-        (OrderStatus::Making, OrderStatus::Ready) => {
-            marks::set_all(&mut w, &mut order, true, now).await?
-        }
-        (OrderStatus::Ready, OrderStatus::Making) => {
-            marks::set_all(&mut w, &mut order, false, now).await?
-        }
-        _ => {}
+    // A recall from READY means the order is to be made again: its marks
+    // go, announced by the status change itself (docs/protocol.md), so
+    // that a client of the contract hears nothing it does not know.
+    if (previous, status) == (OrderStatus::Ready, OrderStatus::Making) {
+        marks::clear(&mut w, &mut order, now).await?;
     }
     apply_move(hub, &mut w, &mut order, status, kind, now).await?;
     dashboard::refresh(hub, &mut w, now).await?;
