@@ -247,7 +247,8 @@ impl LocalPeers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Secure(pub bool);
 
-/// The plain listener's gate: a request from a peer that is not local
+/// The plain listener's gate, once the hub also serves TLS: a request from
+/// a peer that is not local
 /// that carries a token (an `Authorization` header, a `token` in the
 /// query), a pairing code (`/api/devices/pair`) or opens Socket.IO (whose
 /// handshake always carries a token) is answered `426 tls_required`, and
@@ -258,7 +259,8 @@ pub async fn require_tls(
     req: Request,
     next: Next,
 ) -> Response {
-    let secure = req.extensions().get::<Secure>().is_none_or(|s| s.0);
+    let secure = req.extensions().get::<Secure>().is_none_or(|s| s.0)
+        || !hub.tls_serving.load(std::sync::atomic::Ordering::Relaxed);
     let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()

@@ -45,6 +45,11 @@ struct TlsHub {
 
 impl TlsHub {
     async fn start() -> TlsHub {
+        TlsHub::start_serving(true).await
+    }
+
+    /// The same hub, serving TLS or only plain HTTP.
+    async fn start_serving(with_tls: bool) -> TlsHub {
         let dir = tempfile::tempdir().unwrap();
         let mut config = HubConfig::new(dir.path());
         config.backup.enabled = false;
@@ -59,7 +64,7 @@ impl TlsHub {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(countertop_hub::serve_with_tls(
             plain,
-            Some(tls),
+            with_tls.then_some(tls),
             hub.clone(),
             async move {
                 let _ = stopped.await;
@@ -634,4 +639,40 @@ async fn serve_with_tls_listen_prints_both_lines_and_answers_over_https_with_the
     assert_eq!(status, 200, "{body}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_hub_without_a_tls_address_still_takes_tokens_from_the_lan_in_plain() {
+    // The app's hosted hub today: its devices do not pin a fingerprint yet,
+    // so refusing them in plain would strand every joined computer.
+    let hub = TlsHub::start_serving(false).await;
+    let code = hub
+        .hub
+        .create_pairing_code(countertop_protocol::Role::Kiosk, "lan kiosk")
+        .await
+        .unwrap();
+    let (status, paired) = plain(
+        &hub,
+        LAN_PEER,
+        "POST",
+        "/api/devices/pair",
+        None,
+        Some(json!({"code": code.code})),
+    )
+    .await;
+    assert_eq!(status, 201, "{paired}");
+    let token = paired["token"].as_str().unwrap();
+    let before = hub.orders().await;
+    let (status, order) = plain(
+        &hub,
+        LAN_PEER,
+        "POST",
+        "/api/orders",
+        Some(token),
+        Some(order_body()),
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(hub.orders().await, before + 1);
+    hub.stop().await;
 }
