@@ -9,9 +9,10 @@
 
 use countertop_protocol::Action;
 use countertop_protocol::{
-    BackupState, Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange, DailyReportDetail,
-    Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification, NewWorkorder, PairingCode,
-    PairingCodeRequest, Present, Role, Setting, SettingValue, StopSession, Workorder,
+    BackupState, Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange,
+    DailyReportDetail, Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
+    NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting, SettingValue,
+    StopSession, Workorder,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
