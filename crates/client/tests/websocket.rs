@@ -147,7 +147,7 @@ async fn resumes_with_bearer_token_applies_events_and_stops_when_revoked() {
     assert_eq!(
         query,
         vec![
-            pair("topics", "orders,board,menu,settings,cells"),
+            pair("topics", "orders,board,menu,settings,cells,notices"),
             pair("since", "5"),
             pair("epoch", "e1"),
         ]

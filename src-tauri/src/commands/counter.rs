@@ -3,14 +3,14 @@
 //! now-serving board, a customer's signature on a display.
 
 use countertop_client::{cart, status_link, Checkout};
-use countertop_protocol::{NewOrderItem, OrderStatus, PayType, SignatureSubmission};
+use countertop_protocol::{NewOrderItem, Order, OrderStatus, PayType, SignatureSubmission};
 use tauri::{AppHandle, State, WebviewWindow};
 
 use crate::ipc::{
     CartLine, CartQuote, CellEntry, IpcError, IpcErrorCode, Pay, PlacedOrder, Serve, StatusQr,
     WaitEstimate,
 };
-use crate::station::Station;
+use crate::station::{RunningDevice, Station};
 use crate::windows;
 
 /// The kiosk's cart priced with its options, each line checked against the
@@ -136,6 +136,21 @@ pub fn status_qr(
     Ok(status_link::status_link(&device.hub, hosted, &addresses, daily_num).map(StatusQr::from))
 }
 
+/// The calling window's device and order `order_id` as its cache has it.
+fn cached_order(
+    window: &WebviewWindow,
+    station: &Station,
+    order_id: &str,
+) -> Result<(RunningDevice, Order), IpcError> {
+    let device = station.device_for(window.label())?;
+    let order = device
+        .handle
+        .cache()
+        .order(order_id)?
+        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
+    Ok((device, order))
+}
+
 /// Moves an order one step on: PENDING → MAKING → READY → COMPLETED, from
 /// the status it has on this screen (the hub refuses the move if another
 /// station moved the order meanwhile).
@@ -146,12 +161,7 @@ pub fn advance_order(
     station: State<'_, Station>,
     order_id: String,
 ) -> Result<(), IpcError> {
-    let device = station.device_for(window.label())?;
-    let order = device
-        .handle
-        .cache()
-        .order(&order_id)?
-        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
+    let (device, order) = cached_order(&window, &station, &order_id)?;
     let next = order
         .status
         .next()
@@ -170,12 +180,7 @@ pub fn recall_order(
     station: State<'_, Station>,
     order_id: String,
 ) -> Result<(), IpcError> {
-    let device = station.device_for(window.label())?;
-    let order = device
-        .handle
-        .cache()
-        .order(&order_id)?
-        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
+    let (device, order) = cached_order(&window, &station, &order_id)?;
     let back = match order.status {
         OrderStatus::Ready => OrderStatus::Making,
         OrderStatus::Completed => OrderStatus::Ready,
@@ -202,12 +207,7 @@ pub fn mark_items(
     lines: Vec<u32>,
     done: bool,
 ) -> Result<(), IpcError> {
-    let device = station.device_for(window.label())?;
-    let order = device
-        .handle
-        .cache()
-        .order(&order_id)?
-        .ok_or_else(|| IpcError::new(IpcErrorCode::Other, "no such order"))?;
+    let (device, order) = cached_order(&window, &station, &order_id)?;
     if lines.is_empty() || lines.iter().any(|&i| i as usize >= order.items.len()) {
         return Err(IpcError::new(
             IpcErrorCode::Validation,
