@@ -128,7 +128,7 @@ pub async fn write_copy(conn: &mut SqliteConnection, dest: &Path) -> anyhow::Res
         dest.display()
     );
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_private_dir(parent)?;
+        crate::private::create_dir(parent)?;
     }
     let partial = dest.with_extension("partial");
     let _ = std::fs::remove_file(&partial);
@@ -171,26 +171,13 @@ fn sync_dir(dir: Option<&Path>) {
     let _ = dir;
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
-    #[cfg(not(unix))]
-    std::fs::create_dir_all(dir)
-}
-
 /// Copies `from` into `dest` (a file in the second folder), durably.
 fn copy_file(from: &Path, dest: &Path) -> anyhow::Result<()> {
     if dest.exists() {
         return Ok(());
     }
     if let Some(parent) = dest.parent() {
-        create_private_dir(parent).with_context(|| format!("creating {}", parent.display()))?;
+        crate::private::create_dir(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     let partial = dest.with_extension("partial");
     std::fs::copy(from, &partial).with_context(|| format!("writing {}", partial.display()))?;

@@ -57,13 +57,8 @@ pub fn check_folder(data_dir: &Path) -> anyhow::Result<()> {
 
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
+    use std::os::unix::fs::PermissionsExt;
+    crate::private::create_dir(dir)?;
     let mode = std::fs::metadata(dir)?.permissions().mode();
     if mode & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
@@ -74,7 +69,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
+    crate::private::create_dir(dir)
 }
 
 /// Gives a file of the hub's owner-only access (0600), if it exists.

@@ -64,6 +64,7 @@ mod origin;
 mod pages;
 mod photos;
 mod pins;
+mod private;
 mod rate;
 mod registry;
 mod reports;

@@ -71,7 +71,7 @@ impl Identity {
                 let key_pair = rcgen::KeyPair::generate().context("making the TLS key")?;
                 // A certificate of another key would not match it.
                 let _ = std::fs::remove_file(&cert_path);
-                write_private(&key_path, &key_pair.serialize_pem())
+                crate::private::write_new(&key_path, &key_pair.serialize_pem())
                     .with_context(|| format!("writing {}", key_path.display()))?;
                 key_pair
             }
@@ -90,7 +90,7 @@ impl Identity {
             None => {
                 let cert = self_signed(&key_pair)?;
                 let _ = std::fs::remove_file(&cert_path);
-                write_private(&cert_path, &cert.pem())
+                crate::private::write_new(&cert_path, &cert.pem())
                     .with_context(|| format!("writing {}", cert_path.display()))?;
                 cert.der().clone()
             }
@@ -159,17 +159,9 @@ pub fn spki_fingerprint(cert_der: &[u8]) -> anyhow::Result<String> {
 /// The fingerprint of the hub in `data_dir`, making its key and
 /// certificate if it has none yet (`countertop-hub fingerprint`).
 pub fn fingerprint(data_dir: &Path) -> anyhow::Result<String> {
-    create_private_dir(data_dir)
+    crate::private::create_dir(data_dir)
         .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
     Ok(Identity::load_or_create(data_dir)?.fingerprint)
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -203,24 +195,6 @@ fn keep_private(path: &Path) -> anyhow::Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 /// Which peers plain HTTP trusts with tokens and pairing codes.

@@ -41,7 +41,7 @@ impl Keys {
             Ok(text) => text.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let hex = new_secret();
-                write_private(&path, &hex)
+                crate::private::write_new(&path, &hex)
                     .with_context(|| format!("creating the signing secret {}", path.display()))?;
                 hex
             }
@@ -65,7 +65,7 @@ impl Keys {
         let path = data_dir.join(SECRET_FILE);
         let fresh = data_dir.join("secret.key.new");
         let _ = std::fs::remove_file(&fresh);
-        write_private(&fresh, &new_secret())
+        crate::private::write_new(&fresh, &new_secret())
             .with_context(|| format!("writing {}", fresh.display()))?;
         std::fs::rename(&fresh, &path).with_context(|| format!("replacing {}", path.display()))
     }
@@ -115,24 +115,6 @@ impl Keys {
 fn new_secret() -> String {
     let bytes: [u8; 32] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 impl Hub {
