@@ -177,7 +177,8 @@ fn copy_file(from: &Path, dest: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(parent) = dest.parent() {
-        crate::private::create_dir(parent).with_context(|| format!("creating {}", parent.display()))?;
+        crate::private::create_dir(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let partial = dest.with_extension("partial");
     std::fs::copy(from, &partial).with_context(|| format!("writing {}", partial.display()))?;
