@@ -176,143 +176,127 @@ function ReportBody({
       </dl>
       {report.orders === 0 && report.cancellations.length === 0 && <p className="muted">{t("report.empty")}</p>}
 
-      {report.items.length > 0 && (
-        <>
-          <h2>{t("report.byItem")}</h2>
-          <table className="report-table" data-testid="report-items">
-            <thead>
-              <tr>
-                <th scope="col">{t("report.item")}</th>
-                <th scope="col">{t("report.station")}</th>
-                <th scope="col">{t("report.sold")}</th>
-                <th scope="col">{t("report.revenue")}</th>
-                <th scope="col">{t("report.median")}</th>
-                <th scope="col">{t("report.p90")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.items.map((i) => (
-                <tr key={i.menuId} data-testid={`report-item-${i.menuId}`}>
-                  <th scope="row">{i.name}</th>
-                  <td>{i.station}</td>
-                  <td className="num">{fmt.number(i.count)}</td>
-                  <td className="num">{money(i.revenue)}</td>
-                  <td className="num">{secs(i.median)}</td>
-                  <td className="num">{secs(i.p90)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      <ReportTable
+        rows={report.items.length}
+        title={t("report.byItem")}
+        testId="report-items"
+        heads={[t("report.item"), t("report.station"), t("report.sold"), t("report.revenue"), t("report.median"), t("report.p90")]}
+      >
+        {report.items.map((i) => (
+          <tr key={i.menuId} data-testid={`report-item-${i.menuId}`}>
+            <th scope="row">{i.name}</th>
+            <td>{i.station}</td>
+            <td className="num">{fmt.number(i.count)}</td>
+            <td className="num">{money(i.revenue)}</td>
+            <td className="num">{secs(i.median)}</td>
+            <td className="num">{secs(i.p90)}</td>
+          </tr>
+        ))}
+      </ReportTable>
 
-      {report.stations.length > 0 && (
-        <>
-          <h2>{t("report.byStation")}</h2>
-          <table className="report-table" data-testid="report-stations">
-            <thead>
-              <tr>
-                <th scope="col">{t("report.station")}</th>
-                <th scope="col">{t("report.sold")}</th>
-                <th scope="col">{t("report.median")}</th>
-                <th scope="col">{t("report.p90")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.stations.map((s) => (
-                <tr key={s.station} data-testid={`report-station-${s.station}`}>
-                  <th scope="row">{s.station}</th>
-                  <td className="num">{fmt.number(s.count)}</td>
-                  <td className="num">{secs(s.median)}</td>
-                  <td className="num">{secs(s.p90)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      <ReportTable
+        rows={report.stations.length}
+        title={t("report.byStation")}
+        testId="report-stations"
+        heads={[t("report.station"), t("report.sold"), t("report.median"), t("report.p90")]}
+      >
+        {report.stations.map((s) => (
+          <tr key={s.station} data-testid={`report-station-${s.station}`}>
+            <th scope="row">{s.station}</th>
+            <td className="num">{fmt.number(s.count)}</td>
+            <td className="num">{secs(s.median)}</td>
+            <td className="num">{secs(s.p90)}</td>
+          </tr>
+        ))}
+      </ReportTable>
 
-      {report.hours.length > 0 && (
-        <>
-          <h2>{t("report.byHour")}</h2>
-          <HourBars hours={report.hours} />
-          <table className="report-table" data-testid="report-hours">
-            <thead>
-              <tr>
-                <th scope="col">{t("report.hour")}</th>
-                <th scope="col">{t("report.orders")}</th>
-                <th scope="col">{t("report.revenue")}</th>
-                <th scope="col">{t("report.median")}</th>
-                <th scope="col">{t("report.p90")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.hours.map((h) => (
-                <tr key={h.hour}>
-                  <th scope="row">{fmt.hour(h.hour)}</th>
-                  <td className="num">{fmt.number(h.orders)}</td>
-                  <td className="num">{money(h.revenue)}</td>
-                  <td className="num">{secs(h.median)}</td>
-                  <td className="num">{secs(h.p90)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      <ReportTable
+        rows={report.hours.length}
+        title={t("report.byHour")}
+        testId="report-hours"
+        above={<HourBars hours={report.hours} />}
+        heads={[t("report.hour"), t("report.orders"), t("report.revenue"), t("report.median"), t("report.p90")]}
+      >
+        {report.hours.map((h) => (
+          <tr key={h.hour}>
+            <th scope="row">{fmt.hour(h.hour)}</th>
+            <td className="num">{fmt.number(h.orders)}</td>
+            <td className="num">{money(h.revenue)}</td>
+            <td className="num">{secs(h.median)}</td>
+            <td className="num">{secs(h.p90)}</td>
+          </tr>
+        ))}
+      </ReportTable>
 
-      {report.cancellations.length > 0 && (
-        <>
-          <h2>{t("report.cancellations")}</h2>
-          <table className="report-table" data-testid="report-cancelled">
-            <thead>
-              <tr>
-                <th scope="col">{t("report.order")}</th>
-                <th scope="col">{t("report.at")}</th>
-                <th scope="col">{t("report.amount")}</th>
-                <th scope="col">{t("report.reason")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.cancellations.map((c) => (
-                <tr key={c.orderId}>
-                  <th scope="row">#{c.dailyNum}</th>
-                  <td>{fmt.time(c.at)}</td>
-                  <td className="num">{money(c.amount)}</td>
-                  <td className="reason">{c.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      <ReportTable
+        rows={report.cancellations.length}
+        title={t("report.cancellations")}
+        testId="report-cancelled"
+        heads={[t("report.order"), t("report.at"), t("report.amount"), t("report.reason")]}
+      >
+        {report.cancellations.map((c) => (
+          <tr key={c.orderId}>
+            <th scope="row">#{c.dailyNum}</th>
+            <td>{fmt.time(c.at)}</td>
+            <td className="num">{money(c.amount)}</td>
+            <td className="reason">{c.reason}</td>
+          </tr>
+        ))}
+      </ReportTable>
 
-      {report.recalls.length > 0 && (
-        <>
-          <h2>{t("report.recalls")}</h2>
-          <table className="report-table">
-            <thead>
-              <tr>
-                <th scope="col">{t("report.order")}</th>
-                <th scope="col">{t("report.at")}</th>
-                <th scope="col">{t("report.move")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.recalls.map((r, i) => (
-                <tr key={`${r.orderId}-${i}`}>
-                  <th scope="row">{r.dailyNum == null ? t("common.none") : `#${r.dailyNum}`}</th>
-                  <td>{fmt.time(r.at)}</td>
-                  <td>
-                    {r.from} → {r.to}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      <ReportTable
+        rows={report.recalls.length}
+        title={t("report.recalls")}
+        heads={[t("report.order"), t("report.at"), t("report.move")]}
+      >
+        {report.recalls.map((r, i) => (
+          <tr key={`${r.orderId}-${i}`}>
+            <th scope="row">{r.dailyNum == null ? t("common.none") : `#${r.dailyNum}`}</th>
+            <td>{fmt.time(r.at)}</td>
+            <td>
+              {r.from} → {r.to}
+            </td>
+          </tr>
+        ))}
+      </ReportTable>
     </div>
+  );
+}
+
+/** One of the report's tables under its heading, left out when it has no rows. */
+function ReportTable({
+  rows,
+  title,
+  testId,
+  above,
+  heads,
+  children,
+}: {
+  rows: number;
+  title: string;
+  testId?: string;
+  above?: React.ReactNode;
+  heads: string[];
+  children: React.ReactNode;
+}) {
+  if (rows === 0) return null;
+  return (
+    <>
+      <h2>{title}</h2>
+      {above}
+      <table className="report-table" data-testid={testId}>
+        <thead>
+          <tr>
+            {heads.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </>
   );
 }
 
