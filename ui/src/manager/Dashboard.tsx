@@ -12,15 +12,19 @@ const AXIS = 20;
 /**
  * Today's figures, live: each `changed` reads the screen again. Until the
  * hub's first `dashboard:update` of the day reaches this device, today's
- * report (read from the hub when the tab opens, and again with each update)
- * gives the figures, so they are there from the moment it opens.
+ * report (read from the hub when the tab opens, and not again once the hub's
+ * own figures have come) gives the figures, so they are there from the moment it opens.
  */
 export function Dashboard({ screen }: TabProps) {
   const { t, fmt } = useT();
   const now = useNow();
   const d = screen.dashboard;
   const [report, setReport] = useState<ReportView | null>(null);
+  const today = localDay(new Date(now));
+  const hubLive = d.updatedAt != null && localDay(new Date(d.updatedAt)) === today;
   useEffect(() => {
+    // The hub's own figures have come: the report is not needed.
+    if (hubLive) return;
     let live = true;
     commands
       .dailyReport(null)
@@ -30,9 +34,7 @@ export function Dashboard({ screen }: TabProps) {
     return () => {
       live = false;
     };
-  }, [d.updatedAt]);
-  const today = localDay(new Date(now));
-  const hubLive = d.updatedAt != null && localDay(new Date(d.updatedAt)) === today;
+  }, [hubLive]);
   const fromReport = !hubLive && report != null && report.date === today ? report : null;
   const prepLive = hubLive && d.avgPrepSeconds != null && d.avgPrepSeconds > 0;
   const figures = [
