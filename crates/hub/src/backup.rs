@@ -17,13 +17,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Local, Utc};
-use countertop_protocol::{BackupState, Event, NotificationLevel, SystemNotification, Topic};
+use countertop_protocol::{BackupState, NewNotification, NotificationLevel};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::Connection;
 
-use crate::auth::random_id;
 use crate::db::DB_FILE;
-use crate::log::Routing;
 use crate::Hub;
 
 /// The backups' folder inside the data folder.
@@ -302,23 +300,24 @@ pub(crate) async fn run_periodically(hub: Hub) {
     }
 }
 
-/// A warning notice to the managers' and the counter's screens.
+/// A warning notice to the managers' and the counter's screens, sent as
+/// a manager's notice is (its message made fit for one: one line, at most
+/// 2,000 characters).
 async fn warn(hub: &Hub, title: &str, message: &str) -> anyhow::Result<()> {
-    let now = hub.clock.now();
-    let mut w = hub.log.begin().await?;
-    w.emit(
-        &Event::SystemNotification(SystemNotification {
-            id: format!("ntf-{}", random_id(10)),
+    let message: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(2000)
+        .collect();
+    crate::notices::send(
+        hub,
+        NewNotification {
             level: NotificationLevel::Warning,
             title: title.to_owned(),
-            message: message.to_owned(),
-            timestamp: now,
-        }),
-        Routing::topic(Topic::Notices),
-        now,
+            message,
+        },
     )
     .await?;
-    w.commit().await?;
     Ok(())
 }
 

@@ -271,3 +271,48 @@ async fn a_damaged_database_is_refused_naming_the_newest_good_backup_which_resto
     let (status, found) = manager.api.get(&format!("/api/orders/{order}")).await;
     assert_eq!(status, 200, "{found}");
 }
+
+#[tokio::test]
+async fn a_failing_backup_is_shown_to_the_manager_and_told_as_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the backups' folder should be: every backup fails.
+    std::fs::write(dir.path().join("backups"), b"in the way").unwrap();
+    let hub = TestHub::start_in(dir, |c| {
+        c.backup.enabled = true;
+        c.backup.check_interval = Duration::from_millis(25);
+    })
+    .await;
+    let manager = hub.pair(Role::Manager).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let state = loop {
+        let (_, state) = manager.api.get("/api/backups").await;
+        if state["lastError"].is_string() {
+            break state;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{state}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(state["lastAt"].is_null(), "{state}");
+    // The managers and the counter hear of it as a warning notice.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let notices: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT json_extract(data, '$.level'), json_extract(data, '$.title'),
+                    json_extract(data, '$.message')
+             FROM events WHERE name = 'system:notification'",
+        )
+        .fetch_all(hub.hub.pool())
+        .await
+        .unwrap();
+        if let Some((level, title, message)) = notices.first() {
+            assert_eq!(
+                (level.as_str(), title.as_str()),
+                ("warning", "Backup failed")
+            );
+            assert!(message.contains("could not back up"), "{message}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no warning notice");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
