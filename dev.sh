@@ -98,9 +98,10 @@ setup_browser_tests() {
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 }
 
-# The app's window under a virtual display and a private D-Bus, with fresh
-# XDG folders so WebKit leaves nothing behind in the user's home.
-with_display() {
+# Every test's session: the app's window under a virtual display, a private
+# D-Bus (notifications, Secret Service), a fresh kernel session keyring, and
+# fresh XDG folders so WebKit leaves nothing behind in the user's home.
+with_desktop() {
   local xdg
   xdg=$(mktemp -d)
   mkdir -p "$xdg"/{data,cache,config,runtime}
@@ -108,38 +109,34 @@ with_display() {
   local rc=0
   XDG_DATA_HOME="$xdg/data" XDG_CACHE_HOME="$xdg/cache" XDG_CONFIG_HOME="$xdg/config" \
     XDG_RUNTIME_DIR="$xdg/runtime" \
-    dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" "$@" || rc=$?
+    keyctl session - dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" "$@" || rc=$?
   rm -rf "$xdg"
   return $rc
 }
 
-# A throw-away session for tests that need real desktop services: a private
-# D-Bus (notifications, Secret Service) and a fresh kernel session keyring.
-with_services() {
-  local runtime
-  runtime=$(mktemp -d)
-  chmod 700 "$runtime"
-  local rc=0
-  XDG_RUNTIME_DIR="$runtime" keyctl session - dbus-run-session -- "$@" || rc=$?
-  rm -rf "$runtime"
-  return $rc
-}
-
 run_tests() {
+  # A one-off run has no use for incremental state, which is as big as the
+  # build itself; a developer who runs this again and again can set
+  # CARGO_INCREMENTAL=1.
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
   say "Formatting (cargo fmt --check)"
   cargo fmt --all -- --check
   build_ui
   say "Lints (cargo clippy -D warnings)"
   cargo clippy --workspace --all-targets --locked -- -D warnings
-  say "Building binaries the end-to-end tests start"
-  cargo build --workspace --bins --locked
+  # One build of every target in one feature set: the binaries the tests
+  # start and the bench smoke run are the ones built with the tests. A
+  # `cargo build --bins` (no dev-dependencies) or a `cargo test -p` of one
+  # package would resolve other features and build the whole tree again,
+  # which is what filled a CI machine's disk. Incremental state is of no use
+  # to a one-off run either (see the top of run_tests).
+  say "Building every crate, binary and test (cargo build --workspace --lib --bins --tests)"
+  cargo build --workspace --lib --bins --tests --locked
   setup_tauri_driver
   setup_browser_tests
-  say "Tests (cargo test --workspace)"
+  say "Tests (cargo test --workspace): the app window under Xvfb and tauri-driver, headless Chromium, a private D-Bus and keyring"
   local rc=0
-  with_services cargo test --workspace --exclude countertop-e2e --locked --no-fail-fast || rc=$?
-  say "End-to-end tests of the app window (Xvfb, tauri-driver) and in headless Chromium"
-  with_display cargo test -p countertop-e2e --locked --no-fail-fast || rc=$?
+  with_desktop cargo test --workspace --locked --no-fail-fast || rc=$?
   # Proves the benchmark runs against all three servers; the figures of a
   # debug build on a CI machine mean nothing (BENCHMARKS.md has the real run).
   say "Benchmark smoke run (countertop-bench --quick, debug build, no timing assertions)"
