@@ -15,6 +15,8 @@ pub enum ErrorKind {
     NotPaired,
     OrderingPaused,
     Stopped,
+    /// The hub's address answered with another key than the pinned one.
+    NotYourHub,
 }
 
 /// A failure talking to the hub, over HTTP or the WebSocket.
@@ -36,6 +38,14 @@ pub enum LinkError {
     /// The hub sent something this client does not understand.
     #[error("protocol: {0}")]
     Protocol(String),
+    /// The hub's address answered with another certificate key than the one
+    /// this device pinned when it paired: another machine, or someone in the
+    /// middle. Nothing was sent to it.
+    #[error("this is not your hub: it shows the key {} where this device paired with {}", .shown.short(), .expected.short())]
+    NotYourHub {
+        expected: crate::pin::Fingerprint,
+        shown: crate::pin::Fingerprint,
+    },
 }
 
 impl LinkError {
@@ -43,7 +53,7 @@ impl LinkError {
     pub fn is_transient(&self) -> bool {
         match self {
             LinkError::Network(_) | LinkError::Timeout | LinkError::Protocol(_) => true,
-            LinkError::Unauthorized => false,
+            LinkError::Unauthorized | LinkError::NotYourHub { .. } => false,
             LinkError::Hub { status, .. } => *status >= 500 || *status == 429 || *status == 408,
         }
     }
@@ -55,6 +65,7 @@ impl LinkError {
             LinkError::Unauthorized => ErrorKind::Hub(ErrorCode::Unauthorized),
             LinkError::Hub { body, .. } => ErrorKind::Hub(ErrorCode::parse(&body.code)),
             LinkError::Protocol(_) => ErrorKind::Protocol,
+            LinkError::NotYourHub { .. } => ErrorKind::NotYourHub,
         }
     }
 
@@ -66,6 +77,7 @@ impl LinkError {
             LinkError::Unauthorized => "unauthorized",
             LinkError::Hub { body, .. } => &body.code,
             LinkError::Protocol(_) => "protocol",
+            LinkError::NotYourHub { .. } => "not_your_hub",
         }
     }
 }

@@ -58,6 +58,7 @@ mod fixtures;
 pub mod link;
 pub mod outbox;
 pub mod photos;
+pub mod pin;
 pub mod policy;
 pub mod state;
 pub mod status_link;

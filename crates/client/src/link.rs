@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::Head
 
 use crate::error::LinkError;
 use crate::outbox::OutboxOp;
+use crate::pin::{PinnedTls, Trust};
 use crate::token::DeviceToken;
 
 /// What arrives on the socket.
@@ -96,6 +97,8 @@ pub struct HttpHub {
     base: String,
     http: reqwest::Client,
     token: Option<DeviceToken>,
+    /// For an `https://` hub: the pinned key and what handshakes saw.
+    tls: Option<PinnedTls>,
 }
 
 impl std::fmt::Debug for HttpHub {
@@ -113,26 +116,73 @@ fn network(e: reqwest::Error) -> LinkError {
 }
 
 impl HttpHub {
-    /// `base` is the hub's address, like `http://127.0.0.1:3001`.
+    /// `base` is the hub's address over plain HTTP, like
+    /// `http://127.0.0.1:3001`; an `https://` hub needs [`HttpHub::pinned`].
     pub fn new(
         base: &str,
         token: Option<DeviceToken>,
         request_timeout: Duration,
     ) -> Result<HttpHub, LinkError> {
-        let http = reqwest::Client::builder()
+        HttpHub::pinned(base, token, request_timeout, None)
+    }
+
+    /// A hub at `base`; over `https://` its certificate's key must match
+    /// `trust` (which an `http://` address does not use).
+    pub fn pinned(
+        base: &str,
+        token: Option<DeviceToken>,
+        request_timeout: Duration,
+        trust: Option<Trust>,
+    ) -> Result<HttpHub, LinkError> {
+        let base = base.trim().trim_end_matches('/');
+        let tls = if base.starts_with("https://") {
+            let trust = trust.ok_or_else(|| {
+                LinkError::Protocol(format!(
+                    "{base}: a hub over https needs the fingerprint this device paired with"
+                ))
+            })?;
+            Some(PinnedTls::new(trust))
+        } else {
+            None
+        };
+        let mut builder = reqwest::Client::builder()
             .timeout(request_timeout)
             .connect_timeout(request_timeout.min(Duration::from_secs(5)))
             // The hub closes a connection that has sent no request for 10 s;
             // letting go of idle ones first keeps a request from being sent
             // on a connection the hub is just closing.
-            .pool_idle_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(network)?;
+            .pool_idle_timeout(Duration::from_secs(5));
+        if let Some(tls) = &tls {
+            builder = builder.use_preconfigured_tls((*tls.config()).clone());
+        }
+        let http = builder.build().map_err(network)?;
         Ok(HttpHub {
-            base: base.trim_end_matches('/').to_owned(),
+            base: base.to_owned(),
             http,
             token,
+            tls,
         })
+    }
+
+    /// The pinned TLS of an `https://` hub (the key its last handshake
+    /// showed, for a pairing that binds it).
+    pub fn tls(&self) -> Option<&PinnedTls> {
+        self.tls.as_ref()
+    }
+
+    /// A failed request's error, told as "not your hub" if a handshake
+    /// was refused for another key.
+    fn checked<T>(&self, result: Result<T, LinkError>) -> Result<T, LinkError> {
+        match (result, &self.tls) {
+            (Err(LinkError::Network(_) | LinkError::Timeout), Some(tls)) if tls.take_refused().is_some() => {
+                let shown = tls.last_seen();
+                match (tls.trust(), shown) {
+                    (Trust::Pinned(expected), Some(shown)) => Err(LinkError::NotYourHub { expected, shown }),
+                    _ => Err(LinkError::Network("the hub's certificate was refused".into())),
+                }
+            }
+            (result, _) => result,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -170,7 +220,7 @@ impl HttpHub {
         if let Some(body) = body {
             request = request.json(body);
         }
-        answer(request, path).await
+        self.checked(answer(request, path).await)
     }
 
     /// Sends `body` as it is, of type `content_type` (a photo), with this
@@ -190,12 +240,16 @@ impl HttpHub {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
         }
-        answer(request, path).await
+        self.checked(answer(request, path).await)
     }
 
     /// `GET` a text the hub writes (a report's CSV) with this device's
     /// token: at most `max` bytes of UTF-8; errors as [`HttpHub::call`].
     pub(crate) async fn get_text(&self, path: &str, max: usize) -> Result<String, LinkError> {
+        self.checked(self.get_text_unchecked(path, max).await)
+    }
+
+    async fn get_text_unchecked(&self, path: &str, max: usize) -> Result<String, LinkError> {
         let mut request = self.http.get(format!("{}{}", self.base, path));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
@@ -233,12 +287,13 @@ impl HttpHub {
     /// `max` bytes, else a protocol error. The size is checked as the bytes
     /// arrive, so a larger answer is never held whole.
     pub async fn photo(&self, path: &str, max: usize) -> Result<Vec<u8>, LinkError> {
-        let mut response = self
+        let sent = self
             .http
             .get(format!("{}{}", self.base, path))
             .send()
             .await
-            .map_err(network)?;
+            .map_err(network);
+        let mut response = self.checked(sent)?;
         let status = response.status();
         if !status.is_success() {
             return Err(LinkError::Hub {
@@ -406,9 +461,15 @@ impl HubLink for HttpHub {
                 })?;
             request.headers_mut().insert("authorization", value);
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(ws_error)?;
+        let connector = match &self.tls {
+            Some(tls) => tokio_tungstenite::Connector::Rustls(tls.config()),
+            None => tokio_tungstenite::Connector::Plain,
+        };
+        let (ws, _) = self.checked(
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
+                .await
+                .map_err(ws_error),
+        )?;
         let (sink, stream) = ws.split();
         let outgoing = sink
             .sink_map_err(|e| LinkError::Network(e.to_string()))
