@@ -18,14 +18,26 @@ pub struct Args {
     /// Host the hub in this app (other devices on the LAN can join it).
     #[arg(long, conflicts_with = "hub")]
     pub host: bool,
+    /// When hosting: serve other devices on the LAN (over TLS, on the port
+    /// after --port's 3001 → 3443), remembered for the next start.
+    #[arg(long, conflicts_with_all = ["hub", "local"])]
+    pub lan: bool,
+    /// When hosting: serve this computer only (loopback), remembered.
+    #[arg(long, conflicts_with = "hub")]
+    pub local: bool,
+    /// When hosting: the hub's port (default 3001, or as remembered). The hub
+    /// keeps its port: if another program has it, Countertop says so.
+    #[arg(long, conflicts_with = "hub")]
+    pub port: Option<u16>,
     /// The role of this device when hosting: kiosk, barista, display or manager.
     #[arg(long, value_parser = parse_role)]
     pub role: Option<Role>,
-    /// Join the hub at this URL (with --pair).
+    /// Join the hub at this URL (with --pair); or give --pair the pairing
+    /// link from the manager's screen (countertop://pair?…) with no --hub.
     #[arg(long, requires = "pair")]
     pub hub: Option<String>,
     /// The six-digit pairing code from the hub.
-    #[arg(long, requires = "hub")]
+    #[arg(long)]
     pub pair: Option<String>,
     /// Keep everything of this instance here (default: the app's data folder).
     #[arg(long)]
@@ -53,13 +65,17 @@ impl Args {
             }
             screens.dedup();
             Plan::Demo { screens }
-        } else if let (Some(hub), Some(code)) = (&self.hub, &self.pair) {
+        } else if let Some(code) = &self.pair {
             Plan::Join {
-                hub: hub.clone(),
+                hub: self.hub.clone().unwrap_or_default(),
                 code: code.clone(),
             }
-        } else if self.host {
-            Plan::Host { role: self.role }
+        } else if self.host || self.lan || self.local || self.port.is_some() {
+            Plan::Host {
+                role: self.role,
+                lan: (self.lan || self.local).then_some(self.lan),
+                port: self.port,
+            }
         } else {
             Plan::Remembered { role: self.role }
         }

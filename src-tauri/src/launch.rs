@@ -2,25 +2,30 @@
 //! `--demo`), join a hub with a pairing code, or ask on first run. The
 //! choice is remembered in `launch.json` in the data folder.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use countertop_client::{AlertOutput, ConnectOptions, DesktopOutput, SilentOutput};
+use countertop_client::{
+    AlertOutput, ClientError, ConnectOptions, DesktopOutput, Fingerprint, LinkError, PairingLink,
+    SilentOutput,
+};
 use countertop_hub::{Hub, HubConfig};
 use countertop_protocol::Role;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 
-use crate::station::{RunningDevice, Station};
+use crate::station::{Hosting, RunningDevice, Station};
 
 /// How long a pairing or other one-off hub call may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The hub port a hosting instance tries first (the protocol's default).
 const DEFAULT_HUB_PORT: u16 = 3001;
+/// The port other devices join a hosting instance on, over TLS.
+const DEFAULT_TLS_PORT: u16 = 3443;
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -29,9 +34,15 @@ pub enum Plan {
     /// `screens`, side by side (kiosk and barista by default).
     Demo { screens: Vec<Role> },
     /// Host the hub here and run one device of `role` (default: the
-    /// remembered one, or barista).
-    Host { role: Option<Role> },
-    /// Pair with the hub at `hub` using `code`.
+    /// remembered one, or barista). `lan`: serve other devices over TLS
+    /// (default: as remembered, else this computer only).
+    Host {
+        role: Option<Role>,
+        lan: Option<bool>,
+        port: Option<u16>,
+    },
+    /// Pair with the hub at `hub` using `code` (or the pairing link in
+    /// `code`, which names the hub and its key).
     Join { hub: String, code: String },
     /// Use what was chosen before, or ask (first run).
     Remembered { role: Option<Role> },
@@ -41,8 +52,21 @@ pub enum Plan {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "camelCase")]
 pub enum Remembered {
-    Host { role: Role, port: u16 },
+    #[serde(rename_all = "camelCase")]
+    Host {
+        role: Role,
+        port: u16,
+        /// Serving other devices on the LAN (over TLS on `tls_port`).
+        #[serde(default)]
+        lan: bool,
+        #[serde(default = "default_tls_port")]
+        tls_port: u16,
+    },
     Join,
+}
+
+fn default_tls_port() -> u16 {
+    DEFAULT_TLS_PORT
 }
 
 fn launch_file(data_dir: &Path) -> PathBuf {
@@ -71,36 +95,78 @@ pub fn device_dir(data_dir: &Path, key: &str) -> PathBuf {
     data_dir.join("devices").join(key)
 }
 
-/// Starts the hub on all interfaces (so other devices on the LAN can join),
-/// preferring `port`; returns the URL this instance's devices use.
-pub async fn host_hub(station: &Station, port: Option<u16>) -> anyhow::Result<(Hub, u16)> {
+/// Where a hosted hub listens.
+#[derive(Debug, Clone, Copy)]
+pub enum Listen {
+    /// Any free port on loopback (the demo).
+    AnyLocal,
+    /// `port` on loopback only: one computer at the counter.
+    Local { port: u16 },
+    /// Other devices too: `port` on every address for the public pages
+    /// (tokens from the LAN are refused there with 426), and `tls_port`
+    /// over TLS for the devices that join.
+    Lan { port: u16, tls_port: u16 },
+}
+
+/// Binds `port` on `ip`, or says plainly that another program has it: a
+/// hosted hub keeps its port, so the devices that joined it find it again.
+async fn bind(ip: IpAddr, port: u16, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(SocketAddr::from((ip, port)))
+        .await
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                anyhow::anyhow!(
+                    "port {port} ({what}) is taken by another program (maybe another Countertop). \
+                     The hub keeps its port so that devices which joined it find it again: \
+                     close that program, or start with --port to choose another port."
+                )
+            } else {
+                anyhow::anyhow!("cannot listen on {ip}:{port} ({what}): {e}")
+            }
+        })
+}
+
+/// Starts the hub as `listen` says; returns the hub and its plain port.
+/// This instance's own devices use `http://127.0.0.1:port`.
+pub async fn host_hub(station: &Station, listen: Listen) -> anyhow::Result<(Hub, u16)> {
     let config = HubConfig::new(station.data_dir.join("hub"));
     let hub = Hub::open(config).await.context("opening the hub")?;
-    let mut listener = None;
-    if let Some(port) = port {
-        match tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))).await {
-            Ok(l) => listener = Some(l),
-            Err(e) => tracing::warn!(port, error = %e, "hub port taken; using a free one"),
-        }
-    }
-    let listener = match listener {
-        Some(l) => l,
-        None => tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
-            .await
-            .context("binding the hub's port")?,
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let (listener, tls) = match listen {
+        Listen::AnyLocal => (bind(loopback, 0, "the hub").await?, None),
+        Listen::Local { port } => (bind(loopback, port, "the hub").await?, None),
+        Listen::Lan { port, tls_port } => (
+            bind(any, port, "the hub's public pages").await?,
+            Some(bind(any, tls_port, "the hub over TLS").await?),
+        ),
     };
     let port = listener.local_addr()?.port();
+    let tls_port = match &tls {
+        Some(l) => Some(l.local_addr()?.port()),
+        None => None,
+    };
     let url = format!("http://127.0.0.1:{port}");
-    tracing::info!(%url, "hosting the hub (reachable on this machine's LAN addresses too)");
+    match tls_port {
+        Some(tls_port) => tracing::info!(%url, tls_port, "hosting the hub for the LAN (devices join over TLS)"),
+        None => tracing::info!(%url, "hosting the hub for this computer only"),
+    }
     station.set_hub_url(&url);
-    // Tools and tests find the running hub here (its port may change).
-    let note = serde_json::json!({ "url": url, "port": port });
+    station.set_hosting(Hosting {
+        port,
+        tls_port,
+        fingerprint: hub.tls.fingerprint.clone(),
+    });
+    // Tools and tests find the running hub here.
+    let note = serde_json::json!({ "url": url, "port": port, "tlsPort": tls_port });
     if let Err(e) = std::fs::write(station.data_dir.join("hub.json"), note.to_string()) {
         tracing::warn!(error = %e, "cannot write hub.json");
     }
     let serving = hub.clone();
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = countertop_hub::serve(listener, serving, std::future::pending()).await {
+        if let Err(e) =
+            countertop_hub::serve_with_tls(listener, tls, serving, std::future::pending()).await
+        {
             tracing::error!(error = %e, "the hub stopped");
         }
     });
@@ -137,7 +203,9 @@ pub async fn pair_locally(
     Ok(())
 }
 
-/// Pairs the device folder `key` with a remote hub.
+/// Pairs the device folder `key` with a remote hub: by a pairing link
+/// (which pins the hub's key before the code is sent), else by the code
+/// typed for the address typed.
 pub async fn pair_remote(
     station: &Station,
     key: &str,
@@ -145,10 +213,58 @@ pub async fn pair_remote(
     code: &str,
 ) -> anyhow::Result<()> {
     let dir = device_dir(&station.data_dir, key);
-    countertop_client::pair(hub, code.trim(), &dir, REQUEST_TIMEOUT)
+    let (hub, code, fingerprint) = read_join(hub, code)?;
+    countertop_client::pair_pinned(&hub, &code, fingerprint, &dir, REQUEST_TIMEOUT)
         .await
-        .with_context(|| format!("pairing with {hub}"))?;
+        .map_err(|e| anyhow::anyhow!(join_error(&hub, &e)))?;
     Ok(())
+}
+
+/// What the join screen was given: a pairing link (in either field), or an
+/// address and a code.
+fn read_join(hub: &str, code: &str) -> anyhow::Result<(String, String, Option<Fingerprint>)> {
+    let link = [code, hub]
+        .into_iter()
+        .find(|text| text.trim_start().starts_with("countertop:"));
+    if let Some(text) = link {
+        let link = PairingLink::parse(text).map_err(anyhow::Error::msg)?;
+        return Ok((link.hub, link.code, Some(link.fingerprint)));
+    }
+    let hub = hub.trim();
+    let hub = if hub.contains("://") {
+        hub.to_owned()
+    } else {
+        format!("http://{hub}")
+    };
+    Ok((hub, code.trim().to_owned(), None))
+}
+
+/// A join error said as the person at the new device can act on it.
+fn join_error(hub: &str, e: &ClientError) -> String {
+    match e {
+        ClientError::Link(LinkError::Network(_) | LinkError::Timeout) => {
+            format!("No hub answers at {hub}. Check the address on the manager's pairing screen, and that both computers are on the same network.")
+        }
+        ClientError::Link(LinkError::NotYourHub { .. }) => {
+            format!("The computer at {hub} is not the hub of this pairing link (its key differs). Scan the code again from the manager's screen.")
+        }
+        ClientError::Link(LinkError::Hub { status: 426, .. }) => {
+            "This hub takes pairing only over its secure address: use the pairing link or QR code from the manager's pairing screen.".to_owned()
+        }
+        ClientError::Link(LinkError::Hub { status: 429, .. }) => {
+            "Too many wrong codes were tried: wait a minute, then ask the manager for a new code.".to_owned()
+        }
+        ClientError::Link(LinkError::Hub { body, .. }) if body.code == "code_expired" => {
+            "This code has expired: codes last ten minutes. Ask the manager for a new one.".to_owned()
+        }
+        ClientError::Link(LinkError::Hub { status: 400 | 401 | 404, .. }) => {
+            "This code is wrong or was used already. Ask the manager for a new one.".to_owned()
+        }
+        ClientError::Link(LinkError::Protocol(message)) if message.contains("https") => {
+            "A hub over https:// is joined with its pairing link or QR code from the manager's pairing screen.".to_owned()
+        }
+        other => format!("Pairing with {hub} failed: {other}"),
+    }
 }
 
 /// Opens the paired device `key` and starts its connection and forwarder.
@@ -197,17 +313,43 @@ pub async fn start_single<R: Runtime>(
     let previous = remembered(&station.data_dir);
     match plan {
         Plan::Demo { .. } => anyhow::bail!("the demo runs several devices"),
-        Plan::Host { role } => {
-            let (role, port) = match (role, previous) {
-                (Some(role), Some(Remembered::Host { port, .. })) => (role, port),
-                (None, Some(Remembered::Host { role, port })) => (role, port),
-                (Some(role), _) => (role, DEFAULT_HUB_PORT),
-                (None, _) => (Role::Barista, DEFAULT_HUB_PORT),
+        Plan::Host { role, lan, port } => {
+            let (remembered_role, remembered_port, remembered_lan, tls_port) = match previous {
+                Some(Remembered::Host {
+                    role,
+                    port,
+                    lan,
+                    tls_port,
+                }) => (Some(role), port, lan, tls_port),
+                _ => (None, DEFAULT_HUB_PORT, false, DEFAULT_TLS_PORT),
             };
-            let (hub, port) = host_hub(station, Some(port)).await?;
+            let role = role.or(remembered_role).unwrap_or(Role::Barista);
+            let port = port.unwrap_or(remembered_port);
+            let lan = lan.unwrap_or(remembered_lan);
+            // The TLS port follows a port chosen with --port (3001 → 3443,
+            // 4001 → 4443), so two instances on one machine do not collide.
+            let tls_port = if port == remembered_port {
+                tls_port
+            } else {
+                port.wrapping_add(DEFAULT_TLS_PORT - DEFAULT_HUB_PORT)
+            };
+            let listen = if lan {
+                Listen::Lan { port, tls_port }
+            } else {
+                Listen::Local { port }
+            };
+            let (hub, port) = host_hub(station, listen).await?;
             let key = role.as_str();
             pair_locally(station, &hub, key, role, &format!("{} here", role.as_str())).await?;
-            remember(&station.data_dir, &Remembered::Host { role, port })?;
+            remember(
+                &station.data_dir,
+                &Remembered::Host {
+                    role,
+                    port,
+                    lan,
+                    tls_port,
+                },
+            )?;
             start_device(app, station, key).await?;
             Ok(key.to_owned())
         }
@@ -220,7 +362,12 @@ pub async fn start_single<R: Runtime>(
         Plan::Remembered { role } => {
             match previous {
                 Some(Remembered::Host { .. }) => {
-                    Box::pin(start_single(app, station, Plan::Host { role })).await
+                    let plan = Plan::Host {
+                        role,
+                        lan: None,
+                        port: None,
+                    };
+                    Box::pin(start_single(app, station, plan)).await
                 }
                 Some(Remembered::Join) => {
                     if role.is_some() {
@@ -231,7 +378,12 @@ pub async fn start_single<R: Runtime>(
                 }
                 None => match role {
                     Some(role) => {
-                        Box::pin(start_single(app, station, Plan::Host { role: Some(role) })).await
+                        let plan = Plan::Host {
+                            role: Some(role),
+                            lan: None,
+                            port: None,
+                        };
+                        Box::pin(start_single(app, station, plan)).await
                     }
                     None => anyhow::bail!("first run: nothing chosen yet"),
                 },
@@ -278,7 +430,7 @@ pub async fn start_demo<R: Runtime>(
     station: &Station,
     screens: &[Role],
 ) -> anyhow::Result<Vec<String>> {
-    let (hub, _port) = host_hub(station, None).await?;
+    let (hub, _port) = host_hub(station, Listen::AnyLocal).await?;
     let mut keys = Vec::new();
     for &role in screens {
         let key = role.as_str();

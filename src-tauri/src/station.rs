@@ -47,7 +47,21 @@ struct Inner {
     /// (`access::grant`); a window keeps it for good.
     granted: HashMap<String, ScreenKind>,
     hub_url: Option<String>,
+    /// How the hosted hub serves the LAN, when this instance hosts it.
+    hosting: Option<Hosting>,
     open_orders: Option<OpenOrdersListener>,
+}
+
+/// How this instance's hub serves other devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hosting {
+    /// The plain port (loopback only, or the LAN's public pages).
+    pub port: u16,
+    /// The TLS port other devices join on; none when the hub serves this
+    /// computer only.
+    pub tls_port: Option<u16>,
+    /// The fingerprint of the hub's certificate key.
+    pub fingerprint: String,
 }
 
 /// Shared by the commands (as Tauri state) and the event forwarders.
@@ -77,6 +91,14 @@ impl Station {
 
     pub fn hub_url(&self) -> Option<String> {
         self.lock().hub_url.clone()
+    }
+
+    pub fn set_hosting(&self, hosting: Hosting) {
+        self.lock().hosting = Some(hosting);
+    }
+
+    pub fn hosting(&self) -> Option<Hosting> {
+        self.lock().hosting.clone()
     }
 
     /// Adds a running device and starts forwarding its core events to the

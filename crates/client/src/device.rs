@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use countertop_protocol::Role;
+use countertop_protocol::{Paired, Role};
 use tokio::sync::mpsc;
 
 use crate::admin::HubApi;
@@ -19,6 +19,7 @@ use crate::connection::{spawn, ConnectionConfig, ConnectionHandle};
 use crate::error::{CacheError, ClientError};
 use crate::link::HttpHub;
 use crate::photos::Photos;
+use crate::pin::{Fingerprint, Trust};
 use crate::policy::{Heartbeat, ReconnectPolicy};
 use crate::state::CoreEvent;
 use crate::token::{DeviceToken, TokenStore, TokenVault};
@@ -153,14 +154,40 @@ async fn refresh_token(link: HttpHub, cache: Cache, mut device: DeviceInfo, data
 
 /// Pairs the device of `data_dir` with `hub` using a one-time `code`, and
 /// stores its token. Returns who the device now is and where the token went.
+/// An `https://` hub needs the `fingerprint` of its key (from a pairing link
+/// or QR code), which is pinned from then on.
 pub async fn pair(
     hub: &str,
     code: &str,
     data_dir: &Path,
     request_timeout: Duration,
 ) -> Result<(DeviceInfo, TokenStore), ClientError> {
-    let link = HttpHub::new(hub, None, request_timeout)?;
+    pair_pinned(hub, code, None, data_dir, request_timeout).await
+}
+
+/// [`pair`], pinning `fingerprint` for an `https://` hub: the code is sent
+/// only after the handshake showed that key.
+pub async fn pair_pinned(
+    hub: &str,
+    code: &str,
+    fingerprint: Option<Fingerprint>,
+    data_dir: &Path,
+    request_timeout: Duration,
+) -> Result<(DeviceInfo, TokenStore), ClientError> {
+    let link = HttpHub::pinned(hub, None, request_timeout, fingerprint.map(Trust::Pinned))?;
     let paired = link.pair(code).await?;
+    let fingerprint = link.tls().and(fingerprint);
+    store_pairing(data_dir, link.base(), paired, fingerprint).await
+}
+
+/// Keeps what pairing gave: the token in the vault, the device (and the
+/// pinned key) in the cache.
+pub async fn store_pairing(
+    data_dir: &Path,
+    hub: &str,
+    paired: Paired,
+    fingerprint: Option<Fingerprint>,
+) -> Result<(DeviceInfo, TokenStore), ClientError> {
     let cache = Cache::open(data_dir)?;
     let vault = TokenVault::for_folder(data_dir);
     let token = DeviceToken::new(paired.token);
@@ -169,8 +196,9 @@ pub async fn pair(
         device_id: paired.device_id,
         role: paired.role,
         name: paired.name,
-        hub: link.base().to_owned(),
+        hub: hub.to_owned(),
         token_expires_at: Some(paired.expires_at),
+        hub_fingerprint: fingerprint,
     };
     cache.set_device(&device)?;
     Ok((device, store))
@@ -188,7 +216,8 @@ pub async fn connect(
         .await??
         .ok_or(ClientError::NotPaired)?;
     let hub = options.hub.clone().unwrap_or_else(|| device.hub.clone());
-    let link = HttpHub::new(&hub, Some(token), options.request_timeout)?;
+    let trust = device.hub_fingerprint.map(Trust::Pinned);
+    let link = HttpHub::pinned(&hub, Some(token), options.request_timeout, trust)?;
     let refresh_due = device
         .token_expires_at
         .is_some_and(|at| at - options.clock.now() < chrono::Duration::days(TOKEN_REFRESH_DAYS));

@@ -181,8 +181,10 @@ pub async fn setup(
         return session(window, app.state::<Station>());
     }
     let plan = match choice {
-        SetupChoice::Host { role } => launch::Plan::Host {
+        SetupChoice::Host { role, lan } => launch::Plan::Host {
             role: Some(role.into()),
+            lan: Some(lan),
+            port: None,
         },
         SetupChoice::Join { hub_url, code } => launch::Plan::Join { hub: hub_url, code },
     };

@@ -13,6 +13,9 @@ use super::views::{OptionGroupEntry, RoleName, WorkorderLineEntry};
 pub enum SetupChoice {
     Host {
         role: RoleName,
+        /// Other devices will join this one: serve the LAN over TLS.
+        #[serde(default)]
+        lan: bool,
     },
     #[serde(rename_all = "camelCase")]
     Join {

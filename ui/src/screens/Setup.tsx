@@ -20,16 +20,23 @@ export function Setup({
   const [role, setRole] = useState<RoleName>("barista");
   const [hubUrl, setHubUrl] = useState(removed?.hubUrl || "http://");
   const [code, setCode] = useState("");
+  const [link, setLink] = useState("");
+  const [lan, setLan] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const ids = useId();
 
-  const codeOk = /^\d{6}$/.test(code);
+  const linkGiven = link.trim() !== "";
+  const codeOk = linkGiven ? link.trim().startsWith("countertop://pair?") : /^\d{6}$/.test(code);
   const submit = () => {
     setBusy(true);
     setError(null);
     const choice =
-      mode === "host" ? { mode: "host" as const, role } : { mode: "join" as const, hubUrl, code };
+      mode === "host"
+        ? { mode: "host" as const, role, lan }
+        : linkGiven
+          ? { mode: "join" as const, hubUrl: "", code: link.trim() }
+          : { mode: "join" as const, hubUrl, code };
     commands
       .setup(choice)
       .then(onDone)
@@ -66,21 +73,37 @@ export function Setup({
               <strong>{t(`role.${r}`)}</strong> — {t(`role.${r}What`)}
             </label>
           ))}
+          <label className={`lan ${lan ? "on" : ""}`}>
+            <input type="checkbox" data-testid="setup-lan" checked={lan} onChange={(e) => setLan(e.target.checked)} />
+            <strong>{t("setup.lan")}</strong> — {t("setup.lanWhat")}
+          </label>
         </fieldset>
       ) : (
         <div className="join">
+          <label htmlFor={`${ids}-link`}>{t("setup.pairingLink")}</label>
+          <input
+            id={`${ids}-link`}
+            data-testid="setup-link"
+            value={link}
+            onChange={(e) => setLink(e.target.value)}
+            placeholder="countertop://pair?…"
+            aria-describedby={`${ids}-link-hint`}
+          />
+          <p className="hint" id={`${ids}-link-hint`}>{t("setup.pairingLinkHint")}</p>
           <label htmlFor={`${ids}-hub`}>{t("setup.hubAddress")}</label>
           <input
             id={`${ids}-hub`}
             value={hubUrl}
+            disabled={linkGiven}
             onChange={(e) => setHubUrl(e.target.value)}
-            placeholder="http://192.168.1.20:3001"
+            placeholder="https://192.168.1.20:3443"
           />
           <label htmlFor={`${ids}-code`}>{t("setup.pairingCode")}</label>
           <input
             id={`${ids}-code`}
             data-testid="setup-code"
             value={code}
+            disabled={linkGiven}
             inputMode="numeric"
             autoComplete="one-time-code"
             maxLength={6}

@@ -26,6 +26,10 @@ pub struct DeviceInfo {
     /// When the device token runs out (refreshed when under 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_expires_at: Option<countertop_protocol::Timestamp>,
+    /// The key of the hub's certificate, pinned at pairing over TLS: every
+    /// later handshake must show it (none for a hub over plain loopback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_fingerprint: Option<crate::pin::Fingerprint>,
 }
 
 impl Cache {

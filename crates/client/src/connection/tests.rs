@@ -669,6 +669,7 @@ async fn alert_dedupe_survives_a_lost_cursor() {
             name: "n".into(),
             hub: "h".into(),
             token_expires_at: None,
+            hub_fingerprint: None,
         })
         .unwrap();
     assert_eq!(cache.cursor().unwrap().seq, 0);
