@@ -148,7 +148,9 @@ pub async fn host_hub(station: &Station, listen: Listen) -> anyhow::Result<(Hub,
     };
     let url = format!("http://127.0.0.1:{port}");
     match tls_port {
-        Some(tls_port) => tracing::info!(%url, tls_port, "hosting the hub for the LAN (devices join over TLS)"),
+        Some(tls_port) => {
+            tracing::info!(%url, tls_port, "hosting the hub for the LAN (devices join over TLS)")
+        }
         None => tracing::info!(%url, "hosting the hub for this computer only"),
     }
     station.set_hub_url(&url);
@@ -157,6 +159,7 @@ pub async fn host_hub(station: &Station, listen: Listen) -> anyhow::Result<(Hub,
         tls_port,
         fingerprint: hub.tls.fingerprint.clone(),
     });
+    station.set_hosted_hub(hub.clone());
     // Tools and tests find the running hub here.
     let note = serde_json::json!({ "url": url, "port": port, "tlsPort": tls_port });
     if let Err(e) = std::fs::write(station.data_dir.join("hub.json"), note.to_string()) {

@@ -49,6 +49,8 @@ struct Inner {
     hub_url: Option<String>,
     /// How the hosted hub serves the LAN, when this instance hosts it.
     hosting: Option<Hosting>,
+    /// The hub this instance hosts, for codes made at the hosting computer.
+    hosted_hub: Option<countertop_hub::Hub>,
     open_orders: Option<OpenOrdersListener>,
 }
 
@@ -99,6 +101,14 @@ impl Station {
 
     pub fn hosting(&self) -> Option<Hosting> {
         self.lock().hosting.clone()
+    }
+
+    pub fn set_hosted_hub(&self, hub: countertop_hub::Hub) {
+        self.lock().hosted_hub = Some(hub);
+    }
+
+    pub fn hosted_hub(&self) -> Option<countertop_hub::Hub> {
+        self.lock().hosted_hub.clone()
     }
 
     /// Adds a running device and starts forwarding its core events to the

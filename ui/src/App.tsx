@@ -6,6 +6,7 @@ import { Kiosk } from "./screens/Kiosk";
 import { Barista } from "./screens/Barista";
 import { Board } from "./screens/Board";
 import { Setup } from "./screens/Setup";
+import { NotYourHub } from "./screens/NotYourHub";
 import { Display } from "./screens/Display";
 import { Manager } from "./manager/Manager";
 
@@ -25,6 +26,8 @@ function Window() {
   const [session, setSession] = useState<Session | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [removed, setRemoved] = useState<Removed | null>(null);
+  /** The hub's address answered with another key: why (null when it is ours). */
+  const [stranger, setStranger] = useState<string | null>(null);
   const askedOnce = useRef(false);
   const removedRef = useRef(removed);
   removedRef.current = removed;
@@ -52,6 +55,7 @@ function Window() {
         .screen()
         .then((s) => {
           if (alive && s.status.state === "rejected") setRemoved({ message: s.status.message, hubUrl });
+          if (alive && s.status.state === "not_your_hub") setStranger(s.status.message ?? "");
         })
         .catch(() => {});
     }
@@ -59,7 +63,10 @@ function Window() {
       const update = event.payload;
       if (update.kind === "status" && update.state === "rejected") {
         setRemoved({ message: update.message, hubUrl });
+      } else if (update.kind === "status" && update.state === "not_your_hub") {
+        setStranger(update.message ?? "");
       } else if (update.kind === "status" && update.state === "live") {
+        setStranger(null);
         // Paired again from another window of this device (the board opened
         // from a barista screen, say): this one is back too.
         if (removedRef.current) {
@@ -76,6 +83,18 @@ function Window() {
 
   if (error) return <div className="fatal" role="alert">{t("app.cannotStart", { error })}</div>;
   if (!session) return <div className="loading">{t("app.starting")}</div>;
+  if (stranger !== null && !removed) {
+    return (
+      <NotYourHub
+        message={stranger}
+        hubUrl={session.hub}
+        onPairAgain={() => {
+          setStranger(null);
+          setRemoved({ message: stranger, hubUrl: session.hub });
+        }}
+      />
+    );
+  }
   if (removed) {
     return (
       <Setup

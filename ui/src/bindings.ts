@@ -255,6 +255,27 @@ async createPairingCode(role: RoleName, name: string) : Promise<PairingCodeView>
     return await TAURI_INVOKE("create_pairing_code", { role, name });
 },
 /**
+ * This hub as other devices reach it (any screen of a staff device).
+ */
+async hubInfo() : Promise<HubInfoView> {
+    return await TAURI_INVOKE("hub_info");
+},
+/**
+ * Serves other devices on the LAN (over TLS), or this computer only: kept
+ * for the next start, then Countertop restarts to listen anew (manager,
+ * on the hosting computer).
+ */
+async setLan(on: boolean) : Promise<null> {
+    return await TAURI_INVOKE("set_lan", { on });
+},
+/**
+ * A pairing code made on the hosting computer by whoever works at it (a
+ * hosting barista has no manager screen): straight into the hub here.
+ */
+async hostPairingCode(role: RoleName, name: string) : Promise<PairingCodeView> {
+    return await TAURI_INVOKE("host_pairing_code", { role, name });
+},
+/**
  * Creates a workorder (manager).
  */
 async createWorkorder(input: NewWorkorderInput) : Promise<WorkorderEntry> {
@@ -459,6 +480,22 @@ hour: number; orders: number; revenue: number;
  */
 count: number; median: number | null; p90: number | null }
 /**
+ * The hub as other devices reach it, for the manager's settings.
+ */
+export type HubInfoView = { 
+/**
+ * This computer hosts the hub.
+ */
+hosting: boolean; 
+/**
+ * The hosted hub serves other devices on the LAN (over TLS).
+ */
+lan: boolean; port: number | null; tlsPort: number | null; 
+/**
+ * Where other devices join (empty: this computer only).
+ */
+addresses: string[]; fingerprint: string | null; fingerprintShort: string | null }
+/**
  * The one error every command returns: a `code` the UI branches on and a
  * sentence for people.
  */
@@ -494,10 +531,29 @@ export type IpcErrorCode =
 "validation" | "other"
 export type ItemRow = { menuId: string; name: string; station: string; count: number; revenue: number; median: number | null; p90: number | null }
 /**
+ * What a new device needs to join: the hub's address over TLS, the
+ * fingerprint of its key, and the pairing link (and its QR code) that
+ * carries both with the code.
+ */
+export type JoinView = { link: string; qrSvg: string; address: string; 
+/**
+ * Every LAN address of the hub, the first one in the link.
+ */
+addresses: string[]; fingerprint: string; 
+/**
+ * Its first eight digits, "3f2a 9c01", to compare by eye.
+ */
+fingerprintShort: string }
+/**
  * One option of an order line, priced, by name.
  */
 export type LineOptionEntry = { group: string; choice: string; priceDelta: number }
-export type LinkState = "connecting" | "live" | "reconnecting" | "offline" | "rejected"
+export type LinkState = "connecting" | "live" | "reconnecting" | "offline" | "rejected" | 
+/**
+ * The hub's address answered with another key than the one pinned at
+ * pairing: nothing is sent to it.
+ */
+"not_your_hub"
 /**
  * The connection as the indicator shows it.
  */
@@ -588,7 +644,12 @@ station: string;
  * Whether its station marked it done.
  */
 done: boolean }
-export type PairingCodeView = { code: string; expiresAt: string; role: RoleName; name: string }
+export type PairingCodeView = { code: string; expiresAt: string; role: RoleName; name: string; 
+/**
+ * How a new device joins with it; none when the hub serves this
+ * computer only.
+ */
+join: JoinView | null }
 export type Pay = "CARD" | "CASH" | "CELL"
 export type PhotoEntry = { url: string; thumbUrl: string }
 /**
@@ -702,7 +763,7 @@ hosting: boolean }
 /**
  * The first-run choice: host the hub here, or join one.
  */
-export type SetupChoice = { mode: "host"; role: RoleName } | { mode: "join"; hubUrl: string; code: string }
+export type SetupChoice = { mode: "host"; role: RoleName; lan?: boolean } | { mode: "join"; hubUrl: string; code: string }
 export type SignatureEntry = { signerName: string; signatureSvg: string; signedAt: string }
 /**
  * What a screen says of its device's sound.

@@ -310,9 +310,10 @@ pub async fn create_pairing_code(
     role: RoleName,
     name: String,
 ) -> Result<PairingCodeView, IpcError> {
-    let (_, api) = api_of(&window, &station)?;
+    let (device, api) = api_of(&window, &station)?;
     let code = api.create_pairing_code(role.into(), name.trim()).await?;
-    Ok(PairingCodeView::new(code, role, name.trim().to_owned()))
+    let join = super::hub::join_view(&station, &device, &code.code);
+    Ok(PairingCodeView::new(code, role, name.trim().to_owned()).with_join(join))
 }
 
 /// Creates a workorder (manager).

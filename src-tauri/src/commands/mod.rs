@@ -6,6 +6,7 @@
 mod backups;
 mod counter;
 mod device;
+mod hub;
 mod manage;
 mod reports;
 mod session;
@@ -13,6 +14,7 @@ mod session;
 pub use backups::*;
 pub use counter::*;
 pub use device::*;
+pub use hub::*;
 pub use manage::*;
 pub use reports::*;
 pub use session::*;

@@ -18,10 +18,7 @@ pub enum SetupChoice {
         lan: bool,
     },
     #[serde(rename_all = "camelCase")]
-    Join {
-        hub_url: String,
-        code: String,
-    },
+    Join { hub_url: String, code: String },
 }
 
 /// One line of the kiosk's cart.

@@ -501,6 +501,10 @@ pub enum LinkState {
     Reconnecting,
     Offline,
     Rejected,
+    /// The hub's address answered with another key than the one pinned at
+    /// pairing: nothing is sent to it.
+    #[serde(rename = "not_your_hub")]
+    NotYourHub,
 }
 
 impl From<Status> for LinkStatus {
@@ -515,6 +519,9 @@ impl From<Status> for LinkStatus {
             }
             ConnectionState::Suspended { .. } | ConnectionState::Stopped => {
                 (LinkState::Offline, None, None, None)
+            }
+            ConnectionState::Rejected { code, message } if code == "not_your_hub" => {
+                (LinkState::NotYourHub, None, None, Some(message))
             }
             ConnectionState::Rejected { message, .. } => {
                 (LinkState::Rejected, None, None, Some(message))
@@ -808,6 +815,9 @@ pub struct PairingCodeView {
     pub expires_at: String,
     pub role: RoleName,
     pub name: String,
+    /// How a new device joins with it; none when the hub serves this
+    /// computer only.
+    pub join: Option<JoinView>,
 }
 
 impl PairingCodeView {
@@ -817,8 +827,45 @@ impl PairingCodeView {
             expires_at: code.expires_at.to_rfc3339(),
             role,
             name,
+            join: None,
         }
     }
+
+    pub fn with_join(self, join: Option<JoinView>) -> PairingCodeView {
+        PairingCodeView { join, ..self }
+    }
+}
+
+/// What a new device needs to join: the hub's address over TLS, the
+/// fingerprint of its key, and the pairing link (and its QR code) that
+/// carries both with the code.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinView {
+    pub link: String,
+    pub qr_svg: String,
+    pub address: String,
+    /// Every LAN address of the hub, the first one in the link.
+    pub addresses: Vec<String>,
+    pub fingerprint: String,
+    /// Its first eight digits, "3f2a 9c01", to compare by eye.
+    pub fingerprint_short: String,
+}
+
+/// The hub as other devices reach it, for the manager's settings.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct HubInfoView {
+    /// This computer hosts the hub.
+    pub hosting: bool,
+    /// The hosted hub serves other devices on the LAN (over TLS).
+    pub lan: bool,
+    pub port: Option<u16>,
+    pub tls_port: Option<u16>,
+    /// Where other devices join (empty: this computer only).
+    pub addresses: Vec<String>,
+    pub fingerprint: Option<String>,
+    pub fingerprint_short: Option<String>,
 }
 
 /// The kiosk's link for a customer's phone: the hub's status page of an

@@ -14,6 +14,8 @@ function label(status: LinkStatus, t: I18n["t"]): string {
       return t("status.offline");
     case "rejected":
       return t("status.rejected");
+    case "not_your_hub":
+      return t("status.notYourHub");
   }
 }
 

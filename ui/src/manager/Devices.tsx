@@ -2,6 +2,7 @@ import { useId, useState } from "react";
 import { commands, type DeviceEntry, type PairingCodeView, type RoleName } from "../bindings";
 import { useNow } from "../core";
 import { Dialog } from "../components/Dialog";
+import { PairingCodeBox } from "../components/PairingCodeBox";
 import { useT } from "../i18n";
 import { useAction, useDevices, type TabProps } from "./common";
 
@@ -20,8 +21,6 @@ export function Devices({ onError }: TabProps) {
   const [code, setCode] = useState<PairingCodeView | null>(null);
   const [revoking, setRevoking] = useState<DeviceEntry | null>(null);
   const ids = useId();
-
-  const left = code ? Math.max(0, (Date.parse(code.expiresAt) - now) / 1000) : 0;
 
   return (
     <section className="devices" aria-labelledby="devices-heading">
@@ -61,15 +60,7 @@ export function Devices({ onError }: TabProps) {
           {t("dev.create")}
         </button>
       </form>
-      {code && (
-        <div className={`pairing-code-box ${left <= 0 ? "expired" : ""}`} role="status">
-          <p>{t("dev.codeFor", { name: code.name, role: t(`role.${code.role}`) })}</p>
-          <div className="pairing-code" data-testid="pairing-code" aria-label={code.code.split("").join(" ")}>
-            {code.code}
-          </div>
-          <p data-testid="pairing-expiry">{left > 0 ? t("dev.expiresIn", { time: fmt.duration(left) }) : t("dev.expired")}</p>
-        </div>
-      )}
+      {code && <PairingCodeBox code={code} />}
       <h2>{t("dev.paired")}</h2>
       {devices && devices.length === 0 && <p className="muted">{t("dev.none")}</p>}
       <ul className="device-list">

@@ -2,6 +2,7 @@ import { useId, useState } from "react";
 import { commands } from "../bindings";
 import { LANGUAGES, useT } from "../i18n";
 import { BackupStatus } from "./Backups";
+import { HubNetwork } from "./HubNetwork";
 import { useAction, type TabProps } from "./common";
 
 /** The café's settings (at the hub) and this device's own (alert sounds, language). */
@@ -114,6 +115,7 @@ export function Settings({ screen, onError }: TabProps) {
           </select>
         </div>
       </fieldset>
+      <HubNetwork onError={onError} />
       <BackupStatus />
     </section>
   );

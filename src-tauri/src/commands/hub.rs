@@ -1,0 +1,174 @@
+//! The hub as other devices reach it: its LAN addresses over TLS, the
+//! fingerprint of its key, the pairing link and its QR code; serving the
+//! LAN or this computer only; and pairing codes made on the hosting
+//! computer by whoever works at it.
+
+use std::net::IpAddr;
+
+use countertop_client::status_link::{machine_addresses, qr_svg};
+use countertop_client::{Cache, Fingerprint, PairingLink};
+use countertop_protocol::Role;
+use tauri::{AppHandle, State, WebviewWindow};
+
+use crate::ipc::{HubInfoView, IpcError, IpcErrorCode, JoinView, PairingCodeView, RoleName};
+use crate::launch::{self, Remembered};
+use crate::station::{RunningDevice, Station};
+
+/// The addresses other devices join on, and the key they pin: the hosting
+/// instance's LAN addresses over TLS, or the address a joined device uses.
+/// `None` when the hub serves this computer only.
+pub fn reach(station: &Station, device: &RunningDevice) -> Option<(Vec<String>, Fingerprint)> {
+    if let Some(hosting) = station.hosting() {
+        let tls_port = hosting.tls_port?;
+        let fingerprint = hosting.fingerprint.parse().ok()?;
+        let mut ips: Vec<IpAddr> = machine_addresses()
+            .into_iter()
+            .filter(|ip| !ip.is_loopback() && !ip.is_unspecified() && !is_link_local(ip))
+            .collect();
+        // IPv4 first: what people read off a screen and type.
+        ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+        let addresses = ips
+            .iter()
+            .map(|ip| match ip {
+                IpAddr::V4(v4) => format!("https://{v4}:{tls_port}"),
+                IpAddr::V6(v6) => format!("https://[{v6}]:{tls_port}"),
+            })
+            .collect();
+        return Some((addresses, fingerprint));
+    }
+    if !device.hub.starts_with("https://") {
+        return None;
+    }
+    let pinned = Cache::open(&device.data_dir)
+        .ok()?
+        .device()
+        .ok()??
+        .hub_fingerprint?;
+    Some((vec![device.hub.clone()], pinned))
+}
+
+fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+/// A pairing code with what a new device needs to join by it: the first
+/// address, the fingerprint, and the pairing link as a QR code.
+pub fn join_view(station: &Station, device: &RunningDevice, code: &str) -> Option<JoinView> {
+    let (addresses, fingerprint) = reach(station, device)?;
+    let address = addresses.first()?.clone();
+    let link = PairingLink {
+        hub: address.clone(),
+        fingerprint,
+        code: code.to_owned(),
+    }
+    .to_uri();
+    Some(JoinView {
+        qr_svg: qr_svg(&link).unwrap_or_default(),
+        link,
+        address,
+        addresses,
+        fingerprint: fingerprint.to_string(),
+        fingerprint_short: fingerprint.short(),
+    })
+}
+
+/// This hub as other devices reach it (any screen of a staff device).
+#[tauri::command]
+#[specta::specta]
+pub fn hub_info(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+) -> Result<HubInfoView, IpcError> {
+    let device = station.device_for(window.label())?;
+    let hosting = station.hosting();
+    let reach = reach(&station, &device);
+    Ok(HubInfoView {
+        hosting: hosting.is_some(),
+        lan: hosting.as_ref().is_some_and(|h| h.tls_port.is_some()),
+        port: hosting.as_ref().map(|h| h.port),
+        tls_port: hosting.as_ref().and_then(|h| h.tls_port),
+        addresses: reach.as_ref().map(|(a, _)| a.clone()).unwrap_or_default(),
+        fingerprint: reach.as_ref().map(|(_, f)| f.to_string()),
+        fingerprint_short: reach.as_ref().map(|(_, f)| f.short()),
+    })
+}
+
+/// Serves other devices on the LAN (over TLS), or this computer only: kept
+/// for the next start, then Countertop restarts to listen anew (manager,
+/// on the hosting computer).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_lan(
+    app: AppHandle,
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    on: bool,
+) -> Result<(), IpcError> {
+    let device = station.device_for(window.label())?;
+    if device.role != Role::Manager {
+        return Err(IpcError::new(
+            IpcErrorCode::Forbidden,
+            "only a manager changes how the hub serves the network",
+        ));
+    }
+    let Some(Remembered::Host {
+        role,
+        port,
+        tls_port,
+        ..
+    }) = launch::remembered(&station.data_dir)
+    else {
+        return Err(IpcError::new(
+            IpcErrorCode::Validation,
+            "this computer does not host the hub: change it on the hosting computer",
+        ));
+    };
+    launch::remember(
+        &station.data_dir,
+        &Remembered::Host {
+            role,
+            port,
+            lan: on,
+            tls_port,
+        },
+    )
+    .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?;
+    tracing::info!(lan = on, "restarting to serve the network anew");
+    station.shutdown();
+    app.restart();
+}
+
+/// A pairing code made on the hosting computer by whoever works at it (a
+/// hosting barista has no manager screen): straight into the hub here.
+#[tauri::command]
+#[specta::specta]
+pub async fn host_pairing_code(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    role: RoleName,
+    name: String,
+) -> Result<PairingCodeView, IpcError> {
+    let device = station.device_for(window.label())?;
+    let hub = station.hosted_hub().ok_or_else(|| {
+        IpcError::new(
+            IpcErrorCode::Forbidden,
+            "only the computer that hosts the hub makes codes here; ask a manager",
+        )
+    })?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(IpcError::new(
+            IpcErrorCode::Validation,
+            "give the new device a name of 1 to 60 characters",
+        ));
+    }
+    let code = hub
+        .create_pairing_code(role.into(), name)
+        .await
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()))?;
+    let join = join_view(&station, &device, &code.code);
+    Ok(PairingCodeView::new(code, role, name.to_owned()).with_join(join))
+}
