@@ -46,6 +46,7 @@ pub const COMMANDS: &[&str] = &[
     "hub_info",
     "set_lan",
     "host_pairing_code",
+    "move_hub",
     "create_workorder",
     "move_workorder",
     "present_workorder",

@@ -90,6 +90,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::hub_info,
             commands::set_lan,
             commands::host_pairing_code,
+            commands::move_hub,
             commands::create_workorder,
             commands::move_workorder,
             commands::present_workorder,

@@ -276,6 +276,15 @@ async hostPairingCode(role: RoleName, name: string) : Promise<PairingCodeView> {
     return await TAURI_INVOKE("host_pairing_code", { role, name });
 },
 /**
+ * Follows this device's hub to a new address without pairing again (the
+ * hub computer got another IP address): the hub there must accept the
+ * device's token and, over TLS, show the key pinned at pairing. The
+ * device's connection restarts on the new address.
+ */
+async moveHub(address: string) : Promise<null> {
+    return await TAURI_INVOKE("move_hub", { address });
+},
+/**
  * Creates a workorder (manager).
  */
 async createWorkorder(input: NewWorkorderInput) : Promise<WorkorderEntry> {

@@ -94,14 +94,26 @@ mod tests {
         let cases = [
             ("https://example.com", "not a Countertop pairing link"),
             ("countertop://other?x=1", "not a Countertop pairing link"),
-            (&*format!("countertop://pair?fp={fp}&code=123456"), "no hub address"),
+            (
+                &*format!("countertop://pair?fp={fp}&code=123456"),
+                "no hub address",
+            ),
             (
                 &*format!("countertop://pair?hub=http%3A%2F%2F10.0.0.1%3A3001&fp={fp}&code=123456"),
                 "not https://host:port",
             ),
-            ("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp=abc&code=123456", "64 hex digits"),
-            (&*format!("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp={fp}&code=12345"), "six digits"),
-            (&*format!("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp={fp}"), "no code"),
+            (
+                "countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp=abc&code=123456",
+                "64 hex digits",
+            ),
+            (
+                &*format!("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp={fp}&code=12345"),
+                "six digits",
+            ),
+            (
+                &*format!("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp={fp}"),
+                "no code",
+            ),
             (&*"x".repeat(600), "too long"),
         ];
         for (text, expected) in cases {

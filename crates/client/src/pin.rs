@@ -118,7 +118,9 @@ pub struct PinnedTls {
 
 impl fmt::Debug for PinnedTls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PinnedTls").field("trust", &self.trust).finish()
+        f.debug_struct("PinnedTls")
+            .field("trust", &self.trust)
+            .finish()
     }
 }
 

@@ -172,3 +172,64 @@ pub async fn host_pairing_code(
     let join = join_view(&station, &device, &code.code);
     Ok(PairingCodeView::new(code, role, name.to_owned()).with_join(join))
 }
+
+/// Follows this device's hub to a new address without pairing again (the
+/// hub computer got another IP address): the hub there must accept the
+/// device's token and, over TLS, show the key pinned at pairing. The
+/// device's connection restarts on the new address.
+#[tauri::command]
+#[specta::specta]
+pub async fn move_hub(
+    app: AppHandle,
+    window: WebviewWindow,
+    station: State<'_, Station>,
+    address: String,
+) -> Result<(), IpcError> {
+    let station = station.inner().clone();
+    if station.hosting().is_some() {
+        return Err(IpcError::new(
+            IpcErrorCode::Validation,
+            "this computer hosts the hub: its screens always use it here",
+        ));
+    }
+    let binding = station
+        .binding(window.label())
+        .ok_or_else(|| IpcError::new(IpcErrorCode::Forbidden, "this window has no device"))?;
+    let device = station.device_for(window.label())?;
+    let address = address.trim();
+    if address.is_empty() || address.len() > 200 {
+        return Err(IpcError::new(
+            IpcErrorCode::Validation,
+            "type the hub's address, like https://192.168.1.20:3443",
+        ));
+    }
+    let address = if address.contains("://") {
+        address.to_owned()
+    } else {
+        format!("https://{address}")
+    };
+    countertop_client::move_hub(&device.data_dir, &address, std::time::Duration::from_secs(15))
+        .await
+        .map_err(|e| {
+            let code = IpcErrorCode::from(e.kind());
+            let message = match &e {
+                countertop_client::ClientError::Link(countertop_client::LinkError::Network(_) | countertop_client::LinkError::Timeout) => {
+                    format!("No hub answers at {address}.")
+                }
+                countertop_client::ClientError::Link(countertop_client::LinkError::NotYourHub { .. }) => {
+                    format!("The computer at {address} is not this device's hub (its key differs).")
+                }
+                countertop_client::ClientError::Link(countertop_client::LinkError::Unauthorized) => {
+                    format!("The hub at {address} does not know this device: it is another hub, or the device was removed.")
+                }
+                other => format!("{other}"),
+            };
+            IpcError::new(code, message)
+        })?;
+    tracing::info!(device = %binding.device, "the device follows its hub to a new address");
+    station.forget_device(&binding.device);
+    launch::start_device(&app, &station, &binding.device)
+        .await
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?;
+    Ok(())
+}

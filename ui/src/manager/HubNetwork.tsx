@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { commands, type HubInfoView } from "../bindings";
 import { Dialog } from "../components/Dialog";
+import { MoveHub } from "../components/MoveHub";
 import { useT } from "../i18n";
 
 /** The manager's "This hub on the network": whether the hub serves other
@@ -29,7 +30,10 @@ export function HubNetwork({ onError }: { onError: (e: unknown) => void }) {
           {t("net.lan")}
         </label>
       ) : (
-        <p className="muted">{t("net.joined")}</p>
+        <>
+          <p className="muted">{t("net.joined")}</p>
+          {info.addresses[0] && <MoveHub current={info.addresses[0]} />}
+        </>
       )}
       {info.addresses.length > 0 ? (
         <dl>

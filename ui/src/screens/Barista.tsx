@@ -17,6 +17,7 @@ import { NoticeStrip } from "../components/NoticeStrip";
 import { BurstBanner } from "../components/BurstBanner";
 import { actionFor, keyIsElsewhere, keyLabel, keyName, positionOf, useKeyMap } from "../board/keys";
 import { KeyLegend, KeysDialog } from "../board/KeysDialog";
+import { PairDeviceDialog } from "../components/PairDeviceDialog";
 import {
   activeTickets,
   allDayCounts,
@@ -83,7 +84,14 @@ export function Barista({ session }: { session: Session }) {
     <div className="barista">
       <StatusBar status={screen.status} outboxDepth={screen.outboxDepth} />
       <ProblemBanner problem={problem} onDismiss={() => setProblem(null)} />
-      <OrdersBoard screen={screen} fresh={fresh} deviceName={session.deviceName} onProblem={setProblem} counter />
+      <OrdersBoard
+        screen={screen}
+        fresh={fresh}
+        deviceName={session.deviceName}
+        onProblem={setProblem}
+        counter
+        hosting={session.hosting}
+      />
     </div>
   );
 }
@@ -140,6 +148,7 @@ export function OrdersBoard({
   deviceName,
   onProblem,
   counter = false,
+  hosting = false,
 }: {
   screen: Screen;
   fresh: Record<string, number>;
@@ -148,8 +157,11 @@ export function OrdersBoard({
   /** The barista's own screen: its sound, notices and bursts shown here
    * (the manager's screen shows its own elsewhere). */
   counter?: boolean;
+  /** This computer hosts the hub: staff here may pair new devices. */
+  hosting?: boolean;
 }) {
   const { t, fmt, lang, errorText } = useT();
+  const [pairing, setPairing] = useState(false);
   const [view, setView] = useState<View>(storedView);
   const [page, setPage] = useState(0);
   const [sel, setSel] = useState(0);
@@ -455,6 +467,11 @@ export function OrdersBoard({
           <button data-testid="open-board" onClick={() => act(commands.openBoard())}>
             {t("barista.openBoard")}
           </button>
+          {hosting && counter && (
+            <button data-testid="pair-device" onClick={() => setPairing(true)}>
+              {t("dev.newCode")}
+            </button>
+          )}
           {counter && <SoundControl sound={screen.sound} muted={screen.muted} onError={(e) => onProblem(errorText(e))} />}
         </div>
       </header>
@@ -515,6 +532,7 @@ export function OrdersBoard({
         <div className="who">{deviceName}</div>
       </footer>
       {bumped && <UndoToast bumped={bumped} undoKey={keyLabel(keys.recall)} onUndo={undo} />}
+      {pairing && <PairDeviceDialog onClose={() => setPairing(false)} />}
       {showKeys && <KeysDialog keys={keys} onChange={setKeys} onClose={() => setShowKeys(false)} />}
       {cancellingOrder && (
         <CancelDialog

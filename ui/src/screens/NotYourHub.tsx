@@ -1,5 +1,6 @@
 import { commands } from "../bindings";
 import { useT } from "../i18n";
+import { MoveHub } from "../components/MoveHub";
 
 /** A pinned device whose hub address answered with another key: it sends
  * nothing there, says so plainly, and lets staff try again or a manager
@@ -28,6 +29,7 @@ export function NotYourHub({
           {t("nyh.pairAgain")}
         </button>
       </div>
+      <MoveHub current={hubUrl} />
     </main>
   );
 }
