@@ -100,30 +100,41 @@ pub fn device_dir(data_dir: &Path, key: &str) -> PathBuf {
 pub enum Listen {
     /// Any free port on loopback (the demo).
     AnyLocal,
-    /// `port` on loopback only: one computer at the counter.
+    /// `port` on loopback only: one computer at the counter. No other
+    /// device can have joined it, so a taken port gives way to a free one.
     Local { port: u16 },
     /// Other devices too: `port` on every address for the public pages
     /// (tokens from the LAN are refused there with 426), and `tls_port`
-    /// over TLS for the devices that join.
-    Lan { port: u16, tls_port: u16 },
+    /// over TLS for the devices that join. `keep`: devices joined these
+    /// ports before, so a taken one is an error, never a silent move.
+    Lan { port: u16, tls_port: u16, keep: bool },
 }
 
-/// Binds `port` on `ip`, or says plainly that another program has it: a
-/// hosted hub keeps its port, so the devices that joined it find it again.
-async fn bind(ip: IpAddr, port: u16, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(SocketAddr::from((ip, port)))
-        .await
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                anyhow::anyhow!(
-                    "port {port} ({what}) is taken by another program (maybe another Countertop). \
-                     The hub keeps its port so that devices which joined it find it again: \
-                     close that program, or start with --port to choose another port."
-                )
-            } else {
-                anyhow::anyhow!("cannot listen on {ip}:{port} ({what}): {e}")
-            }
-        })
+/// Binds `port` on `ip`. If another program has it: with `keep`, says so
+/// plainly (a hosted hub keeps the port its devices joined); else takes a
+/// free port and says that in the log.
+async fn bind(
+    ip: IpAddr,
+    port: u16,
+    keep: bool,
+    what: &str,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 && !keep => {
+            tracing::warn!(port, what, "port taken; no device joined it yet, so using a free one");
+            tokio::net::TcpListener::bind(SocketAddr::from((ip, 0)))
+                .await
+                .with_context(|| format!("cannot listen on {ip} ({what})"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
+            "port {port} ({what}) is taken by another program (maybe another Countertop). \
+             The hub keeps its port so that the devices which joined it find it again: \
+             close that program, or start with --port to choose another port \
+             (the devices then follow it under Settings, \"The hub has a new address?\")."
+        )),
+        Err(e) => Err(anyhow::anyhow!("cannot listen on {ip}:{port} ({what}): {e}")),
+    }
 }
 
 /// Starts the hub as `listen` says; returns the hub and its plain port.
@@ -134,11 +145,15 @@ pub async fn host_hub(station: &Station, listen: Listen) -> anyhow::Result<(Hub,
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     let (listener, tls) = match listen {
-        Listen::AnyLocal => (bind(loopback, 0, "the hub").await?, None),
-        Listen::Local { port } => (bind(loopback, port, "the hub").await?, None),
-        Listen::Lan { port, tls_port } => (
-            bind(any, port, "the hub's public pages").await?,
-            Some(bind(any, tls_port, "the hub over TLS").await?),
+        Listen::AnyLocal => (bind(loopback, 0, false, "the hub").await?, None),
+        Listen::Local { port } => (bind(loopback, port, false, "the hub").await?, None),
+        Listen::Lan {
+            port,
+            tls_port,
+            keep,
+        } => (
+            bind(any, port, keep, "the hub's public pages").await?,
+            Some(bind(any, tls_port, keep, "the hub over TLS").await?),
         ),
     };
     let port = listener.local_addr()?.port();
@@ -337,11 +352,20 @@ pub async fn start_single<R: Runtime>(
                 port.wrapping_add(DEFAULT_TLS_PORT - DEFAULT_HUB_PORT)
             };
             let listen = if lan {
-                Listen::Lan { port, tls_port }
+                Listen::Lan {
+                    port,
+                    tls_port,
+                    // Devices joined these ports before: keep them.
+                    keep: remembered_lan,
+                }
             } else {
                 Listen::Local { port }
             };
             let (hub, port) = host_hub(station, listen).await?;
+            let tls_port = station
+                .hosting()
+                .and_then(|h| h.tls_port)
+                .unwrap_or(tls_port);
             let key = role.as_str();
             pair_locally(station, &hub, key, role, &format!("{} here", role.as_str())).await?;
             remember(
