@@ -57,6 +57,7 @@ pub mod error;
 mod fixtures;
 pub mod link;
 pub mod outbox;
+pub mod pake;
 pub mod pairing_link;
 pub mod photos;
 pub mod pin;
@@ -80,6 +81,7 @@ pub use device::{connect, pair, pair_pinned, store_pairing, ConnectOptions, Devi
 pub use error::{CacheError, ClientError, ErrorKind, LinkError, TokenError};
 pub use link::{ConnectQuery, HttpHub, HubLink, Incoming, Socket, Submitted};
 pub use outbox::{OutboxKey, OutboxOp};
+pub use pake::{pair_by_code, PakeError};
 pub use pairing_link::PairingLink;
 pub use photos::Photos;
 pub use pin::{Fingerprint, PinnedTls, Trust};

@@ -194,6 +194,8 @@ pub struct HubState {
     pub run_lock: backup::RunLock,
     /// The hub's TLS key and certificate (`tls.key`, `tls.crt`).
     pub tls: tls::Identity,
+    /// Typed-code pairings under way (SPAKE2 sessions, at most a minute).
+    pub pake: auth::PakeSessions,
 }
 
 /// A cheap, cloneable handle to the running hub's state.
@@ -254,6 +256,7 @@ impl Hub {
             backups,
             run_lock,
             tls,
+            pake: auth::PakeSessions::default(),
         }));
         orders::dashboard::prime(&hub)
             .await
@@ -320,6 +323,8 @@ pub fn router(hub: Hub) -> Router {
         .route("/devices/{id}", delete(devices::revoke))
         .route("/devices/pairing-codes", post(devices::pairing_code))
         .route("/devices/pair", post(devices::pair))
+        .route("/devices/pake/start", post(api::pake::start))
+        .route("/devices/pake/finish", post(api::pake::finish))
         .route("/devices/refresh", post(devices::refresh));
     Router::new()
         .route("/ws", get(ws::upgrade))

@@ -27,13 +27,16 @@ pub enum ErrorCode {
     /// A token or a pairing code sent over plain HTTP from beyond the
     /// hub's own machine (`426`): send it over HTTPS.
     TlsRequired,
+    /// A typed-code pairing (PAKE) did not confirm: a wrong code, an
+    /// expired session, or a certificate swapped on the way (`401`).
+    PairingFailed,
     Internal,
     #[serde(other)]
     Other,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::SoldOut,
         ErrorCode::InsufficientBalance,
         ErrorCode::KioskInactive,
@@ -48,6 +51,7 @@ impl ErrorCode {
         ErrorCode::AlreadySubscribed,
         ErrorCode::WrongPin,
         ErrorCode::TlsRequired,
+        ErrorCode::PairingFailed,
         ErrorCode::Internal,
         ErrorCode::Other,
     ];
@@ -68,6 +72,7 @@ impl ErrorCode {
             ErrorCode::AlreadySubscribed => "already_subscribed",
             ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::TlsRequired => "tls_required",
+            ErrorCode::PairingFailed => "pairing_failed",
             ErrorCode::Internal => "internal",
             ErrorCode::Other => "other",
         }

@@ -539,6 +539,39 @@ pub struct PairRequest {
     pub code: String,
 }
 
+/// `POST /api/devices/pake/start` (docs/protocol.md, typed-code pairing):
+/// the device's SPAKE2 message, base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PakeStart {
+    pub msg: String,
+}
+
+/// The hub's answer to a PAKE start: one offer per open pairing code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PakeOffers {
+    pub session: String,
+    pub offers: Vec<PakeOffer>,
+}
+
+/// The hub's SPAKE2 message for one code, and its confirmation (both
+/// base64): an HMAC under that code's key over the hub's certificate
+/// fingerprint and both messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PakeOffer {
+    pub msg: String,
+    pub confirm: String,
+}
+
+/// `POST /api/devices/pake/finish`: the device's confirmation (base64) for
+/// the offer it verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PakeFinish {
+    pub session: String,
+    pub confirm: String,
+}
+
 /// The answer to pairing and to `POST /api/devices/refresh`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

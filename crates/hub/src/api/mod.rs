@@ -8,6 +8,7 @@ pub mod devices;
 pub mod menu;
 pub mod notifications;
 pub mod orders;
+pub mod pake;
 pub mod photos;
 pub mod reports;
 pub mod settings;

@@ -10,10 +10,13 @@
 //! - `devices`: the paired devices in memory and the refreshed tokens' `jti`.
 //! - `caller`: who is calling (`Caller`), read from the bearer token.
 //! - `pairing`: pairing codes and the limiter of wrong ones.
+//! - `pake`: pairing by a typed code over SPAKE2, bound to the hub's
+//!   certificate (docs/protocol.md).
 
 mod caller;
 mod devices;
 mod pairing;
+mod pake;
 mod tokens;
 
 use rand::Rng;
@@ -24,6 +27,8 @@ pub(crate) use caller::{bearer_token, Caller};
 pub(crate) use devices::{device_view, DeviceRecord, Devices, MAX_NAME_LEN};
 pub use pairing::HUB_WIDE_PAIRING_FAILURES;
 pub(crate) use pairing::{create_pairing_code, default_name, PairingLimiter};
+pub(crate) use pake::{PakeError, PakeSessions};
+pub use pake::CODE_ATTEMPTS;
 pub use tokens::Keys;
 pub(crate) use tokens::SECRET_FILE;
 

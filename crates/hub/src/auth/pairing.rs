@@ -42,6 +42,7 @@ impl Hub {
             &mut tx,
             &self.keys.code_hash(code),
             now.timestamp_millis(),
+            super::pake::CODE_ATTEMPTS,
         )
         .await?;
         let Some((role, name)) = row else {
@@ -226,9 +227,11 @@ pub async fn create_pairing_code(
     store::devices::delete_expired_codes(pool, now.timestamp_millis()).await?;
     loop {
         let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
+        let hash = keys.code_hash(&code);
         let stored = store::devices::insert_code(
             pool,
-            &keys.code_hash(&code),
+            &hash,
+            &super::pake::seal(keys, &hash, &code),
             role.as_str(),
             name,
             expires_at.timestamp_millis(),

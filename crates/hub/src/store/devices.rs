@@ -40,18 +40,21 @@ pub async fn delete_expired_codes(pool: &SqlitePool, now_ms: i64) -> Result<(), 
 
 /// Stores a pairing code under its hash, unless that hash is taken: whether
 /// it was stored.
+/// `sealed` is the code as PAKE reads it back (`auth::pake::seal`).
 pub async fn insert_code(
     pool: &SqlitePool,
     hash: &str,
+    sealed: &str,
     role: &str,
     name: &str,
     expires_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO pairing_codes (code, role, name, expires_ms) VALUES (?, ?, ?, ?)
+        "INSERT INTO pairing_codes (code, sealed, role, name, expires_ms) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (code) DO NOTHING",
     )
     .bind(hash)
+    .bind(sealed)
     .bind(role)
     .bind(name)
     .bind(expires_ms)
@@ -99,9 +102,56 @@ pub async fn revoke(
     Ok(updated != 0)
 }
 
-/// Marks the open, unexpired code stored under `hash` used: its role and
-/// name, if there was one.
+/// Marks the open, unexpired code stored under `hash` used, unless PAKE
+/// starts were offered it `max_attempts` times: its role and name, if there
+/// was one.
 pub async fn redeem_code(
+    conn: &mut sqlx::SqliteConnection,
+    hash: &str,
+    now_ms: i64,
+    max_attempts: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE pairing_codes SET used_ms = ?
+         WHERE code = ? AND used_ms IS NULL AND expires_ms >= ? AND attempts < ?
+         RETURNING role, name",
+    )
+    .bind(now_ms)
+    .bind(hash)
+    .bind(now_ms)
+    .bind(max_attempts)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Counts one attempt against each of the newest `limit` open, unexpired
+/// codes that PAKE can offer (sealed, offered fewer than `max_attempts`
+/// times): their hashes and sealed codes.
+pub async fn offer_codes(
+    conn: &mut sqlx::SqliteConnection,
+    now_ms: i64,
+    max_attempts: i64,
+    limit: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE pairing_codes SET attempts = attempts + 1
+         WHERE code IN (
+             SELECT code FROM pairing_codes
+             WHERE used_ms IS NULL AND expires_ms >= ? AND attempts < ? AND sealed IS NOT NULL
+             ORDER BY expires_ms DESC LIMIT ?
+         )
+         RETURNING code, sealed",
+    )
+    .bind(now_ms)
+    .bind(max_attempts)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Marks the code stored under `hash` used if it is still open and
+/// unexpired (a PAKE start counted its attempt already): its role and name.
+pub async fn redeem_offered_code(
     conn: &mut sqlx::SqliteConnection,
     hash: &str,
     now_ms: i64,
