@@ -130,3 +130,69 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
     assert_eq!(device.hub, format!("https://127.0.0.1:{tls_port}"));
     Ok(())
 }
+
+/// As a café owner would: host on one instance for the network, make a code
+/// on the manager's pairing screen, and join a second instance with the
+/// pairing link it shows (what its QR code holds).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<()> {
+    let host_data = tempfile::tempdir()?;
+    let joined_data = tempfile::tempdir()?;
+    let port = free_port().to_string();
+    let host_driver = Driver::start()?;
+    let host_arg = host_data.path().to_str().context("utf-8 temp path")?;
+    let host = open_app(
+        &host_driver,
+        &["--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg],
+    )
+    .await?;
+    let joined_driver = Driver::start()?;
+    let mut joined: Option<Client> = None;
+    let result = async {
+        switch_to(&host, "manager").await?;
+        wait_for(&host, "[data-testid=link-status][data-state=live]").await?;
+        click(&host, "[data-testid=tab-devices]").await?;
+        type_into(&host, "[data-testid=pair-name]", "Kiosk 2").await?;
+        click(&host, "[data-testid=pair-create]").await?;
+        wait_for(&host, "[data-testid=pairing-link]").await?;
+        let link = host
+            .execute(
+                "return document.querySelector('[data-testid=pairing-link]').value",
+                vec![],
+            )
+            .await?;
+        let link = link.as_str().context("the pairing link's text")?.to_owned();
+        let parsed = countertop_client::PairingLink::parse(&link).map_err(anyhow::Error::msg)?;
+        let shown = text_of(&host, "[data-testid=pairing-fingerprint]").await?;
+        assert_eq!(shown, parsed.fingerprint.short(), "the screen shows the link's key");
+        assert!(parsed.hub.starts_with("https://"), "{}", parsed.hub);
+        wait_for(&host, ".pairing-qr svg").await?;
+        screenshot(&host, "pairing-qr").await?;
+
+        let data = joined_data.path().to_str().context("utf-8 temp path")?;
+        let client = open_app(&joined_driver, &["--data", data, "--windowed"]).await?;
+        let second = joined.insert(client);
+        switch_to(second, "setup").await?;
+        click(second, ".setup .choice button:nth-child(2)").await?;
+        type_into(second, "[data-testid=setup-link]", &link).await?;
+        click(second, "[data-testid=setup-start]").await?;
+        wait_for(second, "[data-testid=link-status][data-state=live]").await?;
+
+        // The manager sees the new kiosk, connected.
+        until("the manager to list Kiosk 2 as connected", || async {
+            css_present(
+                &host,
+                "[data-testid=device-row][data-name='Kiosk 2'] .dot.on",
+            )
+            .await
+        })
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Some(client) = joined {
+        let _ = client.close().await;
+    }
+    let _ = host.close().await;
+    result
+}

@@ -27,6 +27,10 @@ pub fn reach(station: &Station, device: &RunningDevice) -> Option<(Vec<String>, 
             .collect();
         // IPv4 first: what people read off a screen and type.
         ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+        if ips.is_empty() {
+            // No network yet: a device on this same computer can still join.
+            ips.push(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        }
         let addresses = ips
             .iter()
             .map(|ip| match ip {
