@@ -303,6 +303,15 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
         click(&client, "[data-testid=setup-start]").await?;
         wait_for(&client, "[data-testid=board][data-view]").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        // The hosting barista pairs a new device without a manager screen;
+        // this hub serves this computer only, and the code says so.
+        click(&client, "[data-testid=pair-device]").await?;
+        type_into(&client, "[data-testid=pair-name]", "Till 2").await?;
+        click(&client, "[data-testid=pair-create]").await?;
+        let code = text_of(&client, "[data-testid=pairing-code]").await?;
+        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+        wait_for(&client, "[data-testid=pairing-local-only]").await?;
+        screenshot(&client, "barista-pair-device").await?;
         anyhow::Ok(())
     }
     .await;

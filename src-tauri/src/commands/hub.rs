@@ -101,8 +101,8 @@ pub fn hub_info(
 }
 
 /// Serves other devices on the LAN (over TLS), or this computer only: kept
-/// for the next start, then Countertop restarts to listen anew (manager,
-/// on the hosting computer).
+/// for the next start, then Countertop restarts to listen anew (staff at
+/// the hosting computer: its manager, or its barista, who has no Settings).
 #[tauri::command]
 #[specta::specta]
 pub async fn set_lan(
@@ -112,10 +112,10 @@ pub async fn set_lan(
     on: bool,
 ) -> Result<(), IpcError> {
     let device = station.device_for(window.label())?;
-    if device.role != Role::Manager {
+    if !matches!(device.role, Role::Manager | Role::Barista) {
         return Err(IpcError::new(
             IpcErrorCode::Forbidden,
-            "only a manager changes how the hub serves the network",
+            "only staff change how the hub serves the network",
         ));
     }
     let Some(Remembered::Host {

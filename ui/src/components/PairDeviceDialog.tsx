@@ -53,6 +53,18 @@ export function PairDeviceDialog({ onClose }: { onClose: () => void }) {
       </form>
       {error && <p className="error" role="alert">{error}</p>}
       {code && <PairingCodeBox code={code} />}
+      {code && !code.join && (
+        <div className="serve-network">
+          <p>{t("net.turnOn")}</p>
+          <button
+            className="primary"
+            data-testid="serve-network"
+            onClick={() => commands.setLan(true).catch((e) => setError(errorText(e)))}
+          >
+            {t("net.lanNow")}
+          </button>
+        </div>
+      )}
     </Dialog>
   );
 }
