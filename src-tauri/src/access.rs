@@ -210,6 +210,7 @@ mod tests {
             "daily_report",
             "save_report_csv",
             "revoke_device",
+            "rotate_secret",
             "put_setting",
             "create_pairing_code",
             "host_pairing_code",

@@ -42,6 +42,7 @@ pub const COMMANDS: &[&str] = &[
     "devices",
     "backup_state",
     "revoke_device",
+    "rotate_secret",
     "create_pairing_code",
     "hub_info",
     "set_lan",

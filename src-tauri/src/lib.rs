@@ -86,6 +86,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::devices,
             commands::backup_state,
             commands::revoke_device,
+            commands::rotate_secret,
             commands::create_pairing_code,
             commands::hub_info,
             commands::set_lan,

@@ -249,6 +249,13 @@ async revokeDevice(deviceId: string) : Promise<null> {
     return await TAURI_INVOKE("revoke_device", { deviceId });
 },
 /**
+ * Rotates the hub's signing secret (manager): every device refreshes its
+ * token and carries on; answers how many open connections were closed.
+ */
+async rotateSecret() : Promise<number> {
+    return await TAURI_INVOKE("rotate_secret");
+},
+/**
  * A six-digit pairing code for a new device (manager).
  */
 async createPairingCode(role: RoleName, name: string) : Promise<PairingCodeView> {

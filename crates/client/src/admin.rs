@@ -11,8 +11,8 @@ use countertop_protocol::Action;
 use countertop_protocol::{
     BackupState, Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange,
     DailyReportDetail, Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
-    NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, Setting, SettingValue,
-    StopSession, Workorder,
+    NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, SecretRotated, Setting,
+    SettingValue, StopSession, Workorder,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -258,6 +258,15 @@ impl HubApi {
         let path = format!("/api/devices/{}", segment(device_id)?);
         self.link.call::<()>(Method::DELETE, &path, None).await?;
         Ok(())
+    }
+
+    /// `POST /api/devices/rotate-secret` (manager): the hub signs with a new
+    /// secret; every device, this one too, refreshes its token and carries
+    /// on.
+    pub async fn rotate_secret(&self) -> Result<SecretRotated, ClientError> {
+        self.allow(Action::RotateSecret)?;
+        self.send::<(), _>(Method::POST, "/api/devices/rotate-secret", None)
+            .await
     }
 
     /// `POST /api/devices/pairing-codes` (manager).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countertop_protocol::{Paired, Role};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::admin::HubApi;
 use crate::alerts::{AlertOutput, AlertSettings, SilentOutput};
@@ -21,7 +21,7 @@ use crate::link::HttpHub;
 use crate::photos::Photos;
 use crate::pin::{Fingerprint, Trust};
 use crate::policy::{Heartbeat, ReconnectPolicy};
-use crate::state::CoreEvent;
+use crate::state::{ConnectionState, CoreEvent, Status};
 use crate::token::{DeviceToken, TokenStore, TokenVault};
 
 /// The name of one device's folder among the devices of one app instance
@@ -124,31 +124,82 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ClientError::Stopped)
 }
 
-/// Tokens are refreshed when fewer than this many days remain.
-const TOKEN_REFRESH_DAYS: i64 = 30;
+/// Tokens are refreshed when fewer than this many days remain (the hub's
+/// last 30): about every ten days, so a device that is off for a while
+/// still comes back with a live token.
+const TOKEN_REFRESH_DAYS: i64 = 20;
+/// A token with more than this many days left is from before tokens lasted
+/// 30 days (a year-long one): it is swapped at once.
+const TOKEN_LONGEST_DAYS: i64 = 31;
+/// How often a running device looks at its token's expiry.
+const TOKEN_CHECK_EVERY: Duration = Duration::from_secs(6 * 3600);
+/// How soon it tries again after a refresh that failed (hub unreachable).
+const TOKEN_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
 
-/// Swaps the device token for a fresh one; the new token is used from the
-/// next start (the old one stays valid until it runs out).
-async fn refresh_token(link: HttpHub, cache: Cache, mut device: DeviceInfo, data_dir: PathBuf) {
-    let paired = match link.refresh().await {
-        Ok(paired) => paired,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot refresh the device token yet");
-            return;
-        }
-    };
-    let vault = TokenVault::for_folder(&data_dir);
-    let token = DeviceToken::new(paired.token);
-    match blocking(move || vault.save(&token)).await {
-        Ok(Ok(_)) => {
-            device.token_expires_at = Some(paired.expires_at);
-            if let Err(e) = cache.update_device(&device) {
-                tracing::warn!(error = %e, "cannot record the refreshed token's expiry");
+/// Whether a token running out at `expires_at` is due for a refresh at
+/// `now` (one of unknown expiry is).
+fn refresh_due(
+    expires_at: Option<countertop_protocol::Timestamp>,
+    now: countertop_protocol::Timestamp,
+) -> bool {
+    expires_at.is_none_or(|at| {
+        let left = at - now;
+        left < chrono::Duration::days(TOKEN_REFRESH_DAYS)
+            || left > chrono::Duration::days(TOKEN_LONGEST_DAYS)
+    })
+}
+
+/// Refreshes the device token while the connection runs: at start and
+/// every [`TOKEN_CHECK_EVERY`], when [`refresh_due`]. The link swaps the
+/// new token in at once; [`keep_tokens`] stores it.
+async fn keep_token_fresh(
+    link: HttpHub,
+    clock: Arc<dyn Clock>,
+    mut status: watch::Receiver<Status>,
+) {
+    loop {
+        let mut wait = TOKEN_CHECK_EVERY;
+        if refresh_due(link.token_expires_at(), clock.now()) {
+            if let Err(e) = link.renew().await {
+                tracing::warn!(error = %e, "cannot refresh the device token yet");
+                wait = TOKEN_RETRY_AFTER;
             }
-            tracing::info!("device token refreshed");
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot store the refreshed token"),
-        Err(e) => tracing::warn!(error = %e, "cannot store the refreshed token"),
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = status.wait_for(|s| s.state == ConnectionState::Stopped) => return,
+        }
+    }
+}
+
+/// Keeps every token the link renews: in the vault, its expiry in the
+/// cache, so the next start uses it. Ends with the link.
+async fn keep_tokens(
+    mut renewed: mpsc::UnboundedReceiver<Paired>,
+    cache: Cache,
+    data_dir: PathBuf,
+) {
+    while let Some(paired) = renewed.recv().await {
+        let vault = TokenVault::for_folder(&data_dir);
+        let token = DeviceToken::new(paired.token);
+        match blocking(move || vault.save(&token)).await {
+            Ok(Ok(_)) => {
+                let device = cache.device().ok().flatten();
+                if let Some(mut device) = device {
+                    device.token_expires_at = Some(paired.expires_at);
+                    if let Err(e) = cache.update_device(&device) {
+                        tracing::warn!(error = %e, "cannot record the refreshed token's expiry");
+                    }
+                }
+                tracing::info!("refreshed device token stored");
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot store the refreshed token: the next start will need pairing again")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the refreshed token: the next start will need pairing again")
+            }
+        }
     }
 }
 
@@ -178,6 +229,29 @@ pub async fn pair_pinned(
     let paired = link.pair(code).await?;
     let fingerprint = link.tls().and(fingerprint);
     store_pairing(data_dir, link.base(), paired, fingerprint).await
+}
+
+/// Moves the device of `data_dir` to its hub's new address `hub`, without
+/// pairing again: the hub there must accept the device's token (and, over
+/// TLS, show the pinned key), so it is the same hub. Returns the device as
+/// now kept; the caller restarts its connection.
+pub async fn move_hub(
+    data_dir: &Path,
+    hub: &str,
+    request_timeout: Duration,
+) -> Result<DeviceInfo, ClientError> {
+    let cache = Cache::open(data_dir)?;
+    let mut device = cache.device()?.ok_or(ClientError::NotPaired)?;
+    let vault = TokenVault::for_folder(data_dir);
+    let (token, _) = blocking(move || vault.load())
+        .await??
+        .ok_or(ClientError::NotPaired)?;
+    let trust = device.hub_fingerprint.map(Trust::Pinned);
+    let link = HttpHub::pinned(hub, Some(token), request_timeout, trust)?;
+    link.snapshot().await?;
+    device.hub = link.base().to_owned();
+    cache.update_device(&device)?;
+    Ok(device)
 }
 
 /// Keeps what pairing gave: the token in the vault, the device (and the
@@ -218,17 +292,13 @@ pub async fn connect(
     let hub = options.hub.clone().unwrap_or_else(|| device.hub.clone());
     let trust = device.hub_fingerprint.map(Trust::Pinned);
     let link = HttpHub::pinned(&hub, Some(token), options.request_timeout, trust)?;
-    let refresh_due = device
-        .token_expires_at
-        .is_some_and(|at| at - options.clock.now() < chrono::Duration::days(TOKEN_REFRESH_DAYS));
-    if refresh_due {
-        tokio::spawn(refresh_token(
-            link.clone(),
-            cache.clone(),
-            device.clone(),
-            options.data_dir.clone(),
-        ));
-    }
+    link.set_token_expiry(device.token_expires_at);
+    tokio::spawn(keep_tokens(
+        link.renewals(),
+        cache.clone(),
+        options.data_dir.clone(),
+    ));
+    let clock = options.clock.clone();
     let alerts = match options.alerts.clone() {
         Some(alerts) => alerts,
         None => alert_settings(&cache, device.role)?,
@@ -249,7 +319,13 @@ pub async fn connect(
     };
     let api = HubApi::new(link.clone(), device.role);
     let photos = Photos::new(PhotoStore::open(&options.data_dir)?, link.clone());
-    let (handle, events) = spawn(Arc::new(link), cache.clone(), config, options.output);
+    let (handle, events) = spawn(
+        Arc::new(link.clone()),
+        cache.clone(),
+        config,
+        options.output,
+    );
+    tokio::spawn(keep_token_fresh(link, clock, handle.watch_status()));
     // The screens that show the menu's photos keep them for offline use;
     // the others read one only if asked.
     let events = if matches!(device.role, Role::Kiosk | Role::Manager) {

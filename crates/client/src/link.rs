@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use countertop_protocol::{
@@ -14,6 +15,7 @@ use countertop_protocol::{
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue, Message};
 
 use crate::error::LinkError;
@@ -89,14 +91,45 @@ pub trait HubLink: Send + Sync + 'static {
     fn snapshot(&self) -> impl Future<Output = Result<Snapshot, LinkError>> + Send;
     /// Sends one outbox entry. `Err` means "try again later".
     fn submit(&self, op: &OutboxOp) -> impl Future<Output = Result<Submitted, LinkError>> + Send;
+    /// After the hub refused this device's token (`401`): swaps it for a
+    /// fresh one (`POST /api/devices/refresh`), as
+    /// works after the hub rotated its signing secret but not for a revoked
+    /// device. A link that cannot renew answers `Unauthorized`.
+    fn renew_token(&self) -> impl Future<Output = Result<(), LinkError>> + Send {
+        std::future::ready(Err(LinkError::Unauthorized))
+    }
 }
+
+/// This device's token, shared by every clone of one [`HttpHub`]: a
+/// renewal swaps it for all of them at once (the outbox's next call, the
+/// socket's next connection).
+#[derive(Default)]
+struct Credentials {
+    token: RwLock<Option<DeviceToken>>,
+    expires_at: RwLock<Option<countertop_protocol::Timestamp>>,
+    /// One renewal at a time: a second caller refused with the same token
+    /// finds it renewed already.
+    renewing: tokio::sync::Mutex<()>,
+    /// Where renewed tokens go to be kept (the vault and the cache).
+    renewed: std::sync::Mutex<Option<mpsc::UnboundedSender<Paired>>>,
+}
+
+fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn write<T>(lock: &RwLock<T>, value: T) {
+    *lock.write().unwrap_or_else(|p| p.into_inner()) = value;
+}
+
+const REFRESH_PATH: &str = "/api/devices/refresh";
 
 /// The real hub over HTTP and WebSocket.
 #[derive(Clone)]
 pub struct HttpHub {
     base: String,
     http: reqwest::Client,
-    token: Option<DeviceToken>,
+    credentials: Arc<Credentials>,
     /// For an `https://` hub: the pinned key and what handshakes saw.
     tls: Option<PinnedTls>,
 }
@@ -156,12 +189,99 @@ impl HttpHub {
             builder = builder.use_preconfigured_tls((*tls.config()).clone());
         }
         let http = builder.build().map_err(network)?;
+        let credentials = Credentials {
+            token: RwLock::new(token),
+            ..Credentials::default()
+        };
         Ok(HttpHub {
             base: base.to_owned(),
             http,
-            token,
+            credentials: Arc::new(credentials),
             tls,
         })
+    }
+
+    /// The device token every clone of this link uses now.
+    pub fn token(&self) -> Option<DeviceToken> {
+        read(&self.credentials.token)
+    }
+
+    /// When the token in use runs out, if known.
+    pub fn token_expires_at(&self) -> Option<countertop_protocol::Timestamp> {
+        read(&self.credentials.expires_at)
+    }
+
+    /// Records when the token in use runs out (as the cache knows it).
+    pub fn set_token_expiry(&self, at: Option<countertop_protocol::Timestamp>) {
+        write(&self.credentials.expires_at, at);
+    }
+
+    /// Every token a renewal gives from now on, to be kept: the device's
+    /// vault and cache (`device::connect`). One receiver per link.
+    pub fn renewals(&self) -> mpsc::UnboundedReceiver<Paired> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self
+            .credentials
+            .renewed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// Swaps the device token for a fresh one (`POST /api/devices/refresh`)
+    /// for every clone of this link at once, and hands it to
+    /// [`HttpHub::renewals`] to be kept. The hub stops taking the old one.
+    pub async fn renew(&self) -> Result<Paired, LinkError> {
+        let _one = self.credentials.renewing.lock().await;
+        self.renew_locked().await
+    }
+
+    async fn renew_locked(&self) -> Result<Paired, LinkError> {
+        let paired = self.refresh().await?;
+        write(
+            &self.credentials.token,
+            Some(DeviceToken::new(paired.token.clone())),
+        );
+        write(&self.credentials.expires_at, Some(paired.expires_at));
+        let keeper = self
+            .credentials
+            .renewed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(keeper) = keeper {
+            let _ = keeper.send(paired.clone());
+        }
+        tracing::info!("device token renewed");
+        Ok(paired)
+    }
+
+    /// After `used` was refused (`401`): renews it, unless another caller
+    /// already has.
+    async fn renew_after(&self, used: &DeviceToken) -> Result<(), LinkError> {
+        let _one = self.credentials.renewing.lock().await;
+        if self.token().as_ref() != Some(used) {
+            return Ok(());
+        }
+        self.renew_locked().await.map(|_| ())
+    }
+
+    /// Runs `send` with the token in use; if the hub refuses that token
+    /// (`401`), renews it once and runs `send` again with the new one. A
+    /// `401` means the hub processed nothing, so sending again is safe.
+    async fn with_token<T, F, Fut>(&self, path: &str, send: F) -> Result<T, LinkError>
+    where
+        F: Fn(Option<DeviceToken>) -> Fut,
+        Fut: Future<Output = Result<T, LinkError>>,
+    {
+        let used = self.token();
+        match (send(used.clone()).await, used) {
+            (Err(LinkError::Unauthorized), Some(used)) if path != REFRESH_PATH => {
+                self.renew_after(&used).await?;
+                send(self.token()).await
+            }
+            (result, _) => result,
+        }
     }
 
     /// The pinned TLS of an `https://` hub (the key its last handshake
@@ -174,11 +294,17 @@ impl HttpHub {
     /// was refused for another key.
     fn checked<T>(&self, result: Result<T, LinkError>) -> Result<T, LinkError> {
         match (result, &self.tls) {
-            (Err(LinkError::Network(_) | LinkError::Timeout), Some(tls)) if tls.take_refused().is_some() => {
+            (Err(LinkError::Network(_) | LinkError::Timeout), Some(tls))
+                if tls.take_refused().is_some() =>
+            {
                 let shown = tls.last_seen();
                 match (tls.trust(), shown) {
-                    (Trust::Pinned(expected), Some(shown)) => Err(LinkError::NotYourHub { expected, shown }),
-                    _ => Err(LinkError::Network("the hub's certificate was refused".into())),
+                    (Trust::Pinned(expected), Some(shown)) => {
+                        Err(LinkError::NotYourHub { expected, shown })
+                    }
+                    _ => Err(LinkError::Network(
+                        "the hub's certificate was refused".into(),
+                    )),
                 }
             }
             (result, _) => result,
@@ -213,8 +339,22 @@ impl HttpHub {
         path: &str,
         body: Option<&B>,
     ) -> Result<Value, LinkError> {
+        self.with_token(path, |token| {
+            self.call_as(token, method.clone(), path, body)
+        })
+        .await
+    }
+
+    /// [`HttpHub::call`] with `token`, once.
+    async fn call_as<B: serde::Serialize>(
+        &self,
+        token: Option<DeviceToken>,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Value, LinkError> {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(token) = &self.token {
+        if let Some(token) = &token {
             request = request.bearer_auth(token.expose());
         }
         if let Some(body) = body {
@@ -232,26 +372,38 @@ impl HttpHub {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Value, LinkError> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{}", self.base, path))
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token.expose());
-        }
-        self.checked(answer(request, path).await)
+        // Copied for each try (a photo, at most a few MiB, sent once or twice).
+        self.with_token(path, |token| {
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, path))
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.clone());
+            if let Some(token) = &token {
+                request = request.bearer_auth(token.expose());
+            }
+            async move { self.checked(answer(request, path).await) }
+        })
+        .await
     }
 
     /// `GET` a text the hub writes (a report's CSV) with this device's
     /// token: at most `max` bytes of UTF-8; errors as [`HttpHub::call`].
     pub(crate) async fn get_text(&self, path: &str, max: usize) -> Result<String, LinkError> {
-        self.checked(self.get_text_unchecked(path, max).await)
+        self.with_token(path, |token| async move {
+            self.checked(self.get_text_unchecked(token, path, max).await)
+        })
+        .await
     }
 
-    async fn get_text_unchecked(&self, path: &str, max: usize) -> Result<String, LinkError> {
+    async fn get_text_unchecked(
+        &self,
+        token: Option<DeviceToken>,
+        path: &str,
+        max: usize,
+    ) -> Result<String, LinkError> {
         let mut request = self.http.get(format!("{}{}", self.base, path));
-        if let Some(token) = &self.token {
+        if let Some(token) = &token {
             request = request.bearer_auth(token.expose());
         }
         let mut response = request.send().await.map_err(network)?;
@@ -350,10 +502,11 @@ impl HttpHub {
         serde_json::from_value(value).map_err(|e| LinkError::Protocol(format!("pair: {e}")))
     }
 
-    /// `POST /api/devices/refresh`: a fresh token for this device.
+    /// `POST /api/devices/refresh`: a fresh token for this device (kept
+    /// nowhere: [`HttpHub::renew`] also swaps it in).
     pub async fn refresh(&self) -> Result<Paired, LinkError> {
         let value = self
-            .call::<()>(Method::POST, "/api/devices/refresh", None)
+            .call_as::<()>(self.token(), Method::POST, REFRESH_PATH, None)
             .await?;
         serde_json::from_value(value).map_err(|e| LinkError::Protocol(format!("refresh: {e}")))
     }
@@ -454,7 +607,7 @@ impl HubLink for HttpHub {
             .as_str()
             .into_client_request()
             .map_err(|e| LinkError::Protocol(format!("hub address: {e}")))?;
-        if let Some(token) = &self.token {
+        if let Some(token) = &self.token() {
             let value =
                 HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                     LinkError::Protocol("the device token is not a valid header value".into())
@@ -490,6 +643,13 @@ impl HubLink for HttpHub {
 
     async fn snapshot(&self) -> Result<Snapshot, LinkError> {
         self.get("/api/snapshot").await
+    }
+
+    async fn renew_token(&self) -> Result<(), LinkError> {
+        if self.token().is_none() {
+            return Err(LinkError::Unauthorized);
+        }
+        self.renew().await.map(|_| ())
     }
 
     async fn submit(&self, op: &OutboxOp) -> Result<Submitted, LinkError> {

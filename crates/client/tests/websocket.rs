@@ -163,11 +163,40 @@ async fn resumes_with_bearer_token_applies_events_and_stops_when_revoked() {
     handle.shutdown();
 }
 
+/// Answers one plain HTTP request with `401`; returns its request line and
+/// `Authorization` header.
+async fn refuse_one_request(listener: &TcpListener) -> (String, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut tcp, _) = listener.accept().await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let body = r#"{"error":{"code":"unauthorized","message":"revoked"}}"#;
+    let answer = format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(answer.as_bytes()).await.unwrap();
+    let line = head.lines().next().unwrap_or_default().to_owned();
+    let bearer = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("authorization: ")
+                .or_else(|| l.strip_prefix("Authorization: "))
+        })
+        .map(str::to_owned);
+    (line, bearer)
+}
+
 #[tokio::test]
 async fn a_refused_upgrade_is_a_rejection_not_a_retry_loop() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
+    let hub = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let _ = tokio_tungstenite::accept_hdr_async(tcp, |_: &Request, _: Response| {
             let mut refusal = ErrorResponse::new(Some(
@@ -177,6 +206,9 @@ async fn a_refused_upgrade_is_a_rejection_not_a_retry_loop() {
             Err(refusal)
         })
         .await;
+        // The device tries one refresh of its token (the hub may have
+        // rotated its secret); this hub refuses that too.
+        refuse_one_request(&listener).await
     });
     let dir = tempfile::tempdir().unwrap();
     let link = HttpHub::new(
@@ -198,6 +230,9 @@ async fn a_refused_upgrade_is_a_rejection_not_a_retry_loop() {
     )
     .await;
     assert_eq!(handle.status().state.name(), "rejected");
+    let (request, bearer) = hub.await.unwrap();
+    assert_eq!(request, "POST /api/devices/refresh HTTP/1.1");
+    assert_eq!(bearer.as_deref(), Some("Bearer old"));
     handle.shutdown();
     until(
         &mut events,

@@ -2,7 +2,7 @@
 //! connections at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
@@ -19,6 +19,7 @@ struct Entry {
     transport: Transport,
     topics: Vec<String>,
     revoke: CancellationToken,
+    rotated: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -31,8 +32,10 @@ pub struct Registry {
 pub struct Registration {
     registry: Arc<Registry>,
     pub id: u64,
-    /// Cancelled when the device is revoked.
+    /// Cancelled when the device is revoked, or when the signing secret is
+    /// rotated (then [`Registration::closing`] says so).
     pub revoked: CancellationToken,
+    rotated: Arc<AtomicBool>,
 }
 
 impl Drop for Registration {
@@ -42,6 +45,20 @@ impl Drop for Registration {
 }
 
 impl Registration {
+    /// Why `revoked` was cancelled, as a WebSocket close: the device was
+    /// revoked (4001), or the signing secret was rotated (4002: refresh the
+    /// token and connect again).
+    pub fn closing(&self) -> (u16, &'static str) {
+        if self.rotated.load(Ordering::Acquire) {
+            (
+                countertop_protocol::CLOSE_SECRET_ROTATED,
+                "signing secret rotated; refresh the token",
+            )
+        } else {
+            (countertop_protocol::CLOSE_REVOKED, "device revoked")
+        }
+    }
+
     pub fn set_topics(&self, topics: Vec<String>) {
         if let Some(e) = self.registry.lock().get_mut(&self.id) {
             e.topics = topics;
@@ -61,6 +78,7 @@ impl Registry {
     ) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let revoke = CancellationToken::new();
+        let rotated = Arc::new(AtomicBool::new(false));
         self.lock().insert(
             id,
             Entry {
@@ -68,12 +86,14 @@ impl Registry {
                 transport,
                 topics: Vec::new(),
                 revoke: revoke.clone(),
+                rotated: rotated.clone(),
             },
         );
         Registration {
             registry: self.clone(),
             id,
             revoked: revoke,
+            rotated,
         }
     }
 
@@ -85,6 +105,19 @@ impl Registry {
             .values()
             .filter(|e| e.device_id.as_deref() == Some(device_id))
         {
+            e.revoke.cancel();
+            n += 1;
+        }
+        n
+    }
+
+    /// Closes every device's connection (anonymous ones stay) after the
+    /// signing secret was rotated; returns how many.
+    pub fn secret_rotated(&self) -> usize {
+        let entries = self.lock();
+        let mut n = 0;
+        for e in entries.values().filter(|e| e.device_id.is_some()) {
+            e.rotated.store(true, Ordering::Release);
             e.revoke.cancel();
             n += 1;
         }

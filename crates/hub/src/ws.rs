@@ -12,8 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use countertop_protocol::{
     decode_client_message, dialect, ClientMessage, ErrorBody, ErrorCode, Event, Frame, OrderRef,
-    Subscribed, Topic, Unsubscribed, Welcome, CLOSE_REVOKED, MAX_FRAME_BYTES,
-    MAX_TOPICS_PER_MESSAGE,
+    Subscribed, Topic, Unsubscribed, Welcome, MAX_FRAME_BYTES, MAX_TOPICS_PER_MESSAGE,
 };
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -262,7 +261,7 @@ impl Connection {
             tokio::select! {
                 biased;
                 () = shutdown.as_mut() => return Some((CLOSE_GOING_AWAY, "hub shutting down")),
-                () = revoked.as_mut() => return Some((CLOSE_REVOKED, "device revoked")),
+                () = revoked.as_mut() => return Some(self.registration.closing()),
                 incoming = self.socket.recv() => {
                     let message = match incoming {
                         None => return None,

@@ -39,6 +39,11 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Close code sent to connections of a revoked device.
 pub const CLOSE_REVOKED: u16 = 4001;
 
+/// Close code sent to every device's connection when the manager rotates
+/// the hub's signing secret: refresh the token (`POST /api/devices/refresh`)
+/// and connect again.
+pub const CLOSE_SECRET_ROTATED: u16 = 4002;
+
 /// A wall-clock instant on the wire (RFC 3339, UTC).
 pub type Timestamp = DateTime<Utc>;
 

@@ -583,6 +583,20 @@ pub struct Paired {
     pub expires_at: Timestamp,
 }
 
+/// The answer to `POST /api/devices/rotate-secret` (manager): new tokens
+/// are signed with a new secret from `rotatedAt`; a token signed with the
+/// previous one is accepted only by `POST /api/devices/refresh`, until
+/// `previousValidUntil`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRotated {
+    pub rotated_at: Timestamp,
+    pub previous_valid_until: Timestamp,
+    /// The devices' open connections that were closed (code 4002), so that
+    /// they refresh and come back.
+    pub closed_connections: u64,
+}
+
 /// A paired device as `GET /api/devices` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -41,6 +41,8 @@ pub enum Action {
     RevokeDevice,
     MakePairingCode,
     RefreshToken,
+    /// Rotate the hub's signing secret (`POST /api/devices/rotate-secret`).
+    RotateSecret,
     ReadStats,
     /// Read a day's figures (`GET /api/reports/daily`).
     ReadReports,
@@ -51,7 +53,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::PlaceOrder,
         Action::ReadOrders,
         Action::ChangeOrderStatus,
@@ -78,6 +80,7 @@ impl Action {
         Action::RevokeDevice,
         Action::MakePairingCode,
         Action::RefreshToken,
+        Action::RotateSecret,
         Action::ReadStats,
         Action::ReadReports,
         Action::ReadCellHistory,
@@ -113,6 +116,7 @@ impl Action {
             Action::RevokeDevice => "revoke devices",
             Action::MakePairingCode => "make pairing codes",
             Action::RefreshToken => "refresh its token",
+            Action::RotateSecret => "rotate the hub's signing secret",
             Action::ReadStats => "read connection stats",
             Action::ReadReports => "read reports",
             Action::ReadCellHistory => "read cell histories",
@@ -145,8 +149,8 @@ impl Role {
             EditMenu | DeleteMenuItem | AddCell | ChargeCell | SetCellPin | SetMenuPhoto
             | ChangeSettings | CreateWorkorder | MoveWorkorder | PresentWorkorder
             | StartWorkSession | StopWorkSession | SendNotification | ListDevices
-            | RevokeDevice | MakePairingCode | ReadStats | ReadReports | ReadCellHistory
-            | CorrectCell => self == Manager,
+            | RevokeDevice | MakePairingCode | RotateSecret | ReadStats | ReadReports
+            | ReadCellHistory | CorrectCell => self == Manager,
         }
     }
 
@@ -206,7 +210,7 @@ mod tests {
     #[test]
     fn the_role_table() {
         use Action::*;
-        let table: [(Action, &str); 30] = [
+        let table: [(Action, &str); 31] = [
             (PlaceOrder, "kiosk manager"),
             (ReadOrders, "kiosk barista manager"),
             (ChangeOrderStatus, "barista manager"),
@@ -233,6 +237,7 @@ mod tests {
             (RevokeDevice, "manager"),
             (MakePairingCode, "manager"),
             (RefreshToken, "kiosk barista display manager"),
+            (RotateSecret, "manager"),
             (ReadStats, "manager"),
             (ReadReports, "manager"),
             (ReadCellHistory, "manager"),

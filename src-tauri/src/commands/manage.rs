@@ -301,6 +301,19 @@ pub async fn revoke_device(
     Ok(())
 }
 
+/// Rotates the hub's signing secret (manager): every device refreshes its
+/// token and carries on; answers how many open connections were closed.
+#[tauri::command]
+#[specta::specta]
+pub async fn rotate_secret(
+    window: WebviewWindow,
+    station: State<'_, Station>,
+) -> Result<u32, IpcError> {
+    let (_, api) = api_of(&window, &station)?;
+    let rotated = api.rotate_secret().await?;
+    Ok(u32::try_from(rotated.closed_connections).unwrap_or(u32::MAX))
+}
+
 /// A six-digit pairing code for a new device (manager).
 #[tauri::command]
 #[specta::specta]

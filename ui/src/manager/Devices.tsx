@@ -20,6 +20,8 @@ export function Devices({ onError }: TabProps) {
   const [name, setName] = useState("");
   const [code, setCode] = useState<PairingCodeView | null>(null);
   const [revoking, setRevoking] = useState<DeviceEntry | null>(null);
+  const [rotating, setRotating] = useState(false);
+  const [rotated, setRotated] = useState<number | null>(null);
   const ids = useId();
 
   return (
@@ -94,6 +96,43 @@ export function Devices({ onError }: TabProps) {
           </li>
         ))}
       </ul>
+      <section className="rotate-secret" aria-labelledby={`${ids}-rotate`}>
+        <h2 id={`${ids}-rotate`}>{t("dev.rotateTitle")}</h2>
+        <p className="muted">{t("dev.rotateHelp")}</p>
+        <button className="danger" data-testid="rotate-secret" disabled={busy} onClick={() => setRotating(true)}>
+          {t("dev.rotate")}
+        </button>
+        {rotated !== null && (
+          <p role="status" data-testid="rotated">
+            {t("dev.rotated", { count: rotated })}
+          </p>
+        )}
+      </section>
+      {rotating && (
+        <Dialog title={t("dev.rotateConfirmTitle")} onClose={() => setRotating(false)} testId="rotate-dialog">
+          <p>{t("dev.rotateConfirmBody")}</p>
+          <div className="form-actions">
+            <button className="link" onClick={() => setRotating(false)}>
+              {t("common.cancel")}
+            </button>
+            <button
+              className="danger"
+              data-testid="confirm-rotate"
+              disabled={busy}
+              onClick={() => {
+                setRotating(false);
+                run(() => commands.rotateSecret()).then((closed) => {
+                  if (closed === undefined) return;
+                  setRotated(closed);
+                  load();
+                });
+              }}
+            >
+              {t("dev.rotate")}
+            </button>
+          </div>
+        </Dialog>
+      )}
       {revoking && (
         <Dialog title={t("dev.confirmTitle", { name: revoking.name })} onClose={() => setRevoking(null)} testId="revoke-dialog">
           <p>{t("dev.confirmBody", { name: revoking.name })}</p>

@@ -12,6 +12,7 @@ use super::session::{Session, SessionEnd};
 use super::{Command, ConnectionConfig};
 use crate::alerts::AlertOutput;
 use crate::cache::Cache;
+use crate::error::LinkError;
 use crate::link::HubLink;
 use crate::state::{ConnectionState, CoreEvent, Status};
 
@@ -53,10 +54,34 @@ impl<L: HubLink> Actor<L> {
         let quick = self.config.policy.quick_attempts;
         let mut failures: u32 = 0;
         let mut suspended_since = None;
+        // A refused token is renewed once until a session goes live again.
+        let mut renewed = false;
         loop {
             self.set_state(ConnectionState::Connecting { attempt: failures });
             let mut session = Session::default();
-            match self.session(&mut session).await {
+            let mut end = self.session(&mut session).await;
+            if session.live {
+                renewed = false;
+            }
+            let refused = matches!(end, SessionEnd::Rejected(LinkError::Unauthorized));
+            if refused && !session.revoked && !renewed {
+                // A `401`: after the hub rotated its signing secret the old
+                // token still refreshes; carry on with the new one, no
+                // pairing. (A close with 4001 says the device is revoked.)
+                renewed = true;
+                match self.link.renew_token().await {
+                    Ok(()) => {
+                        tracing::info!("the hub refused the token; renewed it, connecting again");
+                        continue;
+                    }
+                    Err(e) if e.is_transient() => {
+                        renewed = false;
+                        end = SessionEnd::Lost(format!("renewing the token: {e}"));
+                    }
+                    Err(e) => tracing::info!(error = %e, "the token cannot be renewed"),
+                }
+            }
+            match end {
                 SessionEnd::Shutdown => break,
                 SessionEnd::Rejected(e) => {
                     tracing::warn!(error = %e, "the hub refused this device");
@@ -67,6 +92,7 @@ impl<L: HubLink> Actor<L> {
                     if !self.wait_for_retry(None).await {
                         break;
                     }
+                    renewed = false;
                     failures = 0;
                     suspended_since = None;
                     continue;

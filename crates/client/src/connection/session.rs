@@ -60,6 +60,9 @@ pub(super) struct Session {
     /// `replayed` (or `resync`).
     pub(super) replaying: bool,
     pub(super) live: bool,
+    /// The hub closed the socket with `4001`: this device is revoked, and
+    /// no refresh of its token can help.
+    pub(super) revoked: bool,
     /// What the connection reads: the welcome's topics and the orders
     /// followed since.
     pub(super) topics: HashSet<String>,
@@ -120,7 +123,10 @@ impl<L: HubLink> Actor<L> {
                 Ok(Some(Ok(Incoming::Control))) => continue,
                 Ok(Some(Ok(Incoming::Closed {
                     code: Some(CLOSE_REVOKED),
-                }))) => return SessionEnd::Rejected(LinkError::Unauthorized),
+                }))) => {
+                    session.revoked = true;
+                    return SessionEnd::Rejected(LinkError::Unauthorized);
+                }
                 Ok(Some(Ok(Incoming::Closed { code }))) => {
                     return SessionEnd::Lost(format!("closed before welcome ({code:?})"))
                 }
@@ -194,6 +200,7 @@ impl<L: HubLink> Actor<L> {
                         None => return SessionEnd::Lost("the hub closed the socket".into()),
                         Some(Err(e)) => return SessionEnd::Lost(e.to_string()),
                         Some(Ok(Incoming::Closed { code: Some(CLOSE_REVOKED) })) => {
+                            session.revoked = true;
                             return SessionEnd::Rejected(LinkError::Unauthorized)
                         }
                         Some(Ok(Incoming::Closed { code })) => {

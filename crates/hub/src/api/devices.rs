@@ -1,5 +1,5 @@
-//! Devices over REST: pairing codes, pairing, token refresh, listing and
-//! revoking, each a call into `auth`.
+//! Devices over REST: pairing codes, pairing, token refresh, listing,
+//! revoking and rotating the signing secret, each a call into `auth`.
 
 use std::net::SocketAddr;
 
@@ -7,7 +7,9 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use countertop_protocol::Action;
-use countertop_protocol::{Device, PairRequest, Paired, PairingCode, PairingCodeRequest};
+use countertop_protocol::{
+    Device, PairRequest, Paired, PairingCode, PairingCodeRequest, SecretRotated,
+};
 
 use crate::auth::{default_name, device_view, Caller, MAX_NAME_LEN};
 use crate::error::{ApiJson, ApiResult};
@@ -60,12 +62,25 @@ pub async fn pair(
 }
 
 /// A new token for the calling device; the one it called with stops working.
+/// The authentication layer lets this path through unchecked: a token of
+/// the previous signing secret is accepted here, and only here
+/// (`Hub::refresh_token`).
 pub async fn refresh(
     State(hub): State<Hub>,
-    caller: Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     parts: axum::http::request::Parts,
 ) -> ApiResult<Json<Paired>> {
-    let device = caller.require(Action::RefreshToken)?;
-    let old = crate::auth::bearer_token(&parts)?;
-    Ok(Json(hub.refresh_token(device, old).await?))
+    let token = crate::auth::bearer_token(&parts)?;
+    Ok(Json(hub.refresh_token(token, peer.ip()).await?))
+}
+
+/// Rotates the hub's signing secret (manager): every device refreshes its
+/// token through the previous one and comes back.
+pub async fn rotate_secret(
+    State(hub): State<Hub>,
+    caller: Caller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> ApiResult<Json<SecretRotated>> {
+    let manager = caller.require(Action::RotateSecret)?;
+    Ok(Json(hub.rotate_secret(manager, peer.ip()).await?))
 }

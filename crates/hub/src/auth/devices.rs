@@ -130,6 +130,10 @@ impl Hub {
             return Err(DeviceError::NotFound(format!("no paired device \"{id}\"")));
         }
         let closed = self.registry.revoke(id);
+        // Its tokens can no longer be refreshed through the previous secret
+        // either (it is not paired any more, which is checked first).
+        let mut conn = self.pool().acquire().await?;
+        store::tokens::forget_device(&mut conn, id).await?;
         tracing::info!(device = %id, closed, "device revoked");
         Ok(())
     }

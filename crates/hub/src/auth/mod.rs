@@ -10,9 +10,11 @@
 //! - `devices`: the paired devices in memory and the refreshed tokens' `jti`.
 //! - `caller`: who is calling (`Caller`), read from the bearer token.
 //! - `pairing`: pairing codes and the limiter of wrong ones.
+//! - `audit`: pairings, refreshes and rotations told to the managers' notices.
 //! - `pake`: pairing by a typed code over SPAKE2, bound to the hub's
 //!   certificate (docs/protocol.md).
 
+mod audit;
 mod caller;
 mod devices;
 mod pairing;
@@ -29,7 +31,7 @@ pub use pairing::HUB_WIDE_PAIRING_FAILURES;
 pub(crate) use pairing::{create_pairing_code, default_name, PairingLimiter};
 pub(crate) use pake::{PakeError, PakeSessions};
 pub use pake::CODE_ATTEMPTS;
-pub use tokens::Keys;
+pub use tokens::{Keys, PREVIOUS_SECRET_FILE, TOKEN_LIFETIME_DAYS};
 pub(crate) use tokens::SECRET_FILE;
 
 /// Why a device could not be paired, revoked or given a new token.
@@ -45,6 +47,10 @@ pub enum DeviceError {
     /// A refresh without a valid token to replace.
     #[error("this call needs a device token")]
     NoToken,
+    /// A refresh with a token that is forged, expired, revoked, or signed
+    /// with the previous secret but never issued by this hub.
+    #[error("the device token is invalid, expired or revoked")]
+    InvalidToken,
     #[error("{0}")]
     Internal(String),
     #[error(transparent)]
@@ -60,6 +66,9 @@ impl From<DeviceError> for AppError {
             }
             DeviceError::NotFound(message) => AppError::not_found(message),
             DeviceError::NoToken => AppError::unauthorized("this call needs a device token"),
+            DeviceError::InvalidToken => {
+                AppError::unauthorized("the device token is invalid, expired or revoked")
+            }
             DeviceError::Internal(message) => AppError::internal(message),
             DeviceError::Store(e) => e.into(),
         }

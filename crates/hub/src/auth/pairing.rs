@@ -11,7 +11,7 @@ use countertop_protocol::{Paired, PairingCode, Role};
 use rand::Rng;
 use sqlx::SqlitePool;
 
-use super::{random_id, DeviceError, DeviceRecord, Keys};
+use super::{DeviceError, Keys};
 use crate::store;
 use crate::Hub;
 
@@ -52,19 +52,7 @@ impl Hub {
         self.pairing.succeeded(ticket);
         let role = Role::parse(&role)
             .ok_or_else(|| DeviceError::Internal("a pairing code has an unknown role".into()))?;
-        let device = DeviceRecord {
-            id: format!("dev_{}", random_id(12)),
-            role,
-            name,
-            paired_at: now,
-            last_seen_at: Some(now),
-        };
-        store::devices::insert(&mut tx, &device.id, role.as_str(), &device.name, now).await?;
-        let paired = self.mint_token(&device)?;
-        tx.commit().await?;
-        self.devices.insert(device);
-        tracing::info!(device = %paired.device_id, role = role.as_str(), "device paired");
-        Ok(paired)
+        self.admit_device(tx, role, name, ip).await
     }
 
     /// A wrong code: it stays counted, and the attempt that used up the

@@ -14,6 +14,7 @@ pub(crate) mod orders;
 pub(crate) mod photos;
 pub(crate) mod reports;
 pub(crate) mod settings;
+pub(crate) mod tokens;
 pub(crate) mod workorders;
 
 use chrono::{DateTime, Utc};
