@@ -10,6 +10,7 @@ pub const COMMANDS: &[&str] = &[
     "screen",
     "painted",
     "setup",
+    "discover_hubs",
     "place_order",
     "quote_cart",
     "unlock_cell",

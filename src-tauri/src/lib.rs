@@ -54,6 +54,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::screen,
             commands::painted,
             commands::setup,
+            commands::discover_hubs,
             commands::place_order,
             commands::quote_cart,
             commands::unlock_cell,

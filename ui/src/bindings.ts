@@ -33,6 +33,13 @@ async setup(choice: SetupChoice) : Promise<Session> {
     return await TAURI_INVOKE("setup", { choice });
 },
 /**
+ * The hubs that answer on the LAN now, sorted by name. Empty when none
+ * does or mDNS cannot run here (logged).
+ */
+async discoverHubs() : Promise<FoundHubView[]> {
+    return await TAURI_INVOKE("discover_hubs");
+},
+/**
  * Places an order from the kiosk's cart; returns the outbox key the
  * outcome (`sent` or `refused`) will name, and the order's provisional
  * reference.
@@ -481,6 +488,30 @@ export type DeviceEntry = { id: string; role: RoleName; name: string; pairedAt: 
  * The device the asking window runs.
  */
 isThisDevice: boolean }
+/**
+ * A hub found on the LAN.
+ */
+export type FoundHubView = { 
+/**
+ * The café's name (or its computer's).
+ */
+name: string; 
+/**
+ * The address to join: `https://ip:port` when it serves TLS.
+ */
+url: string; 
+/**
+ * The hub's IP address, as shown.
+ */
+address: string; 
+/**
+ * Its key's fingerprint, 64 hex digits, as it announces it.
+ */
+fingerprint: string | null; 
+/**
+ * The fingerprint's first 8 digits, grouped ("3f2a 9c01").
+ */
+fingerprintShort: string | null }
 export type HourCount = { 
 /**
  * Local hour of the day, 0 to 23.

@@ -52,6 +52,7 @@ pub mod clock;
 pub mod connection;
 pub mod dashboard;
 pub mod device;
+pub mod discovery;
 pub mod error;
 #[cfg(test)]
 mod fixtures;
@@ -78,6 +79,7 @@ pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use connection::{spawn, Checkout, ConnectionConfig, ConnectionHandle, Queued};
 pub use dashboard::Dashboard;
 pub use device::{connect, pair, pair_pinned, store_pairing, ConnectOptions, DeviceKey};
+pub use discovery::{browse, find, Browser, FoundHub};
 pub use error::{CacheError, ClientError, ErrorKind, LinkError, TokenError};
 pub use link::{ConnectQuery, HttpHub, HubLink, Incoming, Socket, Submitted};
 pub use outbox::{OutboxKey, OutboxOp};

@@ -43,6 +43,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
+mod announce;
 mod api;
 /// Public only for `HUB_WIDE_PAIRING_FAILURES`, which a test's assertion
 /// names by this path; the rest of it is crate-private or re-exported below.
@@ -82,6 +83,7 @@ mod workorders;
 mod ws;
 
 // The facade: what the binary, the app and the tests use.
+pub use announce::{Announcement, Announcer, SERVICE_TYPE as MDNS_SERVICE_TYPE};
 pub use auth::{random_id, Keys};
 pub use backup::{backup_to, check_file as check_backup, restore_from, BackupConfig, Restored};
 pub use db::{check_folder, open as open_database};
@@ -137,6 +139,9 @@ pub struct HubConfig {
     /// address. Tests name only `127.0.0.1` and `::1`, so that a client
     /// bound to `127.0.0.2` stands for a device on the LAN.
     pub local_peers: LocalPeers,
+    /// Announce the hub over mDNS (DNS-SD) while it listens beyond
+    /// loopback (`--no-announce` turns it off).
+    pub announce: bool,
 }
 
 impl HubConfig {
@@ -159,6 +164,7 @@ impl HubConfig {
             max_topics_per_connection: 256,
             backup: BackupConfig::default(),
             local_peers: LocalPeers::Loopback,
+            announce: true,
         }
     }
 }
@@ -461,7 +467,15 @@ pub async fn serve_with_tls(
         .backup
         .enabled
         .then(|| tokio::spawn(backup::run_periodically(hub.clone())));
+    let tls_addr = match &tls {
+        Some((tls_listener, _)) => Some(tls_listener.local_addr()?),
+        None => None,
+    };
+    let announcer = announce::start_for(&hub, addr, tls_addr).await;
     server::accept_loop(listener, tls, hub.clone(), shutdown).await;
+    if let Some(announcer) = announcer {
+        announcer.stop().await;
+    }
     pruner.abort();
     if let Some(backups) = backups {
         backups.abort();

@@ -52,6 +52,10 @@ enum Command {
         /// network share), beside `backups/` in the data folder.
         #[arg(long, env = "COUNTERTOP_BACKUP_COPY")]
         backup_copy: Option<PathBuf>,
+        /// Do not announce the hub on the LAN over mDNS (DNS-SD). A hub that
+        /// listens on loopback only never announces.
+        #[arg(long, env = "COUNTERTOP_NO_ANNOUNCE")]
+        no_announce: bool,
     },
     /// Copy the database into FILE, consistent as of one moment (works
     /// while the hub runs).
@@ -136,12 +140,14 @@ async fn main() -> anyhow::Result<()> {
             no_demo,
             max_connections_per_address,
             backup_copy,
+            no_announce,
         } => {
             let mut config = HubConfig::new(data_dir(data)?);
             config.allowed_origins = allow_origin;
             config.demo = !no_demo;
             config.max_connections_per_address = max_connections_per_address.max(1);
             config.backup.copy_to = backup_copy;
+            config.announce = !no_announce;
             let hub = Hub::open(config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -6,6 +6,7 @@
 mod backups;
 mod counter;
 mod device;
+mod discover;
 mod hub;
 mod manage;
 mod reports;
@@ -14,6 +15,7 @@ mod session;
 pub use backups::*;
 pub use counter::*;
 pub use device::*;
+pub use discover::*;
 pub use hub::*;
 pub use manage::*;
 pub use reports::*;

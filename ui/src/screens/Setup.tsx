@@ -2,6 +2,7 @@ import { useId, useState } from "react";
 import { commands, type RoleName, type Session } from "../bindings";
 import { useT } from "../i18n";
 import { LanguageSwitch } from "../components/LanguageSwitch";
+import { FoundHubs } from "../components/FoundHubs";
 
 const ROLES: RoleName[] = ["kiosk", "barista", "manager", "display"];
 
@@ -80,6 +81,7 @@ export function Setup({
         </fieldset>
       ) : (
         <div className="join">
+          <FoundHubs picked={hubUrl} onPick={setHubUrl} />
           <label htmlFor={`${ids}-link`}>{t("setup.pairingLink")}</label>
           <input
             id={`${ids}-link`}
@@ -93,6 +95,7 @@ export function Setup({
           <label htmlFor={`${ids}-hub`}>{t("setup.hubAddress")}</label>
           <input
             id={`${ids}-hub`}
+            data-testid="setup-hub"
             value={hubUrl}
             disabled={linkGiven}
             onChange={(e) => setHubUrl(e.target.value)}
