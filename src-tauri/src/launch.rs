@@ -315,6 +315,7 @@ pub async fn start_device<R: Runtime>(
         sound: desktop.clone(),
     };
     station.add_device(app, key, device.clone(), events);
+    crate::follow::start(app, station, key, &device);
     if let Some(output) = &desktop {
         crate::sound::forward(app, station, key, output);
     }

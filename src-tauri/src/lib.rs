@@ -19,6 +19,7 @@
 pub mod access;
 pub mod cli;
 pub mod commands;
+pub mod follow;
 pub mod ipc;
 pub mod launch;
 pub mod logging;
