@@ -17,7 +17,7 @@ pub use crate::cache::{ALERT_SETTINGS_KEY, OFFLINE_ORDERING_KEY};
 use crate::clock::{Clock, SystemClock};
 use crate::connection::{spawn, ConnectionConfig, ConnectionHandle};
 use crate::error::{CacheError, ClientError};
-use crate::link::HttpHub;
+use crate::link::{HttpHub, HubLink};
 use crate::photos::Photos;
 use crate::pin::{Fingerprint, Trust};
 use crate::policy::{Heartbeat, ReconnectPolicy};

@@ -19,7 +19,7 @@ export function Setup({
   const { t, errorText } = useT();
   const [mode, setMode] = useState<"host" | "join">(removed ? "join" : "host");
   const [role, setRole] = useState<RoleName>("barista");
-  const [hubUrl, setHubUrl] = useState(removed?.hubUrl || "http://");
+  const [hubUrl, setHubUrl] = useState(removed?.hubUrl || "https://");
   const [code, setCode] = useState("");
   const [link, setLink] = useState("");
   const [lan, setLan] = useState(false);
