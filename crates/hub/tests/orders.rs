@@ -261,7 +261,7 @@ async fn a_cell_order_beyond_the_balance_is_refused_and_changes_nothing() {
     assert_error(&answer, 409, "insufficient_balance");
     assert_eq!(cafe.balance("cell-front-desk").await, 8_000);
     assert_eq!(cafe.menu_item("cheesecake").await["stock"], 8);
-    assert_eq!(cafe.seq().await, 0);
+    assert_eq!(cafe.seq().await, cafe.opened_at_seq);
     // Exactly the balance is enough.
     let exact = cafe
         .kiosk

@@ -39,6 +39,9 @@ pub struct Cafe {
     pub barista: Device,
     pub display: Device,
     pub manager: Device,
+    /// The newest `seq` once the four are paired: each pairing is told to
+    /// the managers' notices (one event each).
+    pub opened_at_seq: u64,
 }
 
 impl Cafe {
@@ -48,13 +51,16 @@ impl Cafe {
         let barista = hub.pair(Role::Barista).await;
         let display = hub.pair(Role::Display).await;
         let manager = hub.pair(Role::Manager).await;
-        Cafe {
+        let mut cafe = Cafe {
             hub,
             kiosk,
             barista,
             display,
             manager,
-        }
+            opened_at_seq: 0,
+        };
+        cafe.opened_at_seq = cafe.seq().await;
+        cafe
     }
 
     pub fn anonymous(&self) -> Api {
