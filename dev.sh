@@ -22,6 +22,7 @@ APT_PACKAGES=(
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   dbus dbus-x11 keyutils
   xvfb xauth webkit2gtk-driver imagemagick fonts-noto-cjk strace
+  tcpdump  # crates/client/tests/capture.rs: a capture on lo shows no secret in clear
   chromium chromium-driver
   python3 python3-venv
 )

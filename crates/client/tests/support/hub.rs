@@ -98,6 +98,80 @@ impl Hub {
         })
     }
 
+    /// Starts the hub with plain HTTP and HTTPS/WSS both on loopback, each
+    /// on a free port, and waits for both `listening` lines. Returns the hub
+    /// (its `port` is the plain one) and the TLS port. [`Hub::restart`]
+    /// would bring it back without TLS.
+    pub fn start_tls(data: &Path) -> (Hub, u16) {
+        let mut child = Command::new(hub_binary())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--tls-listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .env(
+                "RUST_LOG",
+                std::env::var("HUB_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .spawn()
+            .expect("spawn the hub");
+        let stdout = child.stdout.take().expect("the hub's stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep draining so the hub never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let port_of = |addr: &str| -> u16 {
+            addr.rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no port in {addr:?}"))
+        };
+        let (mut plain, mut tls) = (None, None);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while plain.is_none() || tls.is_none() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the hub did not print both of its listening lines within 30 s");
+            };
+            let line = line.trim();
+            if let Some(addr) = line.strip_prefix("listening (tls) on ") {
+                tls = Some(port_of(addr));
+            } else if let Some(addr) = line.strip_prefix("listening on ") {
+                plain = Some(port_of(addr));
+            }
+        }
+        let hub = Hub {
+            child: Some(child),
+            port: plain.expect("a plain port"),
+            data: data.to_owned(),
+        };
+        (hub, tls.expect("a TLS port"))
+    }
+
+    /// The hub's key, as `countertop-hub fingerprint` prints it.
+    pub fn fingerprint(&self) -> countertop_client::Fingerprint {
+        let output = Command::new(hub_binary())
+            .args(["fingerprint", "--data"])
+            .arg(&self.data)
+            .output()
+            .expect("run countertop-hub fingerprint");
+        assert!(
+            output.status.success(),
+            "fingerprint failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("a fingerprint of 64 hex digits")
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
