@@ -196,3 +196,65 @@ async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<(
     let _ = host.close().await;
     result
 }
+
+/// As a café owner would without the QR code: the second instance types the
+/// address and the six digits from the manager's screen. SPAKE2 over the
+/// code binds the hub's key, which the new device then pins.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_instance_joins_by_the_typed_address_and_code() -> Result<()> {
+    let host_data = tempfile::tempdir()?;
+    let joined_data = tempfile::tempdir()?;
+    let port = free_port().to_string();
+    let host_driver = Driver::start()?;
+    let host_arg = host_data.path().to_str().context("utf-8 temp path")?;
+    let host = open_app(
+        &host_driver,
+        &["--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg],
+    )
+    .await?;
+    let joined_driver = Driver::start()?;
+    let mut joined: Option<Client> = None;
+    let result = async {
+        switch_to(&host, "manager").await?;
+        wait_for(&host, "[data-testid=link-status][data-state=live]").await?;
+        click(&host, "[data-testid=tab-devices]").await?;
+        type_into(&host, "[data-testid=pair-name]", "Bar display").await?;
+        click(&host, "[data-testid=pair-create]").await?;
+        let code = text_of(&host, "[data-testid=pairing-code]").await?;
+        let address = text_of(&host, "[data-testid=pairing-address]").await?;
+        let shown_key = text_of(&host, "[data-testid=pairing-fingerprint]").await?;
+
+        let data = joined_data.path().to_str().context("utf-8 temp path")?;
+        let client = open_app(&joined_driver, &["--data", data, "--windowed"]).await?;
+        let second = joined.insert(client);
+        switch_to(second, "setup").await?;
+        click(second, ".setup .choice button:nth-child(2)").await?;
+        // A wrong code first: the join screen says so, and pins nothing.
+        let hub_field = "[data-testid=setup-hub]";
+        second.find(fantoccini::Locator::Css(hub_field)).await?.clear().await?;
+        type_into(second, hub_field, &address).await?;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        type_into(second, "[data-testid=setup-code]", wrong).await?;
+        click(second, "[data-testid=setup-start]").await?;
+        let error = text_of(second, ".setup .error").await?;
+        assert!(error.contains("wrong, used or expired"), "{error}");
+        let code_field = second.find(fantoccini::Locator::Css("[data-testid=setup-code]")).await?;
+        code_field.clear().await?;
+        type_into(second, "[data-testid=setup-code]", &code).await?;
+        click(second, "[data-testid=setup-start]").await?;
+        wait_for(second, "[data-testid=link-status][data-state=live]").await?;
+        anyhow::Ok(shown_key)
+    }
+    .await;
+    if let Some(client) = joined {
+        let _ = client.close().await;
+    }
+    let _ = host.close().await;
+    let shown_key = result?;
+    // The new device pinned the key the manager's screen showed.
+    let cache = countertop_client::Cache::open(&joined_data.path().join("devices/joined"))?;
+    let device = cache.device()?.context("the joined device")?;
+    let pinned = device.hub_fingerprint.context("a pinned key")?;
+    assert_eq!(pinned.short(), shown_key);
+    Ok(())
+}

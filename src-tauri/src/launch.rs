@@ -232,6 +232,23 @@ pub async fn pair_remote(
 ) -> anyhow::Result<()> {
     let dir = device_dir(&station.data_dir, key);
     let (hub, code, fingerprint) = read_join(hub, code)?;
+    if fingerprint.is_none() && hub.starts_with("https://") {
+        // A typed code over TLS: SPAKE2 over the code, bound to the key the
+        // handshake showed; the key is pinned only once both sides agree.
+        let (paired, pinned) = countertop_client::pair_by_code(&hub, &code, REQUEST_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                countertop_client::PakeError::NoHub => anyhow::anyhow!(join_error(
+                    &hub,
+                    &ClientError::Link(LinkError::Network(String::new()))
+                )),
+                other => anyhow::anyhow!("{}", sentence(&other.to_string())),
+            })?;
+        countertop_client::store_pairing(&dir, &hub, paired, Some(pinned))
+            .await
+            .context("keeping the new device's token")?;
+        return Ok(());
+    }
     countertop_client::pair_pinned(&hub, &code, fingerprint, &dir, REQUEST_TIMEOUT)
         .await
         .map_err(|e| anyhow::anyhow!(join_error(&hub, &e)))?;
@@ -257,6 +274,19 @@ fn read_join(hub: &str, code: &str) -> anyhow::Result<(String, String, Option<Fi
     Ok((hub, code.trim().to_owned(), None))
 }
 
+/// `text` with a capital letter and a full stop, as the join screen shows it.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 /// A join error said as the person at the new device can act on it.
 fn join_error(hub: &str, e: &ClientError) -> String {
     match e {
@@ -267,7 +297,7 @@ fn join_error(hub: &str, e: &ClientError) -> String {
             format!("The computer at {hub} is not the hub of this pairing link (its key differs). Scan the code again from the manager's screen.")
         }
         ClientError::Link(LinkError::Hub { status: 426, .. }) => {
-            "This hub takes pairing only over its secure address: use the pairing link or QR code from the manager's pairing screen.".to_owned()
+            "This hub takes pairing only over its secure address: use its https:// address (port 3443) with the code, or the pairing link or QR code from the manager's pairing screen.".to_owned()
         }
         ClientError::Link(LinkError::Hub { status: 429, .. }) => {
             "Too many wrong codes were tried: wait a minute, then ask the manager for a new code.".to_owned()
@@ -277,9 +307,6 @@ fn join_error(hub: &str, e: &ClientError) -> String {
         }
         ClientError::Link(LinkError::Hub { status: 400 | 401 | 404, .. }) => {
             "This code is wrong or was used already. Ask the manager for a new one.".to_owned()
-        }
-        ClientError::Link(LinkError::Protocol(message)) if message.contains("https") => {
-            "A hub over https:// is joined with its pairing link or QR code from the manager's pairing screen.".to_owned()
         }
         other => format!("Pairing with {hub} failed: {other}"),
     }
