@@ -754,8 +754,23 @@ mod tests {
     }
 
     #[test]
+    fn an_https_hub_needs_the_key_the_device_pinned() {
+        let error =
+            HttpHub::new("https://hub.local:3443", None, Duration::from_secs(5)).unwrap_err();
+        assert!(error.to_string().contains("fingerprint"), "{error}");
+        assert!(HttpHub::new("http://127.0.0.1:3001", None, Duration::from_secs(5)).is_ok());
+    }
+
+    #[test]
     fn the_socket_address_carries_the_topics_and_the_cursor_percent_encoded() {
-        let hub = HttpHub::new("https://hub.local:3001/", None, Duration::from_secs(5)).unwrap();
+        let pinned = Trust::Pinned("ab".repeat(32).parse().unwrap());
+        let hub = HttpHub::pinned(
+            "https://hub.local:3001/",
+            None,
+            Duration::from_secs(5),
+            Some(pinned),
+        )
+        .unwrap();
         let query = ConnectQuery {
             topics: vec!["menu".into(), "order:ORD-1-a b".into()],
             since: Some(41),
