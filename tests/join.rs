@@ -20,9 +20,15 @@ struct TlsHub {
 
 impl TlsHub {
     async fn start(data: &Path, port: u16, tls_port: u16) -> Result<TlsHub> {
+        TlsHub::start_on(data, port, &format!("127.0.0.1:{tls_port}")).await
+    }
+
+    /// With TLS on `tls_addr`; beyond loopback the hub announces itself on
+    /// the LAN (mDNS).
+    async fn start_on(data: &Path, port: u16, tls_addr: &str) -> Result<TlsHub> {
         let child = Command::new(hub_binary())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--tls-listen", &format!("127.0.0.1:{tls_port}"), "--data"])
+            .args(["--tls-listen", tls_addr, "--data"])
             .arg(data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -256,5 +262,51 @@ async fn a_second_instance_joins_by_the_typed_address_and_code() -> Result<()> {
     let device = cache.device()?.context("the joined device")?;
     let pinned = device.hub_fingerprint.context("a pinned key")?;
     assert_eq!(pinned.short(), shown_key);
+    Ok(())
+}
+
+/// The hub computer's address changes (here: its TLS port, the hub restarted
+/// elsewhere with the same key): the joined kiosk finds it again on the LAN
+/// by its pinned key and goes on working, without pairing again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_joined_kiosk_follows_its_hub_found_again_by_its_key() -> Result<()> {
+    let ours = tempfile::tempdir()?;
+    let app_data = tempfile::tempdir()?;
+    let (port, tls_port, moved_port) = (free_port(), free_port(), free_port());
+    let mut hub = TlsHub::start_on(ours.path(), port, &format!("0.0.0.0:{tls_port}")).await?;
+    let fp = fingerprint(ours.path())?;
+    let code = pairing_code(ours.path(), "kiosk")?;
+    let link = pairing_link(&format!("https://127.0.0.1:{tls_port}"), &fp, &code)?;
+
+    let driver = Driver::start()?;
+    let data = app_data.path().to_str().context("utf-8 temp path")?;
+    let client = open_app(&driver, &["--pair", &link, "--data", data, "--windowed"]).await?;
+    let result = async {
+        switch_to(&client, "kiosk").await?;
+        wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        hub.stop();
+        wait_for(&client, "[data-testid=link-status][data-state=reconnecting]").await?;
+        let _moved =
+            TlsHub::start_on(ours.path(), port, &format!("0.0.0.0:{moved_port}")).await?;
+        until_within(
+            "the kiosk to find its hub at the new port and go live",
+            std::time::Duration::from_secs(60),
+            || async {
+                css_present(&client, "[data-testid=link-status][data-state=live]").await
+            },
+        )
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    result?;
+    let cache = countertop_client::Cache::open(&app_data.path().join("devices/joined"))?;
+    let device = cache.device()?.context("the joined device")?;
+    assert!(
+        device.hub.ends_with(&format!(":{moved_port}")),
+        "the device keeps its hub's new address: {}",
+        device.hub
+    );
     Ok(())
 }

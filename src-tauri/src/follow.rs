@@ -49,6 +49,9 @@ async fn follow<R: Runtime>(
     let mut last_look: Option<Instant> = None;
     loop {
         let lost = match &status.borrow_and_update().state {
+            // After two quick attempts failed: a hub that only restarted
+            // is back by then; one that moved is worth a look.
+            ConnectionState::Reconnecting { attempt, .. } => *attempt >= 2,
             ConnectionState::Suspended { .. } => true,
             ConnectionState::Rejected { code, .. } => code == "not_your_hub",
             ConnectionState::Stopped => return,
