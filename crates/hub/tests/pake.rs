@@ -234,6 +234,15 @@ async fn a_typed_code_pairs_over_tls_and_gives_the_hubs_fingerprint() {
         countertop_hub::tls_fingerprint(hub.dir.path()).unwrap()
     );
     assert_eq!(hub.devices().await, before + 1);
+    // Told to the managers as every pairing is, with the device's name.
+    let told: Vec<(String,)> = sqlx::query_as(
+        "SELECT data FROM events WHERE name = 'system:notification' AND data LIKE '%Device paired%'",
+    )
+    .fetch_all(hub.hub.pool())
+    .await
+    .unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].0.contains("Typed"), "{}", told[0].0);
     // The token works, over TLS pinned to that fingerprint.
     let pinned = reqwest::Client::builder()
         .use_preconfigured_tls((*PinnedTls::new(Trust::Pinned(fingerprint)).config()).clone())

@@ -64,7 +64,7 @@ pub async fn finish(
         return Err(AppError::validation("session is not a session id"));
     }
     let confirm = decode("confirm", &body.confirm)?;
-    let paired = hub.pake_finish(&body.session, &confirm).await?;
+    let paired = hub.pake_finish(peer.ip(), &body.session, &confirm).await?;
     Ok((StatusCode::CREATED, Json(paired)))
 }
 

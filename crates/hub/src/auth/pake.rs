@@ -29,7 +29,7 @@ use sha2::Sha256;
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 
 use super::pairing::{PairingBlocked, PairingTicket};
-use super::{random_id, DeviceError, DeviceRecord, Keys};
+use super::{random_id, DeviceError, Keys};
 use crate::store;
 use crate::Hub;
 
@@ -210,6 +210,7 @@ impl Hub {
     /// keys, bound to this hub's own fingerprint; the session ends either way.
     pub(crate) async fn pake_finish(
         &self,
+        peer: IpAddr,
         session: &str,
         device_confirm: &[u8],
     ) -> Result<Paired, PakeError> {
@@ -258,20 +259,10 @@ impl Hub {
         };
         let role = Role::parse(&role)
             .ok_or_else(|| DeviceError::Internal("a pairing code has an unknown role".into()))?;
-        let device = DeviceRecord {
-            id: format!("dev_{}", random_id(12)),
-            role,
-            name,
-            paired_at: now,
-            last_seen_at: Some(now),
-        };
-        store::devices::insert(&mut tx, &device.id, role.as_str(), &device.name, now).await?;
-        let paired = self.mint_token(&device)?;
-        tx.commit().await?;
         self.pairing.succeeded(session.ticket);
-        self.devices.insert(device);
-        tracing::info!(device = %paired.device_id, role = role.as_str(), "device paired by PAKE");
-        Ok(paired)
+        // Stored, its token issued and recorded, and told to the managers,
+        // as every way of pairing is.
+        Ok(self.admit_device(tx, role, name, peer).await?)
     }
 
     /// The 32 bytes of the hub's fingerprint (SHA-256 of its certificate's

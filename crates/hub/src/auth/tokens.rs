@@ -274,14 +274,6 @@ impl Hub {
             .filter(|device| device.role == claims.role)
     }
 
-    /// Signs a token for `device` without recording it as issued: such a
-    /// token cannot be refreshed through the previous secret after a
-    /// rotation. Pairing goes through [`Hub::admit_device`], refreshing
-    /// through [`Hub::issue_token`], which record theirs.
-    pub(crate) fn mint_token(&self, device: &DeviceRecord) -> Result<Paired, DeviceError> {
-        Ok(self.sign_for(device)?.0)
-    }
-
     fn sign_for(&self, device: &DeviceRecord) -> Result<(Paired, Claims), DeviceError> {
         let now = Utc::now();
         let exp = now + Duration::days(TOKEN_LIFETIME_DAYS);
