@@ -139,6 +139,10 @@ pub struct HubConfig {
     /// address. Tests name only `127.0.0.1` and `::1`, so that a client
     /// bound to `127.0.0.2` stands for a device on the LAN.
     pub local_peers: LocalPeers,
+    /// Take tokens and pairing codes over plain HTTP from any address
+    /// (`--insecure-lan-tokens`): only for old clients on a network the café
+    /// trusts, since anyone on it can read them. Off by default.
+    pub insecure_lan_tokens: bool,
     /// Announce the hub over mDNS (DNS-SD) while it listens beyond
     /// loopback (`--no-announce` turns it off).
     pub announce: bool,
@@ -164,6 +168,7 @@ impl HubConfig {
             max_topics_per_connection: 256,
             backup: BackupConfig::default(),
             local_peers: LocalPeers::Loopback,
+            insecure_lan_tokens: false,
             announce: true,
         }
     }

@@ -52,6 +52,11 @@ enum Command {
         /// network share), beside `backups/` in the data folder.
         #[arg(long, env = "COUNTERTOP_BACKUP_COPY")]
         backup_copy: Option<PathBuf>,
+        /// Take tokens and pairing codes over plain HTTP from other computers
+        /// too. Anyone on the network can read them then: only for old
+        /// clients that cannot do TLS, on a network the café trusts.
+        #[arg(long, env = "COUNTERTOP_INSECURE_LAN_TOKENS")]
+        insecure_lan_tokens: bool,
         /// Do not announce the hub on the LAN over mDNS (DNS-SD). A hub that
         /// listens on loopback only never announces.
         #[arg(long, env = "COUNTERTOP_NO_ANNOUNCE")]
@@ -140,6 +145,7 @@ async fn main() -> anyhow::Result<()> {
             no_demo,
             max_connections_per_address,
             backup_copy,
+            insecure_lan_tokens,
             no_announce,
         } => {
             let mut config = HubConfig::new(data_dir(data)?);
@@ -148,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             config.max_connections_per_address = max_connections_per_address.max(1);
             config.backup.copy_to = backup_copy;
             config.announce = !no_announce;
+            config.insecure_lan_tokens = insecure_lan_tokens;
             let hub = Hub::open(config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -161,6 +168,17 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            if !addr.ip().is_loopback() && tls_listener.is_none() && !insecure_lan_tokens {
+                tracing::warn!(
+                    %addr,
+                    "listening beyond this computer without --tls-listen: other computers get the \
+                     public pages only; their tokens and pairing codes are refused (426) until \
+                     the hub serves TLS (add --tls-listen 0.0.0.0:3443)"
+                );
+            }
+            if insecure_lan_tokens {
+                tracing::warn!("--insecure-lan-tokens: tokens and pairing codes are taken in plain HTTP from any computer; anyone on the network can read them");
+            }
             tracing::info!(%addr, data = %hub.config.data_dir.display(), epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
             // One line on stdout that scripts and tests wait for.
             let mut out = std::io::stdout();

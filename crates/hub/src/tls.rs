@@ -221,20 +221,22 @@ impl LocalPeers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Secure(pub bool);
 
-/// The plain listener's gate, once the hub also serves TLS: a request from
-/// a peer that is not local
+/// The plain listener's gate: a request from a peer that is not local
 /// that carries a token (an `Authorization` header, a `token` in the
 /// query), a pairing code (`/api/devices/pair`) or opens Socket.IO (whose
 /// handshake always carries a token) is answered `426 tls_required`, and
-/// nothing else happens. A request without a peer address (the router
-/// called in-process) is not from the network and passes.
+/// nothing else happens, whether or not the hub serves TLS too (a hub on
+/// the LAN without `--tls-listen` then serves its public pages only, unless
+/// `--insecure-lan-tokens` says otherwise). A request without a peer
+/// address (the router called in-process) is not from the network and
+/// passes.
 pub async fn require_tls(
     axum::extract::State(hub): axum::extract::State<crate::Hub>,
     req: Request,
     next: Next,
 ) -> Response {
-    let secure = req.extensions().get::<Secure>().is_none_or(|s| s.0)
-        || !hub.tls_serving.load(std::sync::atomic::Ordering::Relaxed);
+    let secure =
+        req.extensions().get::<Secure>().is_none_or(|s| s.0) || hub.config.insecure_lan_tokens;
     let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -246,7 +248,7 @@ pub async fn require_tls(
                 StatusCode::UPGRADE_REQUIRED,
                 ErrorCode::TlsRequired,
                 "this request carries a token or a pairing code: send it over HTTPS \
-                 (the hub's --tls-listen address)",
+                 (the hub's --tls-listen address, port 3443 for the app's hub)",
             )
             .into_response()
         }

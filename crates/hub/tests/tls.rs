@@ -50,6 +50,11 @@ impl TlsHub {
 
     /// The same hub, serving TLS or only plain HTTP.
     async fn start_serving(with_tls: bool) -> TlsHub {
+        TlsHub::start_with(with_tls, |_| {}).await
+    }
+
+    /// [`TlsHub::start_serving`], with `configure` changing its config.
+    async fn start_with(with_tls: bool, configure: impl FnOnce(&mut HubConfig)) -> TlsHub {
         let dir = tempfile::tempdir().unwrap();
         let mut config = HubConfig::new(dir.path());
         config.backup.enabled = false;
@@ -57,6 +62,7 @@ impl TlsHub {
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(Ipv6Addr::LOCALHOST),
         ]);
+        configure(&mut config);
         let hub = Hub::open(config).await.unwrap();
         let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tls = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -642,10 +648,33 @@ async fn serve_with_tls_listen_prints_both_lines_and_answers_over_https_with_the
 }
 
 #[tokio::test]
-async fn a_hub_without_a_tls_address_still_takes_tokens_from_the_lan_in_plain() {
-    // The app's hosted hub today: its devices do not pin a fingerprint yet,
-    // so refusing them in plain would strand every joined computer.
+async fn a_hub_without_a_tls_address_refuses_tokens_from_the_lan_unless_told_to_take_them_in_plain()
+{
+    // A hub on the LAN with no TLS address serves its public pages only:
+    // a token or a pairing code from another computer is refused.
     let hub = TlsHub::start_serving(false).await;
+    let code = hub
+        .hub
+        .create_pairing_code(countertop_protocol::Role::Kiosk, "lan kiosk")
+        .await
+        .unwrap();
+    let pair = json!({"code": code.code});
+    let (status, body) = plain(
+        &hub,
+        LAN_PEER,
+        "POST",
+        "/api/devices/pair",
+        None,
+        Some(pair.clone()),
+    )
+    .await;
+    assert_tls_required(status, &body);
+    let (status, menu) = plain(&hub, LAN_PEER, "GET", "/api/menu", None, None).await;
+    assert_eq!(status, 200, "the public menu stays open: {menu}");
+    hub.stop().await;
+
+    // --insecure-lan-tokens: an old client on a trusted network may.
+    let hub = TlsHub::start_with(false, |config| config.insecure_lan_tokens = true).await;
     let code = hub
         .hub
         .create_pairing_code(countertop_protocol::Role::Kiosk, "lan kiosk")
