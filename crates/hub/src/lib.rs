@@ -194,11 +194,6 @@ pub struct HubState {
     pub connections: Arc<server::ConnectionCounts>,
     /// The origins of pages the hub serves itself, known once it listens.
     pub own_origins: std::sync::OnceLock<Vec<String>>,
-    /// Whether the hub serves TLS too (`--tls-listen`). Only then does the
-    /// plain listener refuse tokens and pairing codes from other machines
-    /// (`426 tls_required`): until the app's devices pin the hub and speak
-    /// TLS, a hub without a TLS address must still take them in plain.
-    pub tls_serving: std::sync::atomic::AtomicBool,
     /// What the hub knows of its backups.
     pub backups: backup::Backups,
     /// Held while the hub runs: `restore` refuses to run beside it.
@@ -263,7 +258,6 @@ impl Hub {
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
             own_origins: std::sync::OnceLock::new(),
-            tls_serving: std::sync::atomic::AtomicBool::new(false),
             backups,
             run_lock,
             tls,
@@ -462,8 +456,6 @@ pub async fn serve_with_tls(
     let mut origins = server::own_origins(addr);
     if let Some((tls_listener, _)) = &tls {
         origins.extend(server::own_origins(tls_listener.local_addr()?));
-        hub.tls_serving
-            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let _ = hub.own_origins.set(origins);
     let pruner = tokio::spawn(prune_periodically(hub.clone()));
