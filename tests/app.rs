@@ -309,7 +309,10 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
         type_into(&client, "[data-testid=pair-name]", "Till 2").await?;
         click(&client, "[data-testid=pair-create]").await?;
         let code = text_of(&client, "[data-testid=pairing-code]").await?;
-        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+        assert!(
+            code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+            "{code:?}"
+        );
         wait_for(&client, "[data-testid=pairing-local-only]").await?;
         screenshot(&client, "barista-pair-device").await?;
         anyhow::Ok(())

@@ -149,7 +149,9 @@ async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<(
     let host_arg = host_data.path().to_str().context("utf-8 temp path")?;
     let host = open_app(
         &host_driver,
-        &["--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg],
+        &[
+            "--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg,
+        ],
     )
     .await?;
     let joined_driver = Driver::start()?;
@@ -170,7 +172,11 @@ async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<(
         let link = link.as_str().context("the pairing link's text")?.to_owned();
         let parsed = countertop_client::PairingLink::parse(&link).map_err(anyhow::Error::msg)?;
         let shown = text_of(&host, "[data-testid=pairing-fingerprint]").await?;
-        assert_eq!(shown, parsed.fingerprint.short(), "the screen shows the link's key");
+        assert_eq!(
+            shown,
+            parsed.fingerprint.short(),
+            "the screen shows the link's key"
+        );
         assert!(parsed.hub.starts_with("https://"), "{}", parsed.hub);
         wait_for(&host, ".pairing-qr svg").await?;
         screenshot(&host, "pairing-qr").await?;
@@ -215,7 +221,9 @@ async fn a_second_instance_joins_by_the_typed_address_and_code() -> Result<()> {
     let host_arg = host_data.path().to_str().context("utf-8 temp path")?;
     let host = open_app(
         &host_driver,
-        &["--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg],
+        &[
+            "--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg,
+        ],
     )
     .await?;
     let joined_driver = Driver::start()?;
@@ -237,14 +245,20 @@ async fn a_second_instance_joins_by_the_typed_address_and_code() -> Result<()> {
         click(second, ".setup .choice button:nth-child(2)").await?;
         // A wrong code first: the join screen says so, and pins nothing.
         let hub_field = "[data-testid=setup-hub]";
-        second.find(fantoccini::Locator::Css(hub_field)).await?.clear().await?;
+        second
+            .find(fantoccini::Locator::Css(hub_field))
+            .await?
+            .clear()
+            .await?;
         type_into(second, hub_field, &address).await?;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         type_into(second, "[data-testid=setup-code]", wrong).await?;
         click(second, "[data-testid=setup-start]").await?;
         let error = text_of(second, ".setup .error").await?;
         assert!(error.contains("wrong, used or expired"), "{error}");
-        let code_field = second.find(fantoccini::Locator::Css("[data-testid=setup-code]")).await?;
+        let code_field = second
+            .find(fantoccini::Locator::Css("[data-testid=setup-code]"))
+            .await?;
         code_field.clear().await?;
         type_into(second, "[data-testid=setup-code]", &code).await?;
         click(second, "[data-testid=setup-start]").await?;
@@ -285,15 +299,16 @@ async fn a_joined_kiosk_follows_its_hub_found_again_by_its_key() -> Result<()> {
         switch_to(&client, "kiosk").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
         hub.stop();
-        wait_for(&client, "[data-testid=link-status][data-state=reconnecting]").await?;
-        let _moved =
-            TlsHub::start_on(ours.path(), port, &format!("0.0.0.0:{moved_port}")).await?;
+        wait_for(
+            &client,
+            "[data-testid=link-status][data-state=reconnecting]",
+        )
+        .await?;
+        let _moved = TlsHub::start_on(ours.path(), port, &format!("0.0.0.0:{moved_port}")).await?;
         until_within(
             "the kiosk to find its hub at the new port and go live",
             std::time::Duration::from_secs(60),
-            || async {
-                css_present(&client, "[data-testid=link-status][data-state=live]").await
-            },
+            || async { css_present(&client, "[data-testid=link-status][data-state=live]").await },
         )
         .await?;
         anyhow::Ok(())

@@ -107,7 +107,11 @@ pub enum Listen {
     /// (tokens from the LAN are refused there with 426), and `tls_port`
     /// over TLS for the devices that join. `keep`: devices joined these
     /// ports before, so a taken one is an error, never a silent move.
-    Lan { port: u16, tls_port: u16, keep: bool },
+    Lan {
+        port: u16,
+        tls_port: u16,
+        keep: bool,
+    },
 }
 
 /// Binds `port` on `ip`. If another program has it: with `keep`, says so
@@ -122,7 +126,11 @@ async fn bind(
     match tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await {
         Ok(listener) => Ok(listener),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 && !keep => {
-            tracing::warn!(port, what, "port taken; no device joined it yet, so using a free one");
+            tracing::warn!(
+                port,
+                what,
+                "port taken; no device joined it yet, so using a free one"
+            );
             tokio::net::TcpListener::bind(SocketAddr::from((ip, 0)))
                 .await
                 .with_context(|| format!("cannot listen on {ip} ({what})"))
@@ -133,7 +141,9 @@ async fn bind(
              close that program, or start with --port to choose another port \
              (the devices then follow it under Settings, \"The hub has a new address?\")."
         )),
-        Err(e) => Err(anyhow::anyhow!("cannot listen on {ip}:{port} ({what}): {e}")),
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot listen on {ip}:{port} ({what}): {e}"
+        )),
     }
 }
 

@@ -29,10 +29,10 @@ pub(crate) use caller::{bearer_token, Caller};
 pub(crate) use devices::{device_view, DeviceRecord, Devices, MAX_NAME_LEN};
 pub use pairing::HUB_WIDE_PAIRING_FAILURES;
 pub(crate) use pairing::{create_pairing_code, default_name, PairingLimiter};
-pub(crate) use pake::{PakeError, PakeSessions};
 pub use pake::CODE_ATTEMPTS;
-pub use tokens::{Keys, PREVIOUS_SECRET_FILE, TOKEN_LIFETIME_DAYS};
+pub(crate) use pake::{PakeError, PakeSessions};
 pub(crate) use tokens::SECRET_FILE;
+pub use tokens::{Keys, PREVIOUS_SECRET_FILE, TOKEN_LIFETIME_DAYS};
 
 /// Why a device could not be paired, revoked or given a new token.
 #[derive(Debug, thiserror::Error)]
