@@ -166,8 +166,10 @@ fn split_pid(line: &str) -> (String, &str) {
             (pid.trim().to_owned(), text)
         }
         None => {
+            // strace pads a short pid ("9972  fsync(…"): the call starts
+            // after the spaces.
             let (pid, text) = line.split_once(' ').unwrap_or(("", line));
-            (pid.to_owned(), text)
+            (pid.to_owned(), text.trim_start())
         }
     }
 }
