@@ -276,8 +276,8 @@ async hubInfo() : Promise<HubInfoView> {
 },
 /**
  * Serves other devices on the LAN (over TLS), or this computer only: kept
- * for the next start, then Countertop restarts to listen anew (manager,
- * on the hosting computer).
+ * for the next start, then Countertop restarts to listen anew (staff at
+ * the hosting computer: its manager, or its barista, who has no Settings).
  */
 async setLan(on: boolean) : Promise<null> {
     return await TAURI_INVOKE("set_lan", { on });
