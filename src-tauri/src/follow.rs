@@ -13,7 +13,7 @@ use tauri::{AppHandle, Runtime};
 use crate::launch;
 use crate::station::{RunningDevice, Station};
 
-/// How long one look on the LAN lasts.
+/// How long one look on the LAN lasts (and one try of an address found).
 const LOOK_FOR: Duration = Duration::from_secs(3);
 /// At most one look this often, however often the state changes.
 const BETWEEN_LOOKS: Duration = Duration::from_secs(20);
@@ -59,21 +59,27 @@ async fn follow<R: Runtime>(
         };
         if lost && last_look.is_none_or(|at| at.elapsed() >= BETWEEN_LOOKS) {
             last_look = Some(Instant::now());
-            if let Some(found) = countertop_client::discovery::find(pinned, LOOK_FOR).await {
-                let url = found.url();
-                if url != device.hub {
-                    match countertop_client::move_hub(&device.data_dir, &url, LOOK_FOR).await {
-                        Ok(_) => {
-                            tracing::info!(device = %key, %url, "found the hub at a new address; following it");
-                            station.forget_device(&key);
-                            if let Err(e) = launch::start_device(&app, &station, &key).await {
-                                tracing::error!(device = %key, error = %format!("{e:#}"), "cannot restart the device at its hub's new address");
-                            }
-                            return;
+            // Every address of every hub announcing our key over TLS: a
+            // false announcement only costs a refused handshake.
+            let candidates: Vec<String> = countertop_client::discovery::browse(LOOK_FOR)
+                .await
+                .iter()
+                .filter(|hub| hub.fingerprint == Some(pinned))
+                .flat_map(|hub| hub.tls_urls())
+                .filter(|url| *url != device.hub)
+                .collect();
+            for url in candidates {
+                match countertop_client::move_hub(&device.data_dir, &url, LOOK_FOR).await {
+                    Ok(_) => {
+                        tracing::info!(device = %key, %url, "found the hub at a new address; following it");
+                        station.forget_device(&key);
+                        if let Err(e) = launch::start_device(&app, &station, &key).await {
+                            tracing::error!(device = %key, error = %format!("{e:#}"), "cannot restart the device at its hub's new address");
                         }
-                        Err(e) => {
-                            tracing::warn!(device = %key, %url, error = %e, "a hub announced our hub's key but did not take this device")
-                        }
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(device = %key, %url, error = %e, "an address announcing our hub's key did not take this device")
                     }
                 }
             }

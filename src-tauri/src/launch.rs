@@ -61,6 +61,10 @@ pub enum Remembered {
         lan: bool,
         #[serde(default = "default_tls_port")]
         tls_port: u16,
+        /// The hub last started serving the LAN on these ports, so devices
+        /// may have joined them: they are kept (a taken one is an error).
+        #[serde(default)]
+        served_lan: bool,
     },
     Join,
 }
@@ -254,7 +258,7 @@ pub async fn pair_remote(
                 )),
                 other => anyhow::anyhow!("{}", sentence(&other.to_string())),
             })?;
-        countertop_client::store_pairing(&dir, &hub, paired, Some(pinned))
+        countertop_client::store_pairing(&dir, hub.trim_end_matches('/'), paired, Some(pinned))
             .await
             .context("keeping the new device's token")?;
         return Ok(());
@@ -276,10 +280,12 @@ fn read_join(hub: &str, code: &str) -> anyhow::Result<(String, String, Option<Fi
         return Ok((link.hub, link.code, Some(link.fingerprint)));
     }
     let hub = hub.trim();
+    // A bare address is the hub's secure one: a code typed for plain
+    // http:// to another computer would cross the Wi-Fi readable.
     let hub = if hub.contains("://") {
         hub.to_owned()
     } else {
-        format!("http://{hub}")
+        format!("https://{hub}")
     };
     Ok((hub, code.trim().to_owned(), None))
 }
@@ -370,15 +376,17 @@ pub async fn start_single<R: Runtime>(
     match plan {
         Plan::Demo { .. } => anyhow::bail!("the demo runs several devices"),
         Plan::Host { role, lan, port } => {
-            let (remembered_role, remembered_port, remembered_lan, tls_port) = match previous {
-                Some(Remembered::Host {
-                    role,
-                    port,
-                    lan,
-                    tls_port,
-                }) => (Some(role), port, lan, tls_port),
-                _ => (None, DEFAULT_HUB_PORT, false, DEFAULT_TLS_PORT),
-            };
+            let (remembered_role, remembered_port, remembered_lan, tls_port, served_lan) =
+                match previous {
+                    Some(Remembered::Host {
+                        role,
+                        port,
+                        lan,
+                        tls_port,
+                        served_lan,
+                    }) => (Some(role), port, lan, tls_port, served_lan),
+                    _ => (None, DEFAULT_HUB_PORT, false, DEFAULT_TLS_PORT, false),
+                };
             let role = role.or(remembered_role).unwrap_or(Role::Barista);
             let port = port.unwrap_or(remembered_port);
             let lan = lan.unwrap_or(remembered_lan);
@@ -387,14 +395,21 @@ pub async fn start_single<R: Runtime>(
             let tls_port = if port == remembered_port {
                 tls_port
             } else {
-                port.wrapping_add(DEFAULT_TLS_PORT - DEFAULT_HUB_PORT)
+                port.checked_add(DEFAULT_TLS_PORT - DEFAULT_HUB_PORT)
+                    .with_context(|| {
+                        format!(
+                            "--port {port} leaves no room for the TLS port ({port} + {}): choose a port under {}",
+                            DEFAULT_TLS_PORT - DEFAULT_HUB_PORT,
+                            u16::MAX - (DEFAULT_TLS_PORT - DEFAULT_HUB_PORT)
+                        )
+                    })?
             };
             let listen = if lan {
                 Listen::Lan {
                     port,
                     tls_port,
                     // Devices joined these ports before: keep them.
-                    keep: remembered_lan,
+                    keep: served_lan && port == remembered_port,
                 }
             } else {
                 Listen::Local { port }
@@ -413,6 +428,7 @@ pub async fn start_single<R: Runtime>(
                     port,
                     lan,
                     tls_port,
+                    served_lan: lan,
                 },
             )?;
             start_device(app, station, key).await?;

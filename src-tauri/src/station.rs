@@ -120,7 +120,11 @@ impl Station {
         device: RunningDevice,
         events: mpsc::UnboundedReceiver<CoreEvent>,
     ) {
-        self.lock().devices.insert(key.to_owned(), device);
+        // One connection per device folder: one that was running (a move
+        // to a new hub address raced another) stops.
+        if let Some(old) = self.lock().devices.insert(key.to_owned(), device) {
+            old.handle.shutdown();
+        }
         tauri::async_runtime::spawn(forward(app.clone(), self.clone(), key.to_owned(), events));
     }
 

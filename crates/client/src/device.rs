@@ -248,7 +248,16 @@ pub async fn move_hub(
         .ok_or(ClientError::NotPaired)?;
     let trust = device.hub_fingerprint.map(Trust::Pinned);
     let link = HttpHub::pinned(hub, Some(token), request_timeout, trust)?;
+    // A 401 there (the secret was rotated meanwhile) refreshes the token,
+    // and the hub then holds the old one replaced: keep the new one.
+    let mut renewed = link.renewals();
     link.snapshot().await?;
+    if let Ok(paired) = renewed.try_recv() {
+        let vault = TokenVault::for_folder(data_dir);
+        let token = DeviceToken::new(paired.token);
+        blocking(move || vault.save(&token)).await??;
+        device.token_expires_at = Some(paired.expires_at);
+    }
     device.hub = link.base().to_owned();
     cache.update_device(&device)?;
     Ok(device)

@@ -64,6 +64,21 @@ impl FoundHub {
         }
     }
 
+    /// Every address of a hub that serves TLS, as `https://ip:tls`: what a
+    /// pinned device may try (none without TLS, whatever it announces).
+    pub fn tls_urls(&self) -> Vec<String> {
+        let Some(tls) = self.tls_port else {
+            return Vec::new();
+        };
+        self.addresses
+            .iter()
+            .map(|ip| match ip {
+                IpAddr::V4(v4) => format!("https://{v4}:{tls}"),
+                IpAddr::V6(v6) => format!("https://[{v6}]:{tls}"),
+            })
+            .collect()
+    }
+
     /// What a resolved announcement says, checked; `None` when it names no
     /// usable address or port.
     fn from_resolved(service: &ResolvedService) -> Option<FoundHub> {
@@ -280,8 +295,9 @@ pub async fn browse(within: Duration) -> Vec<FoundHub> {
     hubs
 }
 
-/// The hub whose key is `fingerprint`, as soon as it answers, or `None`
-/// after `within`.
+/// The hub whose key is `fingerprint` and that serves TLS, as soon as it
+/// answers, or `None` after `within`. (Anyone may announce any key: a
+/// device tries what it finds only over TLS pinned to that key.)
 pub async fn find(fingerprint: Fingerprint, within: Duration) -> Option<FoundHub> {
     let browser = match Browser::start() {
         Ok(browser) => browser,
@@ -293,14 +309,17 @@ pub async fn find(fingerprint: Fingerprint, within: Duration) -> Option<FoundHub
     let mut found = browser.watch();
     let hit = tokio::time::timeout(
         within,
-        found.wait_for(|hubs| hubs.iter().any(|h| h.fingerprint == Some(fingerprint))),
+        found.wait_for(|hubs| {
+            hubs.iter()
+                .any(|h| h.fingerprint == Some(fingerprint) && h.tls_port.is_some())
+        }),
     )
     .await
     .ok()
     .and_then(|r| r.ok())
     .and_then(|hubs| {
         hubs.iter()
-            .find(|h| h.fingerprint == Some(fingerprint))
+            .find(|h| h.fingerprint == Some(fingerprint) && h.tls_port.is_some())
             .cloned()
     });
     browser.stop().await;

@@ -132,6 +132,19 @@ pub struct HttpHub {
     credentials: Arc<Credentials>,
     /// For an `https://` hub: the pinned key and what handshakes saw.
     tls: Option<PinnedTls>,
+    /// The hub is on this computer (a loopback address): plain HTTP may
+    /// carry a token or a pairing code there, and nowhere else.
+    local: bool,
+}
+
+/// Whether `url` names this computer: a loopback address or `localhost`.
+fn is_local(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 impl std::fmt::Debug for HttpHub {
@@ -168,7 +181,23 @@ impl HttpHub {
         trust: Option<Trust>,
     ) -> Result<HttpHub, LinkError> {
         let base = base.trim().trim_end_matches('/');
-        let tls = if base.starts_with("https://") {
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| LinkError::Protocol(format!("hub address {base:?}: {e}")))?;
+        let local = is_local(&url);
+        let plain = url.scheme() == "http";
+        if plain && matches!(trust, Some(Trust::Pinned(_))) {
+            // A pinned device reaches its hub over TLS only: an address
+            // someone announced or typed in plain would get its token.
+            return Err(LinkError::Protocol(format!(
+                "{base}: this device pinned its hub's key and reaches it over https:// only"
+            )));
+        }
+        if plain && !local && token.is_some() {
+            return Err(LinkError::Protocol(format!(
+                "{base}: a device token goes over plain http:// only to this computer; use the hub's https:// address"
+            )));
+        }
+        let tls = if url.scheme() == "https" {
             let trust = trust.ok_or_else(|| {
                 LinkError::Protocol(format!(
                     "{base}: a hub over https needs the fingerprint this device paired with"
@@ -184,7 +213,10 @@ impl HttpHub {
             // The hub closes a connection that has sent no request for 10 s;
             // letting go of idle ones first keeps a request from being sent
             // on a connection the hub is just closing.
-            .pool_idle_timeout(Duration::from_secs(5));
+            .pool_idle_timeout(Duration::from_secs(5))
+            // Only the hub's own addresses: a redirect elsewhere (or from
+            // https to http) would take the token with it.
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(tls) = &tls {
             builder = builder.use_preconfigured_tls((*tls.config()).clone());
         }
@@ -198,6 +230,7 @@ impl HttpHub {
             http,
             credentials: Arc::new(credentials),
             tls,
+            local,
         })
     }
 
@@ -490,6 +523,13 @@ impl HttpHub {
 
     /// Pairs a new device with a one-time code (no token needed).
     pub async fn pair(&self, code: &str) -> Result<Paired, LinkError> {
+        if self.tls.is_none() && !self.local {
+            // Anyone on the Wi-Fi could read the code and pair first.
+            return Err(LinkError::Protocol(format!(
+                "{}: a pairing code goes over plain http:// only to this computer; use the hub's https:// address or its pairing link",
+                self.base
+            )));
+        }
         let value = self
             .call(
                 Method::POST,
@@ -751,6 +791,36 @@ mod tests {
         url.query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect()
+    }
+
+    #[test]
+    fn a_token_or_a_code_goes_over_plain_http_only_to_this_computer() {
+        let token = || Some(DeviceToken::new("t".into()));
+        let wait = Duration::from_secs(5);
+        assert!(HttpHub::new("http://127.0.0.1:3001", token(), wait).is_ok());
+        assert!(HttpHub::new("http://[::1]:3001", token(), wait).is_ok());
+        assert!(HttpHub::new("http://localhost:3001", token(), wait).is_ok());
+        let error = HttpHub::new("http://192.168.1.20:3001", token(), wait).unwrap_err();
+        assert!(
+            error.to_string().contains("only to this computer"),
+            "{error}"
+        );
+        // Anonymous reads of a LAN hub stay possible; a pinned device never
+        // goes to a plain address, whoever announced or typed it.
+        assert!(HttpHub::new("http://192.168.1.20:3001", None, wait).is_ok());
+        let pinned = Some(Trust::Pinned("ab".repeat(32).parse().unwrap()));
+        let error = HttpHub::pinned("http://127.0.0.1:3001", None, wait, pinned).unwrap_err();
+        assert!(error.to_string().contains("https:// only"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_pairing_code_is_not_sent_to_a_plain_lan_address() {
+        let hub = HttpHub::new("http://192.0.2.1:3001", None, Duration::from_secs(5)).unwrap();
+        let error = hub.pair("123456").await.unwrap_err();
+        assert!(
+            error.to_string().contains("only to this computer"),
+            "{error}"
+        );
     }
 
     #[test]

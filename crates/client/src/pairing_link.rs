@@ -52,7 +52,15 @@ impl PairingLink {
         let hub = hub.ok_or("the pairing link has no hub address")?;
         let hub_url = Url::parse(&hub)
             .ok()
-            .filter(|u| u.scheme() == "https" && u.host_str().is_some() && u.path() == "/")
+            .filter(|u| {
+                u.scheme() == "https"
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            })
             .ok_or("the pairing link's hub address is not https://host:port")?;
         let fingerprint = fp
             .ok_or("the pairing link has no fingerprint")?
@@ -113,6 +121,14 @@ mod tests {
             (
                 &*format!("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443&fp={fp}"),
                 "no code",
+            ),
+            (
+                &*format!("countertop://pair?hub=https%3A%2F%2Fme%40evil%3A3443&fp={fp}&code=123456"),
+                "not https://host:port",
+            ),
+            (
+                &*format!("countertop://pair?hub=https%3A%2F%2F10.0.0.1%3A3443%2F%3Fx%3D1&fp={fp}&code=123456"),
+                "not https://host:port",
             ),
             (&*"x".repeat(600), "too long"),
         ];

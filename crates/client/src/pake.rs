@@ -40,8 +40,11 @@ const DEVICE_IDENTITY: &[u8] = b"countertop device";
 const HUB_IDENTITY: &[u8] = b"countertop hub";
 const HUB_CONFIRM: &[u8] = b"countertop hub confirm";
 const DEVICE_CONFIRM: &[u8] = b"countertop device confirm";
-/// The most offers looked at: a hub offers at most 16.
-const MAX_OFFERS: usize = 64;
+/// A hub offers at most 16 codes at once (`crates/hub/src/auth/pake.rs`).
+/// A device answered more refuses them all: each offer it tries is one
+/// guess at its code for whoever made the offers, so a machine in the
+/// middle gets at most 16 guesses per attempt (one in 62,500), never more.
+const MAX_OFFERS: usize = 16;
 /// The longest base64 field read from an offer.
 const MAX_FIELD_LEN: usize = 88;
 
@@ -155,8 +158,14 @@ pub async fn pair_by_code(
     if offers.offers.is_empty() {
         return Err(PakeError::WrongCode);
     }
+    if offers.offers.len() > MAX_OFFERS {
+        return Err(PakeError::Link(LinkError::Protocol(format!(
+            "pake/start: {} offers, where a hub makes at most {MAX_OFFERS}: not trying them",
+            offers.offers.len()
+        ))));
+    }
     let mut verified = None;
-    for offer in offers.offers.iter().take(MAX_OFFERS) {
+    for offer in &offers.offers {
         let (Some(msg_b), Some(hub_confirm)) = (decode(&offer.msg), decode(&offer.confirm)) else {
             continue;
         };

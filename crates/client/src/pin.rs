@@ -193,7 +193,12 @@ impl ServerCertVerifier for PinVerifier {
                     CertificateError::ApplicationVerificationFailure,
                 ))
             }
-            _ => Ok(ServerCertVerified::assertion()),
+            _ => {
+                // The hub is ours again: an old refusal must not turn a
+                // later timeout into "not your hub".
+                seen.refused = None;
+                Ok(ServerCertVerified::assertion())
+            }
         }
     }
 

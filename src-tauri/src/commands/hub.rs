@@ -122,6 +122,7 @@ pub async fn set_lan(
         role,
         port,
         tls_port,
+        served_lan,
         ..
     }) = launch::remembered(&station.data_dir)
     else {
@@ -137,6 +138,7 @@ pub async fn set_lan(
             port,
             lan: on,
             tls_port,
+            served_lan,
         },
     )
     .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?;
@@ -156,6 +158,12 @@ pub async fn host_pairing_code(
     name: String,
 ) -> Result<PairingCodeView, IpcError> {
     let device = station.device_for(window.label())?;
+    if role == RoleName::Manager && device.role != Role::Manager {
+        return Err(IpcError::new(
+            IpcErrorCode::Forbidden,
+            "only a manager pairs a new manager",
+        ));
+    }
     let hub = station.hosted_hub().ok_or_else(|| {
         IpcError::new(
             IpcErrorCode::Forbidden,

@@ -4,7 +4,8 @@ import { useT } from "../i18n";
 import { Dialog } from "./Dialog";
 import { PairingCodeBox } from "./PairingCodeBox";
 
-const ROLES: RoleName[] = ["kiosk", "barista", "display", "manager"];
+/** A new manager is paired from a manager's Devices tab only. */
+const ROLES: RoleName[] = ["kiosk", "barista", "display"];
 
 /** "Pair a new device" on the computer that hosts the hub, for whoever
  * works at it (a hosting barista has no manager screen): the code comes
