@@ -199,6 +199,19 @@ async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<(
             .await
         })
         .await?;
+        // Settings tell how the hub serves the network: on, where, which key.
+        click(&host, "[data-testid=tab-settings]").await?;
+        let lan = wait_for(&host, "[data-testid=hub-lan]").await?;
+        assert_eq!(lan.prop("checked").await?.as_deref(), Some("true"));
+        let addresses = text_of(&host, "[data-testid=hub-network]").await?;
+        assert!(addresses.contains(&parsed.hub), "{addresses}");
+        assert!(addresses.contains(&parsed.fingerprint.to_string()), "{addresses}");
+        host.execute(
+            "document.querySelector('[data-testid=hub-network]').scrollIntoView()",
+            vec![],
+        )
+        .await?;
+        screenshot(&host, "manager-hub-network").await?;
         anyhow::Ok(())
     }
     .await;
