@@ -5,71 +5,9 @@
 //!
 //! Run under a display and a private D-Bus, as `./dev.sh test` does.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
 use anyhow::{Context, Result};
 use countertop_e2e::*;
 use fantoccini::Client;
-
-/// `countertop-hub serve` with plain HTTP on loopback and TLS beside it on
-/// fixed ports, so a second hub can take the same address.
-struct TlsHub {
-    child: Child,
-}
-
-impl TlsHub {
-    async fn start(data: &Path, port: u16, tls_port: u16) -> Result<TlsHub> {
-        TlsHub::start_on(data, port, &format!("127.0.0.1:{tls_port}")).await
-    }
-
-    /// With TLS on `tls_addr`; beyond loopback the hub announces itself on
-    /// the LAN (mDNS).
-    async fn start_on(data: &Path, port: u16, tls_addr: &str) -> Result<TlsHub> {
-        let child = Command::new(hub_binary())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--tls-listen", tls_addr, "--data"])
-            .arg(data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting countertop-hub (cargo build --workspace --bins)")?;
-        let hub = TlsHub { child };
-        let url = format!("http://127.0.0.1:{port}/healthz");
-        until("the hub to answer", || async {
-            Ok(reqwest::get(&url)
-                .await
-                .is_ok_and(|r| r.status().is_success()))
-        })
-        .await?;
-        Ok(hub)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for TlsHub {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// `countertop-hub fingerprint --data DIR`.
-fn fingerprint(data: &Path) -> Result<String> {
-    let out = Command::new(hub_binary())
-        .args(["fingerprint", "--data"])
-        .arg(data)
-        .output()?;
-    let text = String::from_utf8(out.stdout)?.trim().to_owned();
-    anyhow::ensure!(
-        text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()),
-        "fingerprint printed {text:?}"
-    );
-    Ok(text)
-}
 
 fn pairing_link(hub: &str, fingerprint: &str, code: &str) -> Result<String> {
     Ok(countertop_client::PairingLink {
@@ -87,9 +25,10 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
     let other = tempfile::tempdir()?;
     let app_data = tempfile::tempdir()?;
     let (port, tls_port) = (free_port(), free_port());
-    let mut hub = TlsHub::start(ours.path(), port, tls_port).await?;
-    let ours_fp = fingerprint(ours.path())?;
-    let other_fp = fingerprint(other.path())?;
+    let mut hub =
+        TlsHubProcess::start(ours.path(), port, &format!("127.0.0.1:{tls_port}"), &[]).await?;
+    let ours_fp = hub_fingerprint(ours.path())?;
+    let other_fp = hub_fingerprint(other.path())?;
     assert_ne!(ours_fp, other_fp, "two hubs, two keys");
     let code = pairing_code(ours.path(), "kiosk")?;
     let link = pairing_link(&format!("https://127.0.0.1:{tls_port}"), &ours_fp, &code)?;
@@ -109,7 +48,8 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
 
         // Another hub (another key) takes the same address.
         hub.stop();
-        let _impostor = TlsHub::start(other.path(), port, tls_port).await?;
+        let _impostor =
+            TlsHubProcess::start(other.path(), port, &format!("127.0.0.1:{tls_port}"), &[]).await?;
         wait_for(&client, "[data-testid=not-your-hub]").await?;
         let text = text_of(&client, "[data-testid=not-your-hub]").await?;
         assert!(text.contains("not your hub"), "{text}");
@@ -117,7 +57,8 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
         drop(_impostor);
 
         // Its own hub is back: Try again, and the kiosk works.
-        let _back = TlsHub::start(ours.path(), port, tls_port).await?;
+        let _back =
+            TlsHubProcess::start(ours.path(), port, &format!("127.0.0.1:{tls_port}"), &[]).await?;
         click(&client, "[data-testid=nyh-retry]").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
         anyhow::Ok(())
@@ -137,6 +78,27 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
     Ok(())
 }
 
+/// An instance hosting the hub for the network (`--lan`) as its manager, on
+/// a free port.
+async fn open_lan_host(driver: &Driver, data: &std::path::Path) -> Result<Client> {
+    let port = free_port().to_string();
+    let data = data.to_str().context("utf-8 temp path")?;
+    let args = [
+        "--host", "--lan", "--role", "manager", "--port", &port, "--data", data,
+    ];
+    open_app(driver, &args).await
+}
+
+/// The host's manager makes a pairing code for a device called `name` on
+/// the Devices tab.
+async fn new_code(host: &Client, name: &str) -> Result<()> {
+    switch_to(host, "manager").await?;
+    wait_for(host, "[data-testid=link-status][data-state=live]").await?;
+    click(host, "[data-testid=tab-devices]").await?;
+    type_into(host, "[data-testid=pair-name]", name).await?;
+    click(host, "[data-testid=pair-create]").await
+}
+
 /// As a café owner would: host on one instance for the network, make a code
 /// on the manager's pairing screen, and join a second instance with the
 /// pairing link it shows (what its QR code holds).
@@ -144,24 +106,12 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
 async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<()> {
     let host_data = tempfile::tempdir()?;
     let joined_data = tempfile::tempdir()?;
-    let port = free_port().to_string();
     let host_driver = Driver::start()?;
-    let host_arg = host_data.path().to_str().context("utf-8 temp path")?;
-    let host = open_app(
-        &host_driver,
-        &[
-            "--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg,
-        ],
-    )
-    .await?;
+    let host = open_lan_host(&host_driver, host_data.path()).await?;
     let joined_driver = Driver::start()?;
     let mut joined: Option<Client> = None;
     let result = async {
-        switch_to(&host, "manager").await?;
-        wait_for(&host, "[data-testid=link-status][data-state=live]").await?;
-        click(&host, "[data-testid=tab-devices]").await?;
-        type_into(&host, "[data-testid=pair-name]", "Kiosk 2").await?;
-        click(&host, "[data-testid=pair-create]").await?;
+        new_code(&host, "Kiosk 2").await?;
         wait_for(&host, "[data-testid=pairing-link]").await?;
         let link = host
             .execute(
@@ -205,7 +155,10 @@ async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<(
         assert_eq!(lan.prop("checked").await?.as_deref(), Some("true"));
         let addresses = text_of(&host, "[data-testid=hub-network]").await?;
         assert!(addresses.contains(&parsed.hub), "{addresses}");
-        assert!(addresses.contains(&parsed.fingerprint.to_string()), "{addresses}");
+        assert!(
+            addresses.contains(&parsed.fingerprint.to_string()),
+            "{addresses}"
+        );
         host.execute(
             "document.querySelector('[data-testid=hub-network]').scrollIntoView()",
             vec![],
@@ -229,24 +182,12 @@ async fn a_second_instance_joins_the_hosting_managers_pairing_link() -> Result<(
 async fn a_second_instance_joins_by_the_typed_address_and_code() -> Result<()> {
     let host_data = tempfile::tempdir()?;
     let joined_data = tempfile::tempdir()?;
-    let port = free_port().to_string();
     let host_driver = Driver::start()?;
-    let host_arg = host_data.path().to_str().context("utf-8 temp path")?;
-    let host = open_app(
-        &host_driver,
-        &[
-            "--host", "--lan", "--role", "manager", "--port", &port, "--data", host_arg,
-        ],
-    )
-    .await?;
+    let host = open_lan_host(&host_driver, host_data.path()).await?;
     let joined_driver = Driver::start()?;
     let mut joined: Option<Client> = None;
     let result = async {
-        switch_to(&host, "manager").await?;
-        wait_for(&host, "[data-testid=link-status][data-state=live]").await?;
-        click(&host, "[data-testid=tab-devices]").await?;
-        type_into(&host, "[data-testid=pair-name]", "Bar display").await?;
-        click(&host, "[data-testid=pair-create]").await?;
+        new_code(&host, "Bar display").await?;
         let code = text_of(&host, "[data-testid=pairing-code]").await?;
         let address = text_of(&host, "[data-testid=pairing-address]").await?;
         let shown_key = text_of(&host, "[data-testid=pairing-fingerprint]").await?;
@@ -300,8 +241,9 @@ async fn a_joined_kiosk_follows_its_hub_found_again_by_its_key() -> Result<()> {
     let ours = tempfile::tempdir()?;
     let app_data = tempfile::tempdir()?;
     let (port, tls_port, moved_port) = (free_port(), free_port(), free_port());
-    let mut hub = TlsHub::start_on(ours.path(), port, &format!("0.0.0.0:{tls_port}")).await?;
-    let fp = fingerprint(ours.path())?;
+    let mut hub =
+        TlsHubProcess::start(ours.path(), port, &format!("0.0.0.0:{tls_port}"), &[]).await?;
+    let fp = hub_fingerprint(ours.path())?;
     let code = pairing_code(ours.path(), "kiosk")?;
     let link = pairing_link(&format!("https://127.0.0.1:{tls_port}"), &fp, &code)?;
 
@@ -317,7 +259,8 @@ async fn a_joined_kiosk_follows_its_hub_found_again_by_its_key() -> Result<()> {
             "[data-testid=link-status][data-state=reconnecting]",
         )
         .await?;
-        let _moved = TlsHub::start_on(ours.path(), port, &format!("0.0.0.0:{moved_port}")).await?;
+        let _moved =
+            TlsHubProcess::start(ours.path(), port, &format!("0.0.0.0:{moved_port}"), &[]).await?;
         until_within(
             "the kiosk to find its hub at the new port and go live",
             std::time::Duration::from_secs(60),

@@ -236,3 +236,67 @@ impl Drop for HubProcess {
         self.stop();
     }
 }
+
+/// `countertop-hub serve` with plain HTTP on loopback and TLS on `tls_addr`
+/// (on every address, `0.0.0.0:…`, it also announces itself over mDNS);
+/// killed when dropped.
+pub struct TlsHubProcess {
+    child: Child,
+}
+
+impl TlsHubProcess {
+    /// Starts it and waits for its plain port to answer.
+    pub async fn start(
+        data: &Path,
+        port: u16,
+        tls_addr: &str,
+        extra: &[&str],
+    ) -> Result<TlsHubProcess> {
+        let child = Command::new(hub_binary())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--tls-listen", tls_addr])
+            .args(extra)
+            .arg("--data")
+            .arg(data)
+            .env_remove("COUNTERTOP_NO_ANNOUNCE")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting countertop-hub (cargo build --workspace --bins)")?;
+        let hub = TlsHubProcess { child };
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        until("the hub to answer", || async {
+            Ok(reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success()))
+        })
+        .await?;
+        Ok(hub)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TlsHubProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `countertop-hub fingerprint --data DIR`: what devices pin.
+pub fn hub_fingerprint(data: &Path) -> Result<String> {
+    let out = Command::new(hub_binary())
+        .args(["fingerprint", "--data"])
+        .arg(data)
+        .output()?;
+    let text = String::from_utf8(out.stdout)?.trim().to_owned();
+    anyhow::ensure!(
+        text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()),
+        "fingerprint printed {text:?}"
+    );
+    Ok(text)
+}

@@ -3,6 +3,7 @@ import { commands, type DeviceEntry, type PairingCodeView, type RoleName } from 
 import { useNow } from "../core";
 import { Dialog } from "../components/Dialog";
 import { PairingCodeBox } from "../components/PairingCodeBox";
+import { PairingForm } from "../components/PairingForm";
 import { useT } from "../i18n";
 import { useAction, useDevices, type TabProps } from "./common";
 
@@ -16,8 +17,6 @@ export function Devices({ onError }: TabProps) {
   const now = useNow();
   const { devices, load } = useDevices(onError, REFRESH_MS);
   const { busy, run } = useAction(onError);
-  const [role, setRole] = useState<RoleName>("kiosk");
-  const [name, setName] = useState("");
   const [code, setCode] = useState<PairingCodeView | null>(null);
   const [revoking, setRevoking] = useState<DeviceEntry | null>(null);
   const [rotating, setRotating] = useState(false);
@@ -29,39 +28,19 @@ export function Devices({ onError }: TabProps) {
       <div className="tab-head">
         <h1 id="devices-heading">{t("tab.devices")}</h1>
       </div>
-      <form
-        className="pairing"
-        aria-labelledby={`${ids}-pair`}
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!name.trim()) return;
-          run(() => commands.createPairingCode(role, name.trim())).then((made) => {
-            if (!made) return;
+      <PairingForm
+        roles={ROLES}
+        busy={busy}
+        heading
+        onCreate={(role, name) =>
+          run(() => commands.createPairingCode(role, name)).then((made) => {
+            if (!made) return false;
             setCode(made);
-            setName("");
             load();
-          });
-        }}
-      >
-        <h2 id={`${ids}-pair`}>{t("dev.newCode")}</h2>
-        <div className="field">
-          <label htmlFor={`${ids}-role`}>{t("dev.role")}</label>
-          <select id={`${ids}-role`} data-testid="pair-role" value={role} onChange={(e) => setRole(e.target.value as RoleName)}>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {t(`role.${r}`)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={`${ids}-name`}>{t("dev.name")}</label>
-          <input id={`${ids}-name`} data-testid="pair-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />
-        </div>
-        <button type="submit" className="primary" data-testid="pair-create" disabled={!name.trim() || busy}>
-          {t("dev.create")}
-        </button>
-      </form>
+            return true;
+          })
+        }
+      />
       {code && <PairingCodeBox code={code} />}
       <h2>{t("dev.paired")}</h2>
       {devices && devices.length === 0 && <p className="muted">{t("dev.none")}</p>}
