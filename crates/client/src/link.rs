@@ -575,13 +575,32 @@ impl HttpHub {
 
 /// Sends `request` and reads the hub's answer: its JSON (`null` when
 /// empty), or its error as [`LinkError::Hub`].
+/// The largest answer read from a hub: a snapshot of a busy day is a few
+/// megabytes; anything at the hub's address (before pairing proves it, a
+/// machine that only announced itself) gets no more memory than this.
+const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
 async fn answer(request: reqwest::RequestBuilder, path: &str) -> Result<Value, LinkError> {
-    let response = request.send().await.map_err(network)?;
+    let mut response = request.send().await.map_err(network)?;
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED {
         return Err(LinkError::Unauthorized);
     }
-    let bytes = response.bytes().await.map_err(network)?;
+    let too_large =
+        || LinkError::Protocol(format!("{path}: an answer over {MAX_ANSWER_BYTES} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     if status.is_success() {
         if bytes.is_empty() {
             return Ok(Value::Null);
