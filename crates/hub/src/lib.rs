@@ -328,8 +328,21 @@ pub fn router(hub: Hub) -> Router {
         .route("/devices/{id}", delete(devices::revoke))
         .route("/devices/pairing-codes", post(devices::pairing_code))
         .route("/devices/pair", post(devices::pair))
-        .route("/devices/pake/start", post(api::pake::start))
-        .route("/devices/pake/finish", post(api::pake::finish))
+        // TLS is checked before the body is read (`api::pake::require_tls`).
+        .route(
+            "/devices/pake/start",
+            post(api::pake::start).route_layer(axum::middleware::from_fn_with_state(
+                hub.clone(),
+                api::pake::require_tls,
+            )),
+        )
+        .route(
+            "/devices/pake/finish",
+            post(api::pake::finish).route_layer(axum::middleware::from_fn_with_state(
+                hub.clone(),
+                api::pake::require_tls,
+            )),
+        )
         .route("/devices/refresh", post(devices::refresh))
         .route("/devices/rotate-secret", post(devices::rotate_secret));
     Router::new()

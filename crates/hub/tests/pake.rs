@@ -472,3 +472,180 @@ async fn pake_is_refused_over_plain_http_from_the_lan_and_bounds_its_input() {
     .await;
     assert_eq!(status, 422);
 }
+
+/// Sends `POST path` over plain HTTP from 127.0.0.2 (a device on the LAN)
+/// with a `Content-Length` of `length` and, if `send_body`, that many bytes
+/// of body (written beside the reading: the hub may answer and close before
+/// it has all of them); answers the status line and the body of the answer.
+async fn oversized_from_the_lan(
+    plain: SocketAddr,
+    path: &str,
+    length: usize,
+    send_body: bool,
+) -> (String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), 0))
+        .unwrap();
+    let stream = socket.connect(plain).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {plain}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\n\r\n"
+    );
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let writing = tokio::spawn(async move {
+        if send_body {
+            // `{"msg":"AAAA…"}`, as long as `length` says.
+            let mut body = br#"{"msg":""#.to_vec();
+            body.resize(length - 2, b'A');
+            body.extend_from_slice(br#""}"#);
+            // The hub may close before reading it all: not an error here.
+            let _ = writer.write_all(&body).await;
+        }
+        writer
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(WAIT, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = reader.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the hub answered within {WAIT:?}");
+    drop(writing);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.lines().next().unwrap_or("").to_owned();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn over_plain_http_from_the_lan_426_comes_before_the_body_is_read() {
+    let hub = TlsHub::start().await;
+    let code = hub.code(Role::Kiosk).await;
+    let limit = hub.hub.config.max_body_bytes;
+    for path in ["/api/devices/pake/start", "/api/devices/pake/finish"] {
+        // A body larger than the hub takes at all: 426, not 413.
+        let (status, answer) = oversized_from_the_lan(hub.plain, path, limit + 1, true).await;
+        assert!(
+            status.starts_with("HTTP/1.1 426"),
+            "{path}: {status} {answer}"
+        );
+        assert_eq!(answer["error"]["code"], "tls_required", "{path}");
+        assert_eq!(
+            answer["error"]["message"],
+            "pairing by a typed code runs over HTTPS only (the hub's --tls-listen address)"
+        );
+        // A body announced but never sent: the answer does not wait for it.
+        let (status, answer) = oversized_from_the_lan(hub.plain, path, limit + 1, false).await;
+        assert!(
+            status.starts_with("HTTP/1.1 426"),
+            "{path}: {status} {answer}"
+        );
+    }
+    // Nothing was counted against the code, no session was opened.
+    assert_eq!(hub.code_state(&code).await, (0, false));
+    assert!(hub.hub.pake.is_empty());
+}
+
+/// How the last of six codes is used in
+/// [`five_typed_pairings_leave_a_sixth_code_its_attempts`].
+#[derive(Debug, Clone, Copy)]
+enum LastWay {
+    Pake,
+    /// `POST /api/devices/pair` over TLS pinned to the hub's fingerprint,
+    /// as a device that scanned the pairing link sends it.
+    LinkPair,
+}
+
+#[tokio::test]
+async fn five_typed_pairings_leave_a_sixth_code_its_attempts() {
+    for way in [LastWay::Pake, LastWay::LinkPair] {
+        let hub = TlsHub::start().await;
+        let mut codes = Vec::new();
+        for _ in 0..6 {
+            codes.push(hub.code(Role::Kiosk).await);
+        }
+        // Five devices pair by typing five of the codes; every start is
+        // offered all the open codes, and each success gives the others
+        // their attempt back.
+        for (n, code) in codes[..5].iter().enumerate() {
+            let (paired, _) = pair_by_code(&hub.https(), code, WAIT)
+                .await
+                .unwrap_or_else(|e| panic!("{way:?}: pairing {n} failed: {e:?}"));
+            assert_eq!(paired.role, Role::Kiosk);
+            assert!(hub.code_state(code).await.1, "{way:?}: code {n} used");
+        }
+        let last = &codes[5];
+        assert_eq!(hub.code_state(last).await, (0, false), "{way:?}");
+        match way {
+            LastWay::Pake => {
+                let (paired, _) = pair_by_code(&hub.https(), last, WAIT).await.unwrap();
+                assert_eq!(paired.role, Role::Kiosk);
+                assert_eq!(hub.code_state(last).await, (1, true));
+            }
+            LastWay::LinkPair => {
+                let fingerprint: Fingerprint = hub.hub.tls.fingerprint.parse().unwrap();
+                let pinned = reqwest::Client::builder()
+                    .use_preconfigured_tls(
+                        (*PinnedTls::new(Trust::Pinned(fingerprint)).config()).clone(),
+                    )
+                    .timeout(WAIT)
+                    .build()
+                    .unwrap();
+                let (status, answer) = post(
+                    &pinned,
+                    &format!("{}/api/devices/pair", hub.https()),
+                    json!({ "code": last }),
+                )
+                .await;
+                assert_eq!(status, 201, "{answer}");
+                assert_eq!(hub.code_state(last).await, (0, true));
+            }
+        }
+        assert_eq!(hub.devices().await, 6, "{way:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_start_stays_counted_when_another_code_pairs() {
+    let hub = TlsHub::start().await;
+    let kept = hub.code(Role::Barista).await;
+    let typed = hub.code(Role::Kiosk).await;
+    let wrong = format!("{:06}", (kept.parse::<u32>().unwrap() + 1) % 1_000_000);
+    // A start with a wrong code counts against both; its session is left.
+    let (status, _) = post(
+        &https_client_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))),
+        &format!("{}/api/devices/pake/start", hub.https()),
+        ManualDevice::new(&wrong).start_body(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(hub.code_state(&kept).await, (1, false));
+    // A right pairing counts its own start against both, then gives the
+    // other code back only that one.
+    pair_by_code(&hub.https(), &typed, WAIT).await.unwrap();
+    assert_eq!(hub.code_state(&typed).await, (2, true));
+    assert_eq!(hub.code_state(&kept).await, (1, false));
+}

@@ -33,6 +33,17 @@ async fn notices(cafe: &Cafe, title: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The secrets in `secret.key.prev`, newest first (each line: the secret,
+/// then until when it counts).
+fn previous_secrets(cafe: &Cafe) -> Vec<Vec<u8>> {
+    std::fs::read_to_string(cafe.hub.dir.path().join("secret.key.prev"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(|secret| secret.as_bytes().to_vec())
+        .collect()
+}
+
 async fn rotate(cafe: &Cafe) -> Value {
     ok(
         cafe.manager
@@ -86,8 +97,9 @@ async fn tokens_last_30_days_and_a_refresh_gives_a_new_one_told_as_info() {
         cafe.anonymous().with_token(token).get("/api/cells").await,
         200,
     );
-    // The old token stops working, refresh included; the old one is no
-    // longer recorded, the new one is.
+    // The old token stops working (only a refresh within a short grace
+    // takes it: `a_lost_refresh_answer_does_not_lock_the_device_out`); it
+    // is recorded as replaced, the new one as current.
     assert_error(
         &cafe
             .anonymous()
@@ -97,14 +109,9 @@ async fn tokens_last_30_days_and_a_refresh_gives_a_new_one_told_as_info() {
         401,
         "unauthorized",
     );
-    assert_error(
-        &refresh(&cafe, &cafe.kiosk.token).await,
-        401,
-        "unauthorized",
-    );
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM issued_tokens WHERE device_id = ?",
+            "SELECT COUNT(*) FROM issued_tokens WHERE device_id = ? AND replaced_ms IS NULL",
             &[&cafe.kiosk.id]
         )
         .await,
@@ -163,15 +170,10 @@ async fn after_a_rotation_an_old_token_only_refreshes_and_its_new_token_works() 
             < 5,
         "{rotated}"
     );
-    // The previous secret is kept beside the new one, the owner's only.
+    // The previous secret is kept beside the new one (the first field of
+    // the file's first line, the newest), the owner's only.
     let previous = cafe.hub.dir.path().join("secret.key.prev");
-    assert_eq!(
-        std::fs::read_to_string(&previous)
-            .unwrap()
-            .trim()
-            .as_bytes(),
-        old_secret
-    );
+    assert_eq!(previous_secrets(&cafe), vec![old_secret.clone()]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -201,11 +203,14 @@ async fn after_a_rotation_an_old_token_only_refreshes_and_its_new_token_works() 
         200,
     );
     assert_eq!(upgrade_status(&cafe, token).await, 101);
-    assert_error(&refresh(&cafe, old).await, 401, "unauthorized");
 
     let told = notices(&cafe, "Device token refreshed").await;
     let message = told.last().unwrap()["message"].as_str().unwrap();
     assert!(message.contains("previous signing secret"), "{message}");
+    // Once the device has refreshed the new token too, the old one is
+    // done, grace or not.
+    ok(refresh(&cafe, token).await, 200);
+    assert_error(&refresh(&cafe, old).await, 401, "unauthorized");
     let rotations = notices(&cafe, "Signing secret rotated").await;
     assert_eq!(rotations.len(), 1);
     assert_eq!(rotations[0]["level"], "warning");
@@ -362,4 +367,162 @@ async fn a_revoked_device_cannot_refresh_before_or_after_a_rotation() {
         .await,
         0
     );
+}
+
+/// The token a refresh answered, and its `jti`.
+fn token_of(answer: &Value, secret: &[u8]) -> (String, String) {
+    let token = answer["token"].as_str().unwrap().to_owned();
+    let jti = claims_of(&token, secret).jti;
+    (token, jti)
+}
+
+#[tokio::test]
+async fn a_lost_refresh_answer_does_not_lock_the_device_out() {
+    let cafe = Cafe::open().await;
+    let secret = cafe.secret();
+    let old = cafe.kiosk.token.clone();
+    // The device refreshes; the answer never reaches it (a timeout).
+    let (lost, lost_jti) = token_of(&ok(refresh(&cafe, &old).await, 200), &secret);
+    // Its old token is refused everywhere ...
+    let api = cafe.anonymous().with_token(&old);
+    assert_error(&api.get("/api/cells").await, 401, "unauthorized");
+    assert_eq!(upgrade_status(&cafe, &old).await, 401);
+    // ... but its next refresh with it, within the grace, is answered with
+    // a fresh token that works, and the old one is replaced again.
+    let (again, again_jti) = token_of(&ok(refresh(&cafe, &old).await, 200), &secret);
+    assert_ne!(again_jti, lost_jti);
+    ok(
+        cafe.anonymous().with_token(&again).get("/api/cells").await,
+        200,
+    );
+    assert_eq!(upgrade_status(&cafe, &again).await, 101);
+    assert_error(&api.get("/api/cells").await, 401, "unauthorized");
+    let old_jti = claims_of(&old, &secret).jti;
+    assert_eq!(
+        cafe.count(
+            "SELECT COUNT(*) FROM issued_tokens WHERE parent = ?",
+            &[&old_jti]
+        )
+        .await,
+        2,
+        "both answers were replacements of the old token"
+    );
+    // Once a token it was replaced by is refreshed in turn (the device has
+    // shown that it holds one), the old token is done.
+    ok(refresh(&cafe, &again).await, 200);
+    assert_error(&refresh(&cafe, &old).await, 401, "unauthorized");
+    // The token whose answer was lost did nothing wrong: it still works
+    // until it expires, as any token the hub issued.
+    ok(
+        cafe.anonymous().with_token(&lost).get("/api/cells").await,
+        200,
+    );
+}
+
+#[tokio::test]
+async fn the_grace_of_a_replaced_token_ends_after_ten_minutes_and_with_its_device() {
+    let cafe = Cafe::open().await;
+    let secret = cafe.secret();
+    // Ten minutes after its replacement (on the hub's clock), a replaced
+    // token is refused as before.
+    let old = cafe.barista.token.clone();
+    let (fresh, _) = token_of(&ok(refresh(&cafe, &old).await, 200), &secret);
+    cafe.hub.hub.clock.advance(chrono::Duration::minutes(9));
+    ok(refresh(&cafe, &old).await, 200);
+    cafe.hub.hub.clock.advance(chrono::Duration::minutes(2));
+    assert_error(&refresh(&cafe, &old).await, 401, "unauthorized");
+    ok(refresh(&cafe, &fresh).await, 200);
+
+    // A revoked device's replaced token never refreshes, grace or not.
+    let doomed = cafe.hub.pair(Role::Kiosk).await;
+    let (fresh, _) = token_of(&ok(refresh(&cafe, &doomed.token).await, 200), &secret);
+    assert_eq!(
+        cafe.manager
+            .api
+            .delete(&format!("/api/devices/{}", doomed.id))
+            .await
+            .0,
+        204
+    );
+    assert_error(&refresh(&cafe, &doomed.token).await, 401, "unauthorized");
+    assert_error(&refresh(&cafe, &fresh).await, 401, "unauthorized");
+
+    // Nor does a token never issued by this hub (a forgery with the real
+    // secret is a real token: the grace asks for the replaced record).
+    let forged = forge(&cafe.display, &secret);
+    ok(refresh(&cafe, &forged).await, 200);
+    assert_error(&refresh(&cafe, &forged).await, 401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_second_rotation_keeps_the_first_secret_for_refreshes() {
+    let cafe = Cafe::open().await;
+    let original = cafe.secret();
+    rotate(&cafe).await;
+    let second = cafe.secret();
+    // The barista refreshes between the two rotations: its token is then
+    // of the second secret; the others keep tokens of the original one.
+    let (barista, _) = token_of(&ok(refresh(&cafe, &cafe.barista.token).await, 200), &second);
+    // A manager paired since rotates again (the first one's token is of the
+    // original secret, good for a refresh only).
+    let manager = cafe.hub.pair(Role::Manager).await;
+    ok(
+        manager
+            .api
+            .post("/api/devices/rotate-secret", json!({}))
+            .await,
+        200,
+    );
+    let third = cafe.secret();
+    // Both secrets rotated away are kept, newest first, at mode 600.
+    assert_eq!(previous_secrets(&cafe), vec![second, original.clone()]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = cafe.hub.dir.path().join("secret.key.prev");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A device that has not refreshed since before the first rotation
+    // still refreshes, into a token of the newest secret; so does one that
+    // refreshed between the two.
+    let (kiosk, _) = token_of(&ok(refresh(&cafe, &cafe.kiosk.token).await, 200), &third);
+    ok(
+        cafe.anonymous().with_token(&kiosk).get("/api/cells").await,
+        200,
+    );
+    let (barista, _) = token_of(&ok(refresh(&cafe, &barista).await, 200), &third);
+    ok(
+        cafe.anonymous()
+            .with_token(&barista)
+            .get("/api/orders")
+            .await,
+        200,
+    );
+    // A token of the original secret is refused everywhere else, and one
+    // the hub never issued does not refresh.
+    assert_error(
+        &cafe
+            .anonymous()
+            .with_token(&cafe.manager.token)
+            .get("/api/devices")
+            .await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &refresh(&cafe, &forge(&cafe.manager, &original)).await,
+        401,
+        "unauthorized",
+    );
+    // After a restart too: the kept secrets are read back.
+    let manager = cafe.manager.token.clone();
+    let dir = cafe.hub.stop().await;
+    let hub = support::TestHub::start_in(dir, |_| {}).await;
+    let (status, answer) = hub
+        .anonymous()
+        .with_token(&manager)
+        .post("/api/devices/refresh", json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
 }

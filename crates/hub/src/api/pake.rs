@@ -1,13 +1,16 @@
 //! Pairing by a typed code over SPAKE2 (`/api/devices/pake/start` and
 //! `/finish`): answered only over TLS, or to a peer on the hub's own
 //! machine; from the LAN over plain HTTP, `426 tls_required` before the
-//! body is read, since the exchange binds the certificate TLS shows.
+//! body is read ([`require_tls`], the two routes' layer), since the
+//! exchange binds the certificate TLS shows.
 
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -43,10 +46,8 @@ impl From<PakeError> for AppError {
 pub async fn start(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    secure: Option<axum::Extension<Secure>>,
     body: Bytes,
 ) -> ApiResult<Json<PakeOffers>> {
-    require_tls(&hub, peer, secure)?;
     let body: PakeStart = parse(&body)?;
     let msg = decode("msg", &body.msg)?;
     Ok(Json(hub.pake_start(peer.ip(), &msg).await?))
@@ -55,10 +56,8 @@ pub async fn start(
 pub async fn finish(
     State(hub): State<Hub>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    secure: Option<axum::Extension<Secure>>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Paired>)> {
-    require_tls(&hub, peer, secure)?;
     let body: PakeFinish = parse(&body)?;
     if body.session.is_empty() || body.session.len() > MAX_SESSION_LEN {
         return Err(AppError::validation("session is not a session id"));
@@ -68,22 +67,29 @@ pub async fn finish(
     Ok((StatusCode::CREATED, Json(paired)))
 }
 
-/// Over plain HTTP only a peer on the hub's own machine may pair this way:
-/// elsewhere the fingerprint it binds would be no one's.
-fn require_tls(
-    hub: &Hub,
-    peer: SocketAddr,
-    secure: Option<axum::Extension<Secure>>,
-) -> Result<(), AppError> {
-    let secure = secure.is_some_and(|s| s.0 .0);
-    if secure || hub.config.local_peers.contains(peer.ip()) {
-        return Ok(());
+/// The two routes' layer: over plain HTTP only a peer on the hub's own
+/// machine may pair this way (elsewhere the fingerprint it binds would be
+/// no one's). It runs before the handler's extractors, so a refused
+/// request's body is never read, whatever its size. A request without a
+/// peer address goes on to the handler, which needs one.
+pub async fn require_tls(State(hub): State<Hub>, req: Request, next: Next) -> Response {
+    let secure = req.extensions().get::<Secure>().is_some_and(|s| s.0);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match peer {
+        Some(ip) if !secure && !hub.config.local_peers.contains(ip) => {
+            tracing::info!(%ip, path = %req.uri().path(), "pairing by a typed code refused over plain HTTP");
+            AppError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                ErrorCode::TlsRequired,
+                "pairing by a typed code runs over HTTPS only (the hub's --tls-listen address)",
+            )
+            .into_response()
+        }
+        _ => next.run(req).await,
     }
-    Err(AppError::new(
-        StatusCode::UPGRADE_REQUIRED,
-        ErrorCode::TlsRequired,
-        "pairing by a typed code runs over HTTPS only (the hub's --tls-listen address)",
-    ))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {

@@ -6,7 +6,11 @@
 //! - A start counts one attempt against every code it is offered, in the
 //!   database, before the offers leave the hub: whoever started learns one
 //!   guess per code, and no more than [`CODE_ATTEMPTS`] starts in all, from
-//!   any address, are ever offered the same code.
+//!   any address, are ever offered the same code without a pairing between.
+//!   A start that pairs (its finish verified, its own code used) gives its
+//!   attempt back to the other codes it was offered, in the transaction
+//!   that uses its code: a right guess at one code says nothing of the
+//!   others, and five devices pairing in turn leave the other codes alive.
 //! - The hub's confirm covers its own fingerprint, and the device's confirm
 //!   is checked against that same fingerprint, so a device behind a relay
 //!   that shows another key finds no offer that verifies, and a device that
@@ -259,6 +263,17 @@ impl Hub {
         };
         let role = Role::parse(&role)
             .ok_or_else(|| DeviceError::Internal("a pairing code has an unknown role".into()))?;
+        // The start that paired was one guess at each of the other codes
+        // too, but a right one: their attempts are given back, so that
+        // devices pairing one after another do not use up the codes still
+        // open.
+        let others: Vec<&str> = session
+            .offers
+            .iter()
+            .filter(|o| o.hash != offer.hash)
+            .map(|o| o.hash.as_str())
+            .collect();
+        store::devices::give_back_attempts(&mut tx, &others).await?;
         self.pairing.succeeded(session.ticket);
         // Stored, its token issued and recorded, and told to the managers,
         // as every way of pairing is.

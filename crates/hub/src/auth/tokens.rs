@@ -1,6 +1,8 @@
 //! The signing secret and the tokens it signs: HS256 JWTs, the algorithm
 //! pinned on verification, checked against the paired devices; the
-//! previous secret after a rotation, which only a refresh accepts.
+//! secrets rotated away in the last token lifetime, which only a refresh
+//! accepts; a replaced token's short grace for a refresh whose answer was
+//! lost.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -27,9 +29,19 @@ const MAX_TOKEN_LEN: usize = 4096;
 
 /// The signing secret's file in the data folder.
 pub const SECRET_FILE: &str = "secret.key";
-/// The secret before the last rotation, kept (mode 600) for one token
-/// lifetime: a token it signed may only be refreshed.
+/// The secrets rotated away, each kept (mode 600) for one token lifetime
+/// after its rotation: a token one of them signed may only be refreshed.
+/// One line each, newest first: the secret in hex, a space, and until when
+/// it counts (unix seconds). A line of the secret alone (a hub before this
+/// format) counts until a token lifetime after the file's time.
 pub const PREVIOUS_SECRET_FILE: &str = "secret.key.prev";
+/// The most secrets rotated away that are kept: a manager who rotates more
+/// often than that within a token lifetime loses the oldest first.
+pub const MAX_PREVIOUS_SECRETS: usize = 64;
+/// How long after its replacement a token may refresh once more: a device
+/// whose refresh answer was lost (a timeout) retries with the token it
+/// still holds.
+pub const REFRESH_GRACE_MINUTES: i64 = 10;
 
 /// One signing secret: the keys made from it.
 struct Secret {
@@ -64,11 +76,11 @@ impl Secret {
     }
 }
 
-/// The secret in use and, after a rotation, the one before it with the
-/// time it stops counting.
+/// The secret in use and, after rotations, the ones before it (newest
+/// first), each with the time it stops counting.
 struct Signing {
     current: Secret,
-    previous: Option<(Secret, DateTime<Utc>)>,
+    previous: Vec<(Secret, DateTime<Utc>)>,
 }
 
 /// The signing secret, made on first start and kept beside the database.
@@ -82,8 +94,9 @@ pub struct Keys {
 
 impl Keys {
     /// Loads `secret.key` from the data folder, creating it (mode 600) if
-    /// absent, and `secret.key.prev` while it counts (it is deleted once a
-    /// token lifetime has passed since the rotation that wrote it).
+    /// absent, and the secrets of `secret.key.prev` that still count (those
+    /// rotated away more than a token lifetime ago are dropped from it, and
+    /// the file deleted when none is left).
     /// (`db::check_folder` has refused a folder that holds a hub but lost it.)
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Keys> {
         use anyhow::Context;
@@ -113,8 +126,8 @@ impl Keys {
         }))
     }
 
-    /// Replaces the signing secret (mode 600) and forgets the previous one:
-    /// every token signed with either stops working, refresh included.
+    /// Replaces the signing secret (mode 600) and forgets the previous ones:
+    /// every token signed with any of them stops working, refresh included.
     pub fn replace(data_dir: &Path) -> anyhow::Result<()> {
         use anyhow::Context;
         write_replacing(data_dir, SECRET_FILE, &new_secret())?;
@@ -130,7 +143,7 @@ impl Keys {
     pub fn from_secret(secret: &[u8]) -> Keys {
         Keys::with(Signing {
             current: Secret::new(&String::from_utf8_lossy(secret)),
-            previous: None,
+            previous: Vec::new(),
         })
     }
 
@@ -148,21 +161,31 @@ impl Keys {
             .clone()
     }
 
-    /// Makes a new signing secret for `data_dir` and keeps the one in use as
-    /// the previous one (`secret.key.prev`, mode 600) until `now` plus a
-    /// token lifetime; answers that time. Blocking (files, synced).
+    /// Makes a new signing secret for `data_dir` and keeps the one in use,
+    /// in front of the others rotated away that still count
+    /// (`secret.key.prev`, mode 600), until `now` plus a token lifetime;
+    /// answers that time. Blocking (files, synced).
     pub fn rotate(&self, data_dir: &Path, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
         let _one_at_a_time = self.rotating.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.signing();
         let fresh = new_secret();
-        // The old secret is kept first: a crash between the two leaves the
-        // hub on its old secret, with itself as the previous one.
-        write_replacing(data_dir, PREVIOUS_SECRET_FILE, &before.current.text)?;
-        write_replacing(data_dir, SECRET_FILE, &fresh)?;
         let until = now + Duration::days(TOKEN_LIFETIME_DAYS);
+        let mut previous = vec![(Secret::new(&before.current.text), until)];
+        previous.extend(
+            before
+                .previous
+                .iter()
+                .filter(|(_, until)| now < *until)
+                .map(|(secret, until)| (Secret::new(&secret.text), *until)),
+        );
+        previous.truncate(MAX_PREVIOUS_SECRETS);
+        // The old secrets are kept first: a crash between the two leaves
+        // the hub on its old secret, with itself as the newest previous one.
+        write_replacing(data_dir, PREVIOUS_SECRET_FILE, &previous_file(&previous))?;
+        write_replacing(data_dir, SECRET_FILE, &fresh)?;
         let next = Signing {
             current: Secret::new(&fresh),
-            previous: Some((Secret::new(&before.current.text), until)),
+            previous,
         };
         *self.signing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         Ok(until)
@@ -196,38 +219,74 @@ impl Keys {
         self.signing().current.verify(token)
     }
 
-    /// [`Keys::verify`] with the previous secret, while it counts: for a
-    /// refresh only.
+    /// [`Keys::verify`] with the secrets rotated away, each while it
+    /// counts: for a refresh only.
     pub fn verify_previous(&self, token: &str) -> Option<Claims> {
-        let signing = self.signing();
-        let (secret, until) = signing.previous.as_ref()?;
-        (Utc::now() < *until)
-            .then(|| secret.verify(token))
-            .flatten()
+        let now = Utc::now();
+        self.signing()
+            .previous
+            .iter()
+            .filter(|(_, until)| now < *until)
+            .find_map(|(secret, _)| secret.verify(token))
     }
 }
 
-/// `secret.key.prev`, if it was written less than a token lifetime ago;
-/// an older one is deleted.
-fn load_previous(data_dir: &Path) -> anyhow::Result<Option<(Secret, DateTime<Utc>)>> {
+/// `secret.key.prev`'s text: one line per secret, newest first.
+fn previous_file(previous: &[(Secret, DateTime<Utc>)]) -> String {
+    previous
+        .iter()
+        .map(|(secret, until)| format!("{} {}\n", secret.text, until.timestamp()))
+        .collect()
+}
+
+/// The secrets of `secret.key.prev` that still count, newest first. Those
+/// that ran out (or do not read) are dropped from the file, which is
+/// deleted when none is left.
+fn load_previous(data_dir: &Path) -> anyhow::Result<Vec<(Secret, DateTime<Utc>)>> {
     use anyhow::Context;
     let path = data_dir.join(PREVIOUS_SECRET_FILE);
     let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text.trim().to_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let written: DateTime<Utc> = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .with_context(|| format!("reading the time of {}", path.display()))?
         .into();
-    let until = written + Duration::days(TOKEN_LIFETIME_DAYS);
-    if until <= Utc::now() || text.len() < 32 {
-        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        tracing::info!("the previous signing secret has run out and was deleted");
-        return Ok(None);
+    let now = Utc::now();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut kept = Vec::new();
+    for line in &lines {
+        let mut fields = line.split_whitespace();
+        let secret = fields.next().unwrap_or("");
+        let until = match fields.next() {
+            // A hub before this format kept one secret, from the file's time.
+            None => Some(written + Duration::days(TOKEN_LIFETIME_DAYS)),
+            Some(at) => at
+                .parse::<i64>()
+                .ok()
+                .and_then(|at| DateTime::from_timestamp(at, 0)),
+        };
+        match until {
+            Some(until) if now < until && secret.len() >= 32 => {
+                kept.push((Secret::new(secret), until));
+            }
+            _ => {}
+        }
     }
-    Ok(Some((Secret::new(&text), until)))
+    kept.truncate(MAX_PREVIOUS_SECRETS);
+    if kept.is_empty() {
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        tracing::info!("the previous signing secrets have run out and were deleted");
+    } else if kept.len() < lines.len() {
+        write_replacing(data_dir, PREVIOUS_SECRET_FILE, &previous_file(&kept))?;
+        tracing::info!(
+            dropped = lines.len() - kept.len(),
+            "previous signing secrets that ran out were deleted"
+        );
+    }
+    Ok(kept)
 }
 
 /// Writes `text` as `name` in `data_dir` (mode 600, synced) through a new
@@ -295,19 +354,24 @@ impl Hub {
         Ok((paired, claims))
     }
 
-    /// Signs a token for `device` and records it as issued, on `conn`.
+    /// Signs a token for `device` and records it as issued, replacing the
+    /// token `parent` (a refresh) or none (a pairing), on `conn`.
     pub(crate) async fn issue_token(
         &self,
         conn: &mut sqlx::SqliteConnection,
         device: &DeviceRecord,
+        parent: Option<&str>,
     ) -> Result<Paired, DeviceError> {
         let (paired, claims) = self.sign_for(device)?;
+        let now_ms = self.clock.now().timestamp_millis();
         store::tokens::record(
             conn,
             &claims.jti,
             &device.id,
+            parent,
             claims.exp.saturating_mul(1000),
-            claims.iat.saturating_mul(1000),
+            now_ms,
+            now_ms - Duration::minutes(REFRESH_GRACE_MINUTES).num_milliseconds(),
         )
         .await?;
         Ok(paired)
@@ -332,7 +396,7 @@ impl Hub {
             last_seen_at: Some(now),
         };
         store::devices::insert(&mut tx, &device.id, role.as_str(), &device.name, now).await?;
-        let paired = self.issue_token(&mut tx, &device).await?;
+        let paired = self.issue_token(&mut tx, &device, None).await?;
         tx.commit().await?;
         self.devices.insert(device.clone());
         tracing::info!(device = %paired.device_id, role = role.as_str(), "device paired");
@@ -342,9 +406,18 @@ impl Hub {
 
     /// A new token for the device whose `token` this is; the old one stops
     /// working. A token signed with the current secret refreshes as any
-    /// call is authenticated. One signed with the previous secret (after a
-    /// rotation) refreshes only if the hub issued it to that device, which
-    /// is still paired: a leaked old secret mints nothing that refreshes.
+    /// call is authenticated. One signed with a secret rotated away (in the
+    /// last token lifetime) refreshes only if the hub issued it to that
+    /// device, which is still paired: a leaked old secret mints nothing
+    /// that refreshes.
+    ///
+    /// A token a refresh already replaced refreshes once more, and again,
+    /// within [`REFRESH_GRACE_MINUTES`] of its first replacement, if the
+    /// hub has its record (so not after its device was revoked) and none of
+    /// the tokens it was replaced by has been refreshed in turn: the device
+    /// whose answer was lost is not locked out. Each answer is recorded as
+    /// one more replacement of it; the tokens it answered before keep
+    /// working (the hub cannot tell which one the device received).
     pub(crate) async fn refresh_token(
         &self,
         token: Option<String>,
@@ -360,32 +433,54 @@ impl Hub {
                 SignedWith::Previous,
             ),
         };
-        let device = self.device_of(&claims).ok_or(DeviceError::InvalidToken)?;
+        // Paired, in the token's role (a replaced token is judged below).
+        let device = self
+            .devices
+            .get(&claims.sub)
+            .filter(|device| device.role == claims.role)
+            .ok_or(DeviceError::InvalidToken)?;
         if !device.role.may(Action::RefreshToken) {
             return Err(DeviceError::InvalidToken);
         }
+        let now_ms = self.clock.now().timestamp_millis();
         let mut tx = self.pool().begin().await?;
-        if via == SignedWith::Previous
-            && !store::tokens::issued_to(&mut tx, &claims.jti, &device.id).await?
-        {
-            tracing::warn!(device = %device.id, "a token signed with the previous secret that this hub never issued was refused");
+        let issued = store::tokens::issued(&mut tx, &claims.jti)
+            .await?
+            .filter(|issued| issued.device_id == device.id);
+        let replaced_at = issued.as_ref().and_then(|issued| issued.replaced_ms);
+        let again = self.devices.is_token_revoked(&claims.jti) || replaced_at.is_some();
+        if again {
+            let grace = Duration::minutes(REFRESH_GRACE_MINUTES).num_milliseconds();
+            let within = replaced_at.is_some_and(|at| now_ms - at <= grace);
+            if !within || store::tokens::replacement_refreshed(&mut tx, &claims.jti).await? {
+                return Err(DeviceError::InvalidToken);
+            }
+        } else if via == SignedWith::Previous && issued.is_none() {
+            tracing::warn!(device = %device.id, "a token signed with a previous secret that this hub never issued was refused");
             return Err(DeviceError::InvalidToken);
         }
-        let paired = self.issue_token(&mut tx, &device).await?;
-        store::tokens::forget(&mut tx, &claims.jti).await?;
-        tx.commit().await?;
-        store::devices::revoke_token(self.pool(), &claims.jti, claims.exp.saturating_mul(1000))
+        let paired = self
+            .issue_token(&mut tx, &device, Some(&claims.jti))
             .await?;
-        self.devices.revoke_token(claims.jti, claims.exp);
+        if !again {
+            store::tokens::mark_replaced(&mut tx, &claims.jti, now_ms).await?;
+            store::devices::revoke_token(&mut tx, &claims.jti, claims.exp.saturating_mul(1000))
+                .await?;
+        }
+        tx.commit().await?;
+        if !again {
+            self.devices.revoke_token(claims.jti, claims.exp);
+        }
         self.devices.touch(&device.id, self.clock.now());
-        tracing::info!(device = %device.id, ?via, "device token refreshed; the old one is revoked");
+        tracing::info!(device = %device.id, ?via, again, "device token refreshed; the old one is replaced");
         self.tell_refreshed(&device, peer, via).await;
         Ok(paired)
     }
 
     /// Rotates the signing secret at a manager's request (`by`, from
     /// `peer`): new tokens are signed with a new secret; the old one is
-    /// kept for a token lifetime, for refreshes only. Open pairing codes
+    /// kept for a token lifetime (beside those rotated away before it that
+    /// still count), for refreshes only. Open pairing codes
     /// (stored under the old secret) are cancelled and every device's open
     /// connection is closed with 4002, so each comes back with a refreshed
     /// token.
@@ -501,11 +596,15 @@ mod tests {
         assert!(again.verify(&new).is_some());
         assert!(again.verify_previous(&old).is_some());
 
-        // A second rotation forgets the first secret; a new secret (the
-        // command line's) forgets the previous one.
+        // A second rotation keeps the first secret too, newest first, also
+        // across a restart; a new secret (the command line's) forgets them.
         keys.rotate(dir.path(), Utc::now()).unwrap();
-        assert!(keys.verify_previous(&old).is_none());
+        assert!(keys.verify_previous(&old).is_some());
         assert!(keys.verify_previous(&new).is_some());
+        let file = std::fs::read_to_string(dir.path().join(PREVIOUS_SECRET_FILE)).unwrap();
+        assert_eq!(file.lines().count(), 2, "{file}");
+        let again = Keys::load_or_create(dir.path()).unwrap();
+        assert!(again.verify_previous(&old).is_some() && again.verify_previous(&new).is_some());
         Keys::replace(dir.path()).unwrap();
         assert!(!dir.path().join(PREVIOUS_SECRET_FILE).exists());
         let replaced = Keys::load_or_create(dir.path()).unwrap();
@@ -513,11 +612,50 @@ mod tests {
     }
 
     #[test]
-    fn a_previous_secret_older_than_a_token_lifetime_is_deleted_on_load() {
+    fn secrets_rotated_away_more_than_a_token_lifetime_ago_are_dropped_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PREVIOUS_SECRET_FILE);
+        let keys = Keys::load_or_create(dir.path()).unwrap();
+        let future = Utc::now().timestamp() + 3600;
+        let oldest = keys.mint(&claims(future)).unwrap();
+        let long_ago = Utc::now() - Duration::days(TOKEN_LIFETIME_DAYS + 1);
+        keys.rotate(dir.path(), long_ago).unwrap();
+        assert!(keys.verify_previous(&oldest).is_none(), "ran out at once");
+        let middle = keys.mint(&claims(future)).unwrap();
+        keys.rotate(dir.path(), Utc::now()).unwrap();
+        assert!(keys.verify_previous(&middle).is_some());
+        // The rotation left out the secret that ran out.
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+
+        // One that runs out while the hub is stopped is dropped at start, and
+        // the file goes when none is left.
+        keys.rotate(dir.path(), long_ago).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        let loaded = Keys::load_or_create(dir.path()).unwrap();
+        assert_eq!(loaded.signing().previous.len(), 1);
+        assert!(loaded.verify_previous(&middle).is_some());
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        let text = format!("{} {}\n", "ab".repeat(32), long_ago.timestamp());
+        std::fs::write(&path, text).unwrap();
+        let loaded = Keys::load_or_create(dir.path()).unwrap();
+        assert!(loaded.signing().previous.is_empty());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_previous_secret_of_the_one_line_format_counts_from_the_files_time() {
         let dir = tempfile::tempdir().unwrap();
         let keys = Keys::load_or_create(dir.path()).unwrap();
+        let future = Utc::now().timestamp() + 3600;
+        let old = keys.mint(&claims(future)).unwrap();
         keys.rotate(dir.path(), Utc::now()).unwrap();
+        // As a hub before this format wrote it: the secret alone.
         let path = dir.path().join(PREVIOUS_SECRET_FILE);
+        let first = std::fs::read_to_string(&path).unwrap();
+        let secret = first.split_whitespace().next().unwrap().to_owned();
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        let loaded = Keys::load_or_create(dir.path()).unwrap();
+        assert!(loaded.verify_previous(&old).is_some());
         let long_ago = std::time::SystemTime::now()
             - std::time::Duration::from_secs(60 * 60 * 24 * (TOKEN_LIFETIME_DAYS as u64 + 1));
         std::fs::File::options()
@@ -527,7 +665,7 @@ mod tests {
             .set_modified(long_ago)
             .unwrap();
         let loaded = Keys::load_or_create(dir.path()).unwrap();
-        assert!(loaded.signing().previous.is_none());
+        assert!(loaded.signing().previous.is_empty());
         assert!(!path.exists());
     }
 

@@ -149,6 +149,25 @@ pub async fn offer_codes(
     .await
 }
 
+/// Gives one attempt back to each open code stored under `hashes` (never
+/// below 0): the other codes a start was offered, once that start paired
+/// with its own code.
+pub async fn give_back_attempts(
+    conn: &mut sqlx::SqliteConnection,
+    hashes: &[&str],
+) -> Result<(), sqlx::Error> {
+    for hash in hashes {
+        sqlx::query(
+            "UPDATE pairing_codes SET attempts = MAX(attempts - 1, 0)
+             WHERE code = ? AND used_ms IS NULL",
+        )
+        .bind(hash)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Marks the code stored under `hash` used if it is still open and
 /// unexpired (a PAKE start counted its attempt already): its role and name.
 pub async fn redeem_offered_code(
@@ -200,7 +219,7 @@ pub async fn cancel_open_codes(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
 
 /// Records a token a refresh replaced, until it expires (unix millis).
 pub async fn revoke_token(
-    pool: &SqlitePool,
+    conn: &mut sqlx::SqliteConnection,
     jti: &str,
     expires_ms: i64,
 ) -> Result<(), sqlx::Error> {
@@ -209,7 +228,7 @@ pub async fn revoke_token(
     )
     .bind(jti)
     .bind(expires_ms)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

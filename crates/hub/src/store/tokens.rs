@@ -1,49 +1,85 @@
 //! The `issued_tokens` table: the `jti` of every token the hub signed, with
-//! its device, until it would expire.
+//! its device, the token it replaced (`parent`) and, once a refresh
+//! replaced it in turn, when (`replaced_ms`), until it would expire or its
+//! refresh grace is over.
 
 use sqlx::SqliteConnection;
 
-/// Records a token the hub signed for `device_id`, forgetting the ones
-/// expired by `now_ms`.
+/// What the hub knows of a token it issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub device_id: String,
+    /// When a refresh replaced it (unix millis, the hub's clock).
+    pub replaced_ms: Option<i64>,
+}
+
+/// Records a token the hub signed for `device_id`, replacing `parent` (a
+/// refresh) or none (a pairing), forgetting the tokens expired by `now_ms`
+/// and those replaced before `replaced_before_ms` (their grace is over).
 pub async fn record(
     conn: &mut SqliteConnection,
     jti: &str,
     device_id: &str,
+    parent: Option<&str>,
     expires_ms: i64,
     now_ms: i64,
+    replaced_before_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM issued_tokens WHERE expires_ms < ?")
+    sqlx::query("DELETE FROM issued_tokens WHERE expires_ms < ? OR replaced_ms < ?")
         .bind(now_ms)
+        .bind(replaced_before_ms)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO issued_tokens (jti, device_id, expires_ms) VALUES (?, ?, ?)")
-        .bind(jti)
-        .bind(device_id)
-        .bind(expires_ms)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO issued_tokens (jti, device_id, parent, expires_ms) VALUES (?, ?, ?, ?)",
+    )
+    .bind(jti)
+    .bind(device_id)
+    .bind(parent)
+    .bind(expires_ms)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// Whether the hub issued the token `jti` to `device_id` (and has not
-/// forgotten it: replaced or revoked).
-pub async fn issued_to(
-    conn: &mut SqliteConnection,
-    jti: &str,
-    device_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64,)> =
-        sqlx::query_as("SELECT 1 FROM issued_tokens WHERE jti = ? AND device_id = ?")
+/// The token `jti`, if the hub issued it and has not forgotten it (expired,
+/// its device revoked, or replaced and its grace over).
+pub async fn issued(conn: &mut SqliteConnection, jti: &str) -> Result<Option<Issued>, sqlx::Error> {
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT device_id, replaced_ms FROM issued_tokens WHERE jti = ?")
             .bind(jti)
-            .bind(device_id)
             .fetch_optional(conn)
             .await?;
+    Ok(row.map(|(device_id, replaced_ms)| Issued {
+        device_id,
+        replaced_ms,
+    }))
+}
+
+/// Whether a token that replaced `jti` has been replaced in turn: its
+/// device received one of `jti`'s replacements.
+pub async fn replacement_refreshed(
+    conn: &mut SqliteConnection,
+    jti: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM issued_tokens WHERE parent = ? AND replaced_ms IS NOT NULL LIMIT 1",
+    )
+    .bind(jti)
+    .fetch_optional(conn)
+    .await?;
     Ok(found.is_some())
 }
 
-/// Forgets token `jti` (a refresh replaced it).
-pub async fn forget(conn: &mut SqliteConnection, jti: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM issued_tokens WHERE jti = ?")
+/// Marks token `jti` replaced by a refresh at `now_ms`, unless it was
+/// already (its grace runs from the first replacement).
+pub async fn mark_replaced(
+    conn: &mut SqliteConnection,
+    jti: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE issued_tokens SET replaced_ms = ? WHERE jti = ? AND replaced_ms IS NULL")
+        .bind(now_ms)
         .bind(jti)
         .execute(conn)
         .await?;
