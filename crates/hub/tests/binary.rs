@@ -13,6 +13,9 @@ use support::{Api, Ws};
 struct Server {
     child: Child,
     addr: String,
+    /// Everything the hub wrote to stderr, read as it comes: a pipe nobody
+    /// reads fills up (64 KiB of debug logs) and blocks the hub mid-write.
+    logs: std::thread::JoinHandle<String>,
 }
 
 fn start(data: &std::path::Path) -> Server {
@@ -33,7 +36,13 @@ fn start(data: &std::path::Path) -> Server {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    Server { child, addr }
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    Server { child, addr, logs }
 }
 
 fn pairing_code(data: &std::path::Path, role: &str) -> Value {
@@ -142,14 +151,7 @@ async fn first_start_pairing_from_the_command_line_and_sigterm_close_sockets_wit
         "the hub exits cleanly on SIGTERM: {status}"
     );
 
-    let mut logs = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = server.logs.join().unwrap();
     assert!(logs.contains("/api/snapshot"), "requests are logged");
     assert!(
         logs.contains("/api/workorders/stream"),
