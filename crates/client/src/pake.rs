@@ -40,11 +40,11 @@ const DEVICE_IDENTITY: &[u8] = b"countertop device";
 const HUB_IDENTITY: &[u8] = b"countertop hub";
 const HUB_CONFIRM: &[u8] = b"countertop hub confirm";
 const DEVICE_CONFIRM: &[u8] = b"countertop device confirm";
-/// A hub offers at most 16 codes at once (`crates/hub/src/auth/pake.rs`).
-/// A device answered more refuses them all: each offer it tries is one
-/// guess at its code for whoever made the offers, so a machine in the
-/// middle gets at most 16 guesses per attempt (one in 62,500), never more.
-const MAX_OFFERS: usize = 16;
+/// A hub offers one code per start (its newest open one,
+/// `crates/hub/src/auth/pake.rs`). A device answered more refuses them all:
+/// each offer it tried would be one guess at its code for whoever made the
+/// offers, and a machine in the middle gets one guess per attempt, no more.
+const MAX_OFFERS: usize = 1;
 /// The longest base64 field read from an offer.
 const MAX_FIELD_LEN: usize = 88;
 
@@ -66,8 +66,9 @@ pub enum PakeError {
     /// machine between this device and the hub showing its own
     /// certificate. The two cannot be told apart.
     #[error(
-        "this code is wrong, used or expired (or a machine between this device and the hub \
-         is showing another certificate)"
+        "this code is wrong, used or expired; a code made before the newest open one pairs by \
+         its pairing link (QR code) instead (or a machine between this device and the hub is \
+         showing another certificate)"
     )]
     NotConfirmed,
     /// The hub's confirmation verified, but the hub did not take this
@@ -160,7 +161,7 @@ pub async fn pair_by_code(
     }
     if offers.offers.len() > MAX_OFFERS {
         return Err(PakeError::Link(LinkError::Protocol(format!(
-            "pake/start: {} offers, where a hub makes at most {MAX_OFFERS}: not trying them",
+            "pake/start: {} offers, where a hub makes {MAX_OFFERS}: not trying them",
             offers.offers.len()
         ))));
     }

@@ -580,30 +580,38 @@ enum LastWay {
 }
 
 #[tokio::test]
-async fn five_typed_pairings_leave_a_sixth_code_its_attempts() {
+async fn only_the_newest_open_code_is_offered_and_the_others_pair_in_their_turn_or_by_link() {
     for way in [LastWay::Pake, LastWay::LinkPair] {
         let hub = TlsHub::start().await;
         let mut codes = Vec::new();
         for _ in 0..6 {
             codes.push(hub.code(Role::Kiosk).await);
         }
-        // Five devices pair by typing five of the codes; every start is
-        // offered all the open codes, and each success gives the others
-        // their attempt back.
-        for (n, code) in codes[..5].iter().enumerate() {
+        // The oldest code typed while newer ones are open: only the newest
+        // is offered (one guess per attempt for a machine in the middle),
+        // so it fails, counted against that newest code alone.
+        let oldest = &codes[0];
+        let newest = &codes[5];
+        assert!(matches!(
+            pair_by_code(&hub.https(), oldest, WAIT).await,
+            Err(PakeError::NotConfirmed)
+        ));
+        assert_eq!(hub.code_state(oldest).await, (0, false), "{way:?}");
+        assert_eq!(hub.code_state(newest).await, (1, false), "{way:?}");
+        // Newest first, five devices pair by typing their codes.
+        for (n, code) in codes[1..].iter().rev().enumerate() {
             let (paired, _) = pair_by_code(&hub.https(), code, WAIT)
                 .await
                 .unwrap_or_else(|e| panic!("{way:?}: pairing {n} failed: {e:?}"));
             assert_eq!(paired.role, Role::Kiosk);
             assert!(hub.code_state(code).await.1, "{way:?}: code {n} used");
         }
-        let last = &codes[5];
-        assert_eq!(hub.code_state(last).await, (0, false), "{way:?}");
+        assert_eq!(hub.code_state(oldest).await, (0, false), "{way:?}");
         match way {
             LastWay::Pake => {
-                let (paired, _) = pair_by_code(&hub.https(), last, WAIT).await.unwrap();
+                let (paired, _) = pair_by_code(&hub.https(), oldest, WAIT).await.unwrap();
                 assert_eq!(paired.role, Role::Kiosk);
-                assert_eq!(hub.code_state(last).await, (1, true));
+                assert_eq!(hub.code_state(oldest).await, (1, true));
             }
             LastWay::LinkPair => {
                 let fingerprint: Fingerprint = hub.hub.tls.fingerprint.parse().unwrap();
@@ -617,11 +625,11 @@ async fn five_typed_pairings_leave_a_sixth_code_its_attempts() {
                 let (status, answer) = post(
                     &pinned,
                     &format!("{}/api/devices/pair", hub.https()),
-                    json!({ "code": last }),
+                    json!({ "code": oldest }),
                 )
                 .await;
                 assert_eq!(status, 201, "{answer}");
-                assert_eq!(hub.code_state(last).await, (0, true));
+                assert_eq!(hub.code_state(oldest).await, (0, true));
             }
         }
         assert_eq!(hub.devices().await, 6, "{way:?}");
@@ -633,8 +641,9 @@ async fn a_wrong_start_stays_counted_when_another_code_pairs() {
     let hub = TlsHub::start().await;
     let kept = hub.code(Role::Barista).await;
     let typed = hub.code(Role::Kiosk).await;
-    let wrong = format!("{:06}", (kept.parse::<u32>().unwrap() + 1) % 1_000_000);
-    // A start with a wrong code counts against both; its session is left.
+    let wrong = format!("{:06}", (typed.parse::<u32>().unwrap() + 1) % 1_000_000);
+    // A start with a wrong code counts against the newest code, the one
+    // offered; its session is left.
     let (status, _) = post(
         &https_client_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))),
         &format!("{}/api/devices/pake/start", hub.https()),
@@ -642,10 +651,11 @@ async fn a_wrong_start_stays_counted_when_another_code_pairs() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(hub.code_state(&kept).await, (1, false));
-    // A right pairing counts its own start against both, then gives the
-    // other code back only that one.
+    assert_eq!(hub.code_state(&typed).await, (1, false));
+    assert_eq!(hub.code_state(&kept).await, (0, false));
+    // The right pairing counts its own start too, and the wrong one stays
+    // counted; the older code was never offered.
     pair_by_code(&hub.https(), &typed, WAIT).await.unwrap();
     assert_eq!(hub.code_state(&typed).await, (2, true));
-    assert_eq!(hub.code_state(&kept).await, (1, false));
+    assert_eq!(hub.code_state(&kept).await, (0, false));
 }

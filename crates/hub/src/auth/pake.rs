@@ -44,8 +44,12 @@ pub const CODE_ATTEMPTS: i64 = 5;
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(60);
 /// Sessions under way at once, across every address.
 const MAX_SESSIONS: usize = 32;
-/// Offers in one start: the newest open codes.
-const MAX_OFFERS: i64 = 16;
+/// Offers in one start: the newest open code only. Each offer a device
+/// tries is one guess at its code for whoever made the offers, so one offer
+/// keeps a machine in the middle at one guess per attempt. An older open
+/// code pairs by its pairing link (QR), or by typing once the newer ones
+/// are used.
+const MAX_OFFERS: i64 = 1;
 /// The SPAKE2 identities of the two sides.
 pub const DEVICE_IDENTITY: &[u8] = b"countertop device";
 pub const HUB_IDENTITY: &[u8] = b"countertop hub";

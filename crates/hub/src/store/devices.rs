@@ -138,7 +138,7 @@ pub async fn offer_codes(
          WHERE code IN (
              SELECT code FROM pairing_codes
              WHERE used_ms IS NULL AND expires_ms >= ? AND attempts < ? AND sealed IS NOT NULL
-             ORDER BY expires_ms DESC LIMIT ?
+             ORDER BY expires_ms DESC, rowid DESC LIMIT ?
          )
          RETURNING code, sealed",
     )
