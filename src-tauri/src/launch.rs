@@ -217,7 +217,17 @@ pub async fn pair_locally(
     let dir = device_dir(&station.data_dir, key);
     let cache = countertop_client::Cache::open(&dir)?;
     if cache.device()?.is_some() {
-        return Ok(());
+        let vault = countertop_client::TokenVault::for_folder(&dir);
+        // The credential store may block on D-Bus.
+        let token = tokio::task::spawn_blocking(move || vault.load()).await??;
+        if token.is_some() {
+            return Ok(());
+        }
+        // Its token is gone (a kernel keyring forgets at restart): this
+        // computer's own hub pairs it again rather than refuse to start.
+        tracing::warn!(device = key, "the device's token is gone; pairing it again with the hub here");
+        drop(cache);
+        std::fs::remove_dir_all(&dir).with_context(|| format!("emptying {}", dir.display()))?;
     }
     let url = station.hub_url().context("the hub is not running")?;
     let code = hub
