@@ -75,7 +75,19 @@ async fn a_kiosk_joined_by_pairing_link_pins_its_hub_and_refuses_another_at_its_
         Some(ours_fp.as_str())
     );
     assert_eq!(device.hub, format!("https://127.0.0.1:{tls_port}"));
-    Ok(())
+
+    // Its token gone (a kernel keyring forgets at restart), the next start
+    // asks to join again instead of refusing to start.
+    countertop_client::TokenVault::for_folder(&app_data.path().join("devices/joined")).clear()?;
+    let client = open_app(&driver, &["--data", data, "--windowed"]).await?;
+    let again = async {
+        switch_to(&client, "setup").await?;
+        wait_for(&client, "[data-testid=setup-start]").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    again
 }
 
 /// An instance hosting the hub for the network (`--lan`) as its manager, on

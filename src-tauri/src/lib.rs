@@ -229,8 +229,22 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                 let first_run = matches!(plan, Plan::Remembered { role: None })
                     && launch::remembered(&station.data_dir).is_none();
                 let mut fullscreen = false;
-                if !first_run {
-                    let key = launch::start_single(app, &station, plan).await?;
+                let started = if first_run {
+                    None
+                } else {
+                    match launch::start_single(app, &station, plan).await {
+                        Ok(key) => Some(key),
+                        // A joined device whose token is gone (a kernel
+                        // keyring forgets at restart) asks to join again
+                        // instead of refusing to start.
+                        Err(e) if not_paired(&e) => {
+                            tracing::warn!(error = %format!("{e:#}"), "this device has no token any more: showing the join screen");
+                            None
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+                if let Some(key) = started {
                     let device = station.device_for_key(&key)?;
                     // Customers' screens fill the screen, as kiosks do.
                     fullscreen = !windowed && matches!(device.role, Role::Kiosk | Role::Display);
@@ -267,4 +281,15 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
     // Stations that read orders get a tray icon with the open-order count.
     tray::install_for(app, &station);
     Ok(())
+}
+
+/// Whether `e` says the device has no token (it was never paired, or its
+/// credential store forgot it).
+fn not_paired(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<countertop_client::ClientError>(),
+            Some(countertop_client::ClientError::NotPaired)
+        )
+    })
 }
