@@ -54,3 +54,27 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .ok()
         .map(|d| d.with_timezone(&Utc))
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    /// The statements here number their parameters (`$N`) so that one text
+    /// runs on SQLite and PostgreSQL: sqlx's SQLite driver must read `$N` as
+    /// the Nth bound value, in any order and as often as it is written.
+    #[tokio::test]
+    async fn sqlite_reads_numbered_parameters_by_number() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let (swapped, twice): (String, i64) = sqlx::query_as("SELECT $2 || '-' || $1, $3 + $3")
+            .bind("first")
+            .bind("second")
+            .bind(20_i64)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(swapped, "second-first");
+        assert_eq!(twice, 40);
+    }
+}

@@ -18,7 +18,7 @@ pub async fn record_recall(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO order_recalls (order_id, from_status, to_status, local_date, at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
     .bind(from.as_str())
@@ -38,13 +38,15 @@ pub async fn record_charge(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO cell_charges (cell_id, amount, local_date, at) VALUES (?, ?, ?, ?)")
-        .bind(id)
-        .bind(amount)
-        .bind(date.to_string())
-        .bind(ts(now))
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO cell_charges (cell_id, amount, local_date, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(amount)
+    .bind(date.to_string())
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -68,18 +70,21 @@ pub async fn day_sums(
 ) -> Result<DaySums, sqlx::Error> {
     let revenue = |pay: &str| {
         format!(
-            "COALESCE(SUM(CASE WHEN status != 'CANCELLED' AND pay_type = '{pay}' \
-             THEN total_amount ELSE 0 END), 0)"
+            "CAST(COALESCE(SUM(CASE WHEN status != 'CANCELLED' AND pay_type = '{pay}' \
+             THEN total_amount ELSE 0 END), 0) AS BIGINT)"
         )
     };
     sqlx::query_as(&format!(
-        "SELECT COALESCE(SUM(status != 'CANCELLED'), 0) AS orders,
-            COALESCE(SUM(status = 'CANCELLED'), 0) AS cancellations,
+        "SELECT
+            CAST(COALESCE(SUM(CASE WHEN status != 'CANCELLED' THEN 1 ELSE 0 END), 0) AS BIGINT)
+                AS orders,
+            CAST(COALESCE(SUM(CASE WHEN status = 'CANCELLED' THEN 1 ELSE 0 END), 0) AS BIGINT)
+                AS cancellations,
             {} AS card, {} AS cash, {} AS cell,
-            (SELECT COALESCE(SUM(amount), 0) FROM cell_charges WHERE local_date = ?1)
-                AS points_charged,
-            (SELECT COUNT(*) FROM order_recalls WHERE local_date = ?1) AS recalls
-         FROM orders WHERE local_date = ?1",
+            (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM cell_charges
+             WHERE local_date = $1) AS points_charged,
+            (SELECT COUNT(*) FROM order_recalls WHERE local_date = $1) AS recalls
+         FROM orders WHERE local_date = $1",
         revenue("CARD"),
         revenue("CASH"),
         revenue("CELL"),
@@ -99,7 +104,7 @@ pub async fn prep_millis(
 ) -> Result<Vec<i64>, StoreError> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT id, COALESCE(placed_at, created_at), ready_at FROM orders
-         WHERE local_date = ? AND ready_at IS NOT NULL",
+         WHERE local_date = $1 AND ready_at IS NOT NULL",
     )
     .bind(date.to_string())
     .fetch_all(conn)
@@ -154,7 +159,7 @@ pub async fn day_orders(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, daily_num, status, total_amount, items, COALESCE(placed_at, created_at),
                 ready_at, cancel_reason, updated_at
-         FROM orders WHERE local_date = ? ORDER BY daily_num",
+         FROM orders WHERE local_date = $1 ORDER BY daily_num",
     )
     .bind(date.to_string())
     .fetch_all(conn)
@@ -201,7 +206,7 @@ pub async fn day_recalls(
     let rows: Vec<(String, Option<i64>, String, String, String)> = sqlx::query_as(
         "SELECT r.order_id, o.daily_num, r.from_status, r.to_status, r.at
          FROM order_recalls r LEFT JOIN orders o ON o.id = r.order_id
-         WHERE r.local_date = ? ORDER BY r.id",
+         WHERE r.local_date = $1 ORDER BY r.id",
     )
     .bind(date.to_string())
     .fetch_all(conn)
