@@ -226,7 +226,7 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
 /// default.
 pub async fn seed_settings(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     for key in countertop_protocol::SettingKey::ALL {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(key.as_str())
             .bind(key.default_value())
             .execute(pool)
@@ -408,7 +408,7 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
         sqlx::query(
             "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position,
                 option_groups, station, names)
-             VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9)",
         )
         .bind(id)
         .bind(name)
@@ -446,7 +446,7 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
     ];
     for (position, (id, name, balance, pin_hash)) in CELLS.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO cells (id, name, balance, position, pin_hash) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO cells (id, name, balance, position, pin_hash) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(name)

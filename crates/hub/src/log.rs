@@ -369,7 +369,7 @@ impl EventLog {
         let cutoff_ms = (now - min_age).timestamp_millis();
         let mut tx = self.pool.begin().await?;
         let upto: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE seq <= ? AND created_ms < ?")
+            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE seq <= $1 AND created_ms < $2")
                 .bind(by_count as i64)
                 .bind(cutoff_ms)
                 .fetch_one(&mut *tx)
@@ -377,7 +377,7 @@ impl EventLog {
         let Some(upto) = upto else {
             return Ok(0);
         };
-        let deleted = sqlx::query("DELETE FROM events WHERE seq <= ?")
+        let deleted = sqlx::query("DELETE FROM events WHERE seq <= $1")
             .bind(upto)
             .execute(&mut *tx)
             .await?
@@ -495,7 +495,7 @@ async fn read_range(
 ) -> Result<Vec<Arc<Published>>, sqlx::Error> {
     let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT seq, name, data, topic, order_id, audience FROM events
-         WHERE seq > ? AND seq <= ? ORDER BY seq",
+         WHERE seq > $1 AND seq <= $2 ORDER BY seq",
     )
     .bind(from as i64)
     .bind(upto as i64)
@@ -537,7 +537,7 @@ pub async fn meta_get(
     conn: &mut sqlx::SqliteConnection,
     key: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+    sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
         .bind(key)
         .fetch_optional(conn)
         .await
@@ -556,7 +556,7 @@ pub async fn meta_set(
     value: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO meta (key, value) VALUES (?, ?)
+        "INSERT INTO meta (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)

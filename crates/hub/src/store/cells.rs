@@ -27,7 +27,7 @@ pub async fn load_cells(conn: &mut SqliteConnection) -> Result<Vec<Cell>, sqlx::
 
 pub async fn load_cell(conn: &mut SqliteConnection, id: &str) -> Result<Option<Cell>, sqlx::Error> {
     let row: Option<CellRow> =
-        sqlx::query_as("SELECT id, name, balance, pin_hash IS NOT NULL FROM cells WHERE id = ?")
+        sqlx::query_as("SELECT id, name, balance, pin_hash IS NOT NULL FROM cells WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await?;
@@ -40,7 +40,7 @@ pub async fn pin_hash(
     conn: &mut SqliteConnection,
     id: &str,
 ) -> Result<Option<Option<String>>, sqlx::Error> {
-    sqlx::query_scalar("SELECT pin_hash FROM cells WHERE id = ?")
+    sqlx::query_scalar("SELECT pin_hash FROM cells WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -53,7 +53,7 @@ pub async fn set_pin_hash(
     id: &str,
     hash: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE cells SET pin_hash = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE cells SET pin_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id)
         .execute(conn)
@@ -63,7 +63,7 @@ pub async fn set_pin_hash(
 
 /// Takes `amount` points from a cell's balance.
 pub async fn debit(conn: &mut SqliteConnection, id: &str, amount: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cells SET balance = balance - ? WHERE id = ?")
+    sqlx::query("UPDATE cells SET balance = balance - $1 WHERE id = $2")
         .bind(amount)
         .bind(id)
         .execute(conn)
@@ -73,7 +73,7 @@ pub async fn debit(conn: &mut SqliteConnection, id: &str, amount: i64) -> Result
 
 /// Gives `amount` points back to a cell's balance.
 pub async fn credit(conn: &mut SqliteConnection, id: &str, amount: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cells SET balance = balance + ? WHERE id = ?")
+    sqlx::query("UPDATE cells SET balance = balance + $1 WHERE id = $2")
         .bind(amount)
         .bind(id)
         .execute(conn)
@@ -95,14 +95,16 @@ pub async fn insert(
     position: i64,
     pin_hash: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO cells (id, name, balance, position, pin_hash) VALUES (?, ?, ?, ?, ?)")
-        .bind(&cell.id)
-        .bind(&cell.name)
-        .bind(cell.balance)
-        .bind(position)
-        .bind(pin_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO cells (id, name, balance, position, pin_hash) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&cell.id)
+    .bind(&cell.name)
+    .bind(cell.balance)
+    .bind(position)
+    .bind(pin_hash)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -111,7 +113,7 @@ pub async fn set_balance(
     id: &str,
     balance: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cells SET balance = ? WHERE id = ?")
+    sqlx::query("UPDATE cells SET balance = $1 WHERE id = $2")
         .bind(balance)
         .bind(id)
         .execute(conn)

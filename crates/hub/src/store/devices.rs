@@ -20,7 +20,7 @@ pub async fn revoked_tokens(
     pool: &SqlitePool,
     now_ms: i64,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query("DELETE FROM revoked_tokens WHERE expires_ms < ?")
+    sqlx::query("DELETE FROM revoked_tokens WHERE expires_ms < $1")
         .bind(now_ms)
         .execute(pool)
         .await?;
@@ -31,7 +31,7 @@ pub async fn revoked_tokens(
 
 /// Deletes the pairing codes expired by `now_ms`.
 pub async fn delete_expired_codes(pool: &SqlitePool, now_ms: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM pairing_codes WHERE expires_ms < ?")
+    sqlx::query("DELETE FROM pairing_codes WHERE expires_ms < $1")
         .bind(now_ms)
         .execute(pool)
         .await?;
@@ -50,7 +50,8 @@ pub async fn insert_code(
     expires_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO pairing_codes (code, sealed, role, name, expires_ms) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO pairing_codes (code, sealed, role, name, expires_ms)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (code) DO NOTHING",
     )
     .bind(hash)
@@ -70,7 +71,7 @@ pub async fn revoke_all(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("UPDATE devices SET revoked_at = ? WHERE revoked_at IS NULL")
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE revoked_at IS NULL")
             .bind(super::ts(now))
             .execute(pool)
             .await?
@@ -93,7 +94,7 @@ pub async fn revoke(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated =
-        sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(super::ts(now))
             .bind(id)
             .execute(pool)
@@ -112,8 +113,8 @@ pub async fn redeem_code(
     max_attempts: i64,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE pairing_codes SET used_ms = ?
-         WHERE code = ? AND used_ms IS NULL AND expires_ms >= ? AND attempts < ?
+        "UPDATE pairing_codes SET used_ms = $1
+         WHERE code = $2 AND used_ms IS NULL AND expires_ms >= $3 AND attempts < $4
          RETURNING role, name",
     )
     .bind(now_ms)
@@ -137,8 +138,8 @@ pub async fn offer_codes(
         "UPDATE pairing_codes SET attempts = attempts + 1
          WHERE code IN (
              SELECT code FROM pairing_codes
-             WHERE used_ms IS NULL AND expires_ms >= ? AND attempts < ? AND sealed IS NOT NULL
-             ORDER BY expires_ms DESC, rowid DESC LIMIT ?
+             WHERE used_ms IS NULL AND expires_ms >= $1 AND attempts < $2 AND sealed IS NOT NULL
+             ORDER BY expires_ms DESC, rowid DESC LIMIT $3
          )
          RETURNING code, sealed",
     )
@@ -159,7 +160,7 @@ pub async fn give_back_attempts(
     for hash in hashes {
         sqlx::query(
             "UPDATE pairing_codes SET attempts = MAX(attempts - 1, 0)
-             WHERE code = ? AND used_ms IS NULL",
+             WHERE code = $1 AND used_ms IS NULL",
         )
         .bind(hash)
         .execute(&mut *conn)
@@ -176,7 +177,8 @@ pub async fn redeem_offered_code(
     now_ms: i64,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE pairing_codes SET used_ms = ? WHERE code = ? AND used_ms IS NULL AND expires_ms >= ?
+        "UPDATE pairing_codes SET used_ms = $1
+         WHERE code = $2 AND used_ms IS NULL AND expires_ms >= $3
          RETURNING role, name",
     )
     .bind(now_ms)
@@ -195,7 +197,7 @@ pub async fn insert(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO devices (id, role, name, paired_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO devices (id, role, name, paired_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
     .bind(role)
@@ -224,7 +226,7 @@ pub async fn revoke_token(
     expires_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO revoked_tokens (jti, expires_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO revoked_tokens (jti, expires_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(jti)
     .bind(expires_ms)

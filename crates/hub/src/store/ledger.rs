@@ -78,7 +78,7 @@ pub async fn record(conn: &mut SqliteConnection, change: Change<'_>) -> Result<(
     sqlx::query(
         "INSERT INTO cell_ledger
             (cell_id, kind, amount, balance_after, reason, order_id, device_id, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(change.cell_id)
     .bind(kind_str(change.kind))
@@ -117,7 +117,7 @@ pub async fn history(
         "SELECT l.id, l.cell_id, l.kind, l.amount, l.balance_after, l.reason, l.order_id,
                 o.daily_num, l.device_id, l.at
          FROM cell_ledger l LEFT JOIN orders o ON o.id = l.order_id
-         WHERE l.cell_id = ? ORDER BY l.id DESC LIMIT ?",
+         WHERE l.cell_id = $1 ORDER BY l.id DESC LIMIT $2",
     )
     .bind(cell_id)
     .bind(i64::from(limit))

@@ -66,7 +66,7 @@ pub async fn load_menu_item(
     id: &str,
 ) -> Result<Option<MenuItem>, sqlx::Error> {
     let row: Option<MenuRow> = sqlx::query_as(&format!(
-        "SELECT {MENU_COLUMNS} FROM {MENU_TABLES} WHERE id = ?"
+        "SELECT {MENU_COLUMNS} FROM {MENU_TABLES} WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)
@@ -81,7 +81,7 @@ pub async fn set_stock(
     stock: i64,
     sold_out: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE menu_items SET stock = ?, is_sold_out = ? WHERE id = ?")
+    sqlx::query("UPDATE menu_items SET stock = $1, is_sold_out = $2 WHERE id = $3")
         .bind(stock)
         .bind(sold_out)
         .bind(id)
@@ -102,7 +102,7 @@ pub async fn insert(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), 
     sqlx::query(
         "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position,
             option_groups, station, names)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&item.id)
     .bind(&item.name)
@@ -122,9 +122,9 @@ pub async fn insert(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), 
 /// Writes every field of an item but its id and position.
 pub async fn update(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE menu_items SET name = ?, category = ?, price = ?, is_sold_out = ?, stock = ?,
-            option_groups = ?, station = ?, names = ?
-         WHERE id = ?",
+        "UPDATE menu_items SET name = $1, category = $2, price = $3, is_sold_out = $4, stock = $5,
+            option_groups = $6, station = $7, names = $8
+         WHERE id = $9",
     )
     .bind(&item.name)
     .bind(&item.category)
@@ -146,7 +146,7 @@ pub async fn set_position(
     id: &str,
     position: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE menu_items SET position = ? WHERE id = ?")
+    sqlx::query("UPDATE menu_items SET position = $1 WHERE id = $2")
         .bind(position)
         .bind(id)
         .execute(conn)
@@ -157,7 +157,7 @@ pub async fn set_position(
 /// Removes item `id` (its photo goes with it: `ON DELETE CASCADE`); whether
 /// there was one.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM menu_items WHERE id = ?")
+    let done = sqlx::query("DELETE FROM menu_items WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;

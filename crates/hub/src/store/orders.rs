@@ -70,7 +70,7 @@ pub async fn load_order(
     conn: &mut SqliteConnection,
     id: &str,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?"))
+    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -83,7 +83,7 @@ pub async fn by_key(
     key: &str,
 ) -> Result<Option<Order>, StoreError> {
     let row: Option<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE device_id = ? AND idempotency_key = ?"
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE device_id = $1 AND idempotency_key = $2"
     ))
     .bind(device)
     .bind(key)
@@ -97,7 +97,7 @@ pub async fn next_daily_num(
     conn: &mut SqliteConnection,
     date: NaiveDate,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(daily_num), 0) + 1 FROM orders WHERE local_date = ?")
+    sqlx::query_scalar("SELECT COALESCE(MAX(daily_num), 0) + 1 FROM orders WHERE local_date = $1")
         .bind(date.to_string())
         .fetch_one(conn)
         .await
@@ -117,7 +117,7 @@ pub async fn insert(
         "INSERT INTO orders (id, daily_num, local_date, pay_type, cell_id, cell_name, items,
             total_amount, status, created_at, updated_at, device_id, idempotency_key, created_ms,
             fulfilment, placed_at, reference)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&order.order_id)
     .bind(daily_num)
@@ -151,7 +151,7 @@ pub async fn set_items(
     items: &[OrderLine],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE orders SET items = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE orders SET items = $1, updated_at = $2 WHERE id = $3")
         .bind(serde_json::to_string(items)?)
         .bind(ts(now))
         .bind(id)
@@ -167,10 +167,10 @@ pub async fn set_status(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE orders SET status = ?, updated_at = ?,
-            ready_at = CASE WHEN ? = 'READY' AND status = 'MAKING' THEN ? ELSE ready_at END,
-            completed_at = CASE WHEN ? = 'COMPLETED' THEN ? ELSE NULL END
-         WHERE id = ?",
+        "UPDATE orders SET status = $1, updated_at = $2,
+            ready_at = CASE WHEN $3 = 'READY' AND status = 'MAKING' THEN $4 ELSE ready_at END,
+            completed_at = CASE WHEN $5 = 'COMPLETED' THEN $6 ELSE NULL END
+         WHERE id = $7",
     )
     .bind(status.as_str())
     .bind(ts(now))
@@ -190,7 +190,7 @@ pub async fn completed_at(
     id: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
     let stored: Option<Option<String>> =
-        sqlx::query_scalar("SELECT completed_at FROM orders WHERE id = ?")
+        sqlx::query_scalar("SELECT completed_at FROM orders WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await?;
@@ -210,7 +210,7 @@ pub async fn set_cancelled(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE orders SET status = 'CANCELLED', cancel_reason = ?, updated_at = ? WHERE id = ?",
+        "UPDATE orders SET status = 'CANCELLED', cancel_reason = $1, updated_at = $2 WHERE id = $3",
     )
     .bind(reason)
     .bind(ts(now))
@@ -231,8 +231,8 @@ pub async fn list(
 ) -> Result<Vec<Order>, StoreError> {
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders
-         WHERE local_date = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR device_id = ?)
-         ORDER BY created_ms DESC, daily_num DESC LIMIT ?"
+         WHERE local_date = $1 AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR device_id = $5)
+         ORDER BY created_ms DESC, daily_num DESC LIMIT $6"
     ))
     .bind(date.to_string())
     .bind(status.map(OrderStatus::as_str))
@@ -252,7 +252,7 @@ pub async fn by_daily_num(
     n: u32,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let row: Option<(String, i64, String)> = sqlx::query_as(
-        "SELECT id, daily_num, status FROM orders WHERE local_date = ? AND daily_num = ?",
+        "SELECT id, daily_num, status FROM orders WHERE local_date = $1 AND daily_num = $2",
     )
     .bind(date.to_string())
     .bind(i64::from(n))
@@ -269,8 +269,8 @@ pub async fn today_or_open(
 ) -> Result<Vec<Order>, StoreError> {
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders
-         WHERE local_date = ? OR status IN ('PENDING', 'MAKING', 'READY')
-         ORDER BY created_ms DESC LIMIT ?"
+         WHERE local_date = $1 OR status IN ('PENDING', 'MAKING', 'READY')
+         ORDER BY created_ms DESC LIMIT $2"
     ))
     .bind(today)
     .bind(limit)
@@ -288,8 +288,8 @@ pub async fn board(
 ) -> Result<Vec<BoardEntry>, StoreError> {
     let rows: Vec<(String, i64, String)> = sqlx::query_as(
         "SELECT id, daily_num, status FROM orders
-         WHERE local_date = ? AND status IN ('PENDING', 'MAKING', 'READY')
-         ORDER BY daily_num LIMIT ?",
+         WHERE local_date = $1 AND status IN ('PENDING', 'MAKING', 'READY')
+         ORDER BY daily_num LIMIT $2",
     )
     .bind(today)
     .bind(limit)
@@ -316,8 +316,8 @@ pub async fn today_of_device(
     limit: i64,
 ) -> Result<Vec<Order>, StoreError> {
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE local_date = ? AND device_id = ?
-         ORDER BY created_ms DESC LIMIT ?"
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE local_date = $1 AND device_id = $2
+         ORDER BY created_ms DESC LIMIT $3"
     ))
     .bind(today)
     .bind(device)
@@ -344,9 +344,9 @@ pub async fn day_figures(
         "SELECT today.orders, today.revenue,
             (SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')),
             (SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
-             WHERE local_date = ? AND ready_at IS NOT NULL)
+             WHERE local_date = $1 AND ready_at IS NOT NULL)
          FROM (SELECT COUNT(*) AS orders, COALESCE(SUM(total_amount), 0) AS revenue FROM orders
-               WHERE local_date = ? AND status != 'CANCELLED') AS today",
+               WHERE local_date = $2 AND status != 'CANCELLED') AS today",
     )
     .bind(today)
     .bind(today)
@@ -356,7 +356,7 @@ pub async fn day_figures(
 
 /// Whether order `id` exists.
 pub async fn exists(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = ?")
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?;
@@ -366,7 +366,7 @@ pub async fn exists(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Err
 /// The device that placed order `id`, if the order exists and has one.
 pub async fn placed_by(pool: &sqlx::SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
     let owner: Option<Option<String>> =
-        sqlx::query_scalar("SELECT device_id FROM orders WHERE id = ?")
+        sqlx::query_scalar("SELECT device_id FROM orders WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?;

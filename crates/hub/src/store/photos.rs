@@ -22,8 +22,10 @@ pub async fn put(
     updated_at: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO menu_photos (menu_id, version, full, thumb, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (menu_id) DO UPDATE SET version = excluded.version, full = excluded.full,
+        "INSERT INTO menu_photos (menu_id, version, full, thumb, updated_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (menu_id) DO UPDATE SET version = excluded.version,
+             full = excluded.full,
              thumb = excluded.thumb, updated_at = excluded.updated_at",
     )
     .bind(menu_id)
@@ -38,7 +40,7 @@ pub async fn put(
 
 /// Removes the photo of `menu_id`; whether there was one.
 pub async fn delete(conn: &mut SqliteConnection, menu_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM menu_photos WHERE menu_id = ?")
+    let done = sqlx::query("DELETE FROM menu_photos WHERE menu_id = $1")
         .bind(menu_id)
         .execute(conn)
         .await?;
@@ -52,8 +54,8 @@ pub async fn load(
     size: Size,
 ) -> Result<Option<Stored>, sqlx::Error> {
     let sql = match size {
-        Size::Full => "SELECT version, full FROM menu_photos WHERE menu_id = ?",
-        Size::Thumb => "SELECT version, thumb FROM menu_photos WHERE menu_id = ?",
+        Size::Full => "SELECT version, full FROM menu_photos WHERE menu_id = $1",
+        Size::Thumb => "SELECT version, thumb FROM menu_photos WHERE menu_id = $1",
     };
     let row: Option<(String, Vec<u8>)> = sqlx::query_as(sql)
         .bind(menu_id)

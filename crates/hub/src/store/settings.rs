@@ -14,7 +14,7 @@ pub async fn setting(
     conn: &mut SqliteConnection,
     key: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(conn)
         .await
@@ -23,7 +23,7 @@ pub async fn setting(
 /// Sets `key` to `value`, adding the key if it is new.
 pub async fn put(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO settings (key, value) VALUES (?, ?)
+        "INSERT INTO settings (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)

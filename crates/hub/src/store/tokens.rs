@@ -25,13 +25,13 @@ pub async fn record(
     now_ms: i64,
     replaced_before_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM issued_tokens WHERE expires_ms < ? OR replaced_ms < ?")
+    sqlx::query("DELETE FROM issued_tokens WHERE expires_ms < $1 OR replaced_ms < $2")
         .bind(now_ms)
         .bind(replaced_before_ms)
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO issued_tokens (jti, device_id, parent, expires_ms) VALUES (?, ?, ?, ?)",
+        "INSERT INTO issued_tokens (jti, device_id, parent, expires_ms) VALUES ($1, $2, $3, $4)",
     )
     .bind(jti)
     .bind(device_id)
@@ -46,7 +46,7 @@ pub async fn record(
 /// its device revoked, or replaced and its grace over).
 pub async fn issued(conn: &mut SqliteConnection, jti: &str) -> Result<Option<Issued>, sqlx::Error> {
     let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT device_id, replaced_ms FROM issued_tokens WHERE jti = ?")
+        sqlx::query_as("SELECT device_id, replaced_ms FROM issued_tokens WHERE jti = $1")
             .bind(jti)
             .fetch_optional(conn)
             .await?;
@@ -63,7 +63,7 @@ pub async fn replacement_refreshed(
     jti: &str,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM issued_tokens WHERE parent = ? AND replaced_ms IS NOT NULL LIMIT 1",
+        "SELECT 1 FROM issued_tokens WHERE parent = $1 AND replaced_ms IS NOT NULL LIMIT 1",
     )
     .bind(jti)
     .fetch_optional(conn)
@@ -78,7 +78,7 @@ pub async fn mark_replaced(
     jti: &str,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE issued_tokens SET replaced_ms = ? WHERE jti = ? AND replaced_ms IS NULL")
+    sqlx::query("UPDATE issued_tokens SET replaced_ms = $1 WHERE jti = $2 AND replaced_ms IS NULL")
         .bind(now_ms)
         .bind(jti)
         .execute(conn)
@@ -91,7 +91,7 @@ pub async fn forget_device(
     conn: &mut SqliteConnection,
     device_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM issued_tokens WHERE device_id = ?")
+    sqlx::query("DELETE FROM issued_tokens WHERE device_id = $1")
         .bind(device_id)
         .execute(conn)
         .await?;

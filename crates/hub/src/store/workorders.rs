@@ -10,7 +10,7 @@ pub async fn load_workorder(
     conn: &mut SqliteConnection,
     id: &str,
 ) -> Result<Option<Workorder>, StoreError> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM workorders WHERE id = ?")
+    let body: Option<String> = sqlx::query_scalar("SELECT body FROM workorders WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -27,7 +27,7 @@ pub async fn load_workorders(
     let bodies: Vec<String> = match presented_to {
         Some(device) => {
             sqlx::query_scalar(
-                "SELECT body FROM workorders WHERE presented_to = ? ORDER BY created_ms, id",
+                "SELECT body FROM workorders WHERE presented_to = $1 ORDER BY created_ms, id",
             )
             .bind(device)
             .fetch_all(conn)
@@ -48,7 +48,7 @@ pub async fn load_workorders(
 /// Stores a workorder, new or changed, with the display it is presented to.
 pub async fn save(conn: &mut SqliteConnection, wo: &Workorder) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO workorders (id, body, presented_to, created_ms) VALUES (?, ?, ?, ?)
+        "INSERT INTO workorders (id, body, presented_to, created_ms) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, presented_to = excluded.presented_to",
     )
     .bind(&wo.id)
@@ -66,7 +66,7 @@ pub async fn set_strokes(
     id: &str,
     drawing: &signature::Drawing,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE workorders SET strokes = ? WHERE id = ?")
+    sqlx::query("UPDATE workorders SET strokes = $1 WHERE id = $2")
         .bind(serde_json::to_string(drawing)?)
         .bind(id)
         .execute(conn)
@@ -81,7 +81,7 @@ pub async fn set_strokes(
 pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Result<()> {
     use serde_json::Value;
     const DONE: &str = "signatures_rewritten";
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
         .bind(DONE)
         .fetch_optional(pool)
         .await?;
@@ -106,7 +106,7 @@ pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Resul
     for (id, body) in rows {
         let mut value: Value = serde_json::from_str(&body)?;
         if let Some(drawing) = rewrite(&mut value, "/signature", &id) {
-            sqlx::query("UPDATE workorders SET body = ?, strokes = ? WHERE id = ?")
+            sqlx::query("UPDATE workorders SET body = $1, strokes = $2 WHERE id = $3")
                 .bind(value.to_string())
                 .bind(serde_json::to_string(&drawing)?)
                 .bind(&id)
@@ -122,14 +122,14 @@ pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Resul
     for (seq, data) in events {
         let mut value: Value = serde_json::from_str(&data)?;
         if rewrite(&mut value, "/workOrder/signature", &format!("event {seq}")).is_some() {
-            sqlx::query("UPDATE events SET data = ? WHERE seq = ?")
+            sqlx::query("UPDATE events SET data = $1 WHERE seq = $2")
                 .bind(value.to_string())
                 .bind(seq)
                 .execute(&mut *tx)
                 .await?;
         }
     }
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, 'true')")
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, 'true')")
         .bind(DONE)
         .execute(&mut *tx)
         .await?;
