@@ -159,7 +159,7 @@ pub async fn give_back_attempts(
 ) -> Result<(), sqlx::Error> {
     for hash in hashes {
         sqlx::query(
-            "UPDATE pairing_codes SET attempts = MAX(attempts - 1, 0)
+            "UPDATE pairing_codes SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
              WHERE code = $1 AND used_ms IS NULL",
         )
         .bind(hash)

@@ -83,7 +83,7 @@ pub async fn set_stock(
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE menu_items SET stock = $1, is_sold_out = $2 WHERE id = $3")
         .bind(stock)
-        .bind(sold_out)
+        .bind(i64::from(sold_out))
         .bind(id)
         .execute(conn)
         .await?;
@@ -108,7 +108,7 @@ pub async fn insert(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), 
     .bind(&item.name)
     .bind(&item.category)
     .bind(item.price)
-    .bind(item.is_sold_out)
+    .bind(i64::from(item.is_sold_out))
     .bind(item.stock)
     .bind(item.position)
     .bind(json(&item.option_groups)?)
@@ -129,7 +129,7 @@ pub async fn update(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), 
     .bind(&item.name)
     .bind(&item.category)
     .bind(item.price)
-    .bind(item.is_sold_out)
+    .bind(i64::from(item.is_sold_out))
     .bind(item.stock)
     .bind(json(&item.option_groups)?)
     .bind(&item.station)

@@ -5,6 +5,12 @@
 //! Functions take the connection they run on (`&mut SqliteConnection`: a
 //! pooled connection, or a `Writer`'s transaction), so a caller decides
 //! which reads and writes share a transaction.
+//!
+//! The SQL is written to run unchanged on PostgreSQL too: parameters are
+//! numbered (`$1`, read by sqlx's SQLite driver as that position), sums are
+//! cast to `BIGINT` (PostgreSQL's `SUM` of a `BIGINT` is `NUMERIC`), truth
+//! values are stored as `0`/`1` integers bound as `i64`, and the column
+//! `menu_photos.full` is quoted (`FULL` is reserved there).
 
 pub(crate) mod cells;
 pub(crate) mod devices;

@@ -345,7 +345,8 @@ pub async fn day_figures(
             (SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')),
             (SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
              WHERE local_date = $1 AND ready_at IS NOT NULL)
-         FROM (SELECT COUNT(*) AS orders, COALESCE(SUM(total_amount), 0) AS revenue FROM orders
+         FROM (SELECT COUNT(*) AS orders,
+                 CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) AS revenue FROM orders
                WHERE local_date = $2 AND status != 'CANCELLED') AS today",
     )
     .bind(today)
@@ -356,10 +357,11 @@ pub async fn day_figures(
 
 /// Whether order `id` exists.
 pub async fn exists(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orders WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     Ok(found.is_some())
 }
 

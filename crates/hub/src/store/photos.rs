@@ -22,10 +22,10 @@ pub async fn put(
     updated_at: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO menu_photos (menu_id, version, full, thumb, updated_at)
+        "INSERT INTO menu_photos (menu_id, version, \"full\", thumb, updated_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (menu_id) DO UPDATE SET version = excluded.version,
-             full = excluded.full,
+             \"full\" = excluded.\"full\",
              thumb = excluded.thumb, updated_at = excluded.updated_at",
     )
     .bind(menu_id)
@@ -54,7 +54,7 @@ pub async fn load(
     size: Size,
 ) -> Result<Option<Stored>, sqlx::Error> {
     let sql = match size {
-        Size::Full => "SELECT version, full FROM menu_photos WHERE menu_id = $1",
+        Size::Full => "SELECT version, \"full\" FROM menu_photos WHERE menu_id = $1",
         Size::Thumb => "SELECT version, thumb FROM menu_photos WHERE menu_id = $1",
     };
     let row: Option<(String, Vec<u8>)> = sqlx::query_as(sql)

@@ -63,7 +63,8 @@ pub async fn replacement_refreshed(
     jti: &str,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM issued_tokens WHERE parent = $1 AND replaced_ms IS NOT NULL LIMIT 1",
+        "SELECT CAST(1 AS BIGINT) FROM issued_tokens
+         WHERE parent = $1 AND replaced_ms IS NOT NULL LIMIT 1",
     )
     .bind(jti)
     .fetch_optional(conn)
