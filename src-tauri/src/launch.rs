@@ -225,7 +225,10 @@ pub async fn pair_locally(
         }
         // Its token is gone (a kernel keyring forgets at restart): this
         // computer's own hub pairs it again rather than refuse to start.
-        tracing::warn!(device = key, "the device's token is gone; pairing it again with the hub here");
+        tracing::warn!(
+            device = key,
+            "the device's token is gone; pairing it again with the hub here"
+        );
         drop(cache);
         std::fs::remove_dir_all(&dir).with_context(|| format!("emptying {}", dir.display()))?;
     }
