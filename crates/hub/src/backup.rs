@@ -117,6 +117,10 @@ fn modified(path: &Path) -> Option<DateTime<Utc>> {
         .map(DateTime::<Utc>::from)
 }
 
+/// Why a hub on PostgreSQL makes no backups of its own.
+pub const ON_POSTGRES: &str =
+    "this hub stores in PostgreSQL: back it up with pg_dump (docs/deploy.md), not the hub";
+
 /// Copies the database the pool reads into `dest` (which must not exist),
 /// consistent as of one moment, on disk before this returns. Answers its size.
 pub async fn write_copy(conn: &mut SqliteConnection, dest: &Path) -> anyhow::Result<u64> {
@@ -213,7 +217,8 @@ pub(crate) async fn make_due(hub: &Hub) -> anyhow::Result<Option<PathBuf>> {
         return Ok(None);
     }
     if !hourly.exists() {
-        let mut conn = hub.pool().acquire().await?;
+        let pool = hub.pool().sqlite().context(ON_POSTGRES)?;
+        let mut conn = pool.acquire().await?;
         write_copy(&mut conn, &hourly).await?;
     }
     if !daily.exists() {

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::store::Db;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "hub.db";
@@ -163,7 +163,7 @@ fn synchronous() -> anyhow::Result<SqliteSynchronous> {
 /// Opens `hub.db` in `data_dir`, creating it (0600), in WAL mode; refuses a
 /// damaged database (`PRAGMA quick_check`); runs the migrations. Call
 /// [`check_folder`] first.
-pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
+pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
     use anyhow::Context;
     let path = data_dir.join(DB_FILE);
     create_private_file(&path).with_context(|| format!("creating {}", path.display()))?;
@@ -219,18 +219,21 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .run(&pool)
         .await
         .context("migrating the database")?;
-    Ok(pool)
+    Ok(Db::Sqlite(pool))
 }
 
 /// Writes every setting a hub has (`SettingKey`) that is missing, with its
 /// default.
-pub async fn seed_settings(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+pub async fn seed_settings(pool: &crate::store::Db) -> Result<(), sqlx::Error> {
     for key in countertop_protocol::SettingKey::ALL {
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(key.as_str())
-            .bind(key.default_value())
-            .execute(pool)
-            .await?;
+        crate::on_pool!(pool, |ex| sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(key.as_str())
+        .bind(key.default_value())
+        .execute(ex)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     Ok(())
 }
@@ -323,18 +326,21 @@ fn demo_options(id: &str) -> Vec<countertop_protocol::OptionGroup> {
 /// The demo café: a dozen items in three categories, with option groups
 /// and Korean names, and three cells. Only seeded into a database that has
 /// no menu and no cells yet.
-pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn seed_demo(pool: &crate::store::Db, _now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     seed_settings(pool).await?;
-    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM menu_items")
-        .fetch_one(pool)
-        .await?;
-    let cells: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cells")
-        .fetch_one(pool)
-        .await?;
-    let seeded: Option<String> =
-        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'demo_seeded'")
-            .fetch_optional(pool)
-            .await?;
+    let items: i64 = crate::on_pool!(pool, |ex| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM menu_items"
+    )
+    .fetch_one(ex)
+    .await)?;
+    let cells: i64 = crate::on_pool!(pool, |ex| sqlx::query_scalar("SELECT COUNT(*) FROM cells")
+        .fetch_one(ex)
+        .await)?;
+    let seeded: Option<String> = crate::on_pool!(pool, |ex| sqlx::query_scalar(
+        "SELECT value FROM meta WHERE key = 'demo_seeded'"
+    )
+    .fetch_optional(ex)
+    .await)?;
     if items > 0 || cells > 0 || seeded.is_some() {
         return Ok(());
     }
@@ -405,7 +411,7 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
             "bar"
         };
         let names = countertop_protocol::Names::from([("ko".to_owned(), (*ko).to_owned())]);
-        sqlx::query(
+        crate::on!(tx, |ex| sqlx::query(
             "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position,
                 option_groups, station, names)
              VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9)",
@@ -419,8 +425,9 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
         .bind(serde_json::to_string(&demo_options(id)).map_err(encode)?)
         .bind(station)
         .bind(serde_json::to_string(&names).map_err(encode)?)
-        .execute(&mut *tx)
-        .await?;
+        .execute(ex)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     // The demo's PINs are 1234, 2345 and 3456 (README), hashed once here so
     // that a new demo hub does not spend three argon2 runs starting.
@@ -445,7 +452,7 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
         ),
     ];
     for (position, (id, name, balance, pin_hash)) in CELLS.iter().enumerate() {
-        sqlx::query(
+        crate::on!(tx, |ex| sqlx::query(
             "INSERT INTO cells (id, name, balance, position, pin_hash) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
@@ -453,11 +460,15 @@ pub async fn seed_demo(pool: &SqlitePool, _now: DateTime<Utc>) -> Result<(), sql
         .bind(balance)
         .bind(position as i64)
         .bind(pin_hash)
-        .execute(&mut *tx)
-        .await?;
+        .execute(ex)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
-    sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_seeded', 'true')")
-        .execute(&mut *tx)
-        .await?;
+    crate::on!(tx, |ex| sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('demo_seeded', 'true')"
+    )
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     tx.commit().await
 }

@@ -90,6 +90,7 @@ pub use db::{check_folder, open as open_database};
 pub use log::{EventLog, REPLAY_PAGE};
 pub use offline::{new_secret, pairing_code, wipe_events};
 pub use registry::Transport;
+pub use store::{Backend, Conn, Db, Exec, Pooled, Tx};
 pub use tls::{
     fingerprint as tls_fingerprint, spki_fingerprint, LocalPeers, CERT_FILE as TLS_CERT_FILE,
     KEY_FILE as TLS_KEY_FILE,
@@ -269,7 +270,7 @@ impl Hub {
         Ok(hub)
     }
 
-    pub fn pool(&self) -> &sqlx::SqlitePool {
+    pub fn pool(&self) -> &store::Db {
         self.log.pool()
     }
 }

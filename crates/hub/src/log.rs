@@ -19,7 +19,9 @@ use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Duration, Utc};
 use countertop_protocol::{Event, OrderStatus, Topic};
 use serde_json::{json, Value};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::QueryBuilder;
+
+use crate::store::{Db, Tx};
 use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
 
 use crate::metrics::Metrics;
@@ -187,7 +189,7 @@ pub enum ReplayRead {
 
 /// The event log: SQLite table `events`, the writer lock and the live channel.
 pub struct EventLog {
-    pool: SqlitePool,
+    pool: Db,
     epoch: String,
     writer: Arc<Mutex<WriterState>>,
     live: broadcast::Sender<Commit>,
@@ -207,7 +209,7 @@ pub const REPLAY_PAGE: u64 = 1_000;
 
 impl EventLog {
     /// Opens the log, creating its epoch on first start.
-    pub async fn open(pool: SqlitePool, metrics: Arc<Metrics>) -> Result<EventLog, sqlx::Error> {
+    pub async fn open(pool: Db, metrics: Arc<Metrics>) -> Result<EventLog, sqlx::Error> {
         let mut tx = pool.begin().await?;
         let epoch = match meta_get(&mut tx, "epoch").await? {
             Some(epoch) => epoch,
@@ -238,9 +240,12 @@ impl EventLog {
     }
 
     /// Deletes every event and names a new epoch. The hub must be stopped.
-    pub async fn wipe(pool: &SqlitePool) -> Result<String, sqlx::Error> {
+    pub async fn wipe(pool: &Db) -> Result<String, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM events").execute(&mut *tx).await?;
+        crate::on!(tx, |ex| sqlx::query("DELETE FROM events")
+            .execute(ex)
+            .await
+            .map(|done| done.rows_affected()))?;
         let epoch = new_epoch();
         meta_set(&mut tx, "epoch", &epoch).await?;
         meta_set(&mut tx, "last_seq", "0").await?;
@@ -253,7 +258,7 @@ impl EventLog {
     /// is behind what the devices saw, so that each reloads its state
     /// instead of trusting sequence numbers the log will reach again. The
     /// hub must be stopped.
-    pub async fn renew_epoch(pool: &SqlitePool) -> Result<String, sqlx::Error> {
+    pub async fn renew_epoch(pool: &Db) -> Result<String, sqlx::Error> {
         let mut tx = pool.begin().await?;
         let epoch = new_epoch();
         meta_set(&mut tx, "epoch", &epoch).await?;
@@ -270,7 +275,7 @@ impl EventLog {
         self.published_seq.load(Ordering::Acquire)
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Db {
         &self.pool
     }
 
@@ -347,9 +352,11 @@ impl EventLog {
 
     /// How many events the log holds now.
     pub async fn retained(&self) -> Result<u64, sqlx::Error> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = crate::on_pool!(self.pool, |ex| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events"
+        )
+        .fetch_one(ex)
+        .await)?;
         Ok(n.max(0) as u64)
     }
 
@@ -368,20 +375,21 @@ impl EventLog {
         }
         let cutoff_ms = (now - min_age).timestamp_millis();
         let mut tx = self.pool.begin().await?;
-        let upto: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE seq <= $1 AND created_ms < $2")
-                .bind(by_count as i64)
-                .bind(cutoff_ms)
-                .fetch_one(&mut *tx)
-                .await?;
+        let upto: Option<i64> = crate::on!(tx, |ex| sqlx::query_scalar(
+            "SELECT MAX(seq) FROM events WHERE seq <= $1 AND created_ms < $2"
+        )
+        .bind(by_count as i64)
+        .bind(cutoff_ms)
+        .fetch_one(ex)
+        .await)?;
         let Some(upto) = upto else {
             return Ok(0);
         };
-        let deleted = sqlx::query("DELETE FROM events WHERE seq <= $1")
+        let deleted = crate::on!(tx, |ex| sqlx::query("DELETE FROM events WHERE seq <= $1")
             .bind(upto)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(ex)
+            .await
+            .map(|done| done.rows_affected()))?;
         let pruned = self.pruned_through.load(Ordering::Acquire).max(upto as u64);
         meta_set(&mut tx, "pruned_through", &pruned.to_string()).await?;
         tx.commit().await?;
@@ -395,7 +403,7 @@ impl EventLog {
 pub struct Writer<'a> {
     log: &'a EventLog,
     guard: OwnedMutexGuard<WriterState>,
-    pub tx: Transaction<'static, Sqlite>,
+    pub tx: Tx,
     next_seq: u64,
     /// Events emitted so far, with their creation time (unix millis).
     pending: Vec<(Arc<Published>, i64)>,
@@ -434,19 +442,11 @@ impl Writer<'_> {
         let last = self.next_seq - 1;
         if !self.pending.is_empty() {
             for chunk in self.pending.chunks(EVENTS_PER_INSERT) {
-                let mut insert = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO events (seq, name, data, topic, order_id, audience, created_ms) ",
-                );
-                insert.push_values(chunk, |mut row, (event, created_ms)| {
-                    row.push_bind(event.seq as i64)
-                        .push_bind(event.full.name.as_str())
-                        .push_bind(&*event.full.data)
-                        .push_bind(event.routing.topic.to_string())
-                        .push_bind(event.routing.order_id.as_deref())
-                        .push_bind(event.routing.audience.as_ref().map(|a| a.join(",")))
-                        .push_bind(*created_ms);
-                });
-                insert.build().execute(&mut *self.tx).await?;
+                crate::on!(self.tx, |ex| insert_events(chunk)
+                    .build()
+                    .execute(ex)
+                    .await
+                    .map(|_| ()))?;
             }
             meta_set(&mut self.tx, "last_seq", &last.to_string()).await?;
         }
@@ -478,6 +478,31 @@ impl Writer<'_> {
     }
 }
 
+/// One statement inserting `chunk`, built for the backend `DB`.
+fn insert_events<'a, DB>(chunk: &'a [(Arc<Published>, i64)]) -> QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut insert = QueryBuilder::<DB>::new(
+        "INSERT INTO events (seq, name, data, topic, order_id, audience, created_ms) ",
+    );
+    insert.push_values(chunk, |mut row, (event, created_ms)| {
+        row.push_bind(event.seq as i64)
+            .push_bind(event.full.name.as_str())
+            .push_bind(&*event.full.data)
+            .push_bind(event.routing.topic.to_string())
+            .push_bind(event.routing.order_id.as_deref())
+            .push_bind(event.routing.audience.as_ref().map(|a| a.join(",")))
+            .push_bind(*created_ms);
+    });
+    insert
+}
+
 #[derive(sqlx::FromRow)]
 struct EventRow {
     seq: i64,
@@ -489,18 +514,18 @@ struct EventRow {
 }
 
 async fn read_range(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     from: u64,
     upto: u64,
 ) -> Result<Vec<Arc<Published>>, sqlx::Error> {
-    let rows: Vec<EventRow> = sqlx::query_as(
+    let rows: Vec<EventRow> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT seq, name, data, topic, order_id, audience FROM events
          WHERE seq > $1 AND seq <= $2 ORDER BY seq",
     )
     .bind(from as i64)
     .bind(upto as i64)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     let mut out = Vec::with_capacity(rows.len());
     for EventRow {
         seq,
@@ -534,16 +559,18 @@ fn new_epoch() -> String {
 }
 
 pub async fn meta_get(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     key: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await
+    crate::on!(conn, |ex| sqlx::query_scalar(
+        "SELECT value FROM meta WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(ex)
+    .await)
 }
 
-async fn meta_u64(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<u64, sqlx::Error> {
+async fn meta_u64(conn: &mut impl crate::store::Exec, key: &str) -> Result<u64, sqlx::Error> {
     Ok(meta_get(conn, key)
         .await?
         .and_then(|v| v.parse().ok())
@@ -551,18 +578,19 @@ async fn meta_u64(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<u64, s
 }
 
 pub async fn meta_set(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     key: &str,
     value: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO meta (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
     .bind(value)
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 

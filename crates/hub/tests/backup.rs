@@ -296,14 +296,15 @@ async fn a_failing_backup_is_shown_to_the_manager_and_told_as_a_warning() {
     // The managers and the counter hear of it as a warning notice.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let notices: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT json_extract(data, '$.level'), json_extract(data, '$.title'),
+        let notices: Vec<(String, String, String)> =
+            countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_as(
+                "SELECT json_extract(data, '$.level'), json_extract(data, '$.title'),
                     json_extract(data, '$.message')
              FROM events WHERE name = 'system:notification'",
-        )
-        .fetch_all(hub.hub.pool())
-        .await
-        .unwrap();
+            )
+            .fetch_all(ex)
+            .await)
+            .unwrap();
         if let Some((level, title, message)) = notices.first() {
             assert_eq!(
                 (level.as_str(), title.as_str()),

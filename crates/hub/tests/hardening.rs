@@ -262,10 +262,13 @@ async fn only_drawings_are_accepted_as_signatures_and_the_hub_serves_its_own_svg
     );
     let (_, list) = s.manager.api.get("/api/workorders").await;
     assert_eq!(list[0]["signature"]["signatureSvg"], served);
-    let strokes: Option<String> = sqlx::query_scalar("SELECT strokes FROM workorders WHERE id = ?")
+    let strokes: Option<String> =
+        countertop_hub::on_pool!(s.hub.hub.pool(), |ex| sqlx::query_scalar(
+            "SELECT strokes FROM workorders WHERE id = ?"
+        )
         .bind(&id)
-        .fetch_one(s.hub.hub.pool())
-        .await
+        .fetch_one(ex)
+        .await)
         .unwrap();
     let strokes: Value = serde_json::from_str(&strokes.unwrap()).unwrap();
     assert_eq!(strokes["strokes"][0]["points"][0], json!([100.0, 200.0]));
@@ -284,7 +287,8 @@ async fn a_signature_stored_before_the_allow_list_is_rewritten_at_start() {
     // As an older hub stored it: the device's own SVG, and no strokes.
     {
         countertop_hub::check_folder(dir.path()).unwrap();
-        let pool = countertop_hub::open_database(dir.path()).await.unwrap();
+        let db = countertop_hub::open_database(dir.path()).await.unwrap();
+        let pool = db.sqlite().expect("a hub folder stores in SQLite").clone();
         let body: String = sqlx::query_scalar("SELECT body FROM workorders WHERE id = ?")
             .bind(&id)
             .fetch_one(&pool)
@@ -320,11 +324,12 @@ async fn a_signature_stored_before_the_allow_list_is_rewritten_at_start() {
         served.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1000 400\""),
         "{served}"
     );
-    let logged: Vec<String> =
-        sqlx::query_scalar("SELECT data FROM events WHERE name = 'workorder:updated'")
-            .fetch_all(hub.hub.pool())
-            .await
-            .unwrap();
+    let logged: Vec<String> = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT data FROM events WHERE name = 'workorder:updated'"
+    )
+    .fetch_all(ex)
+    .await)
+    .unwrap();
     assert!(logged.iter().all(|d| !d.contains("onclick")), "{logged:?}");
 }
 
@@ -569,10 +574,12 @@ async fn a_sweep_from_many_addresses_ends_at_the_hub_wide_budget_and_cancels_cod
         .await
         .unwrap();
     // The database keeps a keyed hash, never the code.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT code FROM pairing_codes")
-        .fetch_all(hub.hub.pool())
-        .await
-        .unwrap();
+    let stored: Vec<String> = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT code FROM pairing_codes"
+    )
+    .fetch_all(ex)
+    .await)
+    .unwrap();
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].contains(&code.code) && stored[0].len() == 64);
     let right: u32 = code.code.parse().unwrap();
@@ -587,10 +594,12 @@ async fn a_sweep_from_many_addresses_ends_at_the_hub_wide_budget_and_cancels_cod
         }
     }
     assert_eq!(checked, countertop_hub::auth::HUB_WIDE_PAIRING_FAILURES);
-    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pairing_codes WHERE used_ms IS NULL")
-        .fetch_one(hub.hub.pool())
-        .await
-        .unwrap();
+    let open: i64 = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pairing_codes WHERE used_ms IS NULL"
+    )
+    .fetch_one(ex)
+    .await)
+    .unwrap();
     assert_eq!(open, 0, "outstanding codes are cancelled");
     assert_eq!(
         pair_from(&hub, IpAddr::from([127, 0, 2, 1]), &code.code).await,

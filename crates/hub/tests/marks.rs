@@ -33,11 +33,13 @@ async fn fetch(cafe: &Cafe, id: &str) -> Value {
 /// The names and data of the durable events after `seq`, from the log.
 async fn events_after(cafe: &Cafe, seq: u64) -> Vec<(String, Value)> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT name, data FROM events WHERE seq > ? ORDER BY seq")
-            .bind(seq as i64)
-            .fetch_all(cafe.hub.hub.pool())
-            .await
-            .unwrap();
+        countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_as(
+            "SELECT name, data FROM events WHERE seq > ? ORDER BY seq"
+        )
+        .bind(seq as i64)
+        .fetch_all(ex)
+        .await)
+        .unwrap();
     rows.into_iter()
         .map(|(name, data)| (name, serde_json::from_str(&data).unwrap()))
         .collect()

@@ -78,21 +78,25 @@ impl TlsHub {
     }
 
     async fn devices(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM devices")
-            .fetch_one(self.hub.pool())
-            .await
-            .unwrap()
+        countertop_hub::on_pool!(self.hub.pool(), |ex| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM devices"
+        )
+        .fetch_one(ex)
+        .await)
+        .unwrap()
     }
 
     /// `(attempts, used)` of the one pairing code stored for `code`.
     async fn code_state(&self, code: &str) -> (i64, bool) {
         let hash = self.hub.keys.code_hash(code);
-        let (attempts, used): (i64, Option<i64>) =
-            sqlx::query_as("SELECT attempts, used_ms FROM pairing_codes WHERE code = ?")
+        let (attempts, used): (i64, Option<i64>) = countertop_hub::on_pool!(
+            self.hub.pool(),
+            |ex| sqlx::query_as("SELECT attempts, used_ms FROM pairing_codes WHERE code = ?")
                 .bind(hash)
-                .fetch_one(self.hub.pool())
+                .fetch_one(ex)
                 .await
-                .unwrap();
+        )
+        .unwrap();
         (attempts, used.is_some())
     }
 
@@ -235,11 +239,11 @@ async fn a_typed_code_pairs_over_tls_and_gives_the_hubs_fingerprint() {
     );
     assert_eq!(hub.devices().await, before + 1);
     // Told to the managers as every pairing is, with the device's name.
-    let told: Vec<(String,)> = sqlx::query_as(
+    let told: Vec<(String,)> = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_as(
         "SELECT data FROM events WHERE name = 'system:notification' AND data LIKE '%Device paired%'",
     )
-    .fetch_all(hub.hub.pool())
-    .await
+    .fetch_all(ex)
+    .await)
     .unwrap();
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].0.contains("Typed"), "{}", told[0].0);
@@ -449,10 +453,12 @@ async fn pake_is_refused_over_plain_http_from_the_lan_and_bounds_its_input() {
     let (status, _) = post(&client, &url("start"), json!({ "msg": "A".repeat(5000) })).await;
     assert_eq!(status, 413);
     // Nothing malformed counted against the code.
-    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM pairing_codes")
-        .fetch_one(hub.hub.pool())
-        .await
-        .unwrap();
+    let attempts: i64 = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT attempts FROM pairing_codes"
+    )
+    .fetch_one(ex)
+    .await)
+    .unwrap();
     assert_eq!(attempts, 0);
     let (status, answer) = post(
         &client,

@@ -413,23 +413,29 @@ async fn a_pin_is_never_stored_announced_or_logged() {
     ok(unlock(kiosk, &id, second).await, 200);
     assert!(!order.to_string().contains(second));
 
-    let events: String = sqlx::query_scalar("SELECT group_concat(data, '\n') FROM events")
-        .fetch_one(cafe.hub.hub.pool())
-        .await
-        .unwrap();
+    let events: String = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT group_concat(data, '\n') FROM events"
+    )
+    .fetch_one(ex)
+    .await)
+    .unwrap();
     // Every column of every order, the idempotency record included.
-    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('orders')")
-        .fetch_all(cafe.hub.hub.pool())
-        .await
+    let columns: Vec<String> =
+        countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(
+            "SELECT name FROM pragma_table_info('orders')"
+        )
+        .fetch_all(ex)
+        .await)
         .unwrap();
     assert!(columns.contains(&"idempotency_key".to_owned()));
-    let orders: String = sqlx::query_scalar(&format!(
-        "SELECT group_concat(json_array({}), '\n') FROM orders",
-        columns.join(", ")
-    ))
-    .fetch_one(cafe.hub.hub.pool())
-    .await
-    .unwrap();
+    let orders: String =
+        countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(&format!(
+            "SELECT group_concat(json_array({}), '\n') FROM orders",
+            columns.join(", ")
+        ))
+        .fetch_one(ex)
+        .await)
+        .unwrap();
     assert!(orders.contains("night"), "{orders}");
     let replay = replayed(&cafe).await;
     let folder = data_folder(&cafe);
@@ -448,11 +454,13 @@ async fn a_pin_is_never_stored_announced_or_logged() {
         );
     }
     // The hash is there, and nothing of it in what devices read.
-    let hash: String = sqlx::query_scalar("SELECT pin_hash FROM cells WHERE id = ?")
-        .bind(&id)
-        .fetch_one(cafe.hub.hub.pool())
-        .await
-        .unwrap();
+    let hash: String = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT pin_hash FROM cells WHERE id = ?"
+    )
+    .bind(&id)
+    .fetch_one(ex)
+    .await)
+    .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let salted = hash.rsplit('$').next().unwrap();
     assert!(!replay.contains(salted) && !logged.contains(salted));

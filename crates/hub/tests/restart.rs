@@ -44,11 +44,13 @@ async fn seq_orders_and_tokens_survive_a_restart_of_the_hub() {
     );
     let next = ok(hub.anonymous().get("/healthz").await, 200);
     assert_eq!(next["seq"], seq + 1);
-    let name: String = sqlx::query_scalar("SELECT name FROM events WHERE seq = ?")
-        .bind(i64::try_from(seq + 1).unwrap())
-        .fetch_one(hub.hub.pool())
-        .await
-        .unwrap();
+    let name: String = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_scalar(
+        "SELECT name FROM events WHERE seq = ?"
+    )
+    .bind(i64::try_from(seq + 1).unwrap())
+    .fetch_one(ex)
+    .await)
+    .unwrap();
     assert_eq!(name, "settings:changed");
 
     let order = ok(kiosk.order(&[("latte", 1)], "CARD").await, 201);

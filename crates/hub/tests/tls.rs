@@ -96,10 +96,12 @@ impl TlsHub {
     }
 
     async fn orders(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-            .fetch_one(self.hub.pool())
-            .await
-            .unwrap()
+        countertop_hub::on_pool!(self.hub.pool(), |ex| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders"
+        )
+        .fetch_one(ex)
+        .await)
+        .unwrap()
     }
 
     async fn stop(mut self) {

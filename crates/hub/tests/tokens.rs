@@ -22,11 +22,12 @@ fn claims_of(token: &str, secret: &[u8]) -> Claims {
 
 /// The hub's notices whose title is `title`, newest last.
 async fn notices(cafe: &Cafe, title: &str) -> Vec<Value> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT data FROM events WHERE name = 'system:notification' ORDER BY seq")
-            .fetch_all(cafe.hub.hub.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(String,)> = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_as(
+        "SELECT data FROM events WHERE name = 'system:notification' ORDER BY seq"
+    )
+    .fetch_all(ex)
+    .await)
+    .unwrap();
     rows.into_iter()
         .map(|(data,)| serde_json::from_str::<Value>(&data).unwrap())
         .filter(|n| n["title"] == title)

@@ -6,7 +6,6 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 use countertop_protocol::{Device, Role};
-use sqlx::SqlitePool;
 
 use super::DeviceError;
 use crate::store;
@@ -34,7 +33,7 @@ pub struct Devices {
 }
 
 impl Devices {
-    pub async fn load(pool: &SqlitePool) -> Result<Devices, sqlx::Error> {
+    pub async fn load(pool: &crate::store::Db) -> Result<Devices, sqlx::Error> {
         let rows = store::devices::paired(pool).await?;
         let mut by_id = HashMap::new();
         for (id, role, name, paired_at, last_seen_at) in rows {

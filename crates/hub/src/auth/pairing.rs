@@ -9,7 +9,6 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use countertop_protocol::{Paired, PairingCode, Role};
 use rand::Rng;
-use sqlx::SqlitePool;
 
 use super::{DeviceError, Keys};
 use crate::store;
@@ -205,7 +204,7 @@ pub fn default_name(role: Role) -> String {
 /// Creates a six-digit, single-use pairing code valid for ten minutes. Works
 /// from the command line too, while a server uses the same database.
 pub async fn create_pairing_code(
-    pool: &SqlitePool,
+    pool: &crate::store::Db,
     keys: &Keys,
     role: Role,
     name: &str,

@@ -358,7 +358,7 @@ impl Hub {
     /// token `parent` (a refresh) or none (a pairing), on `conn`.
     pub(crate) async fn issue_token(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         device: &DeviceRecord,
         parent: Option<&str>,
     ) -> Result<Paired, DeviceError> {
@@ -382,7 +382,7 @@ impl Hub {
     /// commits, and tells the managers. Every way of pairing ends here.
     pub(crate) async fn admit_device(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        mut tx: store::Tx,
         role: Role,
         name: String,
         peer: IpAddr,

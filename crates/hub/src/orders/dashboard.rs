@@ -11,7 +11,7 @@ use crate::Hub;
 
 async fn compute(
     hub: &Hub,
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     now: DateTime<Utc>,
 ) -> Result<Vec<(&'static str, Value)>, sqlx::Error> {
     let today = hub.clock.local_date(now).to_string();

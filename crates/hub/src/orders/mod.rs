@@ -128,7 +128,7 @@ pub(crate) async fn list(
 
 /// An order `device` may see: staff see all, a kiosk only its own.
 pub(crate) async fn visible(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     device: &DeviceRecord,
     id: &str,
 ) -> Result<Order, OrderError> {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use countertop_protocol::{Event, MenuItem, MenuSoldOutChanged, NewOrderItem, OrderLine, Topic};
-use sqlx::SqliteConnection;
 
 use super::OrderError;
 use crate::log::{Routing, Writer};
@@ -28,7 +27,7 @@ pub(super) struct Priced {
 /// overflow, and items with a stock must have enough. Two lines of one item
 /// stay two lines, whatever their options.
 pub(super) async fn price(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     items: &[NewOrderItem],
 ) -> Result<Priced, OrderError> {
     let mut lines = Vec::with_capacity(items.len());

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use countertop_protocol::{BalanceChangeType, Cell, CellBalanceChanged, CellLedgerEntry, Order};
-use sqlx::SqliteConnection;
 
 use super::{parse_ts, ts, StoreError};
 
@@ -74,8 +73,11 @@ impl<'a> Change<'a> {
 }
 
 /// Notes `change` (call it in the transaction that makes it).
-pub async fn record(conn: &mut SqliteConnection, change: Change<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn record(
+    conn: &mut impl crate::store::Exec,
+    change: Change<'_>,
+) -> Result<(), sqlx::Error> {
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO cell_ledger
             (cell_id, kind, amount, balance_after, reason, order_id, device_id, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -88,8 +90,9 @@ pub async fn record(conn: &mut SqliteConnection, change: Change<'_>) -> Result<(
     .bind(change.order_id)
     .bind(change.device_id)
     .bind(ts(change.at))
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -109,11 +112,11 @@ struct Row {
 
 /// The newest `limit` changes of cell `cell_id`, newest first.
 pub async fn history(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     cell_id: &str,
     limit: u32,
 ) -> Result<Vec<CellLedgerEntry>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT l.id, l.cell_id, l.kind, l.amount, l.balance_after, l.reason, l.order_id,
                 o.daily_num, l.device_id, l.at
          FROM cell_ledger l LEFT JOIN orders o ON o.id = l.order_id
@@ -121,8 +124,8 @@ pub async fn history(
     )
     .bind(cell_id)
     .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     rows.into_iter()
         .map(|row| {
             let bad = || {

@@ -2,7 +2,6 @@
 //! are stored as the protocol writes them (JSON text).
 
 use countertop_protocol::{MenuItem, Names, OptionGroup};
-use sqlx::SqliteConnection;
 
 /// The columns [`MenuRow`] reads, from [`MENU_TABLES`].
 const MENU_COLUMNS: &str = "id, name, category, price, is_sold_out, stock, position, \
@@ -52,54 +51,62 @@ impl TryFrom<MenuRow> for MenuItem {
     }
 }
 
-pub async fn load_menu(conn: &mut SqliteConnection) -> Result<Vec<MenuItem>, sqlx::Error> {
-    let rows: Vec<MenuRow> = sqlx::query_as(&format!(
+pub async fn load_menu(conn: &mut impl crate::store::Exec) -> Result<Vec<MenuItem>, sqlx::Error> {
+    let rows: Vec<MenuRow> = crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT {MENU_COLUMNS} FROM {MENU_TABLES} ORDER BY position, id"
     ))
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     rows.into_iter().map(MenuItem::try_from).collect()
 }
 
 pub async fn load_menu_item(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
 ) -> Result<Option<MenuItem>, sqlx::Error> {
-    let row: Option<MenuRow> = sqlx::query_as(&format!(
+    let row: Option<MenuRow> = crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT {MENU_COLUMNS} FROM {MENU_TABLES} WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(ex)
+    .await)?;
     row.map(MenuItem::try_from).transpose()
 }
 
 /// Sets an item's stock and whether it is sold out.
 pub async fn set_stock(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     stock: i64,
     sold_out: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE menu_items SET stock = $1, is_sold_out = $2 WHERE id = $3")
-        .bind(stock)
-        .bind(i64::from(sold_out))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    crate::on!(conn, |ex| sqlx::query(
+        "UPDATE menu_items SET stock = $1, is_sold_out = $2 WHERE id = $3"
+    )
+    .bind(stock)
+    .bind(i64::from(sold_out))
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The position after the last item's.
-pub async fn next_position(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM menu_items")
-        .fetch_one(conn)
-        .await
+pub async fn next_position(conn: &mut impl crate::store::Exec) -> Result<i64, sqlx::Error> {
+    crate::on!(conn, |ex| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(position), -1) + 1 FROM menu_items"
+    )
+    .fetch_one(ex)
+    .await)
 }
 
 /// Adds an item at its `position`.
-pub async fn insert(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn insert(
+    conn: &mut impl crate::store::Exec,
+    item: &MenuItem,
+) -> Result<(), sqlx::Error> {
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO menu_items (id, name, category, price, is_sold_out, stock, position,
             option_groups, station, names)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -114,14 +121,18 @@ pub async fn insert(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), 
     .bind(json(&item.option_groups)?)
     .bind(&item.station)
     .bind(json(&item.names)?)
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Writes every field of an item but its id and position.
-pub async fn update(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn update(
+    conn: &mut impl crate::store::Exec,
+    item: &MenuItem,
+) -> Result<(), sqlx::Error> {
+    crate::on!(conn, |ex| sqlx::query(
         "UPDATE menu_items SET name = $1, category = $2, price = $3, is_sold_out = $4, stock = $5,
             option_groups = $6, station = $7, names = $8
          WHERE id = $9",
@@ -135,33 +146,40 @@ pub async fn update(conn: &mut SqliteConnection, item: &MenuItem) -> Result<(), 
     .bind(&item.station)
     .bind(json(&item.names)?)
     .bind(&item.id)
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Sets the position of item `id`.
 pub async fn set_position(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     position: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE menu_items SET position = $1 WHERE id = $2")
-        .bind(position)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    crate::on!(conn, |ex| sqlx::query(
+        "UPDATE menu_items SET position = $1 WHERE id = $2"
+    )
+    .bind(position)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Removes item `id` (its photo goes with it: `ON DELETE CASCADE`); whether
 /// there was one.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM menu_items WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
+pub async fn delete(conn: &mut impl crate::store::Exec, id: &str) -> Result<bool, sqlx::Error> {
+    let done = crate::on!(conn, |ex| sqlx::query(
+        "DELETE FROM menu_items WHERE id = $1"
+    )
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// A protocol value as the JSON text it is stored as.

@@ -2,9 +2,11 @@
 //! table group, over SQLite (sqlx). A second backend is a sibling of these
 //! modules with the same functions, not a rewrite of the domain.
 //!
-//! Functions take the connection they run on (`&mut SqliteConnection`: a
-//! pooled connection, or a `Writer`'s transaction), so a caller decides
-//! which reads and writes share a transaction.
+//! Functions take the connection they run on (`&mut impl Exec`: a pooled
+//! connection, or a `Writer`'s transaction), so a caller decides which reads
+//! and writes share a transaction. [`backend`] holds the two databases
+//! (SQLite, PostgreSQL) and the `on!` macro that runs one statement on
+//! either.
 //!
 //! The SQL is written to run unchanged on PostgreSQL too: parameters are
 //! numbered (`$1`, read by sqlx's SQLite driver as that position), sums are
@@ -12,6 +14,7 @@
 //! values are stored as `0`/`1` integers bound as `i64`, and the column
 //! `menu_photos.full` is quoted (`FULL` is reserved there).
 
+pub(crate) mod backend;
 pub(crate) mod cells;
 pub(crate) mod devices;
 pub(crate) mod ledger;
@@ -23,6 +26,7 @@ pub(crate) mod settings;
 pub(crate) mod tokens;
 pub(crate) mod workorders;
 
+pub use backend::{Backend, Conn, Db, Exec, Pooled, Tx};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;

@@ -5,7 +5,6 @@ use chrono::NaiveDate;
 use countertop_protocol::{
     BoardEntry, CellInfo, Fulfilment, Order, OrderLine, OrderStatus, PayType,
 };
-use sqlx::SqliteConnection;
 
 use super::{parse_ts, ts, StoreError};
 
@@ -67,45 +66,49 @@ fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, StoreError> {
 }
 
 pub async fn load_order(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    crate::on!(conn, |ex| sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await)
 }
 
 /// The order a device already placed under an idempotency key.
 pub async fn by_key(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     device: &str,
     key: &str,
 ) -> Result<Option<Order>, StoreError> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!(
+    let row: Option<OrderRow> = crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE device_id = $1 AND idempotency_key = $2"
     ))
     .bind(device)
     .bind(key)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(ex)
+    .await)?;
     row.map(OrderRow::into_order).transpose()
 }
 
 /// The next daily number of the local day `date`.
 pub async fn next_daily_num(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(daily_num), 0) + 1 FROM orders WHERE local_date = $1")
-        .bind(date.to_string())
-        .fetch_one(conn)
-        .await
+    crate::on!(conn, |ex| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(daily_num), 0) + 1 FROM orders WHERE local_date = $1"
+    )
+    .bind(date.to_string())
+    .fetch_one(ex)
+    .await)
 }
 
 /// Stores a new order, placed by `device` under `key` on the local day `date`.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     order: &Order,
     daily_num: i64,
     date: NaiveDate,
@@ -113,7 +116,7 @@ pub async fn insert(
     key: &str,
 ) -> Result<(), StoreError> {
     let now = order.created_at;
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO orders (id, daily_num, local_date, pay_type, cell_id, cell_name, items,
             total_amount, status, created_at, updated_at, device_id, idempotency_key, created_ms,
             fulfilment, placed_at, reference)
@@ -136,8 +139,9 @@ pub async fn insert(
     .bind(order.fulfilment.as_str())
     .bind(order.placed_at.map(ts))
     .bind(order.reference.as_deref())
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -146,27 +150,30 @@ pub async fn insert(
 /// time) and when it was completed (cleared by a recall).
 /// Rewrites an order's lines (their done marks changed).
 pub async fn set_items(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     items: &[OrderLine],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE orders SET items = $1, updated_at = $2 WHERE id = $3")
-        .bind(serde_json::to_string(items)?)
-        .bind(ts(now))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    crate::on!(conn, |ex| sqlx::query(
+        "UPDATE orders SET items = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(serde_json::to_string(items)?)
+    .bind(ts(now))
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn set_status(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     status: OrderStatus,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "UPDATE orders SET status = $1, updated_at = $2,
             ready_at = CASE WHEN $3 = 'READY' AND status = 'MAKING' THEN $4 ELSE ready_at END,
             completed_at = CASE WHEN $5 = 'COMPLETED' THEN $6 ELSE NULL END
@@ -179,21 +186,23 @@ pub async fn set_status(
     .bind(status.as_str())
     .bind(ts(now))
     .bind(id)
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// When order `id` was completed, if it is `COMPLETED`.
 pub async fn completed_at(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-    let stored: Option<Option<String>> =
-        sqlx::query_scalar("SELECT completed_at FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let stored: Option<Option<String>> = crate::on!(conn, |ex| sqlx::query_scalar(
+        "SELECT completed_at FROM orders WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await)?;
     match stored.flatten() {
         None => Ok(None),
         Some(text) => parse_ts(&text).map(Some).ok_or_else(|| {
@@ -204,32 +213,33 @@ pub async fn completed_at(
 
 /// Cancels an order with its reason.
 pub async fn set_cancelled(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     reason: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "UPDATE orders SET status = 'CANCELLED', cancel_reason = $1, updated_at = $2 WHERE id = $3",
     )
     .bind(reason)
     .bind(ts(now))
     .bind(id)
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The orders of a local day, newest first: of one status if given, of one
 /// device if given.
 pub async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
     status: Option<OrderStatus>,
     device: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Order>, StoreError> {
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+    let rows: Vec<OrderRow> = crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders
          WHERE local_date = $1 AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR device_id = $5)
          ORDER BY created_ms DESC, daily_num DESC LIMIT $6"
@@ -240,61 +250,61 @@ pub async fn list(
     .bind(device)
     .bind(device)
     .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     into_orders(rows)
 }
 
 /// The id and status of the order with daily number `n` on the local day `date`.
 pub async fn by_daily_num(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
     n: u32,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    let row: Option<(String, i64, String)> = sqlx::query_as(
+    let row: Option<(String, i64, String)> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT id, daily_num, status FROM orders WHERE local_date = $1 AND daily_num = $2",
     )
     .bind(date.to_string())
     .bind(i64::from(n))
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(ex)
+    .await)?;
     Ok(row.map(|(id, _, status)| (id, status)))
 }
 
 /// A staff snapshot's orders: today's and every open one, newest first.
 pub async fn today_or_open(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     today: &str,
     limit: i64,
 ) -> Result<Vec<Order>, StoreError> {
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+    let rows: Vec<OrderRow> = crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders
          WHERE local_date = $1 OR status IN ('PENDING', 'MAKING', 'READY')
          ORDER BY created_ms DESC LIMIT $2"
     ))
     .bind(today)
     .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     into_orders(rows)
 }
 
 /// The board's orders: today's open ones (`PENDING`, `MAKING`, `READY`), by
 /// daily number, at most `limit`.
 pub async fn board(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     today: &str,
     limit: i64,
 ) -> Result<Vec<BoardEntry>, StoreError> {
-    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+    let rows: Vec<(String, i64, String)> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT id, daily_num, status FROM orders
          WHERE local_date = $1 AND status IN ('PENDING', 'MAKING', 'READY')
          ORDER BY daily_num LIMIT $2",
     )
     .bind(today)
     .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     rows.into_iter()
         .map(|(id, daily_num, status)| {
             let bad =
@@ -310,20 +320,20 @@ pub async fn board(
 
 /// A kiosk snapshot's orders: its own of today, newest first.
 pub async fn today_of_device(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     today: &str,
     device: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Order>, StoreError> {
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+    let rows: Vec<OrderRow> = crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE local_date = $1 AND device_id = $2
          ORDER BY created_ms DESC LIMIT $3"
     ))
     .bind(today)
     .bind(device)
     .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     into_orders(rows)
 }
 
@@ -334,13 +344,13 @@ pub async fn today_of_device(
 /// while the hub was out of reach, so that wait is not the counter's. (The
 /// boards' timers start at `placedAt`: they show the customer's wait.)
 pub async fn day_figures(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     today: &str,
 ) -> Result<(i64, i64, i64, Option<f64>), sqlx::Error> {
     // One statement, not three: this runs inside every order's transaction,
     // and each statement is a round trip to SQLite's worker thread while the
     // writer lock is held.
-    sqlx::query_as(
+    crate::on!(conn, |ex| sqlx::query_as(
         "SELECT today.orders, today.revenue,
             (SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')),
             (SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
@@ -351,26 +361,28 @@ pub async fn day_figures(
     )
     .bind(today)
     .bind(today)
-    .fetch_one(conn)
-    .await
+    .fetch_one(ex)
+    .await)
 }
 
 /// Whether order `id` exists.
-pub async fn exists(pool: &sqlx::SqlitePool, id: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+pub async fn exists(pool: &crate::store::Db, id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = crate::on_pool!(pool, |ex| sqlx::query_scalar(
+        "SELECT CAST(1 AS BIGINT) FROM orders WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await)?;
     Ok(found.is_some())
 }
 
 /// The device that placed order `id`, if the order exists and has one.
-pub async fn placed_by(pool: &sqlx::SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
-    let owner: Option<Option<String>> =
-        sqlx::query_scalar("SELECT device_id FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+pub async fn placed_by(pool: &crate::store::Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let owner: Option<Option<String>> = crate::on_pool!(pool, |ex| sqlx::query_scalar(
+        "SELECT device_id FROM orders WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await)?;
     Ok(owner.flatten())
 }

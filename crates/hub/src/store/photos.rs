@@ -2,8 +2,6 @@
 //! as the hub re-encoded them, with the version that names them. A menu
 //! item's loads read the version in the same statement (`store::menu`).
 
-use sqlx::SqliteConnection;
-
 use crate::photos::Size;
 
 /// A stored picture and the version it is served under.
@@ -14,14 +12,14 @@ pub struct Stored {
 
 /// Sets (or replaces) the photo of menu item `menu_id`, which must exist.
 pub async fn put(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     menu_id: &str,
     version: &str,
     full: &[u8],
     thumb: &[u8],
     updated_at: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO menu_photos (menu_id, version, \"full\", thumb, updated_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (menu_id) DO UPDATE SET version = excluded.version,
@@ -33,23 +31,30 @@ pub async fn put(
     .bind(full)
     .bind(thumb)
     .bind(updated_at)
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Removes the photo of `menu_id`; whether there was one.
-pub async fn delete(conn: &mut SqliteConnection, menu_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM menu_photos WHERE menu_id = $1")
-        .bind(menu_id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
+pub async fn delete(
+    conn: &mut impl crate::store::Exec,
+    menu_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = crate::on!(conn, |ex| sqlx::query(
+        "DELETE FROM menu_photos WHERE menu_id = $1"
+    )
+    .bind(menu_id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// One size of the photo of `menu_id`, with its version.
 pub async fn load(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     menu_id: &str,
     size: Size,
 ) -> Result<Option<Stored>, sqlx::Error> {
@@ -57,9 +62,9 @@ pub async fn load(
         Size::Full => "SELECT version, \"full\" FROM menu_photos WHERE menu_id = $1",
         Size::Thumb => "SELECT version, thumb FROM menu_photos WHERE menu_id = $1",
     };
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as(sql)
+    let row: Option<(String, Vec<u8>)> = crate::on!(conn, |ex| sqlx::query_as(sql)
         .bind(menu_id)
-        .fetch_optional(conn)
-        .await?;
+        .fetch_optional(ex)
+        .await)?;
     Ok(row.map(|(version, bytes)| Stored { version, bytes }))
 }

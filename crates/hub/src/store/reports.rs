@@ -4,19 +4,18 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use countertop_protocol::OrderStatus;
-use sqlx::SqliteConnection;
 
 use super::{parse_ts, ts, StoreError};
 
 /// Notes a status move back of order `id` on the local day `date`.
 pub async fn record_recall(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     (from, to): (OrderStatus, OrderStatus),
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO order_recalls (order_id, from_status, to_status, local_date, at)
          VALUES ($1, $2, $3, $4, $5)",
     )
@@ -25,28 +24,30 @@ pub async fn record_recall(
     .bind(to.as_str())
     .bind(date.to_string())
     .bind(ts(now))
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Notes `amount` points charged to cell `id` on the local day `date`.
 pub async fn record_charge(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     amount: i64,
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO cell_charges (cell_id, amount, local_date, at) VALUES ($1, $2, $3, $4)",
     )
     .bind(id)
     .bind(amount)
     .bind(date.to_string())
     .bind(ts(now))
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -65,7 +66,7 @@ pub struct DaySums {
 /// The sums of the local day `date`: orders and revenue by pay type of the
 /// orders not cancelled, cancellations, points charged, recalls.
 pub async fn day_sums(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
 ) -> Result<DaySums, sqlx::Error> {
     let revenue = |pay: &str| {
@@ -74,7 +75,7 @@ pub async fn day_sums(
              THEN total_amount ELSE 0 END), 0) AS BIGINT)"
         )
     };
-    sqlx::query_as(&format!(
+    crate::on!(conn, |ex| sqlx::query_as(&format!(
         "SELECT
             CAST(COALESCE(SUM(CASE WHEN status != 'CANCELLED' THEN 1 ELSE 0 END), 0) AS BIGINT)
                 AS orders,
@@ -90,8 +91,8 @@ pub async fn day_sums(
         revenue("CELL"),
     ))
     .bind(date.to_string())
-    .fetch_one(conn)
-    .await
+    .fetch_one(ex)
+    .await)
 }
 
 /// How long each order of the local day `date` that reached `READY` took,
@@ -99,16 +100,16 @@ pub async fn day_sums(
 /// placement was kept) to `READY` (its last move there from `MAKING`: a
 /// recalled order's making counts again), in milliseconds.
 pub async fn prep_millis(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
 ) -> Result<Vec<i64>, StoreError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String, String)> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT id, COALESCE(placed_at, created_at), ready_at FROM orders
          WHERE local_date = $1 AND ready_at IS NOT NULL",
     )
     .bind(date.to_string())
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     rows.into_iter()
         .map(|(id, placed, ready)| {
             let (Some(placed), Some(ready)) = (parse_ts(&placed), parse_ts(&ready)) else {
@@ -142,7 +143,7 @@ pub struct DayOrder {
 
 /// The orders of the local day `date`, by daily number.
 pub async fn day_orders(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
 ) -> Result<Vec<DayOrder>, StoreError> {
     type Row = (
@@ -156,14 +157,14 @@ pub async fn day_orders(
         Option<String>,
         String,
     );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT id, daily_num, status, total_amount, items, COALESCE(placed_at, created_at),
                 ready_at, cancel_reason, updated_at
          FROM orders WHERE local_date = $1 ORDER BY daily_num",
     )
     .bind(date.to_string())
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     rows.into_iter()
         .map(
             |(id, daily_num, status, total, items, placed, ready, cancel_reason, updated)| {
@@ -200,17 +201,18 @@ pub struct DayRecall {
 
 /// The recalls of the local day `date`, in the order they happened.
 pub async fn day_recalls(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     date: NaiveDate,
 ) -> Result<Vec<DayRecall>, StoreError> {
-    let rows: Vec<(String, Option<i64>, String, String, String)> = sqlx::query_as(
-        "SELECT r.order_id, o.daily_num, r.from_status, r.to_status, r.at
+    let rows: Vec<(String, Option<i64>, String, String, String)> =
+        crate::on!(conn, |ex| sqlx::query_as(
+            "SELECT r.order_id, o.daily_num, r.from_status, r.to_status, r.at
          FROM order_recalls r LEFT JOIN orders o ON o.id = r.order_id
          WHERE r.local_date = $1 ORDER BY r.id",
-    )
-    .bind(date.to_string())
-    .fetch_all(conn)
-    .await?;
+        )
+        .bind(date.to_string())
+        .fetch_all(ex)
+        .await)?;
     rows.into_iter()
         .map(|(order_id, daily_num, from, to, at)| {
             let bad =
@@ -228,10 +230,12 @@ pub async fn day_recalls(
 
 /// Each menu item's station now, for lines stored without their own.
 pub async fn menu_stations(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
 ) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, station FROM menu_items")
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<(String, String)> = crate::on!(conn, |ex| sqlx::query_as(
+        "SELECT id, station FROM menu_items"
+    )
+    .fetch_all(ex)
+    .await)?;
     Ok(rows.into_iter().collect())
 }

@@ -3,8 +3,6 @@
 //! replaced it in turn, when (`replaced_ms`), until it would expire or its
 //! refresh grace is over.
 
-use sqlx::SqliteConnection;
-
 /// What the hub knows of a token it issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issued {
@@ -17,7 +15,7 @@ pub struct Issued {
 /// refresh) or none (a pairing), forgetting the tokens expired by `now_ms`
 /// and those replaced before `replaced_before_ms` (their grace is over).
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     jti: &str,
     device_id: &str,
     parent: Option<&str>,
@@ -25,31 +23,39 @@ pub async fn record(
     now_ms: i64,
     replaced_before_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM issued_tokens WHERE expires_ms < $1 OR replaced_ms < $2")
-        .bind(now_ms)
-        .bind(replaced_before_ms)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+    crate::on!(conn, |ex| sqlx::query(
+        "DELETE FROM issued_tokens WHERE expires_ms < $1 OR replaced_ms < $2"
+    )
+    .bind(now_ms)
+    .bind(replaced_before_ms)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO issued_tokens (jti, device_id, parent, expires_ms) VALUES ($1, $2, $3, $4)",
     )
     .bind(jti)
     .bind(device_id)
     .bind(parent)
     .bind(expires_ms)
-    .execute(&mut *conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The token `jti`, if the hub issued it and has not forgotten it (expired,
 /// its device revoked, or replaced and its grace over).
-pub async fn issued(conn: &mut SqliteConnection, jti: &str) -> Result<Option<Issued>, sqlx::Error> {
-    let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT device_id, replaced_ms FROM issued_tokens WHERE jti = $1")
-            .bind(jti)
-            .fetch_optional(conn)
-            .await?;
+pub async fn issued(
+    conn: &mut impl crate::store::Exec,
+    jti: &str,
+) -> Result<Option<Issued>, sqlx::Error> {
+    let row: Option<(String, Option<i64>)> = crate::on!(conn, |ex| sqlx::query_as(
+        "SELECT device_id, replaced_ms FROM issued_tokens WHERE jti = $1"
+    )
+    .bind(jti)
+    .fetch_optional(ex)
+    .await)?;
     Ok(row.map(|(device_id, replaced_ms)| Issued {
         device_id,
         replaced_ms,
@@ -59,42 +65,48 @@ pub async fn issued(conn: &mut SqliteConnection, jti: &str) -> Result<Option<Iss
 /// Whether a token that replaced `jti` has been replaced in turn: its
 /// device received one of `jti`'s replacements.
 pub async fn replacement_refreshed(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     jti: &str,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64,)> = sqlx::query_as(
+    let found: Option<(i64,)> = crate::on!(conn, |ex| sqlx::query_as(
         "SELECT CAST(1 AS BIGINT) FROM issued_tokens
          WHERE parent = $1 AND replaced_ms IS NOT NULL LIMIT 1",
     )
     .bind(jti)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(ex)
+    .await)?;
     Ok(found.is_some())
 }
 
 /// Marks token `jti` replaced by a refresh at `now_ms`, unless it was
 /// already (its grace runs from the first replacement).
 pub async fn mark_replaced(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     jti: &str,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE issued_tokens SET replaced_ms = $1 WHERE jti = $2 AND replaced_ms IS NULL")
-        .bind(now_ms)
-        .bind(jti)
-        .execute(conn)
-        .await?;
+    crate::on!(conn, |ex| sqlx::query(
+        "UPDATE issued_tokens SET replaced_ms = $1 WHERE jti = $2 AND replaced_ms IS NULL"
+    )
+    .bind(now_ms)
+    .bind(jti)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Forgets every token of `device_id` (it was revoked).
 pub async fn forget_device(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     device_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM issued_tokens WHERE device_id = $1")
-        .bind(device_id)
-        .execute(conn)
-        .await?;
+    crate::on!(conn, |ex| sqlx::query(
+        "DELETE FROM issued_tokens WHERE device_id = $1"
+    )
+    .bind(device_id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }

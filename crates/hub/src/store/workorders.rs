@@ -1,19 +1,20 @@
 //! The `workorders` table: each workorder stored as its JSON body.
 
 use countertop_protocol::Workorder;
-use sqlx::SqliteConnection;
 
 use super::StoreError;
 use crate::signature;
 
 pub async fn load_workorder(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
 ) -> Result<Option<Workorder>, StoreError> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM workorders WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let body: Option<String> = crate::on!(conn, |ex| sqlx::query_scalar(
+        "SELECT body FROM workorders WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await)?;
     Ok(match body {
         Some(b) => Some(serde_json::from_str(&b)?),
         None => None,
@@ -21,23 +22,21 @@ pub async fn load_workorder(
 }
 
 pub async fn load_workorders(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     presented_to: Option<&str>,
 ) -> Result<Vec<Workorder>, StoreError> {
     let bodies: Vec<String> = match presented_to {
-        Some(device) => {
-            sqlx::query_scalar(
-                "SELECT body FROM workorders WHERE presented_to = $1 ORDER BY created_ms, id",
-            )
-            .bind(device)
-            .fetch_all(conn)
-            .await?
-        }
-        None => {
-            sqlx::query_scalar("SELECT body FROM workorders ORDER BY created_ms, id")
-                .fetch_all(conn)
-                .await?
-        }
+        Some(device) => crate::on!(conn, |ex| sqlx::query_scalar(
+            "SELECT body FROM workorders WHERE presented_to = $1 ORDER BY created_ms, id",
+        )
+        .bind(device)
+        .fetch_all(ex)
+        .await)?,
+        None => crate::on!(conn, |ex| sqlx::query_scalar(
+            "SELECT body FROM workorders ORDER BY created_ms, id"
+        )
+        .fetch_all(ex)
+        .await)?,
     };
     bodies
         .iter()
@@ -46,8 +45,8 @@ pub async fn load_workorders(
 }
 
 /// Stores a workorder, new or changed, with the display it is presented to.
-pub async fn save(conn: &mut SqliteConnection, wo: &Workorder) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn save(conn: &mut impl crate::store::Exec, wo: &Workorder) -> Result<(), StoreError> {
+    crate::on!(conn, |ex| sqlx::query(
         "INSERT INTO workorders (id, body, presented_to, created_ms) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, presented_to = excluded.presented_to",
     )
@@ -55,22 +54,26 @@ pub async fn save(conn: &mut SqliteConnection, wo: &Workorder) -> Result<(), Sto
     .bind(serde_json::to_string(wo)?)
     .bind(wo.presented_to.as_deref())
     .bind(wo.created_at.timestamp_millis())
-    .execute(conn)
-    .await?;
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Keeps the points of a workorder's signature.
 pub async fn set_strokes(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: &str,
     drawing: &signature::Drawing,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE workorders SET strokes = $1 WHERE id = $2")
-        .bind(serde_json::to_string(drawing)?)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    crate::on!(conn, |ex| sqlx::query(
+        "UPDATE workorders SET strokes = $1 WHERE id = $2"
+    )
+    .bind(serde_json::to_string(drawing)?)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -78,13 +81,15 @@ pub async fn set_strokes(
 /// kept as points) through the allow-list, once: the workorder keeps the
 /// strokes and the hub's own SVG, the event log the hub's SVG. A signature
 /// that does not pass becomes an empty drawing, with a warning.
-pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Result<()> {
+pub async fn rewrite_stored_signatures(pool: &crate::store::Db) -> anyhow::Result<()> {
     use serde_json::Value;
     const DONE: &str = "signatures_rewritten";
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
-        .bind(DONE)
-        .fetch_optional(pool)
-        .await?;
+    let done: Option<String> = crate::on_pool!(pool, |ex| sqlx::query_scalar(
+        "SELECT value FROM meta WHERE key = $1"
+    )
+    .bind(DONE)
+    .fetch_optional(ex)
+    .await)?;
     if done.is_some() {
         return Ok(());
     }
@@ -99,40 +104,52 @@ pub async fn rewrite_stored_signatures(pool: &sqlx::SqlitePool) -> anyhow::Resul
         Some(drawing)
     }
     let mut tx = pool.begin().await?;
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, body FROM workorders WHERE strokes IS NULL")
-            .fetch_all(&mut *tx)
-            .await?;
+    let rows: Vec<(String, String)> = crate::on!(tx, |ex| sqlx::query_as(
+        "SELECT id, body FROM workorders WHERE strokes IS NULL"
+    )
+    .fetch_all(ex)
+    .await)?;
     for (id, body) in rows {
         let mut value: Value = serde_json::from_str(&body)?;
         if let Some(drawing) = rewrite(&mut value, "/signature", &id) {
-            sqlx::query("UPDATE workorders SET body = $1, strokes = $2 WHERE id = $3")
-                .bind(value.to_string())
-                .bind(serde_json::to_string(&drawing)?)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            crate::on!(tx, |ex| sqlx::query(
+                "UPDATE workorders SET body = $1, strokes = $2 WHERE id = $3"
+            )
+            .bind(value.to_string())
+            .bind(serde_json::to_string(&drawing)?)
+            .bind(&id)
+            .execute(ex)
+            .await
+            .map(|done| done.rows_affected()))?;
         }
     }
-    let events: Vec<(i64, String)> = sqlx::query_as(
+    let events: Vec<(i64, String)> = crate::on!(tx, |ex| {
+        sqlx::query_as(
         "SELECT seq, data FROM events WHERE name = 'workorder:updated' AND data LIKE '%signatureSvg%'",
     )
-    .fetch_all(&mut *tx)
-    .await?;
+    .fetch_all(ex)
+    .await
+    })?;
     for (seq, data) in events {
         let mut value: Value = serde_json::from_str(&data)?;
         if rewrite(&mut value, "/workOrder/signature", &format!("event {seq}")).is_some() {
-            sqlx::query("UPDATE events SET data = $1 WHERE seq = $2")
-                .bind(value.to_string())
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
+            crate::on!(tx, |ex| sqlx::query(
+                "UPDATE events SET data = $1 WHERE seq = $2"
+            )
+            .bind(value.to_string())
+            .bind(seq)
+            .execute(ex)
+            .await
+            .map(|done| done.rows_affected()))?;
         }
     }
-    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, 'true')")
-        .bind(DONE)
-        .execute(&mut *tx)
-        .await?;
+    crate::on!(tx, |ex| sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ($1, 'true')"
+    )
+    .bind(DONE)
+    .execute(ex)
+    .await
+    .map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok(())
 }

@@ -174,11 +174,13 @@ impl Cafe {
 
     /// Runs a `SELECT COUNT(*)` against the hub's database.
     pub async fn count(&self, sql: &str, binds: &[&str]) -> i64 {
-        let mut query = sqlx::query_scalar(sql);
-        for b in binds {
-            query = query.bind(*b);
-        }
-        query.fetch_one(self.hub.hub.pool()).await.unwrap()
+        countertop_hub::on_pool!(self.hub.hub.pool(), |pool| {
+            let mut query = sqlx::query_scalar(sql);
+            for b in binds {
+                query = query.bind(*b);
+            }
+            query.fetch_one(pool).await.unwrap()
+        })
     }
 
     pub fn secret(&self) -> Vec<u8> {
