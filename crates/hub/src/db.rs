@@ -1,4 +1,5 @@
-//! The SQLite database: opening it (WAL, migrations) and the demo café.
+//! The database: opening SQLite (WAL, migrations) or PostgreSQL (several
+//! nodes on one server), and the demo café.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -51,6 +52,63 @@ pub fn check_folder(data_dir: &Path) -> anyhow::Result<()> {
     }
     for name in [DB_FILE, "hub.db-wal", "hub.db-shm"] {
         make_private(&data_dir.join(name))?;
+    }
+    Ok(())
+}
+
+/// The data folder of a node whose database is PostgreSQL: it holds the
+/// signing secret and the TLS identity only (the same files on every node),
+/// private (0700, the secret 0600).
+pub fn check_node_folder(data_dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    create_private_dir(data_dir)
+        .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
+    let secret = data_dir.join(crate::auth::SECRET_FILE);
+    if secret.exists() {
+        check_private(&secret, data_dir)?;
+    }
+    Ok(())
+}
+
+/// Nodes on one PostgreSQL database must share their signing secret (a
+/// token signed by one is checked by another) and their TLS identity (a
+/// device pins one fingerprint). The first node to start records both, as
+/// a keyed hash of a fixed label (`secret_id`) and the fingerprint; a node
+/// with other files refuses to start and says which to copy.
+pub async fn check_same_identity(
+    db: &Db,
+    secret_id: &str,
+    fingerprint: &str,
+) -> anyhow::Result<()> {
+    crate::on_pool!(db, |ex| sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('node_secret_id', $1), ('node_tls_fingerprint', $2)
+         ON CONFLICT (key) DO NOTHING"
+    )
+    .bind(secret_id)
+    .bind(fingerprint)
+    .execute(ex)
+    .await
+    .map(|_| ()))?;
+    let rows: Vec<(String, String)> = crate::on_pool!(db, |ex| sqlx::query_as(
+        "SELECT key, value FROM meta WHERE key IN ('node_secret_id', 'node_tls_fingerprint')"
+    )
+    .fetch_all(ex)
+    .await)?;
+    for (key, value) in rows {
+        let (mine, files) = if key == "node_secret_id" {
+            (
+                secret_id,
+                "secret.key (and secret.key.prev, if there is one)",
+            )
+        } else {
+            (fingerprint, "tls.key and tls.crt")
+        };
+        anyhow::ensure!(
+            value == mine,
+            "this node's {files} differ from those of the other nodes on this database: every \
+             node must have the same. Copy them from the first node's data folder into this \
+             one's, then start again (docs/deploy.md)"
+        );
     }
     Ok(())
 }
@@ -220,6 +278,86 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
         .await
         .context("migrating the database")?;
     Ok(Db::Sqlite(pool))
+}
+
+/// What a PostgreSQL URL names, without its password: for messages and logs.
+pub fn describe_postgres(url: &str) -> String {
+    match sqlx::postgres::PgConnectOptions::from_str(url) {
+        Ok(o) => format!(
+            "PostgreSQL database {} on {}:{} as {}",
+            o.get_database().unwrap_or("(default)"),
+            o.get_host(),
+            o.get_port(),
+            o.get_username()
+        ),
+        Err(_) => "PostgreSQL (an unreadable URL)".to_owned(),
+    }
+}
+
+/// Connects to the PostgreSQL database `url` (`postgres://user:pass@host/db`)
+/// and runs its migrations (`migrations-postgres/`, under PostgreSQL's
+/// advisory lock: nodes starting at once take turns).
+///
+/// Each connection gives up on a lock after 10 s and ends a transaction left
+/// idle for 10 s, so a node cut off mid-write cannot hold the log's head row
+/// (and with it every other node's writes) for longer.
+pub async fn open_postgres(url: &str) -> anyhow::Result<Db> {
+    use anyhow::Context;
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    let what = describe_postgres(url);
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| anyhow::anyhow!("--database: not a PostgreSQL URL ({e}); write postgres://user:password@host:5432/database"))?
+        .application_name("countertop-hub")
+        .options([
+            ("lock_timeout", "10s"),
+            ("idle_in_transaction_session_timeout", "10s"),
+        ]);
+    let pool = PgPoolOptions::new()
+        .max_connections(pg_pool_size())
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("connecting to the {what}"))?;
+    sqlx::migrate!("./migrations-postgres")
+        .run(&pool)
+        .await
+        .with_context(|| format!("migrating the {what}"))?;
+    Ok(Db::Pg(pool))
+}
+
+/// Connections a node keeps to PostgreSQL (`COUNTERTOP_PG_POOL`, default 8):
+/// three nodes take 24 of the server's default 100.
+fn pg_pool_size() -> u32 {
+    std::env::var("COUNTERTOP_PG_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=200).contains(n))
+        .unwrap_or(8)
+}
+
+/// Runs `work` alone among the nodes on `db`: PostgreSQL's advisory lock
+/// (held by one connection for the length of `work`) serialises start-up
+/// chores that check then write, such as seeding the demo café. On SQLite,
+/// one hub holds the folder's run lock already.
+pub async fn alone<T, F>(db: &Db, work: F) -> anyhow::Result<T>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    const START_UP: i64 = 0x636f_756e_7465_72; // "counter"
+    let Db::Pg(pool) = db else {
+        return work.await;
+    };
+    let mut lock = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(START_UP)
+        .execute(&mut *lock)
+        .await?;
+    let out = work.await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(START_UP)
+        .execute(&mut *lock)
+        .await?;
+    out
 }
 
 /// Writes every setting a hub has (`SettingKey`) that is missing, with its

@@ -147,6 +147,10 @@ pub struct HubConfig {
     /// Announce the hub over mDNS (DNS-SD) while it listens beyond
     /// loopback (`--no-announce` turns it off).
     pub announce: bool,
+    /// Store in this PostgreSQL database (`postgres://…`) instead of the
+    /// data folder's SQLite file: several nodes on one database serve one
+    /// café. The folder keeps the signing secret and TLS identity.
+    pub database: Option<String>,
 }
 
 impl HubConfig {
@@ -171,9 +175,14 @@ impl HubConfig {
             local_peers: LocalPeers::Loopback,
             insecure_lan_tokens: false,
             announce: true,
+            database: None,
         }
     }
 }
+
+/// The label whose keyed hash names a signing secret (nodes on one database
+/// compare it: `db::check_same_identity`).
+const NODE_ID_LABEL: &str = "countertop node secret id";
 
 /// The app's own origins, always allowed.
 pub const APP_ORIGINS: [&str; 2] = ["tauri://localhost", "http://tauri.localhost"];
@@ -221,25 +230,40 @@ impl Hub {
     /// secret and, on a first start, the demo café.
     pub async fn open(config: HubConfig) -> anyhow::Result<Hub> {
         use anyhow::Context;
-        db::check_folder(&config.data_dir)?;
+        match &config.database {
+            None => db::check_folder(&config.data_dir)?,
+            Some(_) => db::check_node_folder(&config.data_dir)?,
+        }
         let run_lock = backup::RunLock::take(&config.data_dir)?;
         // The secret first: a folder whose database exists always has one.
         let keys = Keys::load_or_create(&config.data_dir)?;
         let tls = tls::Identity::load_or_create(&config.data_dir)?;
-        let pool = db::open(&config.data_dir).await?;
-        store::workorders::rewrite_stored_signatures(&pool)
-            .await
-            .context("reading stored signatures through the allow-list")?;
+        let pool = match &config.database {
+            None => db::open(&config.data_dir).await?,
+            Some(url) => {
+                let pool = db::open_postgres(url).await?;
+                db::check_same_identity(&pool, &keys.code_hash(NODE_ID_LABEL), &tls.fingerprint)
+                    .await?;
+                pool
+            }
+        };
         let clock = Clock::system();
-        if config.demo {
-            db::seed_demo(&pool, clock.now())
+        db::alone(&pool, async {
+            store::workorders::rewrite_stored_signatures(&pool)
                 .await
-                .context("seeding the demo café")?;
-        } else {
-            db::seed_settings(&pool)
-                .await
-                .context("writing default settings")?;
-        }
+                .context("reading stored signatures through the allow-list")?;
+            if config.demo {
+                db::seed_demo(&pool, clock.now())
+                    .await
+                    .context("seeding the demo café")?;
+            } else {
+                db::seed_settings(&pool)
+                    .await
+                    .context("writing default settings")?;
+            }
+            Ok(())
+        })
+        .await?;
         let metrics = Arc::new(Metrics::default());
         let log = EventLog::open(pool.clone(), metrics.clone())
             .await

@@ -1,13 +1,18 @@
 //! The durable event log and its fan-out.
 //!
 //! Invariants:
-//! - Every change and the events that announce it are written in one SQLite
+//! - Every change and the events that announce it are written in one
 //!   transaction through a [`Writer`]; `seq` is assigned inside that
 //!   transaction, so it is gap-free and survives restarts.
-//! - Writers are serialised by one async mutex, and a writer publishes its
-//!   events to the live channel after its commit and before it releases the
-//!   mutex, so live events leave the hub in `seq` order. A commit's events
-//!   travel the live channel as one message ([`Commit`]).
+//! - Writers are serialised by one async mutex per node and, on PostgreSQL,
+//!   across nodes by a row lock on the log's head (`meta.last_seq`, locked
+//!   first in every write): the next `seq` is read under that lock, so nodes
+//!   never share one and commit in `seq` order.
+//! - Events are published to the live channel in `seq` order with no gap,
+//!   one path for all ([`EventLog::publish`]): a writer publishes its own
+//!   after its commit; on PostgreSQL, events other nodes committed are read
+//!   from the log by cursor (`tail.rs`, woken by NOTIFY and a timer). A
+//!   commit's events travel the live channel as one message ([`Commit`]).
 //! - An event is serialised once ([`Published`]); every subscriber shares
 //!   those bytes.
 
@@ -21,7 +26,7 @@ use countertop_protocol::{Event, OrderStatus, Topic};
 use serde_json::{json, Value};
 use sqlx::QueryBuilder;
 
-use crate::store::{Db, Tx};
+use crate::store::{Backend, Db, Tx};
 use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
 
 use crate::metrics::Metrics;
@@ -198,6 +203,9 @@ pub struct EventLog {
     /// The newest published events, in `seq` order with no gap (empty after
     /// a start: it fills as events are published).
     recent: std::sync::Mutex<VecDeque<Arc<Published>>>,
+    /// Held while events are published: the writers' own and, on
+    /// PostgreSQL, those read from the log, one batch at a time in order.
+    publisher: Mutex<()>,
     /// Replays that read the database take turns: a crowd of `since=0`
     /// subscribers costs one core at most, not the whole machine.
     db_replays: tokio::sync::Semaphore,
@@ -214,9 +222,12 @@ impl EventLog {
         let epoch = match meta_get(&mut tx, "epoch").await? {
             Some(epoch) => epoch,
             None => {
-                let epoch = new_epoch();
-                meta_set(&mut tx, "epoch", &epoch).await?;
-                epoch
+                // Nodes starting at once on one database: the first epoch
+                // written is everyone's.
+                meta_add(&mut tx, "epoch", &new_epoch()).await?;
+                meta_get(&mut tx, "epoch")
+                    .await?
+                    .ok_or_else(|| sqlx::Error::Protocol("the log's epoch was not kept".into()))?
             }
         };
         let last_seq = meta_u64(&mut tx, "last_seq").await?;
@@ -234,6 +245,7 @@ impl EventLog {
             published_seq: AtomicU64::new(last_seq),
             pruned_through: AtomicU64::new(pruned_through),
             recent: std::sync::Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)),
+            publisher: Mutex::new(()),
             db_replays: tokio::sync::Semaphore::new(1),
             metrics,
         })
@@ -285,10 +297,33 @@ impl EventLog {
         self.live.subscribe()
     }
 
-    /// Starts a write: takes the writer lock and opens a transaction.
+    /// Starts a write: takes the writer lock and opens a transaction. On
+    /// PostgreSQL its first statement locks the log's head row, which every
+    /// node's writes take in turn, and reads the newest `seq` and the
+    /// dashboard figures last announced (by any node) there.
     pub async fn begin(&self) -> Result<Writer<'_>, sqlx::Error> {
-        let guard = self.writer.clone().lock_owned().await;
-        let tx = self.pool.begin().await?;
+        let mut guard = self.writer.clone().lock_owned().await;
+        let mut tx = self.pool.begin().await?;
+        let mut shared_dashboard = None;
+        if let Tx::Pg(pg) = &mut tx {
+            let head: Vec<(String, String)> = sqlx::query_as(
+                "SELECT key, value FROM meta WHERE key IN ('last_seq', 'dashboard')
+                 ORDER BY key FOR UPDATE",
+            )
+            .fetch_all(&mut **pg)
+            .await?;
+            let mut last_seq = None;
+            for (key, value) in head {
+                if key == "last_seq" {
+                    last_seq = value.parse().ok();
+                } else {
+                    guard.dashboard = serde_json::from_str(&value).unwrap_or_default();
+                }
+            }
+            guard.last_seq = last_seq
+                .ok_or_else(|| sqlx::Error::Protocol("the log's head row is missing".into()))?;
+            shared_dashboard = Some(guard.dashboard.clone());
+        }
         let next_seq = guard.last_seq + 1;
         Ok(Writer {
             log: self,
@@ -296,7 +331,91 @@ impl EventLog {
             tx,
             next_seq,
             pending: Vec::new(),
+            shared_dashboard,
         })
+    }
+
+    /// Publishes `events` (one commit's, or a page read from the log) to
+    /// the live channel, past those already published: whatever lies
+    /// between is read from the log first, so subscribers get `seq` order
+    /// with no gap. Never fails a write whose commit is done: a read that
+    /// fails leaves the rest to the next publish or to the tail's timer.
+    pub(crate) async fn publish(&self, events: Vec<Arc<Published>>) {
+        let _turn = self.publisher.lock().await;
+        let published = self.seq();
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return;
+        };
+        if last <= published {
+            return;
+        }
+        let mut events = events;
+        events.retain(|e| e.seq > published);
+        if events.first().map(|e| e.seq) != Some(published + 1) {
+            let read = async {
+                let mut conn = self.pool.acquire().await?;
+                read_range(&mut conn, published, last).await
+            };
+            match read.await {
+                Ok(read) if read.first().map(|e| e.seq) == Some(published + 1) => events = read,
+                Ok(_) => {
+                    // The log no longer has them (pruned): move past.
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the log to publish in order; the tail will");
+                    return;
+                }
+            }
+        }
+        self.deliver(events);
+    }
+
+    /// Publishes the events committed (by any node) since the last one
+    /// published here, a page at a time. Answers how many.
+    pub(crate) async fn catch_up(&self) -> Result<u64, sqlx::Error> {
+        let mut total = 0;
+        loop {
+            let _turn = self.publisher.lock().await;
+            let published = self.seq();
+            let mut conn = self.pool.acquire().await?;
+            let events = read_after(&mut conn, published, REPLAY_PAGE).await?;
+            drop(conn);
+            let n = events.len() as u64;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+            self.deliver(events);
+            if n < REPLAY_PAGE {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Hands `events` (in order, the first right after the newest
+    /// published) to the live channel and the recent window. Call with the
+    /// publisher lock held.
+    fn deliver(&self, events: Vec<Arc<Published>>) {
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return;
+        };
+        let count = events.len() as u64;
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            // Still gap-free: a commit's first seq follows the newest kept.
+            if recent.back().is_some_and(|e| e.seq + 1 != events[0].seq) {
+                recent.clear();
+            }
+            recent.extend(events.iter().cloned());
+            let excess = recent.len().saturating_sub(RECENT_EVENTS);
+            recent.drain(..excess);
+        }
+        // No receivers is fine: nobody is listening right now.
+        let _ = self.live.send(Commit::from(events));
+        self.published_seq.store(last, Ordering::Release);
+        self.metrics
+            .events_published
+            .fetch_add(count, Ordering::Relaxed);
     }
 
     /// Reads the events with `since < seq <= upto` for a replay, or says the
@@ -313,7 +432,7 @@ impl EventLog {
             }
         }
         let _turn = self.db_replays.acquire().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_snapshot().await?;
         let pruned = meta_u64(&mut tx, "pruned_through").await?;
         if since < pruned {
             return Ok(ReplayRead::Expired);
@@ -390,7 +509,20 @@ impl EventLog {
             .execute(ex)
             .await
             .map(|done| done.rows_affected()))?;
-        let pruned = self.pruned_through.load(Ordering::Acquire).max(upto as u64);
+        // Never lower it: another node may have pruned further meanwhile.
+        let lock = match tx.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        };
+        let sql = format!("SELECT value FROM meta WHERE key = 'pruned_through'{lock}");
+        let stored: Option<String> =
+            crate::on!(tx, |ex| sqlx::query_scalar(&sql).fetch_optional(ex).await)?;
+        let stored = stored.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let pruned = self
+            .pruned_through
+            .load(Ordering::Acquire)
+            .max(stored)
+            .max(upto as u64);
         meta_set(&mut tx, "pruned_through", &pruned.to_string()).await?;
         tx.commit().await?;
         self.pruned_through.store(pruned, Ordering::Release);
@@ -407,6 +539,9 @@ pub struct Writer<'a> {
     next_seq: u64,
     /// Events emitted so far, with their creation time (unix millis).
     pending: Vec<(Arc<Published>, i64)>,
+    /// On PostgreSQL, the dashboard figures as read from the head row: they
+    /// are written back at commit when this write changed them.
+    shared_dashboard: Option<HashMap<String, Value>>,
 }
 
 impl Writer<'_> {
@@ -450,30 +585,28 @@ impl Writer<'_> {
             }
             meta_set(&mut self.tx, "last_seq", &last.to_string()).await?;
         }
+        if let Some(read) = &self.shared_dashboard {
+            if *read != self.guard.dashboard {
+                let figures = serde_json::to_string(&self.guard.dashboard)
+                    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                meta_set(&mut self.tx, "dashboard", &figures).await?;
+            }
+        }
+        if let (Tx::Pg(pg), false) = (&mut self.tx, self.pending.is_empty()) {
+            // Delivered at commit, in commit order: wakes the other nodes'
+            // tails (tail.rs), which read the log from their cursor.
+            sqlx::query("SELECT pg_notify('countertop_events', $1)")
+                .bind(last.to_string())
+                .execute(&mut **pg)
+                .await?;
+        }
         self.tx.commit().await?;
         self.guard.last_seq = last;
-        let count = self.pending.len() as u64;
         if !self.pending.is_empty() {
             let events: Vec<Arc<Published>> =
                 self.pending.into_iter().map(|(event, _)| event).collect();
-            {
-                let mut recent = self.log.recent.lock().unwrap_or_else(|p| p.into_inner());
-                // Still gap-free: a commit's first seq follows the newest kept.
-                if recent.back().is_some_and(|e| e.seq + 1 != events[0].seq) {
-                    recent.clear();
-                }
-                recent.extend(events.iter().cloned());
-                let excess = recent.len().saturating_sub(RECENT_EVENTS);
-                recent.drain(..excess);
-            }
-            // No receivers is fine: nobody is listening right now.
-            let _ = self.log.live.send(Commit::from(events));
+            self.log.publish(events).await;
         }
-        self.log.published_seq.store(last, Ordering::Release);
-        self.log
-            .metrics
-            .events_published
-            .fetch_add(count, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -513,6 +646,23 @@ struct EventRow {
     audience: Option<String>,
 }
 
+/// Up to `limit` events after `from`, in order.
+async fn read_after(
+    conn: &mut impl crate::store::Exec,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<Arc<Published>>, sqlx::Error> {
+    let rows: Vec<EventRow> = crate::on!(conn, |ex| sqlx::query_as(
+        "SELECT seq, name, data, topic, order_id, audience FROM events
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(from as i64)
+    .bind(limit as i64)
+    .fetch_all(ex)
+    .await)?;
+    published_rows(rows)
+}
+
 async fn read_range(
     conn: &mut impl crate::store::Exec,
     from: u64,
@@ -526,6 +676,10 @@ async fn read_range(
     .bind(upto as i64)
     .fetch_all(ex)
     .await)?;
+    published_rows(rows)
+}
+
+fn published_rows(rows: Vec<EventRow>) -> Result<Vec<Arc<Published>>, sqlx::Error> {
     let mut out = Vec::with_capacity(rows.len());
     for EventRow {
         seq,
@@ -575,6 +729,22 @@ async fn meta_u64(conn: &mut impl crate::store::Exec, key: &str) -> Result<u64, 
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
+}
+
+/// Writes `key` unless it is there already.
+async fn meta_add(
+    conn: &mut impl crate::store::Exec,
+    key: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    crate::on!(conn, |ex| sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(ex)
+    .await
+    .map(|_| ()))
 }
 
 pub async fn meta_set(

@@ -93,7 +93,7 @@ fn day_of(hub: &Hub, date: Option<&str>) -> Result<NaiveDate, Invalid> {
 pub(crate) async fn daily(hub: &Hub, date: Option<&str>) -> Result<DailyReport, ReportError> {
     let date = day_of(hub, date)?;
     // One read transaction: the sums and the times are of the same moment.
-    let mut tx = hub.pool().begin().await?;
+    let mut tx = hub.pool().begin_snapshot().await?;
     let sums = store::reports::day_sums(&mut tx, date).await?;
     let millis = store::reports::prep_millis(&mut tx, date).await?;
     tx.commit().await?;
@@ -121,7 +121,7 @@ pub(crate) async fn detail(
     date: Option<&str>,
 ) -> Result<DailyReportDetail, ReportError> {
     let date = day_of(hub, date)?;
-    let mut tx = hub.pool().begin().await?;
+    let mut tx = hub.pool().begin_snapshot().await?;
     let sums = store::reports::day_sums(&mut tx, date).await?;
     let orders = store::reports::day_orders(&mut tx, date).await?;
     let recalls = store::reports::day_recalls(&mut tx, date).await?;

@@ -22,7 +22,7 @@ pub(crate) async fn read(
     role: Option<Role>,
     device_id: Option<&str>,
 ) -> Result<Snapshot, StoreError> {
-    let mut tx = hub.pool().begin().await?;
+    let mut tx = hub.pool().begin_snapshot().await?;
     // `last_seq` is written in the same transaction as every change, so this
     // read sees exactly the state as of `seq`.
     let seq: u64 = crate::log::meta_get(&mut tx, "last_seq")

@@ -107,6 +107,20 @@ impl Db {
         })
     }
 
+    /// A transaction whose reads all see one moment: several statements
+    /// that must agree (a snapshot and its `seq`, a replay and what was
+    /// pruned). SQLite's transactions do already; PostgreSQL's are read
+    /// committed unless told otherwise (each statement its own moment).
+    pub async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if let Tx::Pg(pg) = &mut tx {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut **pg)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// The SQLite pool, when the hub stores in SQLite.
     pub fn sqlite(&self) -> Option<&SqlitePool> {
         match self {

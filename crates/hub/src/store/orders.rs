@@ -6,7 +6,7 @@ use countertop_protocol::{
     BoardEntry, CellInfo, Fulfilment, Order, OrderLine, OrderStatus, PayType,
 };
 
-use super::{parse_ts, ts, StoreError};
+use super::{parse_ts, ts, Conn, StoreError};
 
 pub const ORDER_COLUMNS: &str = "id, daily_num, pay_type, cell_id, cell_name, items, total_amount, status, created_at, updated_at, cancel_reason, device_id, fulfilment, placed_at, reference";
 
@@ -350,19 +350,27 @@ pub async fn day_figures(
     // One statement, not three: this runs inside every order's transaction,
     // and each statement is a round trip to SQLite's worker thread while the
     // writer lock is held.
-    crate::on!(conn, |ex| sqlx::query_as(
+    // The seconds between two stored timestamps (RFC 3339 text), per backend.
+    let seconds = match conn.conn() {
+        Conn::Sqlite(_) => "(julianday(ready_at) - julianday(created_at)) * 86400.0",
+        Conn::Pg(_) => {
+            "CAST(EXTRACT(EPOCH FROM (CAST(ready_at AS timestamptz) - CAST(created_at AS timestamptz))) AS DOUBLE PRECISION)"
+        }
+    };
+    let sql = format!(
         "SELECT today.orders, today.revenue,
             (SELECT COUNT(*) FROM orders WHERE status IN ('PENDING', 'MAKING', 'READY')),
-            (SELECT AVG((julianday(ready_at) - julianday(created_at)) * 86400.0) FROM orders
+            (SELECT CAST(AVG({seconds}) AS DOUBLE PRECISION) FROM orders
              WHERE local_date = $1 AND ready_at IS NOT NULL)
          FROM (SELECT COUNT(*) AS orders,
                  CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) AS revenue FROM orders
-               WHERE local_date = $2 AND status != 'CANCELLED') AS today",
-    )
-    .bind(today)
-    .bind(today)
-    .fetch_one(ex)
-    .await)
+               WHERE local_date = $2 AND status != 'CANCELLED') AS today"
+    );
+    crate::on!(conn, |ex| sqlx::query_as(&sql)
+        .bind(today)
+        .bind(today)
+        .fetch_one(ex)
+        .await)
 }
 
 /// Whether order `id` exists.
