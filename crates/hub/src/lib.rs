@@ -78,6 +78,7 @@ mod socketio;
 mod sse;
 mod store;
 mod subscription;
+mod tail;
 mod tls;
 mod workorders;
 mod ws;
@@ -86,7 +87,7 @@ mod ws;
 pub use announce::{Announcement, Announcer, SERVICE_TYPE as MDNS_SERVICE_TYPE};
 pub use auth::{random_id, Keys};
 pub use backup::{backup_to, check_file as check_backup, restore_from, BackupConfig, Restored};
-pub use db::{check_folder, open as open_database};
+pub use db::{check_folder, describe_postgres, open as open_database};
 pub use log::{EventLog, REPLAY_PAGE};
 pub use offline::{new_secret, pairing_code, wipe_events};
 pub use registry::Transport;
@@ -497,11 +498,12 @@ pub async fn serve_with_tls(
     }
     let _ = hub.own_origins.set(origins);
     let pruner = tokio::spawn(prune_periodically(hub.clone()));
-    let backups = hub
-        .config
-        .backup
-        .enabled
+    // On PostgreSQL the database is backed up with its own tools.
+    let backups = (hub.config.backup.enabled && hub.config.database.is_none())
         .then(|| tokio::spawn(backup::run_periodically(hub.clone())));
+    if let Some(pg) = hub.pool().pg() {
+        tail::start(&hub, pg.clone());
+    }
     let tls_addr = match &tls {
         Some((tls_listener, _)) => Some(tls_listener.local_addr()?),
         None => None,

@@ -595,7 +595,8 @@ impl Writer<'_> {
         if let (Tx::Pg(pg), false) = (&mut self.tx, self.pending.is_empty()) {
             // Delivered at commit, in commit order: wakes the other nodes'
             // tails (tail.rs), which read the log from their cursor.
-            sqlx::query("SELECT pg_notify('countertop_events', $1)")
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::tail::EVENTS_CHANNEL)
                 .bind(last.to_string())
                 .execute(&mut **pg)
                 .await?;

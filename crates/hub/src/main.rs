@@ -31,6 +31,11 @@ enum Command {
         /// Data folder: database and signing secret.
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
+        /// Store in this PostgreSQL database instead of the data folder's
+        /// SQLite file (postgres://user:password@host:5432/database): any
+        /// number of nodes on one database serve one café (docs/deploy.md).
+        #[arg(long, env = "COUNTERTOP_DATABASE", hide_env_values = true)]
+        database: Option<String>,
         /// Another browser origin allowed to open /ws (repeatable).
         #[arg(
             long = "allow-origin",
@@ -93,6 +98,11 @@ enum Command {
         name: Option<String>,
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
+        /// Store in this PostgreSQL database instead of the data folder's
+        /// SQLite file (postgres://user:password@host:5432/database): any
+        /// number of nodes on one database serve one café (docs/deploy.md).
+        #[arg(long, env = "COUNTERTOP_DATABASE", hide_env_values = true)]
+        database: Option<String>,
     },
     /// Make a new signing secret (after secret.key was lost or exposed):
     /// every device's token stops working and every device must pair again.
@@ -100,12 +110,22 @@ enum Command {
     NewSecret {
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
+        /// Store in this PostgreSQL database instead of the data folder's
+        /// SQLite file (postgres://user:password@host:5432/database): any
+        /// number of nodes on one database serve one café (docs/deploy.md).
+        #[arg(long, env = "COUNTERTOP_DATABASE", hide_env_values = true)]
+        database: Option<String>,
     },
     /// Delete the event log and start a new epoch. Stop the hub first:
     /// every device will reload its state.
     WipeEvents {
         #[arg(long, env = "COUNTERTOP_DATA")]
         data: Option<PathBuf>,
+        /// Store in this PostgreSQL database instead of the data folder's
+        /// SQLite file (postgres://user:password@host:5432/database): any
+        /// number of nodes on one database serve one café (docs/deploy.md).
+        #[arg(long, env = "COUNTERTOP_DATABASE", hide_env_values = true)]
+        database: Option<String>,
     },
 }
 
@@ -141,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
             listen,
             tls_listen,
             data,
+            database,
             allow_origin,
             no_demo,
             max_connections_per_address,
@@ -155,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
             config.backup.copy_to = backup_copy;
             config.announce = !no_announce;
             config.insecure_lan_tokens = insecure_lan_tokens;
+            config.database = database;
             let hub = Hub::open(config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -179,7 +201,11 @@ async fn main() -> anyhow::Result<()> {
             if insecure_lan_tokens {
                 tracing::warn!("--insecure-lan-tokens: tokens and pairing codes are taken in plain HTTP from any computer; anyone on the network can read them");
             }
-            tracing::info!(%addr, data = %hub.config.data_dir.display(), epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
+            let store = match &hub.config.database {
+                Some(url) => countertop_hub::describe_postgres(url),
+                None => "SQLite".to_owned(),
+            };
+            tracing::info!(%addr, data = %hub.config.data_dir.display(), %store, epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
             // One line on stdout that scripts and tests wait for.
             let mut out = std::io::stdout();
             writeln!(out, "listening on {addr}")?;
@@ -195,12 +221,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Fingerprint { data } => {
             println!("{}", countertop_hub::tls_fingerprint(&data_dir(data)?)?);
         }
-        Command::PairingCode { role, name, data } => {
-            let code = countertop_hub::pairing_code(&data_dir(data)?, role, name).await?;
+        Command::PairingCode {
+            role,
+            name,
+            data,
+            database,
+        } => {
+            let code =
+                countertop_hub::pairing_code(&data_dir(data)?, database.as_deref(), role, name)
+                    .await?;
             println!("{}", serde_json::to_string(&code)?);
         }
-        Command::NewSecret { data } => {
-            let revoked = countertop_hub::new_secret(&data_dir(data)?).await?;
+        Command::NewSecret { data, database } => {
+            let revoked = countertop_hub::new_secret(&data_dir(data)?, database.as_deref()).await?;
             println!("{}", serde_json::json!({ "devicesToPairAgain": revoked }));
         }
         Command::Backup { to, data } => {
@@ -214,8 +247,8 @@ async fn main() -> anyhow::Result<()> {
             let restored = countertop_hub::restore_from(&data_dir(data)?, &from).await?;
             println!("{}", serde_json::to_string(&restored)?);
         }
-        Command::WipeEvents { data } => {
-            let epoch = countertop_hub::wipe_events(&data_dir(data)?).await?;
+        Command::WipeEvents { data, database } => {
+            let epoch = countertop_hub::wipe_events(&data_dir(data)?, database.as_deref()).await?;
             println!("{}", serde_json::json!({ "epoch": epoch }));
         }
     }
