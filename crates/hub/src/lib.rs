@@ -427,7 +427,7 @@ async fn authenticate(State(hub): State<Hub>, mut req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     let caller = match auth::bearer_token(&parts) {
         Ok(None) => Caller::default(),
-        Ok(Some(token)) => match hub.authenticate(&token) {
+        Ok(Some(token)) => match hub.authenticate(&token).await {
             Ok(device) => {
                 hub.devices.touch(&device.id, hub.clock.now());
                 Caller {

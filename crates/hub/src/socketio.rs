@@ -156,6 +156,7 @@ async fn authenticate(
     };
     let device = hub
         .authenticate(&token)
+        .await
         .map_err(|_| Refusal(INVALID_TOKEN))?;
     hub.devices.touch(&device.id, hub.clock.now());
     let caller = Caller {

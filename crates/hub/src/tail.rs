@@ -4,7 +4,8 @@
 //! NOTIFY is only the wake-up. The log is read by cursor (the newest `seq`
 //! published here), so a notification lost while the listener reconnects
 //! costs a short delay, never an event: the tail reads again on every
-//! reconnect and on a timer.
+//! reconnect and on a timer. Devices paired, refreshed or revoked on
+//! another node are read again the same way (`Hub::sync_devices`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,24 +19,41 @@ use crate::Hub;
 /// The channel a commit's NOTIFY goes to (`log.rs`).
 pub const EVENTS_CHANNEL: &str = "countertop_events";
 
+/// The channel a pairing, a refresh or a revocation notifies: the other
+/// nodes read the devices again (`Hub::sync_devices`).
+pub const DEVICES_CHANNEL: &str = "countertop_devices";
+
 /// How often the tail reads the log without being woken.
 pub const POLL: Duration = Duration::from_millis(500);
 
 /// Starts the listener and the reader; they end when the hub shuts down.
 pub fn start(hub: &Hub, pool: PgPool) {
-    let wake = Arc::new(Notify::new());
+    let wake = Arc::new(Wake::default());
     tokio::spawn(listen(pool, wake.clone(), hub.shutdown.clone()));
-    tokio::spawn(read(hub.clone(), wake));
+    tokio::spawn(read(hub.clone(), wake.clone()));
+    tokio::spawn(devices(hub.clone(), wake));
 }
+
+/// What the listener wakes: the log's reader, and the devices' reader.
+#[derive(Default)]
+struct Wake {
+    events: Notify,
+    devices: Notify,
+}
+
+/// How often the devices are read again without being woken.
+const DEVICES_POLL: Duration = Duration::from_secs(2);
 
 /// Turns every notification, and every reconnect of the listener, into a
 /// wake-up of the reader.
-async fn listen(pool: PgPool, wake: Arc<Notify>, shutdown: tokio_util::sync::CancellationToken) {
+async fn listen(pool: PgPool, wake: Arc<Wake>, shutdown: tokio_util::sync::CancellationToken) {
     let mut retry = Duration::from_millis(100);
     loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(EVENTS_CHANNEL).await?;
+            listener
+                .listen_all([EVENTS_CHANNEL, DEVICES_CHANNEL])
+                .await?;
             Ok::<_, sqlx::Error>(listener)
         };
         let mut listener = tokio::select! {
@@ -55,7 +73,8 @@ async fn listen(pool: PgPool, wake: Arc<Notify>, shutdown: tokio_util::sync::Can
         };
         retry = Duration::from_millis(100);
         // Whatever was committed before the listener was ready.
-        wake.notify_one();
+        wake.events.notify_one();
+        wake.devices.notify_one();
         loop {
             // `try_recv`, not `recv`: it answers `None` when the connection
             // was lost (and what was sent meanwhile with it), which wakes
@@ -65,10 +84,16 @@ async fn listen(pool: PgPool, wake: Arc<Notify>, shutdown: tokio_util::sync::Can
                 received = listener.try_recv() => received,
             };
             match received {
-                Ok(Some(_)) | Ok(None) => wake.notify_one(),
+                Ok(Some(n)) if n.channel() == DEVICES_CHANNEL => wake.devices.notify_one(),
+                Ok(Some(_)) => wake.events.notify_one(),
+                Ok(None) => {
+                    wake.events.notify_one();
+                    wake.devices.notify_one();
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "the listener for other nodes' commits failed; reconnecting");
-                    wake.notify_one();
+                    wake.events.notify_one();
+                    wake.devices.notify_one();
                     break;
                 }
             }
@@ -77,17 +102,34 @@ async fn listen(pool: PgPool, wake: Arc<Notify>, shutdown: tokio_util::sync::Can
 }
 
 /// Reads the log from the cursor whenever woken, and every [`POLL`].
-async fn read(hub: Hub, wake: Arc<Notify>) {
+async fn read(hub: Hub, wake: Arc<Wake>) {
     let mut timer = tokio::time::interval(POLL);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = hub.shutdown.cancelled() => return,
-            () = wake.notified() => {}
+            () = wake.events.notified() => {}
             _ = timer.tick() => {}
         }
         if let Err(e) = hub.log.catch_up().await {
             tracing::warn!(error = %e, "reading other nodes' events from the log");
+        }
+    }
+}
+
+/// Reads the devices again whenever woken, and every [`DEVICES_POLL`]:
+/// devices paired, tokens refreshed and devices revoked on other nodes.
+async fn devices(hub: Hub, wake: Arc<Wake>) {
+    let mut timer = tokio::time::interval(DEVICES_POLL);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = hub.shutdown.cancelled() => return,
+            () = wake.devices.notified() => {}
+            _ = timer.tick() => {}
+        }
+        if let Err(e) = hub.sync_devices().await {
+            tracing::warn!(error = %e, "reading devices other nodes changed");
         }
     }
 }

@@ -82,7 +82,7 @@ impl FromRequestParts<Hub> for Caller {
         let Some(token) = bearer_token(parts)? else {
             return Ok(Caller::default());
         };
-        hub.authenticate(&token).map(|device| Caller {
+        hub.authenticate(&token).await.map(|device| Caller {
             device: Some(device),
         })
     }

@@ -24,16 +24,48 @@ pub struct DeviceRecord {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
+/// Devices by id, and revoked tokens' expiry by `jti`, as read from the
+/// database.
+type Stored = (HashMap<String, DeviceRecord>, HashMap<String, i64>);
+
 /// The paired, unrevoked devices, and the tokens replaced by a refresh.
 #[derive(Default)]
 pub struct Devices {
     by_id: RwLock<HashMap<String, DeviceRecord>>,
     /// `jti` → expiry (Unix seconds) of tokens that no longer count.
     revoked_tokens: RwLock<HashMap<String, i64>>,
+    /// When a refused token last made this node read the devices again.
+    synced_for_miss: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Devices {
     pub async fn load(pool: &crate::store::Db) -> Result<Devices, sqlx::Error> {
+        let (by_id, revoked) = Self::read_stored(pool).await?;
+        Ok(Devices {
+            by_id: RwLock::new(by_id),
+            revoked_tokens: RwLock::new(revoked),
+            synced_for_miss: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Whether a token this node refuses may make it read the devices
+    /// again: at most ten times a second, so a revoked device that keeps
+    /// calling costs the database little.
+    pub fn may_sync(&self) -> bool {
+        let mut last = self
+            .synced_for_miss
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < std::time::Duration::from_millis(100)) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
+    /// The paired devices and the revoked tokens, as stored.
+    async fn read_stored(pool: &crate::store::Db) -> Result<Stored, sqlx::Error> {
         let rows = store::devices::paired(pool).await?;
         let mut by_id = HashMap::new();
         for (id, role, name, paired_at, last_seen_at) in rows {
@@ -50,15 +82,35 @@ impl Devices {
             by_id.insert(id, record);
         }
         let revoked = store::devices::revoked_tokens(pool, Utc::now().timestamp_millis()).await?;
-        Ok(Devices {
-            by_id: RwLock::new(by_id),
-            revoked_tokens: RwLock::new(
-                revoked
-                    .into_iter()
-                    .map(|(jti, ms)| (jti, ms.div_euclid(1000)))
-                    .collect(),
-            ),
-        })
+        let revoked = revoked
+            .into_iter()
+            .map(|(jti, ms)| (jti, ms.div_euclid(1000)))
+            .collect();
+        Ok((by_id, revoked))
+    }
+
+    /// Brings memory in step with the database, which other nodes on it
+    /// write too: devices they paired are added, revoked tokens taken in,
+    /// and devices they revoked removed (answered, to close their
+    /// connections here). `last_seen_at` stays as this node saw it.
+    pub async fn sync(&self, pool: &crate::store::Db) -> Result<Vec<String>, sqlx::Error> {
+        let (stored, revoked) = Self::read_stored(pool).await?;
+        let mut gone = Vec::new();
+        {
+            let mut by_id = write(&self.by_id);
+            by_id.retain(|id, _| {
+                let keep = stored.contains_key(id);
+                if !keep {
+                    gone.push(id.clone());
+                }
+                keep
+            });
+            for (id, record) in stored {
+                by_id.entry(id).or_insert(record);
+            }
+        }
+        *write(&self.revoked_tokens) = revoked;
+        Ok(gone)
     }
 
     pub fn is_token_revoked(&self, jti: &str) -> bool {
@@ -120,6 +172,36 @@ pub fn device_view(record: &DeviceRecord, connected: bool) -> Device {
 }
 
 impl Hub {
+    /// Reads the devices and revoked tokens other nodes on the database
+    /// changed, and closes the connections of devices they revoked. A
+    /// no-op on SQLite, where this hub alone writes them.
+    pub(crate) async fn sync_devices(&self) -> Result<(), sqlx::Error> {
+        if self.pool().pg().is_none() {
+            return Ok(());
+        }
+        for id in self.devices.sync(self.pool()).await? {
+            let closed = self.registry.revoke(&id);
+            tracing::info!(device = %id, closed, "device revoked on another node");
+        }
+        Ok(())
+    }
+
+    /// Wakes the other nodes on a PostgreSQL database to read the devices
+    /// again (`sync_devices`): after a pairing, a refresh or a revocation.
+    pub(crate) async fn tell_nodes(&self) {
+        let Some(pg) = self.pool().pg() else {
+            return;
+        };
+        let told = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::tail::DEVICES_CHANNEL)
+            .execute(pg)
+            .await;
+        if let Err(e) = told {
+            // They read again on their timer.
+            tracing::warn!(error = %e, "telling the other nodes of a device change");
+        }
+    }
+
     /// Revokes device `id`: its token stops working at once and its open
     /// connections close.
     pub(crate) async fn revoke_device(&self, id: &str) -> Result<(), DeviceError> {
@@ -133,6 +215,8 @@ impl Hub {
         // either (it is not paired any more, which is checked first).
         let mut conn = self.pool().acquire().await?;
         store::tokens::forget_device(&mut conn, id).await?;
+        drop(conn);
+        self.tell_nodes().await;
         tracing::info!(device = %id, closed, "device revoked");
         Ok(())
     }

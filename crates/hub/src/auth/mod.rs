@@ -53,6 +53,9 @@ pub enum DeviceError {
     InvalidToken,
     #[error("{0}")]
     Internal(String),
+    /// Something this hub cannot do as it is set up.
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
@@ -70,6 +73,9 @@ impl From<DeviceError> for AppError {
                 AppError::unauthorized("the device token is invalid, expired or revoked")
             }
             DeviceError::Internal(message) => AppError::internal(message),
+            DeviceError::Unsupported(message) => {
+                AppError::conflict(countertop_protocol::ErrorCode::Validation, message)
+            }
             DeviceError::Store(e) => e.into(),
         }
     }

@@ -316,9 +316,19 @@ pub enum SignedWith {
 impl Hub {
     /// Checks a token: signature (the current secret), expiry and that its
     /// device is still paired.
-    pub fn authenticate(&self, token: &str) -> Result<DeviceRecord, AppError> {
+    ///
+    /// On PostgreSQL a device this node does not know may have paired on
+    /// another node a moment ago: a token with a good signature and no
+    /// device here reads the devices again before it is refused.
+    pub async fn authenticate(&self, token: &str) -> Result<DeviceRecord, AppError> {
         let invalid = || AppError::unauthorized("the device token is invalid, expired or revoked");
         let claims = self.keys.verify(token).ok_or_else(invalid)?;
+        if let Some(device) = self.device_of(&claims) {
+            return Ok(device);
+        }
+        if self.pool().pg().is_some() && self.devices.may_sync() {
+            self.sync_devices().await?;
+        }
         self.device_of(&claims).ok_or_else(invalid)
     }
 
@@ -399,6 +409,7 @@ impl Hub {
         let paired = self.issue_token(&mut tx, &device, None).await?;
         tx.commit().await?;
         self.devices.insert(device.clone());
+        self.tell_nodes().await;
         tracing::info!(device = %paired.device_id, role = role.as_str(), "device paired");
         self.tell_paired(&device, peer).await;
         Ok(paired)
@@ -470,6 +481,7 @@ impl Hub {
         tx.commit().await?;
         if !again {
             self.devices.revoke_token(claims.jti, claims.exp);
+            self.tell_nodes().await;
         }
         self.devices.touch(&device.id, self.clock.now());
         tracing::info!(device = %device.id, ?via, again, "device token refreshed; the old one is replaced");
@@ -489,6 +501,12 @@ impl Hub {
         by: &DeviceRecord,
         peer: IpAddr,
     ) -> Result<SecretRotated, DeviceError> {
+        if self.pool().pg().is_some() {
+            return Err(DeviceError::Unsupported(
+                "the nodes of this hub share one PostgreSQL database: rotate the secret with \
+                 `countertop-hub new-secret` and copy secret.key to every node (docs/deploy.md)",
+            ));
+        }
         let now = self.clock.now();
         let hub = self.clone();
         let until =
