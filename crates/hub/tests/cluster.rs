@@ -1,0 +1,257 @@
+//! Several hub nodes on one PostgreSQL database (issue 18): writes on any
+//! node share one gap-free `seq`, every node delivers every event to its
+//! own subscribers, and devices, pairing codes and revocations hold on
+//! every node. Needs `COUNTERTOP_TEST_POSTGRES` (a server where the test
+//! may create databases; `./dev.sh test` starts one).
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use countertop_protocol::Role;
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Connection;
+use support::{line, Api, TestHub, Ws};
+
+/// A fresh database on the test server; answers its URL.
+async fn fresh_database() -> String {
+    let server = std::env::var("COUNTERTOP_TEST_POSTGRES").expect(
+        "COUNTERTOP_TEST_POSTGRES is not set: these tests need a PostgreSQL server where they may \
+         create databases (./dev.sh test starts one), e.g. postgres://user@127.0.0.1:5432/postgres",
+    );
+    let name = format!("cluster_{}", support::rand_suffix());
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("connecting to COUNTERTOP_TEST_POSTGRES");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(&server).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// The files every node on one database must share.
+fn copy_identity(from: &Path, to: &Path) {
+    for name in ["secret.key", "tls.key", "tls.crt"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+}
+
+/// `n` nodes on one fresh database, the first started alone (it migrates
+/// and seeds), the others with its secret and TLS identity.
+async fn nodes(n: usize) -> Vec<TestHub> {
+    let database = fresh_database().await;
+    let first = {
+        let database = database.clone();
+        TestHub::start_with(move |c| c.database = Some(database)).await
+    };
+    let mut all = vec![first];
+    for _ in 1..n {
+        let dir = tempfile::tempdir().unwrap();
+        copy_identity(all[0].dir.path(), dir.path());
+        let database = database.clone();
+        all.push(TestHub::start_in(dir, move |c| c.database = Some(database)).await);
+    }
+    all
+}
+
+/// The same device's API, on another node.
+fn on(node: &TestHub, token: &str) -> Api {
+    Api::new(node.url(""), Some(token.to_owned()))
+}
+
+/// A barista connection on `node` reading orders.
+async fn watcher(node: &TestHub, token: &str) -> Ws {
+    let mut ws = Ws::connect(&node.ws_url_with("topics="), Some(token), None)
+        .await
+        .expect("websocket connects");
+    ws.subscribe(&["orders"]).await;
+    ws
+}
+
+/// Reads `ws` until it has seen an `order:created` for each of `ids`;
+/// answers how many times each order came, checking that `seq` only rises.
+async fn orders_seen(ws: &mut Ws, ids: &HashSet<String>) -> HashMap<String, usize> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut last_seq = 0;
+    while !ids.iter().all(|id| seen.contains_key(id)) {
+        let frame = ws.next().await;
+        if let Some(seq) = frame["seq"].as_u64() {
+            assert!(seq > last_seq, "seq {seq} after {last_seq}: {frame}");
+            last_seq = seq;
+        }
+        if frame["event"] == "order:created" {
+            let id = frame["data"]["orderId"].as_str().unwrap().to_owned();
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    // Anything else already on its way comes before the pong.
+    for frame in ws.drain().await {
+        if frame["event"] == "order:created" {
+            let id = frame["data"]["orderId"].as_str().unwrap().to_owned();
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn concurrent_writers_on_two_nodes_never_share_a_seq_nor_leave_a_gap() {
+    let nodes = nodes(2).await;
+    // Paired on the first node; its token works on the second at once.
+    let kiosk = nodes[0].pair(Role::Kiosk).await;
+    let barista = nodes[1].pair(Role::Barista).await;
+    let mut watchers = vec![
+        watcher(&nodes[0], &barista.token).await,
+        watcher(&nodes[1], &barista.token).await,
+    ];
+    let apis = [on(&nodes[0], &kiosk.token), on(&nodes[1], &kiosk.token)];
+    const ORDERS: usize = 40;
+    let placed = join_all((0..ORDERS).map(|i| {
+        let api = &apis[i % 2];
+        async move {
+            api.post(
+                "/api/orders",
+                json!({
+                    "idempotencyKey": format!("cluster-{i}"),
+                    "items": [line("americano", 1)],
+                    "payType": "CARD",
+                }),
+            )
+            .await
+        }
+    }))
+    .await;
+    let mut ids = HashSet::new();
+    let mut daily = HashSet::new();
+    for (status, body) in &placed {
+        assert_eq!(*status, StatusCode::CREATED, "{body}");
+        ids.insert(body["orderId"].as_str().unwrap().to_owned());
+        assert!(
+            daily.insert(body["dailyNum"].as_i64().unwrap()),
+            "daily number {} given twice",
+            body["dailyNum"]
+        );
+    }
+    assert_eq!(ids.len(), ORDERS);
+    // The log: one row per seq, from 1 up, no gap.
+    let seqs: Vec<i64> = countertop_hub::on_pool!(nodes[0].hub.pool(), |ex| {
+        sqlx::query_scalar("SELECT seq FROM events ORDER BY seq")
+            .fetch_all(ex)
+            .await
+    })
+    .unwrap();
+    let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+    assert_eq!(seqs, expected, "the log's seq is gap-free from 1");
+    // Every node delivered every order to its own subscriber, once.
+    for ws in &mut watchers {
+        let seen = orders_seen(ws, &ids).await;
+        assert!(seen.values().all(|n| *n == 1), "each order once: {seen:?}");
+        assert_eq!(seen.len(), ORDERS);
+    }
+    // Both nodes published up to the log's head.
+    let head = *seqs.last().unwrap() as u64;
+    for node in &nodes {
+        let deadline = tokio::time::Instant::now() + support::WAIT;
+        while node.hub.log.seq() < head {
+            assert!(tokio::time::Instant::now() < deadline, "node caught up");
+            tokio::task::yield_now().await;
+            let _ = node.anonymous().get("/healthz").await;
+        }
+        assert_eq!(node.hub.log.seq(), head);
+    }
+}
+
+#[tokio::test]
+async fn a_replay_on_another_node_resumes_with_the_same_epoch_and_cursor() {
+    let nodes = nodes(2).await;
+    let kiosk = nodes[0].pair(Role::Kiosk).await;
+    let barista = nodes[0].pair(Role::Barista).await;
+    let (status, first) = on(&nodes[0], &kiosk.token)
+        .order(&[("americano", 1)], "CARD")
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (_, health) = nodes[0].anonymous().get("/healthz").await;
+    let cursor = health["seq"].as_u64().unwrap();
+    let epoch = health["epoch"].as_str().unwrap().to_owned();
+    let (status, second) = on(&nodes[0], &kiosk.token)
+        .order(&[("latte", 1)], "CARD")
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    // The same epoch on the other node, and a resume there from the cursor
+    // brings exactly what came after it.
+    let (_, other) = nodes[1].anonymous().get("/healthz").await;
+    assert_eq!(other["epoch"], epoch.as_str());
+    let mut ws = Ws::connect(
+        &nodes[1].ws_url_with(&format!("topics=orders&since={cursor}&epoch={epoch}")),
+        Some(&barista.token),
+        None,
+    )
+    .await
+    .unwrap();
+    let created = ws.next_event("order:created").await;
+    assert_eq!(created["data"]["orderId"], second["orderId"]);
+    assert!(created["seq"].as_u64().unwrap() > cursor);
+    for frame in ws.drain().await {
+        assert_ne!(frame["data"]["orderId"], first["orderId"], "{frame}");
+    }
+}
+
+#[tokio::test]
+async fn a_device_revoked_on_one_node_is_closed_and_refused_on_the_other() {
+    let nodes = nodes(2).await;
+    let manager = nodes[0].pair(Role::Manager).await;
+    let kiosk = nodes[0].pair(Role::Kiosk).await;
+    let mut ws = Ws::connect(&nodes[1].ws_url_with("topics="), Some(&kiosk.token), None)
+        .await
+        .unwrap();
+    ws.next_event("welcome").await;
+    let (status, body) = manager
+        .api
+        .delete(&format!("/api/devices/{}", kiosk.id))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(ws.closed().await, 4001);
+    let (status, _) = on(&nodes[1], &kiosk.token).get("/api/orders").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_pairing_code_made_on_one_node_pairs_on_the_other() {
+    let nodes = nodes(2).await;
+    let manager = nodes[0].pair(Role::Manager).await;
+    let (status, code) = manager
+        .api
+        .post(
+            "/api/devices/pairing-codes",
+            json!({"role": "kiosk", "name": "by the door"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {code}");
+    let (status, paired) = nodes[1]
+        .anonymous()
+        .post("/api/devices/pair", json!({ "code": code["code"] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{paired}");
+    let token = paired["token"].as_str().unwrap();
+    // Known on both nodes: the one that paired it, and the one that made
+    // the code.
+    for node in &nodes {
+        let (status, body) = on(node, token).get("/api/menu").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, devices) = manager.api.get("/api/devices").await;
+    let names: Vec<&str> = devices
+        .as_array()
+        .or_else(|| devices["devices"].as_array())
+        .unwrap()
+        .iter()
+        .filter_map(|d: &Value| d["name"].as_str())
+        .collect();
+    assert!(names.contains(&"by the door"), "{devices}");
+}
