@@ -89,7 +89,7 @@ pub use auth::{random_id, Keys};
 pub use backup::{backup_to, check_file as check_backup, restore_from, BackupConfig, Restored};
 pub use db::{check_folder, describe_postgres, open as open_database};
 pub use log::{EventLog, REPLAY_PAGE};
-pub use offline::{new_secret, pairing_code, wipe_events};
+pub use offline::{new_secret, pairing_code, renew_epoch, wipe_events};
 pub use registry::Transport;
 pub use store::{Backend, Conn, Db, Exec, Pooled, Tx};
 pub use tls::{

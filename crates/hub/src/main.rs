@@ -116,6 +116,18 @@ enum Command {
         #[arg(long, env = "COUNTERTOP_DATABASE", hide_env_values = true)]
         database: Option<String>,
     },
+    /// Name a new epoch and keep the events: after the database was restored
+    /// from a dump (pg_restore). Stop every node first: every device will
+    /// reload its state.
+    RenewEpoch {
+        #[arg(long, env = "COUNTERTOP_DATA")]
+        data: Option<PathBuf>,
+        /// Store in this PostgreSQL database instead of the data folder's
+        /// SQLite file (postgres://user:password@host:5432/database): any
+        /// number of nodes on one database serve one café (docs/deploy.md).
+        #[arg(long, env = "COUNTERTOP_DATABASE", hide_env_values = true)]
+        database: Option<String>,
+    },
     /// Delete the event log and start a new epoch. Stop the hub first:
     /// every device will reload its state.
     WipeEvents {
@@ -246,6 +258,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Restore { from, data } => {
             let restored = countertop_hub::restore_from(&data_dir(data)?, &from).await?;
             println!("{}", serde_json::to_string(&restored)?);
+        }
+        Command::RenewEpoch { data, database } => {
+            let epoch = countertop_hub::renew_epoch(&data_dir(data)?, database.as_deref()).await?;
+            println!("{}", serde_json::json!({ "epoch": epoch }));
         }
         Command::WipeEvents { data, database } => {
             let epoch = countertop_hub::wipe_events(&data_dir(data)?, database.as_deref()).await?;

@@ -58,6 +58,17 @@ pub async fn wipe_events(dir: &Path, database: Option<&str>) -> anyhow::Result<S
     Ok(EventLog::wipe(&pool).await?)
 }
 
+/// Names a new epoch and keeps the events, after the database of the hub in
+/// `dir` (or `database`) was restored from a dump: its log is behind what
+/// the devices saw, so each reloads its state instead of trusting sequence
+/// numbers the log will reach again. Stop every node first.
+pub async fn renew_epoch(dir: &Path, database: Option<&str>) -> anyhow::Result<String> {
+    let pool = open_existing(dir, database).await?;
+    let epoch = EventLog::renew_epoch(&pool).await?;
+    pool.close().await;
+    Ok(epoch)
+}
+
 /// The database of the hub in `dir` (its SQLite file), or `database`; the
 /// hub must have started once.
 async fn open_existing(dir: &Path, database: Option<&str>) -> anyhow::Result<store::Db> {
