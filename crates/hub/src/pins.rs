@@ -124,9 +124,9 @@ async fn check(hub: &Hub, cell_id: &str, pin: Option<&str>) -> Result<Option<()>
     let stored = stored.ok_or(PinError::NoPin)?;
     let pin = pin.ok_or(PinError::Missing)?;
     well_formed(pin)?;
-    let ticket = hub.pins.begin(cell_id, hub.clock.now())?;
+    let ticket = begin(hub, cell_id).await?;
     if matches(pin, stored).await? {
-        hub.pins.succeeded(ticket);
+        succeeded(hub, ticket).await;
         Ok(Some(()))
     } else {
         tracing::warn!(cell = cell_id, "a wrong cell PIN");
@@ -174,7 +174,7 @@ async fn store_pin(hub: &Hub, cell_id: &str, hashed: Option<&str>) -> Result<Cel
     if !store::cells::set_pin_hash(&mut conn, cell_id, hashed).await? {
         return Err(PinError::NotFound(format!("no cell \"{cell_id}\"")));
     }
-    hub.pins.forget(cell_id);
+    forget(hub, cell_id).await;
     tracing::info!(
         cell = cell_id,
         has_pin = hashed.is_some(),
@@ -183,6 +183,65 @@ async fn store_pin(hub: &Hub, cell_id: &str, hashed: Option<&str>) -> Result<Cel
     store::cells::load_cell(&mut conn, cell_id)
         .await?
         .ok_or_else(|| PinError::NotFound(format!("no cell \"{cell_id}\"")))
+}
+
+/// Counts an attempt on `cell_id`, or says how long until the cell takes
+/// one again: in this hub's memory on SQLite; on PostgreSQL in the
+/// database, so that the budget holds across every node.
+async fn begin(hub: &Hub, cell_id: &str) -> Result<PinTicket, PinError> {
+    use store::attempts::{count, Budget, Counted};
+    let now = hub.clock.now();
+    let Some(pg) = hub.pool().pg() else {
+        return hub.pins.begin(cell_id, now);
+    };
+    let mut conn = pg.acquire().await?;
+    let budget = Budget {
+        limit: WRONG_PINS as i64,
+        window_ms: WINDOW.num_milliseconds(),
+    };
+    let now_ms = now.timestamp_millis();
+    match count(&mut conn, "pin", cell_id, now_ms, budget, None).await? {
+        Counted::Yes { id, .. } => Ok(PinTicket {
+            cell_id: cell_id.to_owned(),
+            at: now,
+            shared: Some(id),
+        }),
+        Counted::KeyUsed { free_at_ms } => {
+            let ms = (free_at_ms - now_ms).max(0) as u64;
+            Err(PinError::Locked(ms.div_ceil(1000).max(1)))
+        }
+        Counted::AllUsed => Err(PinError::Locked(1)),
+    }
+}
+
+/// The attempt's PIN was right: it does not count.
+async fn succeeded(hub: &Hub, ticket: PinTicket) {
+    let (Some(id), Some(pg)) = (ticket.shared, hub.pool().pg()) else {
+        hub.pins.succeeded(ticket);
+        return;
+    };
+    let forgotten = async {
+        let mut conn = pg.acquire().await?;
+        store::attempts::forget(&mut conn, id).await
+    };
+    if let Err(e) = forgotten.await {
+        tracing::warn!(error = %e, "giving back a right PIN attempt's place");
+    }
+}
+
+/// Forgets the wrong PINs of `cell_id` (its PIN changed).
+async fn forget(hub: &Hub, cell_id: &str) {
+    let Some(pg) = hub.pool().pg() else {
+        hub.pins.forget(cell_id);
+        return;
+    };
+    let forgotten = async {
+        let mut conn = pg.acquire().await?;
+        store::attempts::forget_key(&mut conn, "pin", cell_id).await
+    };
+    if let Err(e) = forgotten.await {
+        tracing::warn!(error = %e, "forgetting a cell's wrong PINs");
+    }
 }
 
 /// Wrong PINs per cell over the last [`WINDOW`] of the hub's clock. The
@@ -198,6 +257,8 @@ pub struct PinLimiter {
 pub(crate) struct PinTicket {
     cell_id: String,
     at: DateTime<Utc>,
+    /// On PostgreSQL, its row in `attempts`.
+    shared: Option<i64>,
 }
 
 impl PinLimiter {
@@ -221,6 +282,7 @@ impl PinLimiter {
         Ok(PinTicket {
             cell_id: cell_id.to_owned(),
             at: now,
+            shared: None,
         })
     }
 

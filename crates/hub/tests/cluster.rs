@@ -255,3 +255,47 @@ async fn a_pairing_code_made_on_one_node_pairs_on_the_other() {
         .collect();
     assert!(names.contains(&"by the door"), "{devices}");
 }
+
+#[tokio::test]
+async fn wrong_pairing_codes_count_against_one_budget_on_every_node() {
+    let nodes = nodes(3).await;
+    // Five wrong codes a minute per address, spread over the nodes.
+    for i in 0..5 {
+        let (status, body) = nodes[i % 3]
+            .anonymous()
+            .post("/api/devices/pair", json!({"code": "000000"}))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}: {body}");
+    }
+    // The sixth is refused on a node that has seen only one of them.
+    for node in &nodes {
+        let (status, body) = node
+            .anonymous()
+            .post("/api/devices/pair", json!({"code": "000000"}))
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_a_cell_on_every_node() {
+    let nodes = nodes(2).await;
+    let kiosk = nodes[0].pair(Role::Kiosk).await;
+    let unlock = |node: &TestHub, pin: &str| {
+        let api = on(node, &kiosk.token);
+        let pin = pin.to_owned();
+        async move {
+            api.post("/api/cells/cell-design/unlock", json!({ "pin": pin }))
+                .await
+        }
+    };
+    for i in 0..5 {
+        let (status, body) = unlock(&nodes[i % 2], "9999").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "attempt {i}: {body}");
+    }
+    // Locked everywhere, even for the right PIN.
+    for node in &nodes {
+        let (status, body) = unlock(node, "1234").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+}

@@ -23,7 +23,7 @@ impl Hub {
     /// Pairs a new device with `code`, tried from `ip`: a wrong code counts
     /// against the limiter, a right one gives the device its token.
     pub(crate) async fn pair(&self, ip: IpAddr, code: &str) -> Result<Paired, DeviceError> {
-        let ticket = self.pairing.begin(ip).map_err(|blocked| match blocked {
+        let ticket = self.pairing_attempt(ip).await?.map_err(|blocked| match blocked {
             PairingBlocked::Address => {
                 DeviceError::RateLimited("too many wrong pairing codes; wait a minute")
             }
@@ -48,7 +48,7 @@ impl Hub {
             drop(tx);
             return Err(self.wrong_code(ticket).await);
         };
-        self.pairing.succeeded(ticket);
+        self.pairing_succeeded(ticket).await;
         let role = Role::parse(&role)
             .ok_or_else(|| DeviceError::Internal("a pairing code has an unknown role".into()))?;
         self.admit_device(tx, role, name, ip).await
@@ -70,6 +70,62 @@ impl Hub {
             }
         }
         DeviceError::WrongCode
+    }
+
+    /// Counts a pairing attempt from `ip` before its code is checked, or
+    /// says why it may not be made: in this hub's memory on SQLite; on
+    /// PostgreSQL in the database, so that the budgets hold across every
+    /// node (`store::attempts`).
+    pub(crate) async fn pairing_attempt(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Result<PairingTicket, PairingBlocked>, sqlx::Error> {
+        use store::attempts::{count, Budget, Counted};
+        let Some(pg) = self.pool().pg() else {
+            return Ok(self.pairing.begin(ip));
+        };
+        let mut conn = pg.acquire().await?;
+        let counted = count(
+            &mut conn,
+            "pairing",
+            &ip.to_string(),
+            self.clock.now().timestamp_millis(),
+            Budget {
+                limit: PAIRING_FAILURES_PER_MINUTE as i64,
+                window_ms: PER_ADDRESS_WINDOW.as_millis() as i64,
+            },
+            Some(Budget {
+                limit: HUB_WIDE_PAIRING_FAILURES as i64,
+                window_ms: HUB_WIDE_WINDOW.as_millis() as i64,
+            }),
+        )
+        .await?;
+        Ok(match counted {
+            Counted::Yes { id, last_place } => Ok(PairingTicket {
+                ip,
+                at: Instant::now(),
+                exhausts_budget: last_place,
+                shared: Some(id),
+            }),
+            Counted::AllUsed => Err(PairingBlocked::HubWide),
+            Counted::KeyUsed { .. } => Err(PairingBlocked::Address),
+        })
+    }
+
+    /// The attempt's code was right: it does not count.
+    pub(crate) async fn pairing_succeeded(&self, ticket: PairingTicket) {
+        let (Some(id), Some(pg)) = (ticket.shared, self.pool().pg()) else {
+            self.pairing.succeeded(ticket);
+            return;
+        };
+        let forgotten = async {
+            let mut conn = pg.acquire().await?;
+            store::attempts::forget(&mut conn, id).await
+        };
+        if let Err(e) = forgotten.await {
+            // It stays counted until it ages out of the window.
+            tracing::warn!(error = %e, "giving back a right pairing attempt's place");
+        }
     }
 
     /// A pairing code for a new device of `role`, named `name`.
@@ -122,6 +178,8 @@ pub struct PairingTicket {
     at: Instant,
     /// This attempt took the last place in the hub-wide budget.
     pub exhausts_budget: bool,
+    /// On PostgreSQL, its row in `attempts`.
+    shared: Option<i64>,
 }
 
 impl PairingLimiter {
@@ -143,6 +201,7 @@ impl PairingLimiter {
             ip,
             at: now,
             exhausts_budget: state.hub_wide.len() == HUB_WIDE_PAIRING_FAILURES,
+            shared: None,
         })
     }
 

@@ -136,7 +136,7 @@ impl Hub {
                 "too many pairings are under way; wait a minute",
             ));
         }
-        let ticket = self.pairing.begin(ip).map_err(|blocked| match blocked {
+        let ticket = self.pairing_attempt(ip).await?.map_err(|blocked| match blocked {
             PairingBlocked::Address => {
                 PakeError::RateLimited("too many pairing attempts; wait a minute")
             }
@@ -278,7 +278,7 @@ impl Hub {
             .map(|o| o.hash.as_str())
             .collect();
         store::devices::give_back_attempts(&mut tx, &others).await?;
-        self.pairing.succeeded(session.ticket);
+        self.pairing_succeeded(session.ticket).await;
         // Stored, its token issued and recorded, and told to the managers,
         // as every way of pairing is.
         Ok(self.admit_device(tx, role, name, peer).await?)

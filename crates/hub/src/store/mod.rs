@@ -14,6 +14,7 @@
 //! values are stored as `0`/`1` integers bound as `i64`, and the column
 //! `menu_photos.full` is quoted (`FULL` is reserved there).
 
+pub(crate) mod attempts;
 pub(crate) mod backend;
 pub(crate) mod cells;
 pub(crate) mod devices;
