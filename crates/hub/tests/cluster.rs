@@ -299,3 +299,77 @@ async fn wrong_pins_lock_a_cell_on_every_node() {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_typed_code_pairing_started_on_one_node_finishes_on_another() {
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    use spake2::{Ed25519Group, Identity, Password, Spake2};
+
+    fn confirm(key: &[u8], label: &[u8], fingerprint: &[u8], msg_a: &[u8], msg_b: &[u8]) -> String {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+        for part in [label, fingerprint, msg_a, msg_b] {
+            mac.update(part);
+        }
+        BASE64.encode(mac.finalize().into_bytes())
+    }
+
+    let nodes = nodes(2).await;
+    let code = nodes[0]
+        .hub
+        .create_pairing_code(Role::Kiosk, "Typed")
+        .await
+        .unwrap()
+        .code;
+    let (state, msg_a) = Spake2::<Ed25519Group>::start_a(
+        &Password::new(code.as_bytes()),
+        &Identity::new(b"countertop device"),
+        &Identity::new(b"countertop hub"),
+    );
+    let (status, offers) = nodes[0]
+        .anonymous()
+        .post(
+            "/api/devices/pake/start",
+            json!({ "msg": BASE64.encode(&msg_a) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{offers}");
+    let offer = &offers["offers"][0];
+    let msg_b = BASE64.decode(offer["msg"].as_str().unwrap()).unwrap();
+    let key = state.finish(&msg_b).unwrap();
+    // Both nodes show the same certificate, whose fingerprint both sides
+    // bind their confirmations to.
+    let fingerprint: Vec<u8> = (0..nodes[1].hub.tls.fingerprint.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&nodes[1].hub.tls.fingerprint[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(
+        offer["confirm"].as_str().unwrap(),
+        confirm(
+            &key,
+            b"countertop hub confirm",
+            &fingerprint,
+            &msg_a,
+            &msg_b
+        )
+    );
+    let finish = json!({
+        "session": offers["session"],
+        "confirm": confirm(&key, b"countertop device confirm", &fingerprint, &msg_a, &msg_b),
+    });
+    let (status, paired) = nodes[1]
+        .anonymous()
+        .post("/api/devices/pake/finish", finish.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{paired}");
+    assert_eq!(paired["name"], "Typed");
+    // Used once: the same finish again, on either node, pairs nobody.
+    for node in &nodes {
+        let (status, body) = node
+            .anonymous()
+            .post("/api/devices/pake/finish", finish.clone())
+            .await;
+        assert!(status.is_client_error(), "{status} {body}");
+    }
+}

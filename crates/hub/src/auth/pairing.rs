@@ -182,6 +182,24 @@ pub struct PairingTicket {
     shared: Option<i64>,
 }
 
+impl PairingTicket {
+    /// On PostgreSQL, the row in `attempts` that counts it.
+    pub(crate) fn shared_id(&self) -> Option<i64> {
+        self.shared
+    }
+
+    /// The attempt counted by row `id` (PostgreSQL), as a finish on any
+    /// node finds it.
+    pub(crate) fn from_shared(ip: IpAddr, id: i64) -> PairingTicket {
+        PairingTicket {
+            ip,
+            at: Instant::now(),
+            exhausts_budget: false,
+            shared: Some(id),
+        }
+    }
+}
+
 impl PairingLimiter {
     /// Counts an attempt from `ip`, or says why it may not be made.
     pub fn begin(&self, ip: IpAddr) -> Result<PairingTicket, PairingBlocked> {

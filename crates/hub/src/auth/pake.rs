@@ -15,7 +15,10 @@
 //!   is checked against that same fingerprint, so a device behind a relay
 //!   that shows another key finds no offer that verifies, and a device that
 //!   ignores that cannot finish.
-//! - A session is used once: a finish takes it out, right or wrong.
+//! - A session is used once: a finish takes it out, right or wrong. On
+//!   PostgreSQL sessions live in the database (`pake_sessions`, their keys
+//!   sealed under the signing secret), so the finish may reach any node;
+//!   taking one out is one `DELETE … RETURNING`.
 //! - The code is stored sealed, not in clear: XOR a mask that only the
 //!   signing secret gives (see [`seal`]).
 
@@ -131,7 +134,7 @@ impl Hub {
         msg_a: &[u8],
     ) -> Result<PakeOffers, PakeError> {
         check_message(msg_a)?;
-        if self.pake.lock().len() >= MAX_SESSIONS {
+        if self.sessions_under_way().await? >= MAX_SESSIONS {
             return Err(PakeError::RateLimited(
                 "too many pairings are under way; wait a minute",
             ));
@@ -196,22 +199,127 @@ impl Hub {
             // an unknown one).
             return Ok(answer);
         }
-        let mut sessions = self.pake.lock();
-        if sessions.len() >= MAX_SESSIONS {
+        let session = Session {
+            started: Instant::now(),
+            msg_a: msg_a.to_vec(),
+            offers,
+            ticket,
+        };
+        if !self.keep_session(&answer.session, session).await? {
             return Err(PakeError::RateLimited(
                 "too many pairings are under way; wait a minute",
             ));
         }
-        sessions.insert(
-            answer.session.clone(),
-            Session {
-                started: Instant::now(),
-                msg_a: msg_a.to_vec(),
-                offers,
-                ticket,
-            },
-        );
         Ok(answer)
+    }
+
+    /// Typed-code pairings under way: in this hub's memory, or across every
+    /// node on PostgreSQL.
+    async fn sessions_under_way(&self) -> Result<usize, sqlx::Error> {
+        let Some(pg) = self.pool().pg() else {
+            return Ok(self.pake.lock().len());
+        };
+        let since = self.clock.now().timestamp_millis() - SESSION_LIFETIME.as_millis() as i64;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pake_sessions WHERE started_ms > $1")
+            .bind(since)
+            .fetch_one(pg)
+            .await?;
+        Ok(n.max(0) as usize)
+    }
+
+    /// Keeps `session` under `id` until its finish, unless
+    /// [`MAX_SESSIONS`] are under way (answers false then).
+    async fn keep_session(&self, id: &str, session: Session) -> Result<bool, PakeError> {
+        let Some(pg) = self.pool().pg() else {
+            let mut sessions = self.pake.lock();
+            if sessions.len() >= MAX_SESSIONS {
+                return Ok(false);
+            }
+            sessions.insert(id.to_owned(), session);
+            return Ok(true);
+        };
+        let now_ms = self.clock.now().timestamp_millis();
+        let since = now_ms - SESSION_LIFETIME.as_millis() as i64;
+        let offers: Vec<serde_json::Value> = session
+            .offers
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "hash": o.hash,
+                    "msgB": hex(&o.msg_b),
+                    "key": hex(&seal_key(&self.keys, id, &o.hash, &o.key)),
+                })
+            })
+            .collect();
+        let mut tx = pg.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('pake_sessions'))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM pake_sessions WHERE started_ms <= $1")
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pake_sessions")
+            .fetch_one(&mut *tx)
+            .await?;
+        if n as usize >= MAX_SESSIONS {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO pake_sessions (id, started_ms, msg_a, offers, attempt) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .bind(&session.msg_a)
+        .bind(serde_json::Value::Array(offers).to_string())
+        .bind(session.ticket.shared_id())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Takes session `id` out, if it is under way: used once, right or
+    /// wrong, on whichever node its finish reaches.
+    async fn take_session(&self, id: &str, peer: IpAddr) -> Result<Option<Session>, sqlx::Error> {
+        let Some(pg) = self.pool().pg() else {
+            return Ok(self.pake.lock().remove(id));
+        };
+        let since = self.clock.now().timestamp_millis() - SESSION_LIFETIME.as_millis() as i64;
+        let row: Option<(Vec<u8>, String, Option<i64>)> = sqlx::query_as(
+            "DELETE FROM pake_sessions WHERE id = $1 AND started_ms > $2
+             RETURNING msg_a, offers, attempt",
+        )
+        .bind(id)
+        .bind(since)
+        .fetch_optional(pg)
+        .await?;
+        let Some((msg_a, offers, attempt)) = row else {
+            return Ok(None);
+        };
+        let offers: Vec<serde_json::Value> = serde_json::from_str(&offers).unwrap_or_default();
+        let offers = offers
+            .iter()
+            .filter_map(|o| {
+                let hash = o["hash"].as_str()?.to_owned();
+                let msg_b = from_hex(o["msgB"].as_str()?)?;
+                let sealed = from_hex(o["key"].as_str()?)?;
+                let key = seal_key(&self.keys, id, &hash, &sealed);
+                Some(Offered { hash, msg_b, key })
+            })
+            .collect();
+        let ticket = match attempt {
+            Some(attempt) => PairingTicket::from_shared(peer, attempt),
+            // Counted nowhere (cannot happen on PostgreSQL): nothing to
+            // give back.
+            None => PairingTicket::from_shared(peer, -1),
+        };
+        Ok(Some(Session {
+            started: Instant::now(),
+            msg_a,
+            offers,
+            ticket,
+        }))
     }
 
     /// Pairs the device whose `confirm` verifies under one of `session`'s
@@ -225,7 +333,7 @@ impl Hub {
         if device_confirm.len() != CONFIRM_LEN {
             return Err(PakeError::Invalid("confirm is not an HMAC-SHA256"));
         }
-        let Some(session) = self.pake.lock().remove(session) else {
+        let Some(session) = self.take_session(session, peer).await? else {
             return Err(PakeError::Failed(
                 "no such pairing is under way (it may have expired): start again",
             ));
@@ -346,6 +454,18 @@ fn mask(keys: &Keys, hash: &str) -> Vec<u8> {
         .unwrap_or_default()
         .into_iter()
         .take(6)
+        .collect()
+}
+
+/// A session's agreed key sealed for the database (or read back: XOR is
+/// its own inverse) under a mask that only the signing secret gives, one
+/// per session and code.
+fn seal_key(keys: &Keys, session: &str, hash: &str, key: &[u8]) -> Vec<u8> {
+    let mask =
+        from_hex(&keys.code_hash(&format!("pake-session:{session}:{hash}"))).unwrap_or_default();
+    key.iter()
+        .zip(mask.iter().cycle())
+        .map(|(k, m)| k ^ m)
         .collect()
 }
 

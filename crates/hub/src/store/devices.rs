@@ -149,6 +149,7 @@ pub async fn offer_codes(
              WHERE used_ms IS NULL AND expires_ms >= $1 AND attempts < $2 AND sealed IS NOT NULL
              ORDER BY expires_ms DESC, rowid DESC LIMIT $3
          )
+         AND attempts < $2
          RETURNING code, sealed",
     )
     .bind(now_ms)
