@@ -25,11 +25,10 @@ use chrono::{DateTime, Duration, Utc};
 use countertop_protocol::{Event, OrderStatus, Topic};
 use serde_json::{json, Value};
 use sqlx::QueryBuilder;
-
-use crate::store::{Backend, Db, Tx};
 use tokio::sync::{broadcast, Mutex, OwnedMutexGuard};
 
 use crate::metrics::Metrics;
+use crate::store::{Backend, Db, Tx};
 
 /// How many commits the live channel buffers per subscriber before a slow
 /// subscriber falls back to reading the log.
@@ -37,7 +36,7 @@ const LIVE_CHANNEL_CAPACITY: usize = 4096;
 
 /// How many of the newest published events are kept in memory, so that a
 /// replay or a lagging subscriber within them shares their serialised
-/// frames instead of reading and serialising them again from SQLite. About
+/// frames instead of reading and serialising them again from the database. About
 /// 1 KB each for an order event; a resume storm of 500 orders is ~2,000.
 const RECENT_EVENTS: usize = 4096;
 
@@ -192,7 +191,7 @@ pub enum ReplayRead {
     Events(Vec<Arc<Published>>),
 }
 
-/// The event log: SQLite table `events`, the writer lock and the live channel.
+/// The event log: table `events`, the writer lock and the live channel.
 pub struct EventLog {
     pool: Db,
     epoch: String,
