@@ -30,13 +30,16 @@ pub enum ErrorCode {
     /// A typed-code pairing (PAKE) did not confirm: a wrong code, an
     /// expired session, or a certificate swapped on the way (`401`).
     PairingFailed,
+    /// The hub node cannot reach its database now (`503`, with
+    /// `Retry-After`): try again, here or on another node.
+    DatabaseUnavailable,
     Internal,
     #[serde(other)]
     Other,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::SoldOut,
         ErrorCode::InsufficientBalance,
         ErrorCode::KioskInactive,
@@ -52,6 +55,7 @@ impl ErrorCode {
         ErrorCode::WrongPin,
         ErrorCode::TlsRequired,
         ErrorCode::PairingFailed,
+        ErrorCode::DatabaseUnavailable,
         ErrorCode::Internal,
         ErrorCode::Other,
     ];
@@ -73,6 +77,7 @@ impl ErrorCode {
             ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::TlsRequired => "tls_required",
             ErrorCode::PairingFailed => "pairing_failed",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::Other => "other",
         }
