@@ -343,7 +343,7 @@ pub async fn alone<T, F>(db: &Db, work: F) -> anyhow::Result<T>
 where
     F: std::future::Future<Output = anyhow::Result<T>>,
 {
-    const START_UP: i64 = 0x636f_756e_7465_72; // "counter"
+    const START_UP: i64 = 0x0063_6f75_6e74_6572; // "counter"
     let Db::Pg(pool) = db else {
         return work.await;
     };

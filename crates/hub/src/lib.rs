@@ -89,6 +89,7 @@ pub use auth::{random_id, Keys};
 pub use backup::{backup_to, check_file as check_backup, restore_from, BackupConfig, Restored};
 pub use db::{check_folder, describe_postgres, open as open_database};
 pub use log::{EventLog, REPLAY_PAGE};
+pub use metrics::check_node_name;
 pub use offline::{new_secret, pairing_code, renew_epoch, wipe_events};
 pub use registry::Transport;
 pub use store::{Backend, Conn, Db, Exec, Pooled, Tx};
@@ -148,10 +149,18 @@ pub struct HubConfig {
     /// Announce the hub over mDNS (DNS-SD) while it listens beyond
     /// loopback (`--no-announce` turns it off).
     pub announce: bool,
+    /// This node's name (`--node-name`): the `node` label of `/metrics` and
+    /// `node` in `/healthz`. Default: the host name, else `hub`.
+    pub node_name: String,
     /// Store in this PostgreSQL database (`postgres://…`) instead of the
     /// data folder's SQLite file: several nodes on one database serve one
     /// café. The folder keeps the signing secret and TLS identity.
     pub database: Option<String>,
+    /// The café's hub nodes as devices reach them (`--public-url`,
+    /// repeatable; checked by the command line: http(s) addresses, at most
+    /// 16). Pairing and refresh answers list them, so a device can move to
+    /// another node when its own is unreachable. Empty: one node, none named.
+    pub public_urls: Vec<String>,
 }
 
 impl HubConfig {
@@ -176,14 +185,12 @@ impl HubConfig {
             local_peers: LocalPeers::Loopback,
             insecure_lan_tokens: false,
             announce: true,
+            node_name: metrics::default_node_name(),
             database: None,
+            public_urls: Vec::new(),
         }
     }
 }
-
-/// The label whose keyed hash names a signing secret (nodes on one database
-/// compare it: `db::check_same_identity`).
-const NODE_ID_LABEL: &str = "countertop node secret id";
 
 /// The app's own origins, always allowed.
 pub const APP_ORIGINS: [&str; 2] = ["tauri://localhost", "http://tauri.localhost"];
@@ -243,8 +250,9 @@ impl Hub {
             None => db::open(&config.data_dir).await?,
             Some(url) => {
                 let pool = db::open_postgres(url).await?;
-                db::check_same_identity(&pool, &keys.code_hash(NODE_ID_LABEL), &tls.fingerprint)
-                    .await?;
+                // A rotation made on another node while this one was down.
+                auth::follow_rotation(&pool, &keys, &config.data_dir).await?;
+                db::check_same_identity(&pool, &auth::secret_id(&keys), &tls.fingerprint).await?;
                 pool
             }
         };

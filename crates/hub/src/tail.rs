@@ -128,6 +128,9 @@ async fn devices(hub: Hub, wake: Arc<Wake>) {
             () = wake.devices.notified() => {}
             _ = timer.tick() => {}
         }
+        if let Err(e) = hub.follow_rotation().await {
+            tracing::warn!(error = %e, "taking a secret rotated on another node");
+        }
         if let Err(e) = hub.sync_devices().await {
             tracing::warn!(error = %e, "reading devices other nodes changed");
         }

@@ -373,3 +373,69 @@ async fn a_typed_code_pairing_started_on_one_node_finishes_on_another() {
         assert!(status.is_client_error(), "{status} {body}");
     }
 }
+
+#[tokio::test]
+async fn a_secret_rotated_on_one_node_is_taken_by_the_others() {
+    let nodes = nodes(2).await;
+    let manager = nodes[0].pair(Role::Manager).await;
+    let kiosk = nodes[0].pair(Role::Kiosk).await;
+    let mut ws = Ws::connect(&nodes[1].ws_url_with("topics="), Some(&kiosk.token), None)
+        .await
+        .unwrap();
+    ws.next_event("welcome").await;
+    let (status, body) = manager
+        .api
+        .post("/api/devices/rotate-secret", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The other node took the new secret: it closed its device sockets
+    // with 4002, as the rotating node does.
+    assert_eq!(ws.closed().await, 4002);
+    let secret =
+        |node: &TestHub| std::fs::read_to_string(node.dir.path().join("secret.key")).unwrap();
+    assert_eq!(secret(&nodes[0]), secret(&nodes[1]));
+    // The old token: refused on both, but refreshed by either.
+    for node in &nodes {
+        let (status, _) = on(node, &kiosk.token).get("/api/menu").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, fresh) = on(&nodes[1], &kiosk.token)
+        .post("/api/devices/refresh", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    let token = fresh["token"].as_str().unwrap();
+    for node in &nodes {
+        let (status, body) = on(node, token).get("/api/menu").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // A node started afterwards with the old files takes the rotation too.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["secret.key", "tls.key", "tls.crt"] {
+        let old = if name == "secret.key" {
+            // The secret before the rotation: the first line of .prev.
+            let prev =
+                std::fs::read_to_string(nodes[0].dir.path().join("secret.key.prev")).unwrap();
+            prev.lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned()
+        } else {
+            std::fs::read_to_string(nodes[0].dir.path().join(name)).unwrap()
+        };
+        std::fs::write(dir.path().join(name), old).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join(name),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    let database = nodes[0].hub.config.database.clone();
+    let late = TestHub::start_in(dir, move |c| c.database = database).await;
+    assert_eq!(secret(&late), secret(&nodes[0]));
+    let (status, body) = on(&late, token).get("/api/menu").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

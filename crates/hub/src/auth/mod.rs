@@ -19,6 +19,7 @@ mod caller;
 mod devices;
 mod pairing;
 mod pake;
+mod rotation;
 mod tokens;
 
 use rand::Rng;
@@ -31,6 +32,7 @@ pub use pairing::HUB_WIDE_PAIRING_FAILURES;
 pub(crate) use pairing::{create_pairing_code, default_name, PairingLimiter};
 pub use pake::CODE_ATTEMPTS;
 pub(crate) use pake::{PakeError, PakeSessions};
+pub(crate) use rotation::{follow as follow_rotation, secret_id};
 pub(crate) use tokens::SECRET_FILE;
 pub use tokens::{Keys, PREVIOUS_SECRET_FILE, TOKEN_LIFETIME_DAYS};
 

@@ -166,9 +166,19 @@ impl Keys {
     /// (`secret.key.prev`, mode 600), until `now` plus a token lifetime;
     /// answers that time. Blocking (files, synced).
     pub fn rotate(&self, data_dir: &Path, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+        self.rotate_to(data_dir, &new_secret(), now)
+    }
+
+    /// [`Self::rotate`] to the secret `fresh` (hex): another node's
+    /// (`auth::rotation`).
+    pub(crate) fn rotate_to(
+        &self,
+        data_dir: &Path,
+        fresh: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<DateTime<Utc>> {
         let _one_at_a_time = self.rotating.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.signing();
-        let fresh = new_secret();
         let until = now + Duration::days(TOKEN_LIFETIME_DAYS);
         let mut previous = vec![(Secret::new(&before.current.text), until)];
         previous.extend(
@@ -182,9 +192,9 @@ impl Keys {
         // The old secrets are kept first: a crash between the two leaves
         // the hub on its old secret, with itself as the newest previous one.
         write_replacing(data_dir, PREVIOUS_SECRET_FILE, &previous_file(&previous))?;
-        write_replacing(data_dir, SECRET_FILE, &fresh)?;
+        write_replacing(data_dir, SECRET_FILE, fresh)?;
         let next = Signing {
-            current: Secret::new(&fresh),
+            current: Secret::new(fresh),
             previous,
         };
         *self.signing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
@@ -301,7 +311,7 @@ fn write_replacing(data_dir: &Path, name: &str, text: &str) -> anyhow::Result<()
     std::fs::rename(&fresh, &path).with_context(|| format!("replacing {}", path.display()))
 }
 
-fn new_secret() -> String {
+pub(super) fn new_secret() -> String {
     let bytes: [u8; 32] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -360,6 +370,7 @@ impl Hub {
             name: device.name.clone(),
             token: self.keys.mint(&claims)?,
             expires_at: exp,
+            hubs: self.config.public_urls.clone(),
         };
         Ok((paired, claims))
     }
@@ -501,21 +512,18 @@ impl Hub {
         by: &DeviceRecord,
         peer: IpAddr,
     ) -> Result<SecretRotated, DeviceError> {
-        if self.pool().pg().is_some() {
-            return Err(DeviceError::Unsupported(
-                "the nodes of this hub share one PostgreSQL database: rotate the secret with \
-                 `countertop-hub new-secret` and copy secret.key to every node (docs/deploy.md)",
-            ));
-        }
         let now = self.clock.now();
-        let hub = self.clone();
-        let until =
+        let until = if self.pool().pg().is_some() {
+            self.rotate_shared(Utc::now()).await?
+        } else {
+            let hub = self.clone();
             tokio::task::spawn_blocking(move || hub.keys.rotate(&hub.config.data_dir, Utc::now()))
                 .await
                 .map_err(|e| DeviceError::Internal(format!("rotating the secret stopped: {e}")))?
                 .map_err(|e| {
                     DeviceError::Internal(format!("could not rotate the signing secret: {e:#}"))
-                })?;
+                })?
+        };
         store::devices::delete_all_codes(self.pool()).await?;
         let closed = self.registry.secret_rotated() as u64;
         tracing::warn!(by = %by.id, closed, "signing secret rotated");
