@@ -22,6 +22,7 @@ fn start(data: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .envs(support::hub_env(data))
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -49,6 +50,7 @@ fn pairing_code(data: &std::path::Path, role: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
         .args(["pairing-code", "--role", role, "--data"])
         .arg(data)
+        .envs(support::hub_env(data))
         .output()
         .unwrap();
     assert!(
@@ -169,6 +171,7 @@ fn pairing_code_without_hub_data_says_what_to_do() {
     let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
         .args(["pairing-code", "--role", "kiosk", "--data"])
         .arg(dir.path())
+        .envs(support::hub_env(dir.path()))
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -178,6 +181,7 @@ fn pairing_code_without_hub_data_says_what_to_do() {
     let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
         .args(["pairing-code", "--role", "chef", "--data"])
         .arg(dir.path())
+        .envs(support::hub_env(dir.path()))
         .output()
         .unwrap();
     assert!(!out.status.success());

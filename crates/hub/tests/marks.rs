@@ -34,7 +34,7 @@ async fn fetch(cafe: &Cafe, id: &str) -> Value {
 async fn events_after(cafe: &Cafe, seq: u64) -> Vec<(String, Value)> {
     let rows: Vec<(String, String)> =
         countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_as(
-            "SELECT name, data FROM events WHERE seq > ? ORDER BY seq"
+            "SELECT name, data FROM events WHERE seq > $1 ORDER BY seq"
         )
         .bind(seq as i64)
         .fetch_all(ex)

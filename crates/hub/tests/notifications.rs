@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::json;
-use support::{assert_error, ok, Cafe};
+use support::{assert_error, json_text, ok, Cafe};
 
 #[tokio::test]
 async fn a_manager_notification_is_announced_as_a_system_event() {
@@ -30,7 +30,10 @@ async fn a_manager_notification_is_announced_as_a_system_event() {
     assert_eq!(cafe.seq().await, before + 1);
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = 'system:notification' AND json_extract(data, '$.id') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'system:notification' AND {} = $1",
+                json_text("data", "id")
+            ),
             &[note["id"].as_str().unwrap()],
         )
         .await,
@@ -160,7 +163,7 @@ async fn a_barista_reads_notices_but_not_system_and_a_manager_gets_each_notice_o
     // The event is stored once, on `notices`.
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = 'system:notification' AND topic = 'notices' AND json_extract(data, '$.id') = ?",
+            &format!("SELECT COUNT(*) FROM events WHERE name = 'system:notification' AND topic = 'notices' AND {} = $1", json_text("data", "id")),
             &[&id],
         )
         .await,

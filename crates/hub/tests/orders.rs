@@ -6,7 +6,7 @@ mod support;
 use chrono::Duration;
 use countertop_protocol::Role;
 use serde_json::{json, Value};
-use support::{assert_error, ids, line, ok, Cafe};
+use support::{assert_error, ids, json_text, line, ok, Cafe};
 
 #[tokio::test]
 async fn a_kiosk_order_is_priced_from_the_menu_and_starts_pending() {
@@ -78,7 +78,7 @@ async fn the_same_idempotency_key_twice_gives_the_same_order_and_one_event() {
 
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM orders WHERE idempotency_key = ?",
+            "SELECT COUNT(*) FROM orders WHERE idempotency_key = $1",
             &["retry-me"]
         )
         .await,
@@ -86,7 +86,10 @@ async fn the_same_idempotency_key_twice_gives_the_same_order_and_one_event() {
     );
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = 'order:created' AND json_extract(data, '$.orderId') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'order:created' AND {} = $1",
+                json_text("data", "orderId")
+            ),
             &[id],
         )
         .await,
@@ -94,7 +97,7 @@ async fn the_same_idempotency_key_twice_gives_the_same_order_and_one_event() {
     );
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = ?",
+            "SELECT COUNT(*) FROM events WHERE name = $1",
             &["order:created"]
         )
         .await,
@@ -177,7 +180,10 @@ async fn ordering_the_last_of_a_stocked_item_marks_it_sold_out() {
     assert_eq!(cafe.menu_item("croissant").await["stock"], 20);
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = 'menu:sold_out_changed' AND json_extract(data, '$.menuId') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'menu:sold_out_changed' AND {} = $1",
+                json_text("data", "menuId")
+            ),
             &["cheesecake"],
         )
         .await,
@@ -234,7 +240,10 @@ async fn a_cell_order_deducts_the_balance_and_cancelling_refunds_it() {
     assert_eq!(cafe.balance("cell-design").await, 50_000);
     let refunds = cafe
         .count(
-            "SELECT COUNT(*) FROM events WHERE name = 'cell:balance_changed' AND json_extract(data, '$.type') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'cell:balance_changed' AND {} = $1",
+                json_text("data", "type")
+            ),
             &["REFUND"],
         )
         .await;
@@ -381,7 +390,10 @@ async fn an_order_moves_pending_making_ready_completed() {
     }
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND {} = $1",
+                json_text("data", "orderId")
+            ),
             &[id],
         )
         .await,
@@ -488,7 +500,10 @@ async fn a_barista_recalls_a_ready_order_to_making_and_a_completed_one_to_ready(
     }
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND {} = $1",
+                json_text("data", "orderId")
+            ),
             &[&id],
         )
         .await,
@@ -514,7 +529,10 @@ async fn patch_status_from(
 async fn a_status_change_from_a_status_the_order_has_left_is_refused_and_changes_nothing() {
     let cafe = Cafe::open().await;
     let id = cafe.order_id().await;
-    let events = "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ?";
+    let events = &format!(
+        "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND {} = $1",
+        json_text("data", "orderId")
+    );
     // With the status the order is in, the move happens.
     let moved = ok(
         patch_status_from(&cafe.barista.api, &id, "MAKING", "PENDING").await,
@@ -629,7 +647,7 @@ async fn concurrent_changes_each_apply_only_from_the_status_they_name() {
                 .count() as i64;
             let logged = cafe
                 .count(
-                    "SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND json_extract(data, '$.orderId') = ? AND json_extract(data, '$.status') = ? AND json_extract(data, '$.previousStatus') = ?",
+                    &format!("SELECT COUNT(*) FROM events WHERE name = 'order:status_changed' AND {} = $1 AND {} = $2 AND {} = $3", json_text("data", "orderId"), json_text("data", "status"), json_text("data", "previousStatus")),
                     &[id, to, from],
                 )
                 .await;
@@ -743,7 +761,7 @@ async fn an_order_can_be_cancelled_from_pending_making_and_ready_only() {
     );
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM events WHERE name = ?",
+            "SELECT COUNT(*) FROM events WHERE name = $1",
             &["order:cancelled"]
         )
         .await,

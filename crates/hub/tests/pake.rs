@@ -12,7 +12,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use countertop_client::{pair_by_code, Fingerprint, PakeError, PinnedTls, Trust};
-use countertop_hub::{Hub, HubConfig, LocalPeers};
+use countertop_hub::{Hub, LocalPeers};
 use countertop_protocol::Role;
 use hmac::{Hmac, Mac};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -37,8 +37,7 @@ struct TlsHub {
 impl TlsHub {
     async fn start() -> TlsHub {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = HubConfig::new(dir.path());
-        config.backup.enabled = false;
+        let mut config = support::config(dir.path());
         config.local_peers = LocalPeers::Only(vec![
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -91,7 +90,7 @@ impl TlsHub {
         let hash = self.hub.keys.code_hash(code);
         let (attempts, used): (i64, Option<i64>) = countertop_hub::on_pool!(
             self.hub.pool(),
-            |ex| sqlx::query_as("SELECT attempts, used_ms FROM pairing_codes WHERE code = ?")
+            |ex| sqlx::query_as("SELECT attempts, used_ms FROM pairing_codes WHERE code = $1")
                 .bind(hash)
                 .fetch_one(ex)
                 .await

@@ -279,7 +279,7 @@ async fn a_large_picture_is_shrunk_to_1024_and_its_thumbnail_to_320() {
     assert!(thumb_bytes.len() < full_bytes.len());
     let stored: i64 = cafe
         .count(
-            "SELECT length(full) FROM menu_photos WHERE menu_id = ?",
+            "SELECT CAST(length(\"full\") AS BIGINT) FROM menu_photos WHERE menu_id = $1",
             &["latte"],
         )
         .await;

@@ -413,29 +413,41 @@ async fn a_pin_is_never_stored_announced_or_logged() {
     ok(unlock(kiosk, &id, second).await, 200);
     assert!(!order.to_string().contains(second));
 
-    let events: String = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(
-        "SELECT group_concat(data, '\n') FROM events"
-    )
-    .fetch_one(ex)
-    .await)
+    let events: Vec<String> = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| {
+        sqlx::query_scalar("SELECT data FROM events")
+            .fetch_all(ex)
+            .await
+    })
     .unwrap();
+    let events = events.join("\n");
     // Every column of every order, the idempotency record included.
-    let columns: Vec<String> =
-        countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(
-            "SELECT name FROM pragma_table_info('orders')"
-        )
-        .fetch_all(ex)
-        .await)
-        .unwrap();
+    let columns_sql = if support::on_postgres() {
+        "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = 'orders'"
+    } else {
+        "SELECT name FROM pragma_table_info('orders')"
+    };
+    let columns: Vec<String> = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| {
+        sqlx::query_scalar(columns_sql).fetch_all(ex).await
+    })
+    .unwrap();
     assert!(columns.contains(&"idempotency_key".to_owned()));
-    let orders: String =
-        countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(&format!(
-            "SELECT group_concat(json_array({}), '\n') FROM orders",
-            columns.join(", ")
+    let array = if support::on_postgres() {
+        "json_build_array"
+    } else {
+        "json_array"
+    };
+    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    let orders: Vec<String> = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| {
+        sqlx::query_scalar(&format!(
+            "SELECT CAST({array}({}) AS TEXT) FROM orders",
+            quoted.join(", ")
         ))
-        .fetch_one(ex)
-        .await)
-        .unwrap();
+        .fetch_all(ex)
+        .await
+    })
+    .unwrap();
+    let orders = orders.join("\n");
     assert!(orders.contains("night"), "{orders}");
     let replay = replayed(&cafe).await;
     let folder = data_folder(&cafe);
@@ -455,7 +467,7 @@ async fn a_pin_is_never_stored_announced_or_logged() {
     }
     // The hash is there, and nothing of it in what devices read.
     let hash: String = countertop_hub::on_pool!(cafe.hub.hub.pool(), |ex| sqlx::query_scalar(
-        "SELECT pin_hash FROM cells WHERE id = ?"
+        "SELECT pin_hash FROM cells WHERE id = $1"
     )
     .bind(&id)
     .fetch_one(ex)

@@ -45,7 +45,7 @@ async fn seq_orders_and_tokens_survive_a_restart_of_the_hub() {
     let next = ok(hub.anonymous().get("/healthz").await, 200);
     assert_eq!(next["seq"], seq + 1);
     let name: String = countertop_hub::on_pool!(hub.hub.pool(), |ex| sqlx::query_scalar(
-        "SELECT name FROM events WHERE seq = ?"
+        "SELECT name FROM events WHERE seq = $1"
     )
     .bind(i64::try_from(seq + 1).unwrap())
     .fetch_one(ex)

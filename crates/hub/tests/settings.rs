@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::json;
-use support::{assert_error, ok, Cafe};
+use support::{assert_error, json_text, ok, Cafe};
 
 #[tokio::test]
 async fn settings_are_read_by_anyone_and_written_by_a_manager_with_checked_values() {
@@ -25,7 +25,10 @@ async fn settings_are_read_by_anyone_and_written_by_a_manager_with_checked_value
     assert_eq!(settings["is_kiosk_active"], "false");
     let changed = cafe
         .count(
-            "SELECT COUNT(*) FROM events WHERE name = 'settings:changed' AND json_extract(data, '$.updatedBy.id') = ?",
+            &format!(
+                "SELECT COUNT(*) FROM events WHERE name = 'settings:changed' AND {} = $1",
+                json_text("data", "updatedBy.id")
+            ),
             &[&cafe.manager.id],
         )
         .await;

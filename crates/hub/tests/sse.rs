@@ -488,7 +488,7 @@ async fn an_sse_resume_with_a_wrong_epoch_or_after_a_wipe_is_answered_with_resyn
 
     let dir = hub.stop().await;
     {
-        let pool = countertop_hub::open_database(dir.path()).await.unwrap();
+        let pool = support::open_store(dir.path()).await;
         countertop_hub::EventLog::wipe(&pool).await.unwrap();
         pool.close().await;
     }

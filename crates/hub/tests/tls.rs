@@ -56,8 +56,7 @@ impl TlsHub {
     /// [`TlsHub::start_serving`], with `configure` changing its config.
     async fn start_with(with_tls: bool, configure: impl FnOnce(&mut HubConfig)) -> TlsHub {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = HubConfig::new(dir.path());
-        config.backup.enabled = false;
+        let mut config = support::config(dir.path());
         config.local_peers = LocalPeers::Only(vec![
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -607,6 +606,7 @@ async fn serve_with_tls_listen_prints_both_lines_and_answers_over_https_with_the
             "--data",
         ])
         .arg(dir.path())
+        .envs(support::hub_env(dir.path()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -112,7 +112,7 @@ async fn tokens_last_30_days_and_a_refresh_gives_a_new_one_told_as_info() {
     );
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM issued_tokens WHERE device_id = ? AND replaced_ms IS NULL",
+            "SELECT COUNT(*) FROM issued_tokens WHERE device_id = $1 AND replaced_ms IS NULL",
             &[&cafe.kiosk.id]
         )
         .await,
@@ -362,7 +362,7 @@ async fn a_revoked_device_cannot_refresh_before_or_after_a_rotation() {
     assert_error(&refresh(&cafe, &fresh).await, 401, "unauthorized");
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM issued_tokens WHERE device_id IN (?, ?)",
+            "SELECT COUNT(*) FROM issued_tokens WHERE device_id IN ($1, $2)",
             &[&doomed.id, &also_doomed.id]
         )
         .await,
@@ -401,7 +401,7 @@ async fn a_lost_refresh_answer_does_not_lock_the_device_out() {
     let old_jti = claims_of(&old, &secret).jti;
     assert_eq!(
         cafe.count(
-            "SELECT COUNT(*) FROM issued_tokens WHERE parent = ?",
+            "SELECT COUNT(*) FROM issued_tokens WHERE parent = $1",
             &[&old_jti]
         )
         .await,

@@ -904,7 +904,7 @@ async fn after_the_log_is_wiped_a_client_holding_the_old_epoch_is_told_to_resync
     let cursor = seq_of(&hub);
     let dir = hub.stop().await;
     {
-        let pool = countertop_hub::open_database(dir.path()).await.unwrap();
+        let pool = support::open_store(dir.path()).await;
         let new_epoch = countertop_hub::EventLog::wipe(&pool).await.unwrap();
         assert_ne!(new_epoch, old_epoch);
         pool.close().await;

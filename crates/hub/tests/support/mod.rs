@@ -1,13 +1,17 @@
 //! Test support: a real hub on 127.0.0.1:0 with a real SQLite file in a
-//! temporary folder, a REST client and a WebSocket client. Every wait is a
+//! temporary folder (or its own PostgreSQL database: `backend`), a REST
+//! client and a WebSocket client. Every wait is a
 //! wait for a condition, bounded by a timeout; nothing sleeps. `cafe` adds
 //! the REST tests' fixture: a hub with one paired device of each role.
 
 #![allow(dead_code)]
 
+mod backend;
 mod cafe;
 
 // Not every test target uses every helper of the fixture.
+#[allow(unused_imports)]
+pub use backend::{config, database, hub_env, json_text, on_postgres, open_store, sqlite_only};
 #[allow(unused_imports)]
 pub use cafe::{assert_error, ids, ok, Cafe, SIGNATURE};
 
@@ -51,9 +55,7 @@ impl TestHub {
 
     /// Starts a hub on an existing data folder (a restart).
     pub async fn start_in(dir: TempDir, configure: impl FnOnce(&mut HubConfig)) -> TestHub {
-        let mut config = HubConfig::new(dir.path());
-        // Backups have tests of their own; the others need not write them.
-        config.backup.enabled = false;
+        let mut config = config(dir.path());
         configure(&mut config);
         let hub = Hub::open(config).await.expect("hub opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
