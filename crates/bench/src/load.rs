@@ -1,6 +1,7 @@
-//! One load run: N subscribers on one server, orders posted at a set rate,
-//! and the latency from each POST being sent to each subscriber receiving
-//! its `order:created`.
+//! One load run: N subscribers on one server (or spread evenly over several
+//! hub nodes on one database), orders posted at a set rate, and the latency
+//! from each POST being sent to each subscriber receiving its
+//! `order:created`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::server::{usage, Kind, Server};
+use crate::server::{cpu_between, usage, Kind, Postgres, Server, Usage};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -32,6 +33,8 @@ const CONNECT_CONCURRENCY: usize = 64;
 #[derive(Clone, Debug)]
 pub struct RunResult {
     pub kind: Kind,
+    /// Hub nodes the subscribers and the orders were spread over.
+    pub nodes: usize,
     pub subscribers: usize,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -39,10 +42,17 @@ pub struct RunResult {
     pub deliveries: usize,
     pub expected: usize,
     pub deliveries_per_s: f64,
+    /// Orders taken a second: from the first POST sent to the last answered.
+    pub orders_per_s: f64,
+    /// The server's CPU seconds during the load (every node's, summed).
     pub cpu_seconds: f64,
+    /// CPU seconds of the PostgreSQL processes serving the run's database
+    /// and of the server's background processes, when it runs here.
+    pub database_cpu_seconds: Option<f64>,
     /// CPU seconds the load generator itself spent while the orders went
     /// through: it shares the machine with the server it measures.
     pub bench_cpu_seconds: f64,
+    /// Resident memory with every subscriber connected (every node's, summed).
     pub rss_mib: f64,
     pub kib_per_idle_conn: f64,
     /// Orders posted back to back instead of at the set rate.
@@ -218,30 +228,61 @@ pub struct Load {
     pub drain: Duration,
 }
 
+/// The PostgreSQL database the hub nodes of a run share, when they do: its
+/// processes' CPU time is measured with the nodes'.
+#[derive(Clone, Copy)]
+pub struct SharedDatabase<'a> {
+    pub server: &'a Postgres,
+    pub name: &'a str,
+}
+
+/// CPU time and memory of every node, summed.
+fn nodes_usage(pids: &[u32]) -> Usage {
+    pids.iter()
+        .map(|&p| usage(p))
+        .fold(Usage::default(), |a, u| Usage {
+            cpu_seconds: a.cpu_seconds + u.cpu_seconds,
+            rss_kib: a.rss_kib + u.rss_kib,
+        })
+}
+
+/// One run against `nodes`: one server, or hub nodes sharing `database`.
+/// Subscriber `i` connects to node `i % nodes.len()`, and order `i` is
+/// posted to that node too, so every node takes writes and every order
+/// reaches most subscribers through another node.
 pub async fn run(
-    server: &Server,
+    nodes: &[Server],
+    database: Option<SharedDatabase<'_>>,
     subscribers: usize,
     load: Load,
     tag: &str,
 ) -> anyhow::Result<RunResult> {
-    let pid = server.pid()?;
+    let server = nodes.first().context("no server to run against")?;
+    let pids = nodes
+        .iter()
+        .map(Server::pid)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let client = reqwest::Client::new();
-    // Warm up: one order before anyone listens, so lazily built state
-    // (connection pools, prepared statements) is not counted as per-connection memory.
-    let publisher = Publisher::of(server);
-    post_order(&client, &publisher, &format!("{tag}-warmup")).await?;
+    // Warm up: one order on each node before anyone listens, so lazily
+    // built state (connection pools, prepared statements) is not counted
+    // as per-connection memory.
+    let publishers: Vec<Publisher> = nodes.iter().map(Publisher::of).collect();
+    for (k, publisher) in publishers.iter().enumerate() {
+        post_order(&client, publisher, &format!("{tag}-warmup-{k}")).await?;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = usage(pid);
+    let before = nodes_usage(&pids);
 
     let mut conns = Vec::with_capacity(subscribers);
-    let mut pending = futures::stream::iter((0..subscribers).map(|_| subscribe(server)))
-        .buffer_unordered(CONNECT_CONCURRENCY);
+    let mut pending =
+        futures::stream::iter((0..subscribers).map(|i| subscribe(&nodes[i % nodes.len()])))
+            .buffer_unordered(CONNECT_CONCURRENCY);
     while let Some(ws) = pending.next().await {
         conns.push(ws?);
     }
     drop(pending);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = usage(pid);
+    let idle = nodes_usage(&pids);
     let kib_per_idle_conn = idle.rss_kib.saturating_sub(before.rss_kib) as f64 / subscribers as f64;
 
     // Without a rate, allow posting 100 orders a second at the least.
@@ -253,17 +294,22 @@ pub async fn run(
     }
 
     let mut finished = Vec::with_capacity(load.orders);
-    let cpu_start = usage(pid).cpu_seconds;
+    let cpu_start = nodes_usage(&pids).cpu_seconds;
+    let database_cpu_start = match database {
+        Some(db) => db.server.processes_cpu(db.name).await,
+        None => None,
+    };
     let bench_cpu_start = own_cpu_seconds();
     let first_send = Instant::now();
     let mut posts = JoinSet::new();
     let post = |i: usize| {
         let client = client.clone();
         let key = format!("{tag}-{i}");
-        let publisher = publisher.clone();
+        let publisher = publishers[i % publishers.len()].clone();
         async move {
             let sent = Instant::now();
-            (post_order(&client, &publisher, &key).await, sent)
+            let posted = post_order(&client, &publisher, &key).await;
+            (posted, sent, Instant::now())
         }
     };
     match load.rate {
@@ -292,12 +338,14 @@ pub async fn run(
     }
     let mut sent_at: HashMap<String, Instant> = HashMap::with_capacity(load.orders);
     let mut post_errors = 0usize;
+    let mut last_answer = first_send;
     for r in finished {
         match r {
-            (Ok(id), sent) => {
+            (Ok(id), sent, answered) => {
                 sent_at.insert(id, sent);
+                last_answer = last_answer.max(answered);
             }
-            (Err(e), _) => {
+            (Err(e), _, _) => {
                 if post_errors == 0 {
                     eprintln!("  {}: POST failed: {e:#}", server.kind.name());
                 }
@@ -315,8 +363,16 @@ pub async fn run(
             }
         }
     }
-    let cpu_seconds = usage(pid).cpu_seconds - cpu_start;
+    let cpu_seconds = nodes_usage(&pids).cpu_seconds - cpu_start;
     let bench_cpu_seconds = own_cpu_seconds() - bench_cpu_start;
+    let database_cpu_seconds = match (database, database_cpu_start) {
+        (Some(db), Some(start)) => db
+            .server
+            .processes_cpu(db.name)
+            .await
+            .map(|end| cpu_between(&start, &end)),
+        _ => None,
+    };
     latencies.sort_unstable();
     let pct = |p: f64| -> f64 {
         if latencies.is_empty() {
@@ -328,6 +384,7 @@ pub async fn run(
     let span = last.duration_since(first_send).as_secs_f64().max(1e-3);
     Ok(RunResult {
         kind: server.kind,
+        nodes: nodes.len(),
         subscribers,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
@@ -335,7 +392,13 @@ pub async fn run(
         deliveries: latencies.len(),
         expected: subscribers * load.orders,
         deliveries_per_s: latencies.len() as f64 / span,
+        orders_per_s: sent_at.len() as f64
+            / last_answer
+                .duration_since(first_send)
+                .as_secs_f64()
+                .max(1e-3),
         cpu_seconds,
+        database_cpu_seconds,
         bench_cpu_seconds,
         rss_mib: idle.rss_kib as f64 / 1024.0,
         kib_per_idle_conn,

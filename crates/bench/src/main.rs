@@ -1,6 +1,8 @@
 //! `countertop-bench`: the hub against a Node.js Socket.IO peer and a Python
-//! FastAPI peer under the same load, and a resume storm against the hub.
-//! See BENCHMARKS.md for what is measured and how to run it.
+//! FastAPI peer under the same load, and a resume storm against the hub;
+//! with `--nodes`, the hub on several nodes sharing one PostgreSQL database
+//! beside the SQLite hub (issue 18). See BENCHMARKS.md for what is measured
+//! and how to run it.
 
 mod load;
 mod report;
@@ -38,9 +40,10 @@ struct Cli {
     servers: Vec<String>,
     /// Subscribers for the maximum-rate run, where orders are posted back to
     /// back (8 in flight) to find the deliveries per second each server
-    /// sustains (0 skips it).
-    #[arg(long, default_value_t = 1000)]
-    max_rate_subscribers: usize,
+    /// sustains (0 skips it; several, e.g. 10,1000, make one run each: with
+    /// few subscribers the run measures the orders a second it takes).
+    #[arg(long, value_delimiter = ',', default_values_t = [1000])]
+    max_rate_subscribers: Vec<usize>,
     /// Orders in the maximum-rate run (default: 100 quick, 300 full).
     #[arg(long)]
     max_rate_orders: Option<usize>,
@@ -55,7 +58,21 @@ struct Cli {
     /// The hub binary (default: countertop-hub beside this binary).
     #[arg(long)]
     hub_bin: Option<PathBuf>,
+    /// Instead of the peers and the storm: the hub on this many nodes
+    /// sharing one PostgreSQL database (e.g. 1,2,3), subscribers and orders
+    /// spread evenly over the nodes, beside the SQLite hub under the same
+    /// load (default N = 1000). Needs --postgres.
+    #[arg(long, value_delimiter = ',')]
+    nodes: Vec<usize>,
+    /// A PostgreSQL server where the bench may create (and drop) a database
+    /// for each run: postgres://user:password@host:5432/postgres. Repeat it
+    /// to compare servers (say fsync off and on) in one table and plot.
+    #[arg(long, env = "COUNTERTOP_BENCH_POSTGRES", hide_env_values = true)]
+    postgres: Vec<String>,
 }
+
+/// The most hub nodes one `--nodes` run starts.
+const MAX_NODES: usize = 16;
 
 fn kind_of(name: &str) -> anyhow::Result<Kind> {
     Ok(match name {
@@ -82,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let nofile = raise_open_files();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let root = root.canonicalize().unwrap_or(root);
-    let hub_bin = match cli.hub_bin {
+    let hub_bin = match cli.hub_bin.clone() {
         Some(p) => p,
         None => std::env::current_exe()?
             .parent()
@@ -110,6 +127,9 @@ async fn main() -> anyhow::Result<()> {
         rate: None,
         drain: Duration::from_secs(if cli.quick { 15 } else { 60 }),
     };
+    if !cli.nodes.is_empty() {
+        return nodes_runs(&cli, &paths, load, max_rate, started).await;
+    }
     let kinds = cli
         .servers
         .iter()
@@ -129,20 +149,19 @@ async fn main() -> anyhow::Result<()> {
             continue;
         }
         let mut runs: Vec<(usize, load::Load)> = sizes.iter().map(|&n| (n, load)).collect();
-        if cli.max_rate_subscribers > 0 {
-            runs.push((cli.max_rate_subscribers, max_rate));
-        }
+        runs.extend(
+            cli.max_rate_subscribers
+                .iter()
+                .filter(|&&n| n > 0)
+                .map(|&n| (n, max_rate)),
+        );
         for (n, load) in runs {
             let t = Instant::now();
             let server = Server::start(kind, &paths)
                 .await
                 .with_context(|| format!("starting {}", kind.name()))?;
-            let tag = if load.rate.is_some() {
-                format!("n{n}")
-            } else {
-                format!("max{n}")
-            };
-            let r = load::run(&server, n, load, &tag).await;
+            let tag = run_tag(n, load);
+            let r = load::run(std::slice::from_ref(&server), None, n, load, &tag).await;
             server.stop().await;
             let r = r.with_context(|| format!("{} with {n} subscribers", kind.name()))?;
             eprintln!(
@@ -195,4 +214,159 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `--nodes`: the SQLite hub, then for each PostgreSQL server the hub on
+/// each number of nodes, under the same loads; the table and the plot.
+async fn nodes_runs(
+    cli: &Cli,
+    paths: &Paths,
+    load: load::Load,
+    max_rate: load::Load,
+    started: Instant,
+) -> anyhow::Result<()> {
+    if let Some(&bad) = cli.nodes.iter().find(|&&k| k == 0 || k > MAX_NODES) {
+        anyhow::bail!("--nodes {bad}: between 1 and {MAX_NODES} nodes");
+    }
+    anyhow::ensure!(
+        !cli.postgres.is_empty(),
+        "--nodes needs a PostgreSQL server where the bench may create databases: \
+         --postgres postgres://user@127.0.0.1:5432/postgres (or COUNTERTOP_BENCH_POSTGRES)"
+    );
+    if let Some(why) = paths.missing(Kind::Hub) {
+        anyhow::bail!("countertop-hub: {why}");
+    }
+    let mut servers = Vec::with_capacity(cli.postgres.len());
+    for url in &cli.postgres {
+        servers.push(server::Postgres::connect(url).await?);
+    }
+    let sizes = if cli.subscribers.is_empty() {
+        vec![1000]
+    } else {
+        cli.subscribers.clone()
+    };
+    let mut runs: Vec<(usize, load::Load)> = sizes.iter().map(|&n| (n, load)).collect();
+    runs.extend(
+        cli.max_rate_subscribers
+            .iter()
+            .filter(|&&n| n > 0)
+            .map(|&n| (n, max_rate)),
+    );
+    eprintln!(
+        "countertop-bench --nodes {:?}: N = {sizes:?}, {} orders at {}/s; max rate N = {:?}, {} orders; {}",
+        cli.nodes,
+        load.orders,
+        cli.rate,
+        cli.max_rate_subscribers,
+        max_rate.orders,
+        servers
+            .iter()
+            .map(|s| s.label.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+
+    let load_before = load_average();
+    let mut rows = Vec::new();
+    let store = "SQLite".to_owned();
+    for &(n, load) in &runs {
+        let server = Server::start(Kind::Hub, paths)
+            .await
+            .context("starting the SQLite hub")?;
+        let r = load::run(
+            std::slice::from_ref(&server),
+            None,
+            n,
+            load,
+            &run_tag(n, load),
+        )
+        .await;
+        server.stop().await;
+        let r = r.with_context(|| format!("the SQLite hub with {n} subscribers"))?;
+        progress(&store, &r);
+        rows.push(report::NodesRow {
+            store: store.clone(),
+            run: r,
+        });
+    }
+    for pg in &servers {
+        for &k in &cli.nodes {
+            for &(n, load) in &runs {
+                let db = pg.fresh_database().await?;
+                let result = async {
+                    let nodes = Server::start_nodes(paths, &db.url, k)
+                        .await
+                        .with_context(|| format!("starting {k} hub nodes on {}", pg.label))?;
+                    let shared = load::SharedDatabase {
+                        server: pg,
+                        name: &db.name,
+                    };
+                    let r = load::run(&nodes, Some(shared), n, load, &run_tag(n, load)).await;
+                    for node in nodes {
+                        node.stop().await;
+                    }
+                    r.with_context(|| format!("{k} nodes on {} with {n} subscribers", pg.label))
+                }
+                .await;
+                let dropped = pg.drop_database(&db).await;
+                let r = result?;
+                dropped?;
+                progress(&pg.label, &r);
+                rows.push(report::NodesRow {
+                    store: pg.label.clone(),
+                    run: r,
+                });
+            }
+        }
+    }
+
+    println!();
+    println!("{}", report::nodes_table(&rows));
+    println!(
+        "load average (1 min) {load_before} before, {} after; {} cores",
+        load_average(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    if let Some(path) = &cli.svg {
+        std::fs::write(path, report::nodes_svg(&rows))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("plot written to {}", path.display());
+    }
+    eprintln!(
+        "countertop-bench finished in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The 1-minute load average: the machine is shared, and its figures move with it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The idempotency keys' prefix of one run.
+fn run_tag(n: usize, load: load::Load) -> String {
+    if load.rate.is_some() {
+        format!("n{n}")
+    } else {
+        format!("max{n}")
+    }
+}
+
+fn progress(store: &str, r: &load::RunResult) {
+    eprintln!(
+        "  {store}, {} node{}{} N={}: p99 {:.2} ms, {:.0} deliveries/s, {:.0} orders/s, {}/{} delivered",
+        r.nodes,
+        if r.nodes == 1 { "" } else { "s" },
+        if r.saturated { " at max rate" } else { "" },
+        r.subscribers,
+        r.p99_ms,
+        r.deliveries_per_s,
+        r.orders_per_s,
+        r.deliveries,
+        r.expected,
+    );
 }

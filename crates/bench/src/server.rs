@@ -65,6 +65,9 @@ pub struct Server {
     pub addr: SocketAddr,
     child: Child,
     pub data: tempfile::TempDir,
+    /// The hub's PostgreSQL database (a URL), when it stores there rather
+    /// than in its data folder's SQLite file.
+    database: Option<String>,
     /// Bearer token for subscribers (hub: a barista).
     pub subscriber_token: Option<String>,
     /// Bearer token for publishers (hub: a kiosk).
@@ -78,12 +81,13 @@ impl Server {
             .tempdir()?;
         let mut server = match kind {
             Kind::Hub => {
-                let (child, addr) = spawn_hub(paths, data.path(), "127.0.0.1:0").await?;
+                let (child, addr) = spawn_hub(paths, data.path(), "127.0.0.1:0", None).await?;
                 Server {
                     kind,
                     addr,
                     child,
                     data,
+                    database: None,
                     subscriber_token: None,
                     publisher_token: None,
                 }
@@ -108,6 +112,7 @@ impl Server {
                     addr,
                     child,
                     data,
+                    database: None,
                     subscriber_token: None,
                     publisher_token: None,
                 }
@@ -119,6 +124,53 @@ impl Server {
             server.publisher_token = Some(pair(paths, &server, "kiosk").await?);
         }
         Ok(server)
+    }
+
+    /// `n` hub processes on the one PostgreSQL `database`, each with its
+    /// own data folder, as docs/deploy.md sets nodes up: the first starts
+    /// alone (it migrates and seeds the demo café), the others with copies
+    /// of its signing secret and TLS identity. The devices are paired on
+    /// the first; their tokens hold on every node.
+    pub async fn start_nodes(
+        paths: &Paths,
+        database: &str,
+        n: usize,
+    ) -> anyhow::Result<Vec<Server>> {
+        anyhow::ensure!(n >= 1, "at least one node");
+        let mut nodes: Vec<Server> = Vec::with_capacity(n);
+        for i in 0..n {
+            let data = tempfile::Builder::new()
+                .prefix("countertop-bench-node-")
+                .tempdir()?;
+            if let Some(first) = nodes.first() {
+                for name in ["secret.key", "tls.key", "tls.crt"] {
+                    std::fs::copy(first.data.path().join(name), data.path().join(name))
+                        .with_context(|| format!("copying node 1's {name}"))?;
+                }
+            }
+            let (child, addr) =
+                spawn_hub(paths, data.path(), "127.0.0.1:0", Some(database)).await?;
+            let mut node = Server {
+                kind: Kind::Hub,
+                addr,
+                child,
+                data,
+                database: Some(database.to_owned()),
+                subscriber_token: None,
+                publisher_token: None,
+            };
+            node.wait_healthy()
+                .await
+                .with_context(|| format!("node {}", i + 1))?;
+            nodes.push(node);
+        }
+        let subscriber = pair(paths, &nodes[0], "barista").await?;
+        let publisher = pair(paths, &nodes[0], "kiosk").await?;
+        for node in &mut nodes {
+            node.subscriber_token = Some(subscriber.clone());
+            node.publisher_token = Some(publisher.clone());
+        }
+        Ok(nodes)
     }
 
     pub fn pid(&self) -> anyhow::Result<u32> {
@@ -151,7 +203,13 @@ impl Server {
     /// again on the same address and data. Returns when it listens again.
     pub async fn kill_and_restart(&mut self, paths: &Paths) -> anyhow::Result<Instant> {
         self.child.kill().await?;
-        let (child, _) = spawn_hub(paths, self.data.path(), &self.addr.to_string()).await?;
+        let (child, _) = spawn_hub(
+            paths,
+            self.data.path(),
+            &self.addr.to_string(),
+            self.database.as_deref(),
+        )
+        .await?;
         self.child = child;
         Ok(Instant::now())
     }
@@ -183,12 +241,19 @@ async fn spawn_hub(
     paths: &Paths,
     data: &Path,
     listen: &str,
+    database: Option<&str>,
 ) -> anyhow::Result<(Child, SocketAddr)> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(data.join("server.log"))?;
-    let mut child = Command::new(&paths.hub_bin)
+    let mut cmd = Command::new(&paths.hub_bin);
+    // In the environment, not the arguments: a URL's password stays out of `ps`.
+    match database {
+        Some(url) => cmd.env("COUNTERTOP_DATABASE", url),
+        None => cmd.env_remove("COUNTERTOP_DATABASE"),
+    };
+    let mut child = cmd
         .args(["serve", "--listen", listen, "--data"])
         .arg(data)
         .env("RUST_LOG", "warn")
@@ -216,7 +281,12 @@ async fn spawn_hub(
 
 /// Pair a device through the hub's command line and REST API; returns its token.
 async fn pair(paths: &Paths, server: &Server, role: &str) -> anyhow::Result<String> {
-    let out = Command::new(&paths.hub_bin)
+    let mut cmd = Command::new(&paths.hub_bin);
+    match &server.database {
+        Some(url) => cmd.env("COUNTERTOP_DATABASE", url),
+        None => cmd.env_remove("COUNTERTOP_DATABASE"),
+    };
+    let out = cmd
         .args(["pairing-code", "--role", role, "--data"])
         .arg(server.data.path())
         .output()
@@ -239,6 +309,132 @@ async fn pair(paths: &Paths, server: &Server, role: &str) -> anyhow::Result<Stri
         .as_str()
         .map(str::to_owned)
         .context("pair answered without a token")
+}
+
+/// A PostgreSQL server where the bench may create databases (`--postgres`,
+/// `COUNTERTOP_BENCH_POSTGRES`): each run of hub nodes gets a fresh
+/// database, dropped after it.
+pub struct Postgres {
+    url: reqwest::Url,
+    admin: sqlx::PgPool,
+    /// Its version and the settings that decide what a commit costs, for
+    /// the table: "PostgreSQL 15.18, fsync off, synchronous_commit off".
+    pub label: String,
+    /// On this machine: its processes' CPU time can be read from `/proc`.
+    local: bool,
+}
+
+/// A database made for one run.
+pub struct FreshDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl Postgres {
+    pub async fn connect(url: &str) -> anyhow::Result<Postgres> {
+        let parsed = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+            .context(
+                "--postgres: expected a URL such as postgres://user@127.0.0.1:5432/postgres",
+            )?;
+        let host = parsed.host_str().unwrap_or("").to_owned();
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .with_context(|| {
+                format!(
+                    "connecting to PostgreSQL on {host}:{}",
+                    parsed.port().unwrap_or(5432)
+                )
+            })?;
+        let mut settings = Vec::new();
+        for name in ["server_version", "fsync", "synchronous_commit"] {
+            let value: String = sqlx::query_scalar(&format!("SHOW {name}"))
+                .fetch_one(&admin)
+                .await
+                .with_context(|| format!("SHOW {name}"))?;
+            settings.push(value);
+        }
+        let version = settings[0].split_whitespace().next().unwrap_or("?");
+        Ok(Postgres {
+            label: format!(
+                "PostgreSQL {version}, fsync {}, synchronous_commit {}",
+                settings[1], settings[2]
+            ),
+            local: matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]" | "::1"),
+            url: parsed,
+            admin,
+        })
+    }
+
+    /// Creates an empty database with a name of its own.
+    pub async fn fresh_database(&self) -> anyhow::Result<FreshDatabase> {
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() % 1_000_000_000);
+        let name = format!(
+            "countertop_bench_{}_{millis}_{}",
+            std::process::id(),
+            MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&self.admin)
+            .await
+            .with_context(|| format!("CREATE DATABASE {name}"))?;
+        let mut url = self.url.clone();
+        url.set_path(&name);
+        Ok(FreshDatabase {
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    /// Drops a database made by [`Postgres::fresh_database`] (stop its hub
+    /// nodes first; any connection left is ended).
+    pub async fn drop_database(&self, db: &FreshDatabase) -> anyhow::Result<()> {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name))
+            .execute(&self.admin)
+            .await
+            .with_context(|| format!("DROP DATABASE {}", db.name))?;
+        Ok(())
+    }
+
+    /// CPU seconds so far of each server process that serves `database`,
+    /// and of the server's own background processes (WAL writer,
+    /// checkpointer, …, which work for every database of the server);
+    /// `None` when the server is not on this machine.
+    pub async fn processes_cpu(&self, database: &str) -> Option<HashMap<u32, f64>> {
+        if !self.local {
+            return None;
+        }
+        let pids: Vec<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 OR datname IS NULL",
+        )
+        .bind(database)
+        .fetch_all(&self.admin)
+        .await
+        .ok()?;
+        Some(
+            pids.into_iter()
+                .filter_map(|p| {
+                    let p = u32::try_from(p).ok()?;
+                    Some((p, process_cpu_seconds(p)?))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// CPU seconds the processes in `after` spent since `before` (a process
+/// that started in between counts whole).
+pub fn cpu_between(before: &HashMap<u32, f64>, after: &HashMap<u32, f64>) -> f64 {
+    after
+        .iter()
+        .map(|(pid, cpu)| cpu - before.get(pid).copied().unwrap_or(0.0))
+        .sum()
 }
 
 fn free_port() -> anyhow::Result<u16> {
