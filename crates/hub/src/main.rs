@@ -66,6 +66,22 @@ enum Command {
         /// listens on loopback only never announces.
         #[arg(long, env = "COUNTERTOP_NO_ANNOUNCE")]
         no_announce: bool,
+        /// This node's name: the `node` label of /metrics and `node` in
+        /// /healthz (letters, digits, '.', '_', '-'; at most 63). Default:
+        /// the host name.
+        #[arg(long, env = "COUNTERTOP_NODE_NAME", value_parser = countertop_hub::check_node_name)]
+        node_name: Option<String>,
+        /// An address of this café's hub nodes as devices reach them
+        /// (repeatable, at most 16; http:// or https://, scheme://host:port):
+        /// pairing tells devices every one, and a device moves to the next
+        /// when its node is unreachable. Name every node, this one included.
+        #[arg(
+            long = "public-url",
+            env = "COUNTERTOP_PUBLIC_URLS",
+            value_delimiter = ',',
+            value_parser = parse_public_url
+        )]
+        public_url: Vec<String>,
     },
     /// Copy the database into FILE, consistent as of one moment (works
     /// while the hub runs).
@@ -141,6 +157,57 @@ enum Command {
     },
 }
 
+/// At most this many `--public-url`s (the list every pairing answer carries).
+const MAX_PUBLIC_URLS: usize = 16;
+/// The longest `--public-url`.
+const MAX_PUBLIC_URL_CHARS: usize = 200;
+
+/// A hub node's address as devices reach it: `http://` or `https://`, a
+/// host and maybe a port, nothing else; given back without a final `/`.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.len() > MAX_PUBLIC_URL_CHARS {
+        return Err(format!(
+            "a public URL has at most {MAX_PUBLIC_URL_CHARS} characters"
+        ));
+    }
+    let shape = || format!("expected http://HOST[:PORT] or https://HOST[:PORT], got {text:?}");
+    // `Uri` drops a fragment without a word: refuse it first.
+    if text.contains('#') {
+        return Err(shape());
+    }
+    let uri: axum::http::Uri = text.parse().map_err(|_| shape())?;
+    let scheme = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("http") => "http",
+        Some(s) if s.eq_ignore_ascii_case("https") => "https",
+        _ => return Err(shape()),
+    };
+    let authority = uri.authority().ok_or_else(shape)?;
+    let rest_is_empty = matches!(uri.path(), "" | "/") && uri.query().is_none();
+    if authority.as_str().contains('@') || authority.host().is_empty() || !rest_is_empty {
+        return Err(shape());
+    }
+    Ok(format!("{scheme}://{authority}"))
+}
+
+/// The `--public-url`s once each, in the order given, at most
+/// [`MAX_PUBLIC_URLS`].
+fn public_urls(given: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let mut urls: Vec<String> = Vec::new();
+    for url in given {
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    if urls.len() > MAX_PUBLIC_URLS {
+        anyhow::bail!(
+            "{} --public-url given; a café names at most {MAX_PUBLIC_URLS} hub nodes",
+            urls.len()
+        );
+    }
+    Ok(urls)
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("unknown role \"{s}\" (kiosk, barista, display, manager)"))
 }
@@ -180,8 +247,11 @@ async fn main() -> anyhow::Result<()> {
             backup_copy,
             insecure_lan_tokens,
             no_announce,
+            node_name,
+            public_url,
         } => {
             let mut config = HubConfig::new(data_dir(data)?);
+            config.public_urls = public_urls(public_url)?;
             config.allowed_origins = allow_origin;
             config.demo = !no_demo;
             config.max_connections_per_address = max_connections_per_address.max(1);
@@ -189,6 +259,9 @@ async fn main() -> anyhow::Result<()> {
             config.announce = !no_announce;
             config.insecure_lan_tokens = insecure_lan_tokens;
             config.database = database;
+            if let Some(node_name) = node_name {
+                config.node_name = node_name;
+            }
             let hub = Hub::open(config).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -217,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
                 Some(url) => countertop_hub::describe_postgres(url),
                 None => "SQLite".to_owned(),
             };
-            tracing::info!(%addr, data = %hub.config.data_dir.display(), %store, epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
+            tracing::info!(%addr, node = %hub.config.node_name, data = %hub.config.data_dir.display(), %store, epoch = hub.log.epoch(), seq = hub.log.seq(), "hub ready");
             // One line on stdout that scripts and tests wait for.
             let mut out = std::io::stdout();
             writeln!(out, "listening on {addr}")?;
@@ -291,4 +364,107 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: closing connections");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_is_an_http_or_https_address_and_nothing_more() {
+        assert_eq!(
+            parse_public_url(" https://hub-2.cafe.lan:3443/ ").unwrap(),
+            "https://hub-2.cafe.lan:3443"
+        );
+        assert_eq!(
+            parse_public_url("HTTP://127.0.0.1:3001").unwrap(),
+            "http://127.0.0.1:3001"
+        );
+        assert_eq!(
+            parse_public_url("https://[::1]:3443").unwrap(),
+            "https://[::1]:3443"
+        );
+        for bad in [
+            "",
+            "hub.lan:3001",
+            "ftp://hub.lan",
+            "ws://hub.lan:3001",
+            "https://user:pw@hub.lan",
+            "https://hub.lan/api",
+            "https://hub.lan?x=1",
+            "https://hub.lan/#top",
+            "https://",
+        ] {
+            let error = parse_public_url(bad).unwrap_err();
+            assert!(error.contains("expected http"), "{bad:?}: {error}");
+        }
+        let long = format!("https://{}.lan", "a".repeat(MAX_PUBLIC_URL_CHARS));
+        assert!(parse_public_url(&long)
+            .unwrap_err()
+            .contains("at most 200 characters"));
+    }
+
+    #[test]
+    fn at_most_sixteen_public_urls_each_once() {
+        let urls = |n: usize| -> Vec<String> {
+            (0..n).map(|i| format!("https://10.0.0.{i}:3443")).collect()
+        };
+        let mut twice = urls(16);
+        twice.extend(urls(16));
+        assert_eq!(public_urls(twice).unwrap(), urls(16));
+        let error = public_urls(urls(17)).unwrap_err().to_string();
+        assert!(error.contains("at most 16"), "{error}");
+    }
+
+    #[test]
+    fn serve_takes_several_public_urls() {
+        let cli = Cli::try_parse_from([
+            "countertop-hub",
+            "serve",
+            "--public-url",
+            "https://10.0.0.1:3443",
+            "--public-url",
+            "https://10.0.0.2:3443",
+        ])
+        .unwrap();
+        let Command::Serve { public_url, .. } = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(
+            public_url,
+            ["https://10.0.0.1:3443", "https://10.0.0.2:3443"]
+        );
+        // As COUNTERTOP_PUBLIC_URLS has them: one value, comma-separated.
+        let cli = Cli::try_parse_from([
+            "countertop-hub",
+            "serve",
+            "--public-url",
+            "https://10.0.0.1:3443,https://10.0.0.2:3443/",
+        ])
+        .unwrap();
+        let Command::Serve { public_url, .. } = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(
+            public_url,
+            ["https://10.0.0.1:3443", "https://10.0.0.2:3443"]
+        );
+        assert!(
+            Cli::try_parse_from(["countertop-hub", "serve", "--public-url", "hub.lan"]).is_err()
+        );
+    }
+
+    #[test]
+    fn serve_takes_a_node_name_and_refuses_one_that_is_not() {
+        let cli =
+            Cli::try_parse_from(["countertop-hub", "serve", "--node-name", "hub-2.cafe"]).unwrap();
+        let Command::Serve { node_name, .. } = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(node_name.as_deref(), Some("hub-2.cafe"));
+        for bad in ["", "two words", "a\"b"] {
+            let parsed = Cli::try_parse_from(["countertop-hub", "serve", "--node-name", bad]);
+            assert!(parsed.is_err(), "{bad:?}");
+        }
+    }
 }

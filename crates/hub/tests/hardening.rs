@@ -161,10 +161,10 @@ async fn a_subscriber_that_stops_reading_is_closed_after_the_write_timeout() {
     }
     let (_, metrics) = hub.anonymous().get("/metrics").await;
     assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("countertop_slow_consumers_closed_total 1"),
+        metrics.as_str().unwrap().contains(&format!(
+            "countertop_slow_consumers_closed_total{{node=\"{}\"}} 1\n",
+            hub.hub.config.node_name
+        )),
         "{metrics}"
     );
 }

@@ -12,6 +12,8 @@ async fn healthz_reports_the_newest_seq_and_the_epoch() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["seq"], cafe.opened_at_seq);
     assert!(health["epoch"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(health["node"], cafe.hub.hub.config.node_name.as_str());
+    assert_eq!(health["database"]["up"], true, "{health}");
     ok(
         cafe.manager
             .api
@@ -45,8 +47,11 @@ async fn metrics_are_prometheus_text_for_anyone() {
     let text = response.text().await.unwrap();
     assert!(text.contains("# TYPE countertop_event_seq gauge"), "{text}");
     assert!(
-        text.lines()
-            .any(|l| l == format!("countertop_event_seq {seq}")),
+        text.lines().any(|l| l
+            == format!(
+                "countertop_event_seq{{node=\"{}\"}} {seq}",
+                cafe.hub.hub.config.node_name
+            )),
         "{text}"
     );
     for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -697,10 +697,15 @@ async fn a_flood_of_messages_is_refused_then_disconnected() {
     assert!(took >= Duration::from_secs(3), "ended after {took:?}");
     let metrics = cafe.anonymous().get("/metrics").await.1;
     let text = metrics.as_str().unwrap();
-    assert!(
-        !text.contains("countertop_rate_limited_messages_total 0\n"),
-        "{text}"
+    let series = format!(
+        "countertop_rate_limited_messages_total{{node=\"{}\"}} ",
+        cafe.hub.hub.config.node_name
     );
+    let counted: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&series)?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series}in {text}"));
+    assert!(counted > 0, "{text}");
 }
 
 #[tokio::test]
@@ -748,18 +753,17 @@ async fn sockets_are_counted_with_their_rooms_and_in_metrics() {
     );
 
     let (_, metrics) = cafe.anonymous().get("/metrics").await;
+    let node = &cafe.hub.hub.config.node_name;
     assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("countertop_socketio_connections_total 2\n"),
+        metrics.as_str().unwrap().contains(&format!(
+            "countertop_socketio_connections_total{{node=\"{node}\"}} 2\n"
+        )),
         "{metrics}"
     );
     assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("countertop_socketio_connections 2\n"),
+        metrics.as_str().unwrap().contains(&format!(
+            "countertop_socketio_connections{{node=\"{node}\"}} 2\n"
+        )),
         "open sockets are a gauge: {metrics}"
     );
 

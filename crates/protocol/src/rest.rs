@@ -581,6 +581,12 @@ pub struct Paired {
     pub name: String,
     pub token: String,
     pub expires_at: Timestamp,
+    /// Beyond the contract: the café's hub nodes, as devices reach them
+    /// (`countertop-hub serve --public-url`, repeatable), so a device can
+    /// move to another node when its own is unreachable. Left out when the
+    /// hub names none (one node).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hubs: Vec<String>,
 }
 
 /// The answer to `POST /api/devices/rotate-secret` (manager): new tokens
@@ -673,12 +679,37 @@ pub struct TransportCounts {
     pub socketio: u64,
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: `status` is `"ok"` (`200`), or `"unavailable"` (`503`)
+/// while the node cannot reach its database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
     pub seq: u64,
     pub epoch: String,
+    /// Beyond the contract: this node's name (`serve --node-name`), the
+    /// `node` label of its `/metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Beyond the contract: the node's check of its database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseHealth>,
+}
+
+/// How `/healthz` found the node's database: one `SELECT 1` on a pooled
+/// connection, given a second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseHealth {
+    /// `"sqlite"` or `"postgresql"`.
+    pub backend: String,
+    /// Whether it answered in time.
+    pub up: bool,
+    /// How long it took, in milliseconds, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// Why it is down, for people (the details are in the hub's log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `GET /api/reports/daily?date=YYYY-MM-DD`: one local day's figures.
