@@ -84,6 +84,9 @@ pub struct ConnectOptions {
     pub data_dir: PathBuf,
     /// The hub to use instead of the one the device was paired with.
     pub hub: Option<String>,
+    /// Hub nodes to use (after `hub`, if set) instead of the ones the device
+    /// knows: the connection moves to the next when one is unreachable.
+    pub hubs: Vec<String>,
     pub policy: ReconnectPolicy,
     pub heartbeat: Heartbeat,
     pub request_timeout: Duration,
@@ -102,6 +105,7 @@ impl ConnectOptions {
         ConnectOptions {
             data_dir: data_dir.to_owned(),
             hub: None,
+            hubs: Vec::new(),
             policy: ReconnectPolicy::default(),
             heartbeat: Heartbeat::default(),
             request_timeout: Duration::from_secs(15),
@@ -187,6 +191,12 @@ async fn keep_tokens(
                 let device = cache.device().ok().flatten();
                 if let Some(mut device) = device {
                     device.token_expires_at = Some(paired.expires_at);
+                    // A refresh names the café's nodes as they are now; one
+                    // that names none (a node not told them) changes nothing.
+                    let hubs = named_hubs(&paired.hubs);
+                    if !hubs.is_empty() {
+                        device.hubs = hubs;
+                    }
                     if let Err(e) = cache.update_device(&device) {
                         tracing::warn!(error = %e, "cannot record the refreshed token's expiry");
                     }
@@ -263,8 +273,36 @@ pub async fn move_hub(
     Ok(device)
 }
 
+/// The hub nodes a pairing or refresh answer names, as a device keeps them:
+/// `http(s)://` addresses of at most [`crate::link::MAX_NODE_URL_CHARS`],
+/// each once, at most [`crate::link::MAX_NODES`]. Anything else is left out
+/// (logged). Whether a token may go to each is checked when connecting.
+fn named_hubs(hubs: &[String]) -> Vec<String> {
+    use crate::link::{MAX_NODES, MAX_NODE_URL_CHARS};
+    let mut kept: Vec<String> = Vec::new();
+    for hub in hubs {
+        let hub = hub.trim().trim_end_matches('/');
+        let fits = hub.len() <= MAX_NODE_URL_CHARS
+            && reqwest::Url::parse(hub).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https") && url.host_str().is_some()
+            });
+        if !fits {
+            tracing::warn!(
+                address = %hub.chars().take(80).collect::<String>(),
+                "the hub named a node address that is not http(s); left out"
+            );
+        } else if kept.len() == MAX_NODES {
+            tracing::warn!("the hub named more than {MAX_NODES} nodes; the rest are left out");
+            break;
+        } else if !kept.iter().any(|k| k == hub) {
+            kept.push(hub.to_owned());
+        }
+    }
+    kept
+}
+
 /// Keeps what pairing gave: the token in the vault, the device (and the
-/// pinned key) in the cache.
+/// pinned key, and the café's hub nodes) in the cache.
 pub async fn store_pairing(
     data_dir: &Path,
     hub: &str,
@@ -282,6 +320,7 @@ pub async fn store_pairing(
         hub: hub.to_owned(),
         token_expires_at: Some(paired.expires_at),
         hub_fingerprint: fingerprint,
+        hubs: named_hubs(&paired.hubs),
     };
     cache.set_device(&device)?;
     Ok((device, store))
@@ -298,9 +337,17 @@ pub async fn connect(
     let (token, _) = blocking(move || vault.load())
         .await??
         .ok_or(ClientError::NotPaired)?;
-    let hub = options.hub.clone().unwrap_or_else(|| device.hub.clone());
+    // The nodes given, else the hub paired with and every node it named.
+    let given: Vec<String> = options.hub.iter().chain(&options.hubs).cloned().collect();
+    let nodes = if given.is_empty() {
+        std::iter::once(device.hub.clone())
+            .chain(device.hubs.iter().cloned())
+            .collect()
+    } else {
+        given
+    };
     let trust = device.hub_fingerprint.map(Trust::Pinned);
-    let link = HttpHub::pinned(&hub, Some(token), options.request_timeout, trust)?;
+    let link = HttpHub::nodes(&nodes, Some(token), options.request_timeout, trust)?;
     link.set_token_expiry(device.token_expires_at);
     tokio::spawn(keep_tokens(
         link.renewals(),
@@ -343,4 +390,38 @@ pub async fn connect(
         events
     };
     Ok((handle.with_api(api).with_photos(photos), events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_hubs;
+
+    #[test]
+    fn a_hubs_named_nodes_are_kept_bounded_checked_and_once() {
+        let named =
+            |list: &[&str]| named_hubs(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            named(&[
+                "https://10.0.0.1:3443/",
+                " https://10.0.0.2:3443",
+                "https://10.0.0.1:3443",
+                "ftp://10.0.0.3",
+                "not an address",
+                "http://127.0.0.1:3001",
+            ]),
+            [
+                "https://10.0.0.1:3443",
+                "https://10.0.0.2:3443",
+                "http://127.0.0.1:3001"
+            ]
+        );
+        let long = format!("https://{}.lan", "a".repeat(300));
+        assert!(named(&[&long]).is_empty());
+        let many: Vec<String> = (0..40)
+            .map(|i| format!("https://10.0.0.{i}:3443"))
+            .collect();
+        let kept = named_hubs(&many);
+        assert_eq!(kept.len(), crate::link::MAX_NODES);
+        assert_eq!(kept, many[..crate::link::MAX_NODES]);
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::Head
 use crate::error::LinkError;
 use crate::outbox::OutboxOp;
 use crate::pin::{PinnedTls, Trust};
+use crate::state::HubNode;
 use crate::token::DeviceToken;
 
 /// What arrives on the socket.
@@ -98,6 +100,17 @@ pub trait HubLink: Send + Sync + 'static {
     fn renew_token(&self) -> impl Future<Output = Result<(), LinkError>> + Send {
         std::future::ready(Err(LinkError::Unauthorized))
     }
+    /// Which of the café's hub nodes the link uses now, when it knows
+    /// several (none when it knows one).
+    fn node(&self) -> Option<HubNode> {
+        None
+    }
+    /// Moves to the next node after the one in use could not be reached (or
+    /// the link to it broke); false when the link knows no other. The nodes
+    /// share one log, so a cursor and its epoch hold on every one.
+    fn next_node(&self) -> bool {
+        false
+    }
 }
 
 /// This device's token, shared by every clone of one [`HttpHub`]: a
@@ -124,17 +137,36 @@ fn write<T>(lock: &RwLock<T>, value: T) {
 
 const REFRESH_PATH: &str = "/api/devices/refresh";
 
-/// The real hub over HTTP and WebSocket.
+/// The most hub nodes one link moves between (as many as a hub names in
+/// its pairing answer).
+pub const MAX_NODES: usize = 16;
+/// The longest node address a link takes.
+pub const MAX_NODE_URL_CHARS: usize = 200;
+
+/// One address of the hub: the café's only one, or one of its nodes.
+#[derive(Debug, Clone)]
+struct Node {
+    /// `http(s)://host:port`, without a final `/`.
+    base: String,
+    /// On this computer (a loopback address): plain HTTP may carry a token
+    /// or a pairing code there, and nowhere else.
+    local: bool,
+    /// Reached over `https://`, with the pinned key.
+    secure: bool,
+}
+
+/// The real hub over HTTP and WebSocket, at one address or at several
+/// nodes of one café (one database, one log): every call goes to the node
+/// in use, and [`HubLink::next_node`] moves all clones on at once.
 #[derive(Clone)]
 pub struct HttpHub {
-    base: String,
+    nodes: Arc<[Node]>,
+    /// The index in `nodes` of the node in use, shared by every clone.
+    current: Arc<AtomicUsize>,
     http: reqwest::Client,
     credentials: Arc<Credentials>,
     /// For an `https://` hub: the pinned key and what handshakes saw.
     tls: Option<PinnedTls>,
-    /// The hub is on this computer (a loopback address): plain HTTP may
-    /// carry a token or a pairing code there, and nowhere else.
-    local: bool,
 }
 
 /// Whether `url` names this computer: a loopback address or `localhost`.
@@ -147,9 +179,57 @@ fn is_local(url: &reqwest::Url) -> bool {
     }
 }
 
+/// Checks one hub address as a link would use it: for a device holding a
+/// token (`with_token`) or pinning a key (`trust`), what may carry them.
+fn node(base: &str, with_token: bool, trust: Option<&Trust>) -> Result<Node, LinkError> {
+    let base = base.trim().trim_end_matches('/');
+    if base.len() > MAX_NODE_URL_CHARS {
+        return Err(LinkError::Protocol(format!(
+            "a hub address has at most {MAX_NODE_URL_CHARS} characters"
+        )));
+    }
+    let url = reqwest::Url::parse(base)
+        .map_err(|e| LinkError::Protocol(format!("hub address {base:?}: {e}")))?;
+    let local = is_local(&url);
+    let secure = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        other => {
+            return Err(LinkError::Protocol(format!(
+                "hub address {base:?}: {other}:// is neither http:// nor https://"
+            )))
+        }
+    };
+    if !secure && matches!(trust, Some(Trust::Pinned(_))) {
+        // A pinned device reaches its hub over TLS only: an address
+        // someone announced or typed in plain would get its token.
+        return Err(LinkError::Protocol(format!(
+            "{base}: this device pinned its hub's key and reaches it over https:// only"
+        )));
+    }
+    if !secure && !local && with_token {
+        return Err(LinkError::Protocol(format!(
+            "{base}: a device token goes over plain http:// only to this computer; use the hub's https:// address"
+        )));
+    }
+    if secure && trust.is_none() {
+        return Err(LinkError::Protocol(format!(
+            "{base}: a hub over https needs the fingerprint this device paired with"
+        )));
+    }
+    Ok(Node {
+        base: base.to_owned(),
+        local,
+        secure,
+    })
+}
+
 impl std::fmt::Debug for HttpHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpHub").field("base", &self.base).finish()
+        f.debug_struct("HttpHub")
+            .field("base", &self.base())
+            .field("nodes", &self.nodes.len())
+            .finish()
     }
 }
 
@@ -180,32 +260,46 @@ impl HttpHub {
         request_timeout: Duration,
         trust: Option<Trust>,
     ) -> Result<HttpHub, LinkError> {
-        let base = base.trim().trim_end_matches('/');
-        let url = reqwest::Url::parse(base)
-            .map_err(|e| LinkError::Protocol(format!("hub address {base:?}: {e}")))?;
-        let local = is_local(&url);
-        let plain = url.scheme() == "http";
-        if plain && matches!(trust, Some(Trust::Pinned(_))) {
-            // A pinned device reaches its hub over TLS only: an address
-            // someone announced or typed in plain would get its token.
-            return Err(LinkError::Protocol(format!(
-                "{base}: this device pinned its hub's key and reaches it over https:// only"
-            )));
+        HttpHub::nodes(&[base], token, request_timeout, trust)
+    }
+
+    /// The hub at several nodes of one café, tried in this order: the first
+    /// is used first, and [`HubLink::next_node`] moves on. Each address
+    /// must pass what [`HttpHub::pinned`] asks of one; one that does not is
+    /// left out (logged), and without any left the first one's error is
+    /// returned. At most [`MAX_NODES`] are kept, each once.
+    pub fn nodes<S: AsRef<str>>(
+        bases: &[S],
+        token: Option<DeviceToken>,
+        request_timeout: Duration,
+        trust: Option<Trust>,
+    ) -> Result<HttpHub, LinkError> {
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut first_error = None;
+        for base in bases {
+            match node(base.as_ref(), token.is_some(), trust.as_ref()) {
+                Ok(node) if nodes.iter().any(|n| n.base == node.base) => {}
+                Ok(_) if nodes.len() == MAX_NODES => {
+                    tracing::warn!("more than {MAX_NODES} hub addresses; the rest are left out");
+                    break;
+                }
+                Ok(node) => nodes.push(node),
+                Err(e) => {
+                    if bases.len() > 1 {
+                        tracing::warn!(error = %e, "a hub node's address is left out");
+                    }
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        if plain && !local && token.is_some() {
-            return Err(LinkError::Protocol(format!(
-                "{base}: a device token goes over plain http:// only to this computer; use the hub's https:// address"
-            )));
+        if nodes.is_empty() {
+            return Err(
+                first_error.unwrap_or_else(|| LinkError::Protocol("no hub address given".into()))
+            );
         }
-        let tls = if url.scheme() == "https" {
-            let trust = trust.ok_or_else(|| {
-                LinkError::Protocol(format!(
-                    "{base}: a hub over https needs the fingerprint this device paired with"
-                ))
-            })?;
-            Some(PinnedTls::new(trust))
-        } else {
-            None
+        let tls = match (nodes.iter().any(|n| n.secure), trust) {
+            (true, Some(trust)) => Some(PinnedTls::new(trust)),
+            _ => None,
         };
         let mut builder = reqwest::Client::builder()
             .timeout(request_timeout)
@@ -226,12 +320,24 @@ impl HttpHub {
             ..Credentials::default()
         };
         Ok(HttpHub {
-            base: base.to_owned(),
+            nodes: nodes.into(),
+            current: Arc::new(AtomicUsize::new(0)),
             http,
             credentials: Arc::new(credentials),
             tls,
-            local,
         })
+    }
+
+    /// The node in use.
+    fn current(&self) -> &Node {
+        // Always below the length: only `next_node` stores it, modulo that.
+        let at = self.current.load(Ordering::Relaxed);
+        &self.nodes[at.min(self.nodes.len() - 1)]
+    }
+
+    /// Every node's address, in the order they are tried.
+    pub fn node_urls(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.base.clone()).collect()
     }
 
     /// The device token every clone of this link uses now.
@@ -344,22 +450,19 @@ impl HttpHub {
         }
     }
 
+    /// The address of the node in use.
     pub fn base(&self) -> &str {
-        &self.base
+        &self.current().base
     }
 
     /// The WebSocket address with `query` in it.
     pub fn ws_url(&self, query: &ConnectQuery) -> Result<reqwest::Url, LinkError> {
-        let rest = self
-            .base
+        let base = self.base();
+        let rest = base
             .strip_prefix("https://")
             .map(|r| format!("wss://{r}"))
-            .or_else(|| {
-                self.base
-                    .strip_prefix("http://")
-                    .map(|r| format!("ws://{r}"))
-            })
-            .unwrap_or_else(|| self.base.clone());
+            .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
+            .unwrap_or_else(|| base.to_owned());
         let mut url = reqwest::Url::parse(&format!("{rest}/ws"))
             .map_err(|e| LinkError::Protocol(format!("hub address: {e}")))?;
         query.apply(&mut url);
@@ -386,7 +489,9 @@ impl HttpHub {
         path: &str,
         body: Option<&B>,
     ) -> Result<Value, LinkError> {
-        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base(), path));
         if let Some(token) = &token {
             request = request.bearer_auth(token.expose());
         }
@@ -409,7 +514,7 @@ impl HttpHub {
         self.with_token(path, |token| {
             let mut request = self
                 .http
-                .request(method.clone(), format!("{}{}", self.base, path))
+                .request(method.clone(), format!("{}{}", self.base(), path))
                 .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.clone());
             if let Some(token) = &token {
@@ -435,7 +540,7 @@ impl HttpHub {
         path: &str,
         max: usize,
     ) -> Result<String, LinkError> {
-        let mut request = self.http.get(format!("{}{}", self.base, path));
+        let mut request = self.http.get(format!("{}{}", self.base(), path));
         if let Some(token) = &token {
             request = request.bearer_auth(token.expose());
         }
@@ -474,7 +579,7 @@ impl HttpHub {
     pub async fn photo(&self, path: &str, max: usize) -> Result<Vec<u8>, LinkError> {
         let sent = self
             .http
-            .get(format!("{}{}", self.base, path))
+            .get(format!("{}{}", self.base(), path))
             .send()
             .await
             .map_err(network);
@@ -523,11 +628,12 @@ impl HttpHub {
 
     /// Pairs a new device with a one-time code (no token needed).
     pub async fn pair(&self, code: &str) -> Result<Paired, LinkError> {
-        if self.tls.is_none() && !self.local {
+        let node = self.current();
+        if !node.secure && !node.local {
             // Anyone on the Wi-Fi could read the code and pair first.
             return Err(LinkError::Protocol(format!(
                 "{}: a pairing code goes over plain http:// only to this computer; use the hub's https:// address or its pairing link",
-                self.base
+                node.base
             )));
         }
         let value = self
@@ -711,6 +817,29 @@ impl HubLink for HttpHub {
         self.renew().await.map(|_| ())
     }
 
+    fn node(&self) -> Option<HubNode> {
+        let of = self.nodes.len();
+        (of > 1).then(|| HubNode {
+            url: self.base().to_owned(),
+            number: u32::try_from(self.current.load(Ordering::Relaxed) % of + 1)
+                .unwrap_or(u32::MAX),
+            of: u32::try_from(of).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn next_node(&self) -> bool {
+        let of = self.nodes.len();
+        if of < 2 {
+            return false;
+        }
+        let _ = self
+            .current
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
+                Some((at + 1) % of)
+            });
+        true
+    }
+
     async fn submit(&self, op: &OutboxOp) -> Result<Submitted, LinkError> {
         let answer = match op {
             OutboxOp::PlaceOrder { order } => {
@@ -878,6 +1007,67 @@ mod tests {
                 ("epoch".into(), "e&1=x".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_link_of_several_nodes_uses_one_and_moves_all_its_clones_on_together() {
+        let token = || Some(DeviceToken::new("t".into()));
+        let wait = Duration::from_secs(5);
+        let hub = HttpHub::nodes(
+            &[
+                "http://127.0.0.1:3001/",
+                // A token goes over plain HTTP to this computer only.
+                "http://192.168.1.20:3001",
+                "http://127.0.0.1:3001",
+                "http://localhost:3002",
+            ],
+            token(),
+            wait,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            hub.node_urls(),
+            ["http://127.0.0.1:3001", "http://localhost:3002"]
+        );
+        let clone = hub.clone();
+        let node = |url: &str, number| HubNode {
+            url: url.into(),
+            number,
+            of: 2,
+        };
+        assert_eq!(hub.node(), Some(node("http://127.0.0.1:3001", 1)));
+        assert!(hub.next_node());
+        assert_eq!(clone.node(), Some(node("http://localhost:3002", 2)));
+        assert_eq!(clone.base(), "http://localhost:3002");
+        assert_eq!(
+            clone.ws_url(&ConnectQuery::default()).unwrap().as_str(),
+            "ws://localhost:3002/ws?topics="
+        );
+        assert!(clone.next_node());
+        assert_eq!(hub.node(), Some(node("http://127.0.0.1:3001", 1)));
+
+        // One address: no node to tell and none to move to.
+        let one = HttpHub::nodes(&["http://127.0.0.1:3001"], token(), wait, None).unwrap();
+        assert_eq!((one.node(), one.next_node()), (None, false));
+        assert_eq!(one.base(), "http://127.0.0.1:3001");
+        // No address that passes: the first one's error.
+        let error = HttpHub::nodes(
+            &["http://192.168.1.20:3001", "https://10.0.0.2:3443"],
+            token(),
+            wait,
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("only to this computer"),
+            "{error}"
+        );
+        let many: Vec<String> = (0..40)
+            .map(|i| format!("http://127.0.0.1:{}", 4000 + i))
+            .collect();
+        let hub = HttpHub::nodes(&many, token(), wait, None).unwrap();
+        assert_eq!(hub.node_urls(), many[..MAX_NODES]);
     }
 
     #[test]

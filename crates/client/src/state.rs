@@ -61,6 +61,29 @@ impl ConnectionState {
     }
 }
 
+/// Which of the café's hub nodes a connection uses, when the device knows
+/// several (a pairing's `hubs`, or given): it moves to the next one when
+/// the one in use is unreachable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubNode {
+    /// The node's address, as the device reaches it (`https://10.0.0.2:3443`).
+    pub url: String,
+    /// Its place in the device's list, from 1.
+    pub number: u32,
+    /// How many nodes the device knows.
+    pub of: u32,
+}
+
+impl HubNode {
+    /// The address without its scheme (`10.0.0.2:3443`), as a screen shows it.
+    pub fn host(&self) -> &str {
+        self.url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest)
+    }
+}
+
 /// The state together with how fresh the data is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -69,6 +92,9 @@ pub struct Status {
     pub state: ConnectionState,
     /// When the newest applied event was received; the UI shows its age.
     pub newest_event_at: Option<Timestamp>,
+    /// The hub node in use (or tried next), when the device knows several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<HubNode>,
 }
 
 impl Status {

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use countertop_client::{
     connect, pair, AlertOutput, AlertSettings, ConnectOptions, ConnectionHandle, CoreEvent,
-    DesktopOutput, SilentOutput,
+    DesktopOutput, HubNode, SilentOutput,
 };
 use countertop_protocol::{ChosenOption, NewOrderItem, PayType};
 use serde_json::{json, Value};
@@ -83,9 +83,12 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct Common {
-    /// The hub's address (defaults to the one the folder was paired with).
+    /// The hub's address (defaults to the one the folder was paired with,
+    /// and the nodes its pairing named). Repeatable: the café's hub nodes,
+    /// tried in this order; the device moves to the next when one is
+    /// unreachable.
     #[arg(long)]
-    hub: Option<String>,
+    hub: Vec<String>,
     #[arg(long)]
     data: Option<PathBuf>,
     /// One JSON object a line.
@@ -164,7 +167,7 @@ fn data_dir(data: Option<PathBuf>) -> PathBuf {
 
 fn options(common: &Common) -> ConnectOptions {
     let mut options = ConnectOptions::new(&data_dir(common.data.clone()));
-    options.hub = common.hub.clone();
+    options.hubs = common.hub.clone();
     let ms = Duration::from_millis;
     if let Some(v) = common.backoff_ms {
         options.policy.base = ms(v);
@@ -204,9 +207,13 @@ fn with_alert_age(options: &mut ConnectOptions, common: &Common, role: counterto
     }
 }
 
-/// Prints core events, as text or one JSON object a line.
+/// Prints core events, as text or one JSON object a line. The hub node in
+/// use (when the device knows several) is told on stderr, so the lines on
+/// stdout are those of a device with one hub.
 struct Printer {
     json: bool,
+    /// The state last printed, and the node last told.
+    last: std::cell::RefCell<(Option<countertop_client::ConnectionState>, Option<HubNode>)>,
 }
 
 impl Printer {
@@ -218,11 +225,35 @@ impl Printer {
         }
     }
 
+    fn new(json: bool) -> Printer {
+        Printer {
+            json,
+            last: Default::default(),
+        }
+    }
+
     fn print(&self, event: &CoreEvent) {
         match event {
             CoreEvent::State(status) => {
+                let (state_changed, moved) = {
+                    let mut last = self.last.borrow_mut();
+                    let state_changed = last.0.as_ref() != Some(&status.state);
+                    let moved = last.1 != status.node;
+                    *last = (Some(status.state.clone()), status.node.clone());
+                    (state_changed, moved)
+                };
+                if let (true, Some(node)) = (moved, &status.node) {
+                    eprintln!(
+                        "countertop-cli: on hub node {} of {}: {}",
+                        node.number, node.of, node.url
+                    );
+                }
+                if !state_changed {
+                    return;
+                }
                 let mut value = serde_json::to_value(status).unwrap_or(Value::Null);
                 if let Value::Object(map) = &mut value {
+                    map.remove("node");
                     map.insert("kind".into(), json!("state"));
                 }
                 self.line(value, format!("state: {}", describe_state(status)));
@@ -342,7 +373,7 @@ async fn open(
         .device()?
         .context("this folder is not paired: run `countertop-cli pair` first")?;
     with_alert_age(&mut options, common, device.role);
-    let printer = Printer { json: common.json };
+    let printer = Printer::new(common.json);
     let cursor = cache.cursor()?;
     let orders = cache.orders()?;
     printer.line(

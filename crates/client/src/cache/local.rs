@@ -30,6 +30,11 @@ pub struct DeviceInfo {
     /// later handshake must show it (none for a hub over plain loopback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub_fingerprint: Option<crate::pin::Fingerprint>,
+    /// The café's hub nodes, as pairing (and each token refresh since)
+    /// named them: the connection moves to the next when the one in use is
+    /// unreachable. Empty for a hub of one node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hubs: Vec<String>,
 }
 
 impl Cache {

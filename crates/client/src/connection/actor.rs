@@ -1,6 +1,13 @@
 //! The actor: one task that owns the link and runs one session (`session`)
 //! after another, waiting between them as the reconnect policy says, until
 //! it is shut down.
+//!
+//! A link that knows several hub nodes (one café, one database, one log)
+//! moves to the next after every lost session. A session that never went
+//! live (the node is unreachable) is followed at once by a try of the next
+//! node, until every node was tried; only then does the reconnect policy
+//! wait. The cursor and its epoch are the same on every node, so the next
+//! session resumes exactly where the last one stopped.
 
 use std::sync::Arc;
 
@@ -34,12 +41,16 @@ impl<L: HubLink> Actor<L> {
         let _ = self.events.send(event);
     }
 
+    /// Sets the state, with the node the link uses now; tells the UI when
+    /// either changed.
     pub(super) fn set_state(&self, state: ConnectionState) {
+        let node = self.link.node();
         let changed = self.status.send_if_modified(|s| {
-            if s.state == state {
+            if s.state == state && s.node == node {
                 false
             } else {
                 s.state = state.clone();
+                s.node = node.clone();
                 true
             }
         });
@@ -56,6 +67,10 @@ impl<L: HubLink> Actor<L> {
         let mut suspended_since = None;
         // A refused token is renewed once until a session goes live again.
         let mut renewed = false;
+        // How many nodes were tried at once, one after another, since the
+        // last wait or the last live session.
+        let nodes = self.link.node().map_or(1, |n| n.of);
+        let mut tried: u32 = 0;
         loop {
             self.set_state(ConnectionState::Connecting { attempt: failures });
             let mut session = Session::default();
@@ -83,6 +98,15 @@ impl<L: HubLink> Actor<L> {
             }
             match end {
                 SessionEnd::Shutdown => break,
+                // One node showing another key than the pinned one (its
+                // address now leads elsewhere) is as good as unreachable
+                // while other nodes are left to try.
+                SessionEnd::Rejected(LinkError::NotYourHub { .. })
+                    if tried + 1 < nodes && self.move_on() =>
+                {
+                    tried += 1;
+                    continue;
+                }
                 SessionEnd::Rejected(e) => {
                     tracing::warn!(error = %e, "the hub refused this device");
                     self.set_state(ConnectionState::Rejected {
@@ -102,7 +126,17 @@ impl<L: HubLink> Actor<L> {
                     if session.live {
                         failures = 0;
                         suspended_since = None;
+                        tried = 0;
                     }
+                    // The next try goes to the next node; at once if this
+                    // one was never reached and some node is still untried.
+                    if self.move_on() {
+                        tried += 1;
+                        if !session.live && tried < nodes {
+                            continue;
+                        }
+                    }
+                    tried = 0;
                     failures += 1;
                 }
             }
@@ -133,6 +167,22 @@ impl<L: HubLink> Actor<L> {
             }
         }
         self.set_state(ConnectionState::Stopped);
+    }
+
+    /// Moves the link to its next node, if it knows another; says so.
+    fn move_on(&self) -> bool {
+        let moved = self.link.next_node();
+        if moved {
+            if let Some(node) = self.link.node() {
+                tracing::info!(
+                    node = %node.url,
+                    number = node.number,
+                    of = node.of,
+                    "moving to the next hub node"
+                );
+            }
+        }
+        moved
     }
 
     /// Waits until `deadline` or a retry request; false on shutdown.

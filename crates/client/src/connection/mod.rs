@@ -159,6 +159,7 @@ pub fn spawn<L: HubLink>(
     let initial = Status {
         state: ConnectionState::Connecting { attempt: 0 },
         newest_event_at: None,
+        node: link.node(),
     };
     let (status_tx, status_rx) = watch::channel(initial.clone());
     let _ = events_tx.send(CoreEvent::State(initial));

@@ -670,6 +670,7 @@ async fn alert_dedupe_survives_a_lost_cursor() {
             hub: "h".into(),
             token_expires_at: None,
             hub_fingerprint: None,
+            hubs: Vec::new(),
         })
         .unwrap();
     assert_eq!(cache.cursor().unwrap().seq, 0);
@@ -1028,4 +1029,208 @@ async fn the_fake_hub_refuses_a_replay_of_a_held_topic_as_a_v2_hub_does() {
         .unwrap();
     assert_eq!(server.follow().await, Err(vec!["orders".to_owned()]));
     assert!(!server.held.contains(&"order:ORD-9".to_owned()));
+}
+
+/// Several nodes of one café behind one link, as an `HttpHub` of several
+/// addresses is: one [`FakeHub`] each, all holding the same log; the link
+/// uses one at a time and moves on when told.
+struct Cluster {
+    nodes: Vec<Arc<FakeHub>>,
+    current: std::sync::atomic::AtomicUsize,
+}
+
+impl Cluster {
+    fn new(nodes: Vec<Arc<FakeHub>>) -> Arc<Cluster> {
+        Arc::new(Cluster {
+            nodes,
+            current: 0.into(),
+        })
+    }
+
+    fn at(&self) -> &Arc<FakeHub> {
+        &self.nodes[self.current.load(std::sync::atomic::Ordering::SeqCst)]
+    }
+
+    /// Commits `event` on every node: they share one log.
+    fn commit(&self, seq: u64, event: Event) {
+        for node in &self.nodes {
+            node.commit(seq, event.clone());
+        }
+    }
+}
+
+fn node(number: u32, of: u32) -> Option<crate::state::HubNode> {
+    Some(crate::state::HubNode {
+        url: format!("http://node-{number}"),
+        number,
+        of,
+    })
+}
+
+impl HubLink for Cluster {
+    async fn open(&self, query: &ConnectQuery) -> Result<Socket, LinkError> {
+        self.at().open(query).await
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, LinkError> {
+        self.at().snapshot().await
+    }
+
+    async fn submit(&self, op: &OutboxOp) -> Result<Submitted, LinkError> {
+        self.at().submit(op).await
+    }
+
+    fn node(&self) -> Option<crate::state::HubNode> {
+        let at = self.current.load(std::sync::atomic::Ordering::SeqCst);
+        node(at as u32 + 1, self.nodes.len() as u32)
+    }
+
+    fn next_node(&self) -> bool {
+        let of = self.nodes.len();
+        let _ = self.current.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |at| Some((at + 1) % of),
+        );
+        true
+    }
+}
+
+fn start_on(cluster: &Arc<Cluster>, dir: &std::path::Path, role: Role) -> Device {
+    let cache = Cache::open(dir).unwrap();
+    let mut config = ConnectionConfig::for_role(role, Arc::new(TokioClock::starting_at(t0())));
+    config.jitter_seed = Some(7);
+    let (handle, events) = spawn(cluster.clone(), cache, config, Arc::new(SilentOutput));
+    Device { handle, events }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_node_is_left_for_the_next_one_that_answers_resuming_from_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, mut one_sockets) = FakeHub::new(true);
+    let (two, _two_sockets) = FakeHub::new(false);
+    let (three, mut three_sockets) = FakeHub::new(true);
+    let cluster = Cluster::new(vec![one.clone(), two.clone(), three.clone()]);
+    let mut device = start_on(&cluster, dir.path(), Role::Barista);
+    assert_eq!(device.handle.status().node, node(1, 3));
+
+    let mut server = one_sockets.recv().await.unwrap();
+    server.resume(&one);
+    device.until_state("live").await;
+    assert_eq!(device.handle.status().node, node(1, 3));
+    cluster.commit(2, created("ORD-2", 2, t0()));
+    server.durable(2, created("ORD-2", 2, t0()));
+    let mut applied = applied_seqs(
+        &device
+            .collect_until(|e| matches!(e, CoreEvent::Applied { seq: 2, .. }))
+            .await,
+    );
+
+    // Node 1 dies; the café carries on on the others.
+    one.with(|s| s.accepting = false);
+    drop(server);
+    cluster.commit(3, created("ORD-3", 3, t0()));
+    cluster.commit(4, status_changed("ORD-2", OrderStatus::Making));
+    let mut server = three_sockets.recv().await.unwrap();
+    // Node 2 was tried after the usual wait and refused; node 3 at once.
+    let two_tried = two.with(|s| s.attempts.clone());
+    let three_tried = three.with(|s| s.attempts.clone());
+    assert_eq!(two_tried.len(), 1);
+    assert_eq!(three_tried, two_tried, "the next node is tried at once");
+    assert_eq!(
+        (server.query.since, server.query.epoch.as_deref()),
+        (Some(2), Some("e1")),
+        "resumed from the cursor with the same epoch"
+    );
+    server.resume(&three);
+    let seen = device.collect_until_state("live").await;
+    applied.extend(applied_seqs(&seen));
+    assert_eq!(applied, vec![2, 3, 4], "each event once, none lost");
+    let states: Vec<(String, Option<u32>)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            CoreEvent::State(s) => {
+                Some((s.state.name().to_owned(), s.node.as_ref().map(|n| n.number)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("reconnecting".to_owned(), Some(2)),
+            ("connecting".to_owned(), Some(2)),
+            ("connecting".to_owned(), Some(3)),
+            ("live".to_owned(), Some(3)),
+        ]
+    );
+    assert_eq!(device.handle.status().node, node(3, 3));
+    assert!(device.handle.cache().orders().unwrap().len() == 2);
+
+    // The outbox goes to the node in use, once.
+    let key = device
+        .handle
+        .change_status("ORD-2", OrderStatus::Making, OrderStatus::Ready)
+        .unwrap();
+    device
+        .collect_until(|e| matches!(e, CoreEvent::OutboxSent { key: k, .. } if *k == key))
+        .await;
+    assert_eq!(three.with(|s| s.submitted.len()), 1);
+    assert_eq!(
+        one.with(|s| s.submitted.len()) + two.with(|s| s.submitted.len()),
+        0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_every_node_away_each_try_goes_round_them_all_then_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, _one_sockets) = FakeHub::new(false);
+    let (two, mut two_sockets) = FakeHub::new(false);
+    let cluster = Cluster::new(vec![one.clone(), two.clone()]);
+    let mut device = start_on(&cluster, dir.path(), Role::Barista);
+    let mut waits = Vec::new();
+    for attempt in 1..=3u32 {
+        loop {
+            match device.next_state().await {
+                ConnectionState::Reconnecting {
+                    attempt: a,
+                    next_try_in,
+                    ..
+                } => {
+                    assert_eq!(a, attempt);
+                    waits.push(next_try_in);
+                    break;
+                }
+                ConnectionState::Connecting { .. } => {}
+                other => panic!("expected connecting or reconnecting, got {other:?}"),
+            }
+        }
+    }
+    // A device without a cache asks each node for the snapshot first.
+    let one_tried = one.with(|s| s.attempts.clone());
+    let two_tried = two.with(|s| s.attempts.clone());
+    assert_eq!(one_tried.len(), 3);
+    assert_eq!(two_tried.len(), 3);
+    for i in 0..3 {
+        assert_eq!(
+            one_tried[i], two_tried[i],
+            "round {i}: node 2 right after node 1"
+        );
+    }
+    for i in 0..2 {
+        let gap = one_tried[i + 1] - one_tried[i];
+        assert!(
+            gap.abs_diff(waits[i]) <= Duration::from_millis(1),
+            "the policy's wait between rounds: {gap:?} vs {:?}",
+            waits[i]
+        );
+    }
+    // Node 2 comes back: the next round reaches it.
+    two.with(|s| s.accepting = true);
+    device.handle.retry();
+    let mut server = two_sockets.recv().await.unwrap();
+    server.resume(&two);
+    device.until_state("live").await;
+    assert_eq!(device.handle.status().node, node(2, 2));
 }
