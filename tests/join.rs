@@ -1,7 +1,9 @@
 //! Joining a hub over TLS through the real app window: a kiosk pastes the
 //! pairing link (what the manager's QR code holds), pins the hub's key,
 //! and later refuses another hub at the same address with "This is not
-//! your hub" — and goes back to work when its own hub is back.
+//! your hub" — and goes back to work when its own hub is back. A display
+//! joined to a café of two hub nodes moves to the other when its own dies
+//! (needs COUNTERTOP_TEST_POSTGRES).
 //!
 //! Run under a display and a private D-Bus, as `./dev.sh test` does.
 
@@ -291,5 +293,171 @@ async fn a_joined_kiosk_follows_its_hub_found_again_by_its_key() -> Result<()> {
         "the device keeps its hub's new address: {}",
         device.hub
     );
+    Ok(())
+}
+
+/// A database of its own on the `COUNTERTOP_TEST_POSTGRES` server (a URL of
+/// a server where tests may create databases), dropped at the end.
+struct Database {
+    server: String,
+    name: String,
+    url: String,
+}
+
+fn psql(server: &str, sql: &str) -> Result<()> {
+    let out = std::process::Command::new("psql")
+        .args([server, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .context("running psql (PostgreSQL's client)")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+impl Database {
+    fn create() -> Result<Database> {
+        let server = std::env::var("COUNTERTOP_TEST_POSTGRES")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .context(
+                "COUNTERTOP_TEST_POSTGRES is unset: this test needs a PostgreSQL server where it \
+                 may create a database, e.g. postgres://countertop@127.0.0.1:55432/postgres",
+            )?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let name = format!("t_join_nodes_{}_{nanos}", std::process::id());
+        psql(&server, &format!("CREATE DATABASE {name}"))?;
+        let mut url = reqwest::Url::parse(&server).context("COUNTERTOP_TEST_POSTGRES")?;
+        url.set_path(&format!("/{name}"));
+        Ok(Database {
+            server,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = psql(&self.server, &drop) {
+            eprintln!("{e:#}");
+        }
+    }
+}
+
+/// A café of two hub nodes on one PostgreSQL database, both over TLS with
+/// one key: a barista display joined to node 1 learns both, shows which
+/// node it is on, and when node 1 is SIGKILLed moves to node 2 and carries
+/// on (an order placed there appears), its status bar naming node 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_display_joined_to_a_cafe_of_two_nodes_moves_to_the_other_when_its_own_dies() -> Result<()>
+{
+    let database = Database::create()?;
+    let (one_dir, two_dir, app_data) = (
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    );
+    let ports = [free_port(), free_port()];
+    let tls_ports = [free_port(), free_port()];
+    let urls: Vec<String> = tls_ports
+        .iter()
+        .map(|port| format!("https://127.0.0.1:{port}"))
+        .collect();
+    let node_args: Vec<&str> = ["--database", database.url.as_str()]
+        .into_iter()
+        .chain(urls.iter().flat_map(|url| ["--public-url", url.as_str()]))
+        .collect();
+    let mut one = TlsHubProcess::start(
+        one_dir.path(),
+        ports[0],
+        &format!("127.0.0.1:{}", tls_ports[0]),
+        &node_args,
+    )
+    .await?;
+    // Node 1 made the secret and the TLS key: node 2 runs with the same.
+    for file in ["secret.key", "tls.key", "tls.crt"] {
+        std::fs::copy(one_dir.path().join(file), two_dir.path().join(file))?;
+    }
+    let _two = TlsHubProcess::start(
+        two_dir.path(),
+        ports[1],
+        &format!("127.0.0.1:{}", tls_ports[1]),
+        &node_args,
+    )
+    .await?;
+    let fp = hub_fingerprint(one_dir.path())?;
+    let code = |role: &str| -> Result<String> {
+        let out = std::process::Command::new(hub_binary())
+            .args(["pairing-code", "--role", role, "--data"])
+            .arg(two_dir.path())
+            .args(["--database", &database.url])
+            .output()?;
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .with_context(|| format!("pairing-code: {}", String::from_utf8_lossy(&out.stderr)))?;
+        Ok(value["code"].as_str().context("a code")?.to_owned())
+    };
+    let link = pairing_link(&urls[0], &fp, &code("barista")?)?;
+
+    let driver = Driver::start()?;
+    let data = app_data.path().to_str().context("utf-8 temp path")?;
+    let client = open_app(&driver, &["--pair", &link, "--data", data, "--windowed"]).await?;
+    let result = async {
+        switch_to(&client, "barista").await?;
+        wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        let on = text_of(&client, "[data-testid=link-node]").await?;
+        assert_eq!(on, format!("on hub 1 of 2 · 127.0.0.1:{}", tls_ports[0]));
+        screenshot(&client, "failover-node-1").await?;
+
+        one.stop();
+        let want = format!("on hub 2 of 2 · 127.0.0.1:{}", tls_ports[1]);
+        until("the display live again, on node 2", || async {
+            Ok(
+                css_present(&client, "[data-testid=link-status][data-state=live]").await?
+                    && text_of(&client, "[data-testid=link-node]").await? == want,
+            )
+        })
+        .await?;
+        // It carries on: an order placed on node 2 appears.
+        let kiosk = reqwest::Client::new();
+        let plain = format!("http://127.0.0.1:{}", ports[1]);
+        let paired: serde_json::Value = kiosk
+            .post(format!("{plain}/api/devices/pair"))
+            .json(&serde_json::json!({ "code": code("kiosk")? }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(paired["hubs"], serde_json::json!(urls));
+        let token = paired["token"].as_str().context("a token")?;
+        let order: serde_json::Value = kiosk
+            .post(format!("{plain}/api/orders"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({
+                "idempotencyKey": "after-failover",
+                "items": [demo_line("americano", 1)],
+                "payType": "CARD",
+            }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let daily = order["dailyNum"].as_u64().context("an order")?;
+        wait_for(&client, &format!("[data-testid=order-{daily}]")).await?;
+        screenshot(&client, "failover-node-2").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    result?;
+    let cache = countertop_client::Cache::open(&app_data.path().join("devices/joined"))?;
+    let device = cache.device()?.context("the joined device")?;
+    assert_eq!(device.hubs, urls, "the device keeps both nodes");
     Ok(())
 }

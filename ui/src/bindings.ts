@@ -595,6 +595,11 @@ fingerprintShort: string }
  * One option of an order line, priced, by name.
  */
 export type LineOptionEntry = { group: string; choice: string; priceDelta: number }
+/**
+ * Which of its hub nodes a device is on: `number` of `of`, at `address`
+ * (`host:port`).
+ */
+export type LinkNode = { number: number; of: number; address: string }
 export type LinkState = "connecting" | "live" | "reconnecting" | "offline" | "rejected" | 
 /**
  * The hub's address answered with another key than the one pinned at
@@ -616,7 +621,12 @@ message: string | null;
 /**
  * When the newest event arrived (RFC 3339); the UI shows its age.
  */
-newestEventAt: string | null }
+newestEventAt: string | null; 
+/**
+ * The hub node in use, when the device knows several (a café's nodes
+ * on one database): it moves to the next when one is unreachable.
+ */
+node: LinkNode | null }
 export type MenuEntry = { id: string; name: string; 
 /**
  * Its name in other languages, by language code.

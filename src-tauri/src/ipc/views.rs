@@ -491,6 +491,19 @@ pub struct LinkStatus {
     pub message: Option<String>,
     /// When the newest event arrived (RFC 3339); the UI shows its age.
     pub newest_event_at: Option<String>,
+    /// The hub node in use, when the device knows several (a café's nodes
+    /// on one database): it moves to the next when one is unreachable.
+    pub node: Option<LinkNode>,
+}
+
+/// Which of its hub nodes a device is on: `number` of `of`, at `address`
+/// (`host:port`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkNode {
+    pub number: u32,
+    pub of: u32,
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
@@ -533,6 +546,11 @@ impl From<Status> for LinkStatus {
             of,
             message,
             newest_event_at: s.newest_event_at.map(|t| t.to_rfc3339()),
+            node: s.node.map(|n| LinkNode {
+                number: n.number,
+                of: n.of,
+                address: n.host().to_owned(),
+            }),
         }
     }
 }

@@ -19,7 +19,8 @@ function label(status: LinkStatus, t: I18n["t"]): string {
   }
 }
 
-/** Live / Reconnecting (n of 5) / Offline, how fresh the data is, and Retry. */
+/** Live / Reconnecting (n of 5) / Offline, the hub node in use when there
+ * are several, how fresh the data is, and Retry. */
 export function StatusBar({
   status,
   extra,
@@ -44,6 +45,15 @@ export function StatusBar({
           <span className="cached"> · {t("status.cached")}</span>
         )}
       </strong>
+      {status.node && (
+        <span className="node" data-testid="link-node">
+          {t("status.node", {
+            number: fmt.number(status.node.number),
+            of: fmt.number(status.node.of),
+            address: status.node.address,
+          })}
+        </span>
+      )}
       <span className="age">{age}</span>
       {!!outboxDepth && <span className="outbox">{t("status.outbox", { count: fmt.number(outboxDepth) })}</span>}
       {status.state !== "live" && status.state !== "rejected" && (

@@ -40,6 +40,7 @@ export const de: Record<Key, string> = {
   "status.retry": "Jetzt erneut versuchen",
   "status.cached": "Gespeicherte Daten, bis die Verbindung zurück ist",
   "status.outbox": "{count} warten auf Versand",
+  "status.node": "auf Hub {number} von {of} · {address}",
 
   "setup.title": "Countertop einrichten",
   "setup.mode": "Wie verbindet sich dieser Computer?",

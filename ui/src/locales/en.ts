@@ -41,6 +41,7 @@ export const en = {
   "status.retry": "Retry now",
   "status.cached": "Showing saved data until the connection is back",
   "status.outbox": "{count} waiting to send",
+  "status.node": "on hub {number} of {of} · {address}",
 
   "setup.title": "Set up Countertop",
   "setup.mode": "How does this computer connect?",

@@ -40,6 +40,7 @@ export const ko: Record<Key, string> = {
   "status.retry": "지금 다시 시도",
   "status.cached": "연결이 돌아올 때까지 저장된 데이터를 보여 줍니다",
   "status.outbox": "전송 대기 {count}건",
+  "status.node": "허브 {of}대 중 {number}번 · {address}",
 
   "setup.title": "Countertop 설정",
   "setup.mode": "이 컴퓨터는 어떻게 연결하나요?",

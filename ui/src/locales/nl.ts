@@ -40,6 +40,7 @@ export const nl: Record<Key, string> = {
   "status.retry": "Nu opnieuw proberen",
   "status.cached": "Opgeslagen gegevens tot de verbinding terug is",
   "status.outbox": "{count} wachtend om te verzenden",
+  "status.node": "op hub {number} van {of} · {address}",
 
   "setup.title": "Countertop instellen",
   "setup.mode": "Hoe maakt deze computer verbinding?",
