@@ -314,7 +314,8 @@ pub async fn open_postgres(url: &str) -> anyhow::Result<Db> {
         ]);
     let pool = PgPoolOptions::new()
         .max_connections(pg_pool_size())
-        .acquire_timeout(Duration::from_secs(10))
+        // A node cut off from PostgreSQL answers 503 within this.
+        .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
         .with_context(|| format!("connecting to the {what}"))?;

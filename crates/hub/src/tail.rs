@@ -103,6 +103,7 @@ async fn listen(pool: PgPool, wake: Arc<Wake>, shutdown: tokio_util::sync::Cance
 
 /// Reads the log from the cursor whenever woken, and every [`POLL`].
 async fn read(hub: Hub, wake: Arc<Wake>) {
+    let mut failing = Failing::default();
     let mut timer = tokio::time::interval(POLL);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -111,15 +112,15 @@ async fn read(hub: Hub, wake: Arc<Wake>) {
             () = wake.events.notified() => {}
             _ = timer.tick() => {}
         }
-        if let Err(e) = hub.log.catch_up().await {
-            tracing::warn!(error = %e, "reading other nodes' events from the log");
-        }
+        let read = hub.log.catch_up().await;
+        failing.note(read.err(), "reading other nodes' events from the log");
     }
 }
 
 /// Reads the devices again whenever woken, and every [`DEVICES_POLL`]:
 /// devices paired, tokens refreshed and devices revoked on other nodes.
 async fn devices(hub: Hub, wake: Arc<Wake>) {
+    let mut failing = Failing::default();
     let mut timer = tokio::time::interval(DEVICES_POLL);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -131,8 +132,29 @@ async fn devices(hub: Hub, wake: Arc<Wake>) {
         if let Err(e) = hub.follow_rotation().await {
             tracing::warn!(error = %e, "taking a secret rotated on another node");
         }
-        if let Err(e) = hub.sync_devices().await {
-            tracing::warn!(error = %e, "reading devices other nodes changed");
+        let read = hub.sync_devices().await;
+        failing.note(read.err(), "reading devices other nodes changed");
+    }
+}
+
+/// Whether a loop's reads are failing: said once when they start failing
+/// and once when they work again, not every turn while the database is
+/// away.
+#[derive(Default)]
+struct Failing(bool);
+
+impl Failing {
+    fn note(&mut self, error: Option<sqlx::Error>, what: &str) {
+        match (error, self.0) {
+            (Some(e), false) => {
+                tracing::warn!(error = %e, "{what}: failing; retrying quietly");
+                self.0 = true;
+            }
+            (None, true) => {
+                tracing::info!("{what}: working again");
+                self.0 = false;
+            }
+            _ => {}
         }
     }
 }
