@@ -35,17 +35,33 @@ pub struct Hub {
     child: Option<Child>,
     pub port: u16,
     pub data: PathBuf,
+    /// The PostgreSQL database this node stores in (`--database`); `None`:
+    /// the SQLite file in `data`.
+    pub database: Option<String>,
 }
 
 impl Hub {
     /// Starts the hub on `port` (0: any free port) and waits for its
     /// `listening on` line.
     pub fn start(data: &Path, port: u16) -> Hub {
+        Self::start_with(data, port, None)
+    }
+
+    /// Starts a hub node storing in the PostgreSQL `database`, with its own
+    /// data folder `data` (which must hold the secret and TLS identity the
+    /// other nodes on that database have, or none for the first node), on
+    /// `port` (0: any free port). Its log goes to `data/hub.log`, so several
+    /// nodes' logs stay apart.
+    pub fn start_node(data: &Path, port: u16, database: &str) -> Hub {
+        Self::start_with(data, port, Some(database))
+    }
+
+    fn start_with(data: &Path, port: u16, database: Option<&str>) -> Hub {
         let mut last_error = String::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         // A restart on the same port can race the old socket's teardown.
         while std::time::Instant::now() < deadline {
-            match Self::try_start(data, port) {
+            match Self::try_start(data, port, database) {
                 Ok(hub) => return hub,
                 Err(e) => {
                     last_error = e;
@@ -53,15 +69,33 @@ impl Hub {
                 }
             }
         }
-        panic!("the hub did not start within a minute: {last_error}");
+        panic!(
+            "the hub on {} did not start within a minute: {last_error}",
+            data.display()
+        );
     }
 
-    fn try_start(data: &Path, port: u16) -> Result<Hub, String> {
-        let mut child = Command::new(hub_binary())
+    fn try_start(data: &Path, port: u16, database: Option<&str>) -> Result<Hub, String> {
+        let mut command = Command::new(hub_binary());
+        command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data)
+            .arg(data);
+        let stderr = match database {
+            None => Stdio::inherit(),
+            Some(url) => {
+                command.args(["--database", url]);
+                std::fs::create_dir_all(data).map_err(|e| format!("the data folder: {e}"))?;
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(data.join("hub.log"))
+                    .map_err(|e| format!("hub.log: {e}"))?;
+                Stdio::from(log)
+            }
+        };
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .env(
                 "RUST_LOG",
                 std::env::var("HUB_LOG").unwrap_or_else(|_| "warn".into()),
@@ -95,6 +129,7 @@ impl Hub {
             child: Some(child),
             port,
             data: data.to_owned(),
+            database: database.map(str::to_owned),
         })
     }
 
@@ -150,6 +185,7 @@ impl Hub {
             child: Some(child),
             port: plain.expect("a plain port"),
             data: data.to_owned(),
+            database: None,
         };
         (hub, tls.expect("a TLS port"))
     }
@@ -180,6 +216,13 @@ impl Hub {
         ([127, 0, 0, 1], self.port).into()
     }
 
+    /// Whether the process still runs (false once it has exited or was killed).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// SIGKILL, then wait for it to be gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -188,20 +231,24 @@ impl Hub {
         }
     }
 
-    /// Kills the hub and starts it again on the same port and data.
+    /// Kills the hub (if it still runs) and starts it again on the same
+    /// port, data and database.
     pub fn restart(&mut self) {
         self.kill();
-        let again = Hub::start(&self.data, self.port);
+        let again = Hub::start_with(&self.data, self.port, self.database.as_deref());
         *self = again;
     }
 
     /// A one-time pairing code from the hub's command line.
     pub fn pairing_code(&self, role: &str, name: &str) -> String {
-        let output = Command::new(hub_binary())
+        let mut command = Command::new(hub_binary());
+        command
             .args(["pairing-code", "--role", role, "--name", name, "--data"])
-            .arg(&self.data)
-            .output()
-            .expect("run countertop-hub pairing-code");
+            .arg(&self.data);
+        if let Some(url) = &self.database {
+            command.args(["--database", url]);
+        }
+        let output = command.output().expect("run countertop-hub pairing-code");
         assert!(
             output.status.success(),
             "pairing-code failed: {}",

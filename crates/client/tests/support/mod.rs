@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod chaos;
 pub mod device;
 pub mod hub;
 pub mod proxy;
