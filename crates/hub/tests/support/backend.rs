@@ -61,7 +61,7 @@ pub fn database(dir: &Path) -> Option<String> {
     if let Ok(url) = std::fs::read_to_string(&remembered) {
         return Some(url.trim().to_owned());
     }
-    let url = create_database();
+    let url = fresh_database();
     std::fs::create_dir_all(dir).expect("the data folder");
     std::fs::write(&remembered, &url).expect("the test database's URL written in the folder");
     Some(url)
@@ -119,11 +119,12 @@ fn server_url() -> reqwest::Url {
         .unwrap_or_else(|e| panic!("COUNTERTOP_TEST_POSTGRES is not a URL ({e})"))
 }
 
-/// `CREATE DATABASE` of a fresh name on the server; its URL. Runs on a
+/// `CREATE DATABASE` of a fresh name on `COUNTERTOP_TEST_POSTGRES`; its
+/// URL. Dropped by a later run once this test process has ended. Runs on a
 /// thread of its own with its own runtime: callers may be sync (a child
 /// process's environment) or inside any test's runtime, and a connection
 /// must not outlive the runtime it was made on.
-fn create_database() -> String {
+pub fn fresh_database() -> String {
     let server = server_url();
     let name = format!(
         "{PREFIX}{}_{}",

@@ -11,7 +11,9 @@ mod cafe;
 
 // Not every test target uses every helper of the fixture.
 #[allow(unused_imports)]
-pub use backend::{config, database, hub_env, json_text, on_postgres, open_store, sqlite_only};
+pub use backend::{
+    config, database, fresh_database, hub_env, json_text, on_postgres, open_store, sqlite_only,
+};
 #[allow(unused_imports)]
 pub use cafe::{assert_error, ids, ok, Cafe, SIGNATURE};
 
@@ -55,8 +57,14 @@ impl TestHub {
 
     /// Starts a hub on an existing data folder (a restart).
     pub async fn start_in(dir: TempDir, configure: impl FnOnce(&mut HubConfig)) -> TestHub {
-        let mut config = config(dir.path());
+        let mut config = HubConfig::new(dir.path());
+        // Backups have tests of their own; the others need not write them.
+        config.backup.enabled = false;
         configure(&mut config);
+        // The suite's database, unless the test names one (nodes of a cluster).
+        if config.database.is_none() {
+            config.database = database(dir.path());
+        }
         let hub = Hub::open(config).await.expect("hub opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
