@@ -14,7 +14,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # System packages: building (C toolchain, ALSA and D-Bus headers, the
 # WebKitGTK stack of the Tauri app) and the tools the tests run real
 # backends with (private D-Bus, kernel keyring, Xvfb, WebKitWebDriver,
-# headless Chromium for the seeds' client code and the hub's pages).
+# headless Chromium for the seeds' client code and the hub's pages, a
+# PostgreSQL server for the hub's tests on PostgreSQL).
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates
   libasound2-dev libdbus-1-dev libssl-dev
@@ -25,6 +26,7 @@ APT_PACKAGES=(
   tcpdump  # crates/client/tests/capture.rs: a capture on lo shows no secret in clear
   chromium chromium-driver
   python3 python3-venv
+  postgresql  # with_postgres: a throw-away cluster for the tests, never the package's own
 )
 
 as_root() {
@@ -42,8 +44,26 @@ setup_system() {
       exit 1
     fi
     say "Installing system packages: ${missing[*]}"
+    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+      no_main_cluster
+    fi
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1 \
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Debian's postgresql package creates and starts a "main" cluster when it is
+# installed; the tests start their own (with_postgres) and want none running.
+# Said before the install, in the file the package reads (and keeps: ucf
+# leaves a file that is already there).
+no_main_cluster() {
+  local conf=/etc/postgresql-common/createcluster.conf
+  as_root mkdir -p "$(dirname "$conf")"
+  if [ -f "$conf" ] && grep -q '^[#[:space:]]*create_main_cluster' "$conf"; then
+    as_root sed -i 's/^[#[:space:]]*create_main_cluster.*/create_main_cluster = false/' "$conf"
+  else
+    echo 'create_main_cluster = false' | as_root tee -a "$conf" >/dev/null
   fi
 }
 
@@ -115,6 +135,91 @@ with_desktop() {
   return $rc
 }
 
+# A throw-away PostgreSQL for the tests: a cluster in a temporary folder,
+# made and run by initdb/pg_ctl (as the postgres user when run as root: the
+# server refuses root), on a free port of 127.0.0.1 with a random password,
+# fsync off (nothing in it outlives the run). Runs "$@" (a command or a
+# function of this file) with COUNTERTOP_TEST_POSTGRES set to a URL where
+# tests may create databases, then stops the cluster and removes the folder,
+# whatever the outcome; answers the command's status.
+with_postgres() {
+  (
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$bin" ] || [ ! -x "$bin/pg_ctl" ]; then
+      say "PostgreSQL's server is not installed (Debian: apt-get install postgresql)"
+      exit 1
+    fi
+    dir=$(mktemp -d)
+    run=()
+    if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres --); fi
+    started=
+    stop() {
+      if [ -n "$started" ]; then
+        "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+      fi
+      rm -rf "$dir"
+    }
+    trap stop EXIT
+    trap 'exit 130' INT TERM
+    chmod 755 "$dir"
+    owner=()
+    if [ "$(id -u)" -eq 0 ]; then owner=(-o postgres); fi
+    install -d "${owner[@]}" -m 700 "$dir/data" "$dir/sock" "$dir/log"
+    password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+    install "${owner[@]}" -m 600 /dev/null "$dir/log/password"
+    printf '%s\n' "$password" >"$dir/log/password"
+    "${run[@]}" "$bin/initdb" -D "$dir/data" -U countertop --pwfile="$dir/log/password" \
+      -A scram-sha-256 -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
+      cat "$dir/initdb.log" >&2
+      say "initdb failed"
+      exit 1
+    }
+    for _ in 1 2 3; do
+      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      if "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log/server.log" -w -t 60 \
+        -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null; then
+        started=1
+        break
+      fi
+    done
+    if [ -z "$started" ]; then
+      tail -n 20 "$dir/log/server.log" >&2 || true
+      say "PostgreSQL did not start"
+      exit 1
+    fi
+    say "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') for the tests on 127.0.0.1:$port (in $dir)"
+    COUNTERTOP_TEST_POSTGRES="postgres://countertop:$password@127.0.0.1:$port/postgres" "$@"
+  )
+}
+
+# The hub's integration suite (crates/hub/tests) again, every test hub on
+# PostgreSQL (COUNTERTOP_TEST_BACKEND=postgres; a database of its own on
+# with_postgres's server). The test programs are those the workspace's
+# build made: a `cargo test -p countertop-hub` would resolve other features
+# and build the hub's tree again (see run_tests), so `cargo test --workspace
+# --no-run` (nothing to build) names them and they run here, as cargo would,
+# in the crate's folder.
+hub_tests_on_postgres() {
+  local programs rc=0 program
+  programs=$(cargo test --workspace --locked --no-run --message-format=json | python3 -c '
+import json, sys
+programs = {}
+for line in sys.stdin:
+    m = json.loads(line)
+    if (m.get("reason") == "compiler-artifact" and m["target"]["kind"] == ["test"]
+            and m["manifest_path"].endswith("/crates/hub/Cargo.toml") and m.get("executable")):
+        programs[m["target"]["name"]] = m["executable"]
+print("\n".join(programs[name] for name in sorted(programs)))
+') || return 1
+  [ -n "$programs" ] || { say "no test programs of the hub found"; return 1; }
+  for program in $programs; do
+    printf '\n     Running %s (PostgreSQL)\n' "${program#"$ROOT"/}"
+    (cd crates/hub && COUNTERTOP_TEST_BACKEND=postgres "$program") || rc=1
+  done
+  return $rc
+}
+
 run_tests() {
   # A one-off run has no use for incremental state, which is as big as the
   # build itself; a developer who runs this again and again can set
@@ -135,9 +240,11 @@ run_tests() {
   cargo build --workspace --lib --bins --tests --locked
   setup_tauri_driver
   setup_browser_tests
-  say "Tests (cargo test --workspace): the app window under Xvfb and tauri-driver, headless Chromium, a private D-Bus and keyring"
+  say "Tests (cargo test --workspace): the app window under Xvfb and tauri-driver, headless Chromium, a private D-Bus and keyring, a throw-away PostgreSQL"
   local rc=0
-  with_desktop cargo test --workspace --locked --no-fail-fast || rc=$?
+  with_postgres with_desktop cargo test --workspace --locked --no-fail-fast || rc=$?
+  say "The hub's integration suite again, on PostgreSQL"
+  with_postgres hub_tests_on_postgres || rc=$?
   # Proves the benchmark runs against all three servers; the figures of a
   # debug build on a CI machine mean nothing (BENCHMARKS.md has the real run).
   say "Benchmark smoke run (countertop-bench --quick, debug build, no timing assertions)"
@@ -174,6 +281,11 @@ run_hub() {
 EOT
   exec target/debug/countertop-hub serve --data "$data" "$@"
 }
+
+# Sourced (`source dev.sh`, to try one of its functions), it only defines them.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  return 0
+fi
 
 cmd=${1:-}
 shift || true
