@@ -6,7 +6,7 @@
 //!
 //! A data folder's database is created on first use and its URL written in
 //! the folder (`TEST_DATABASE_FILE`), so a hub restarted on the folder finds
-//! the same café. Creating one takes about 10 ms; the hub migrates it as it
+//! the same café. Creating one takes about 20 ms; the hub migrates it as it
 //! opens (about 50 ms), so no template database is kept.
 
 use std::path::Path;
