@@ -70,6 +70,31 @@ pub fn check_node_folder(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A node whose folder has no `secret.key` on a database that holds a hub
+/// (its secret's id is recorded) must not make a new one: every device's
+/// token was signed with the other nodes' secret.
+pub async fn check_node_secret(db: &Db, data_dir: &Path) -> anyhow::Result<()> {
+    if data_dir.join(crate::auth::SECRET_FILE).exists() {
+        return Ok(());
+    }
+    let recorded: Option<String> = crate::on_pool!(db, |ex| sqlx::query_scalar(
+        "SELECT value FROM meta WHERE key = 'node_secret_id'"
+    )
+    .fetch_optional(ex)
+    .await)?;
+    anyhow::ensure!(
+        recorded.is_none(),
+        "{}/{} is missing, but the database holds a hub: every device's token was signed with \
+         its secret. Copy secret.key (and secret.key.prev), tls.key and tls.crt from another \
+         node's data folder; or run `countertop-hub new-secret --data {} --database …` to make a \
+         new one (every device will have to pair again).",
+        data_dir.display(),
+        crate::auth::SECRET_FILE,
+        data_dir.display()
+    );
+    Ok(())
+}
+
 /// Nodes on one PostgreSQL database must share their signing secret (a
 /// token signed by one is checked by another) and their TLS identity (a
 /// device pins one fingerprint). The first node to start records both, as

@@ -243,13 +243,21 @@ impl Hub {
             Some(_) => db::check_node_folder(&config.data_dir)?,
         }
         let run_lock = backup::RunLock::take(&config.data_dir)?;
+        let postgres = match &config.database {
+            Some(url) => {
+                let pool = db::open_postgres(url).await?;
+                // Before a secret is made: the database may hold a hub.
+                db::check_node_secret(&pool, &config.data_dir).await?;
+                Some(pool)
+            }
+            None => None,
+        };
         // The secret first: a folder whose database exists always has one.
         let keys = Keys::load_or_create(&config.data_dir)?;
         let tls = tls::Identity::load_or_create(&config.data_dir)?;
-        let pool = match &config.database {
+        let pool = match postgres {
             None => db::open(&config.data_dir).await?,
-            Some(url) => {
-                let pool = db::open_postgres(url).await?;
+            Some(pool) => {
                 // A rotation made on another node while this one was down.
                 auth::follow_rotation(&pool, &keys, &config.data_dir).await?;
                 db::check_same_identity(&pool, &auth::secret_id(&keys), &tls.fingerprint).await?;

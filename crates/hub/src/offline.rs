@@ -29,7 +29,14 @@ pub async fn pairing_code(
 /// revoked and every open pairing code cancelled. Answers how many devices
 /// must pair again.
 pub async fn new_secret(dir: &Path, database: Option<&str>) -> anyhow::Result<u64> {
-    let pool = open_existing(dir, database).await?;
+    // A node's folder may have lost its secret: that is why this runs.
+    let pool = match database {
+        Some(url) => {
+            db::check_node_folder(dir)?;
+            db::open_postgres(url).await?
+        }
+        None => open_existing(dir, None).await?,
+    };
     Keys::replace(dir)?;
     // Nodes on PostgreSQL record the secret's id at start: the next node
     // to start records the new one (copy the new secret.key to every node).

@@ -13,27 +13,7 @@ use countertop_protocol::Role;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sqlx::Connection;
 use support::{line, Api, TestHub, Ws};
-
-/// A fresh database on the test server; answers its URL.
-async fn fresh_database() -> String {
-    let server = std::env::var("COUNTERTOP_TEST_POSTGRES").expect(
-        "COUNTERTOP_TEST_POSTGRES is not set: these tests need a PostgreSQL server where they may \
-         create databases (./dev.sh test starts one), e.g. postgres://user@127.0.0.1:5432/postgres",
-    );
-    let name = format!("cluster_{}", support::rand_suffix());
-    let mut admin = sqlx::PgConnection::connect(&server)
-        .await
-        .expect("connecting to COUNTERTOP_TEST_POSTGRES");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url = reqwest::Url::parse(&server).unwrap();
-    url.set_path(&name);
-    url.to_string()
-}
 
 /// The files every node on one database must share.
 fn copy_identity(from: &Path, to: &Path) {
@@ -45,7 +25,7 @@ fn copy_identity(from: &Path, to: &Path) {
 /// `n` nodes on one fresh database, the first started alone (it migrates
 /// and seeds), the others with its secret and TLS identity.
 async fn nodes(n: usize) -> Vec<TestHub> {
-    let database = fresh_database().await;
+    let database = support::fresh_database();
     let first = {
         let database = database.clone();
         TestHub::start_with(move |c| c.database = Some(database)).await

@@ -36,6 +36,10 @@ pub struct Devices {
     revoked_tokens: RwLock<HashMap<String, i64>>,
     /// When a refused token last made this node read the devices again.
     synced_for_miss: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Bumped by every change this node makes to `by_id`, under its lock:
+    /// a read of the database that a local change overtook is not applied
+    /// (it would bring back a device just revoked, or drop one just paired).
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl Devices {
@@ -45,6 +49,7 @@ impl Devices {
             by_id: RwLock::new(by_id),
             revoked_tokens: RwLock::new(revoked),
             synced_for_miss: std::sync::Mutex::new(None),
+            changes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -94,10 +99,37 @@ impl Devices {
     /// and devices they revoked removed (answered, to close their
     /// connections here). `last_seen_at` stays as this node saw it.
     pub async fn sync(&self, pool: &crate::store::Db) -> Result<Vec<String>, sqlx::Error> {
-        let (stored, revoked) = Self::read_stored(pool).await?;
+        use std::sync::atomic::Ordering;
+        // A local change between the read and its use: read again (a few
+        // times; the next sync catches up otherwise).
+        for _ in 0..3 {
+            let before = self.changes.load(Ordering::Acquire);
+            let (stored, revoked) = Self::read_stored(pool).await?;
+            {
+                // Tokens revoked only accumulate (until they expire): a
+                // revocation made here meanwhile is kept.
+                let now = Utc::now().timestamp();
+                let mut known = write(&self.revoked_tokens);
+                known.extend(revoked);
+                known.retain(|_, exp| *exp >= now);
+            }
+            let mut by_id = write(&self.by_id);
+            if self.changes.load(Ordering::Acquire) != before {
+                continue;
+            }
+            return Ok(Self::apply(&mut by_id, stored));
+        }
+        Ok(Vec::new())
+    }
+
+    /// Makes `by_id` the `stored` devices, keeping what this node saw of
+    /// each; answers the ids that are gone.
+    fn apply(
+        by_id: &mut HashMap<String, DeviceRecord>,
+        stored: HashMap<String, DeviceRecord>,
+    ) -> Vec<String> {
         let mut gone = Vec::new();
         {
-            let mut by_id = write(&self.by_id);
             by_id.retain(|id, _| {
                 let keep = stored.contains_key(id);
                 if !keep {
@@ -109,8 +141,7 @@ impl Devices {
                 by_id.entry(id).or_insert(record);
             }
         }
-        *write(&self.revoked_tokens) = revoked;
-        Ok(gone)
+        gone
     }
 
     pub fn is_token_revoked(&self, jti: &str) -> bool {
@@ -131,11 +162,21 @@ impl Devices {
     }
 
     pub fn insert(&self, record: DeviceRecord) {
-        write(&self.by_id).insert(record.id.clone(), record);
+        let mut by_id = write(&self.by_id);
+        self.changed();
+        by_id.insert(record.id.clone(), record);
     }
 
     pub fn remove(&self, id: &str) -> Option<DeviceRecord> {
-        write(&self.by_id).remove(id)
+        let mut by_id = write(&self.by_id);
+        self.changed();
+        by_id.remove(id)
+    }
+
+    /// Call with `by_id`'s write lock held.
+    fn changed(&self) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub fn touch(&self, id: &str, at: DateTime<Utc>) {
@@ -207,7 +248,10 @@ impl Hub {
     pub(crate) async fn revoke_device(&self, id: &str) -> Result<(), DeviceError> {
         let now = self.clock.now();
         let updated = store::devices::revoke(self.pool(), id, now).await?;
-        if !updated || self.devices.remove(id).is_none() {
+        // On PostgreSQL a read of the devices may have taken it out of
+        // memory already, after this commit: the database says.
+        let removed = self.devices.remove(id);
+        if !updated || (removed.is_none() && self.pool().pg().is_none()) {
             return Err(DeviceError::NotFound(format!("no paired device \"{id}\"")));
         }
         let closed = self.registry.revoke(id);
