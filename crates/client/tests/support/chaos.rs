@@ -3,6 +3,7 @@
 //! from the demo menu, and the seed (`CHAOS_SEED`) that replays a run.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -82,21 +83,21 @@ pub fn pair_cli_with(code: &str, hub_url: &str, dir: &Path) {
 
 impl Watcher {
     pub fn start(dir: &Path, hub_url: &str) -> Watcher {
+        Self::start_on(dir, &[hub_url.to_owned()])
+    }
+
+    /// A watcher given several hub nodes (`--hub` each, in this order): it
+    /// moves to the next when one is unreachable, and says so in its log.
+    pub fn start_on(dir: &Path, hub_urls: &[String]) -> Watcher {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("cli.log"))
             .unwrap();
+        let hubs = hub_urls.iter().flat_map(|url| ["--hub", url.as_str()]);
         let mut child = tokio::process::Command::new(CLI)
-            .args([
-                "watch",
-                "--json",
-                "--quiet",
-                "--alert-max-age",
-                "3600",
-                "--hub",
-                hub_url,
-            ])
+            .args(["watch", "--json", "--quiet", "--alert-max-age", "3600"])
+            .args(hubs)
             .args([
                 "--backoff-ms",
                 "100",
@@ -119,9 +120,16 @@ impl Watcher {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let ended = Arc::new(Notify::new());
         let (seen2, ended2) = (seen.clone(), ended.clone());
+        // What it printed is kept in its folder too, for a failure's story.
+        let mut printed = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("watch.jsonl"))
+            .unwrap();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
+                let _ = writeln!(printed, "{line}");
                 let value: Value = serde_json::from_str(&line)
                     .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
                 let mut seen = seen2.lock().unwrap_or_else(PoisonError::into_inner);
