@@ -241,8 +241,28 @@ impl Subscription {
         since: Option<u64>,
         epoch: Option<&str>,
     ) -> Result<SubscribeOutcome, sqlx::Error> {
+        // On PostgreSQL this node may be behind the log the other nodes
+        // write (its tail wakes on their NOTIFY): a device that resumes
+        // from further on, having moved here from another node, is first
+        // brought what the log holds.
+        let shared = self.hub.pool().pg().is_some();
+        let same_epoch = epoch.is_none_or(|e| e == self.hub.log.epoch());
+        let ahead = |since: Option<u64>, now: u64| same_epoch && since.is_some_and(|s| s > now);
+        if shared && ahead(since, self.hub.log.seq()) {
+            self.hub.log.catch_up().await?;
+        }
         let before = self.catch_up().await?;
-        let now = self.cursor;
+        let mut now = self.cursor;
+        if shared && ahead(since, now) {
+            let since = since.unwrap_or(now);
+            if since <= self.hub.log.head().await? {
+                // Committed, and not yet published here: the device has
+                // those events already, and this node skips them when it
+                // publishes them. Nothing to replay.
+                self.cursor = since;
+                now = since;
+            }
+        }
         let fresh: Vec<Topic> = topics
             .into_iter()
             .filter(|t| !self.topics.contains_key(t))
