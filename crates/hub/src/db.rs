@@ -357,7 +357,8 @@ fn pg_pool_size() -> u32 {
     std::env::var("COUNTERTOP_PG_POOL")
         .ok()
         .and_then(|v| v.parse().ok())
-        .filter(|n| (1..=200).contains(n))
+        // The listener of tail.rs holds one, a start-up chore another.
+        .filter(|n| (3..=200).contains(n))
         .unwrap_or(8)
 }
 

@@ -417,13 +417,6 @@ impl EventLog {
             .fetch_add(count, Ordering::Relaxed);
     }
 
-    /// The newest `seq` committed to the log, read from the database: on
-    /// PostgreSQL it may be past what this node has published.
-    pub async fn head(&self) -> Result<u64, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        meta_u64(&mut conn, "last_seq").await
-    }
-
     /// Reads the events with `since < seq <= upto` for a replay, or says the
     /// history is gone.
     pub async fn replay(&self, since: u64, upto: u64) -> Result<ReplayRead, sqlx::Error> {

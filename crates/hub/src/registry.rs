@@ -2,7 +2,7 @@
 //! connections at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
@@ -19,8 +19,17 @@ struct Entry {
     transport: Transport,
     topics: Vec<String>,
     revoke: CancellationToken,
-    rotated: Arc<AtomicBool>,
+    why: Arc<AtomicU8>,
 }
+
+/// Why a connection's `revoked` token was cancelled.
+const REVOKED: u8 = 0;
+const ROTATED: u8 = 1;
+const DATABASE_LOST: u8 = 2;
+
+/// The WebSocket close "try again later" (RFC 6455): this node cannot
+/// serve now; a device moves to another node or comes back.
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 #[derive(Default)]
 pub struct Registry {
@@ -35,7 +44,7 @@ pub struct Registration {
     /// Cancelled when the device is revoked, or when the signing secret is
     /// rotated (then [`Registration::closing`] says so).
     pub revoked: CancellationToken,
-    rotated: Arc<AtomicBool>,
+    why: Arc<AtomicU8>,
 }
 
 impl Drop for Registration {
@@ -46,16 +55,20 @@ impl Drop for Registration {
 
 impl Registration {
     /// Why `revoked` was cancelled, as a WebSocket close: the device was
-    /// revoked (4001), or the signing secret was rotated (4002: refresh the
-    /// token and connect again).
+    /// revoked (4001), the signing secret was rotated (4002: refresh the
+    /// token and connect again), or this node lost its database (1013: try
+    /// again later, or another node).
     pub fn closing(&self) -> (u16, &'static str) {
-        if self.rotated.load(Ordering::Acquire) {
-            (
+        match self.why.load(Ordering::Acquire) {
+            ROTATED => (
                 countertop_protocol::CLOSE_SECRET_ROTATED,
                 "signing secret rotated; refresh the token",
-            )
-        } else {
-            (countertop_protocol::CLOSE_REVOKED, "device revoked")
+            ),
+            DATABASE_LOST => (
+                CLOSE_TRY_AGAIN_LATER,
+                "this hub node cannot reach its database; try again or another node",
+            ),
+            _ => (countertop_protocol::CLOSE_REVOKED, "device revoked"),
         }
     }
 
@@ -78,7 +91,7 @@ impl Registry {
     ) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let revoke = CancellationToken::new();
-        let rotated = Arc::new(AtomicBool::new(false));
+        let why = Arc::new(AtomicU8::new(REVOKED));
         self.lock().insert(
             id,
             Entry {
@@ -86,14 +99,14 @@ impl Registry {
                 transport,
                 topics: Vec::new(),
                 revoke: revoke.clone(),
-                rotated: rotated.clone(),
+                why: why.clone(),
             },
         );
         Registration {
             registry: self.clone(),
             id,
             revoked: revoke,
-            rotated,
+            why,
         }
     }
 
@@ -117,11 +130,23 @@ impl Registry {
         let entries = self.lock();
         let mut n = 0;
         for e in entries.values().filter(|e| e.device_id.is_some()) {
-            e.rotated.store(true, Ordering::Release);
+            e.why.store(ROTATED, Ordering::Release);
             e.revoke.cancel();
             n += 1;
         }
         n
+    }
+
+    /// Closes every connection (1013, try again later) of a node that
+    /// cannot reach its database: nothing reaches them meanwhile, and a
+    /// device that knows other nodes moves to one. Returns how many.
+    pub fn database_lost(&self) -> usize {
+        let entries = self.lock();
+        for e in entries.values() {
+            e.why.store(DATABASE_LOST, Ordering::Release);
+            e.revoke.cancel();
+        }
+        entries.len()
     }
 
     pub fn count(&self, transport: Transport) -> u64 {

@@ -244,7 +244,8 @@ impl Subscription {
         // On PostgreSQL this node may be behind the log the other nodes
         // write (its tail wakes on their NOTIFY): a device that resumes
         // from further on, having moved here from another node, is first
-        // brought what the log holds.
+        // brought what the log holds (if the database is away, this fails
+        // and the device tries again: never a resync it does not need).
         let shared = self.hub.pool().pg().is_some();
         let same_epoch = epoch.is_none_or(|e| e == self.hub.log.epoch());
         let ahead = |since: Option<u64>, now: u64| same_epoch && since.is_some_and(|s| s > now);
@@ -252,17 +253,7 @@ impl Subscription {
             self.hub.log.catch_up().await?;
         }
         let before = self.catch_up().await?;
-        let mut now = self.cursor;
-        if shared && ahead(since, now) {
-            let since = since.unwrap_or(now);
-            if since <= self.hub.log.head().await? {
-                // Committed, and not yet published here: the device has
-                // those events already, and this node skips them when it
-                // publishes them. Nothing to replay.
-                self.cursor = since;
-                now = since;
-            }
-        }
+        let now = self.cursor;
         let fresh: Vec<Topic> = topics
             .into_iter()
             .filter(|t| !self.topics.contains_key(t))

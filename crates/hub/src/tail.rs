@@ -23,6 +23,10 @@ pub const EVENTS_CHANNEL: &str = "countertop_events";
 /// nodes read the devices again (`Hub::sync_devices`).
 pub const DEVICES_CHANNEL: &str = "countertop_devices";
 
+/// A node that has not reached its database for this long closes its
+/// connections (1013), so that devices move to a node that has.
+const CUT_OFF: Duration = Duration::from_secs(5);
+
 /// How often the tail reads the log without being woken.
 pub const POLL: Duration = Duration::from_millis(500);
 
@@ -104,6 +108,7 @@ async fn listen(pool: PgPool, wake: Arc<Wake>, shutdown: tokio_util::sync::Cance
 /// Reads the log from the cursor whenever woken, and every [`POLL`].
 async fn read(hub: Hub, wake: Arc<Wake>) {
     let mut failing = Failing::default();
+    let mut last_read = std::time::Instant::now();
     let mut timer = tokio::time::interval(POLL);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -113,7 +118,21 @@ async fn read(hub: Hub, wake: Arc<Wake>) {
             _ = timer.tick() => {}
         }
         let read = hub.log.catch_up().await;
+        if read.is_ok() {
+            last_read = std::time::Instant::now();
+        }
         failing.note(read.err(), "reading other nodes' events from the log");
+        if failing.is_failing() && last_read.elapsed() >= CUT_OFF {
+            // Its subscribers get nothing meanwhile: let them go, to
+            // another node or back here later.
+            let closed = hub.registry.database_lost();
+            if closed > 0 {
+                tracing::warn!(
+                    closed,
+                    "cut off from the database: connections closed (1013)"
+                );
+            }
+        }
     }
 }
 
@@ -129,11 +148,12 @@ async fn devices(hub: Hub, wake: Arc<Wake>) {
             () = wake.devices.notified() => {}
             _ = timer.tick() => {}
         }
-        if let Err(e) = hub.follow_rotation().await {
-            tracing::warn!(error = %e, "taking a secret rotated on another node");
-        }
+        let rotation = hub.follow_rotation().await.err();
         let read = hub.sync_devices().await;
         failing.note(read.err(), "reading devices other nodes changed");
+        if let (Some(e), false) = (rotation, failing.is_failing()) {
+            tracing::warn!(error = %e, "taking a secret rotated on another node");
+        }
     }
 }
 
@@ -156,5 +176,9 @@ impl Failing {
             }
             _ => {}
         }
+    }
+
+    fn is_failing(&self) -> bool {
+        self.0
     }
 }

@@ -174,6 +174,9 @@ async fn a_node_that_loses_its_postgresql_says_so_refuses_writes_and_recovers() 
     })
     .await;
     let kiosk = hub.pair(Role::Kiosk).await;
+    let barista = hub.pair(Role::Barista).await;
+    let mut ws = hub.connect_with(Some(&barista), "topics=orders").await;
+    ws.next_event("welcome").await;
     ok(
         kiosk.api.post("/api/orders", order_body("before")).await,
         201,
@@ -200,6 +203,9 @@ async fn a_node_that_loses_its_postgresql_says_so_refuses_writes_and_recovers() 
     db.take_away().await;
 
     let down = healthz_until(&hub, "the database is gone", 503, Some(&mut db)).await;
+    // Nothing reaches its subscribers while it is cut off: it lets them go
+    // (1013, try again later), so devices that know other nodes move on.
+    assert_eq!(ws.closed().await, 1013);
     assert_eq!(down["status"], "unavailable", "{down}");
     assert_eq!(down["database"]["up"], false, "{down}");
     assert_eq!(down["database"]["backend"], "postgresql", "{down}");

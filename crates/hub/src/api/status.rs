@@ -92,6 +92,9 @@ async fn check_database(db: &Db) -> (DatabaseHealth, Option<String>) {
             let why = crate::error::unavailable(&e).unwrap_or("the database check failed");
             (Some(why), Some(e.to_string()))
         }
+        // Every connection in use: the node is busy, not cut off (a load
+        // balancer must not take a busy node out in a rush).
+        Err(_) if db.all_in_use() => (None, None),
         Err(_) => (Some("the database did not answer within a second"), None),
     };
     let health = DatabaseHealth {

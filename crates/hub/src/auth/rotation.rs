@@ -81,29 +81,34 @@ fn unseal(keys: &Keys, generation: &str, sealed: &str) -> Option<String> {
     String::from_utf8(plain).ok()
 }
 
-/// Rotates `keys` (and the files in `data_dir`) to the secret another node
-/// rotated to, if they are still on the secret it replaced. Answers whether
-/// it did.
-pub(crate) async fn follow(db: &Db, keys: &Keys, data_dir: &Path) -> anyhow::Result<bool> {
+/// Rotates `keys` (and the files in `data_dir`) to the secret the newest
+/// rotation in the database names, if they are still on the secret it
+/// replaced. Answers until when the replaced one refreshes tokens, if it
+/// did.
+pub(crate) async fn follow(
+    db: &Db,
+    keys: &Keys,
+    data_dir: &Path,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
     let Some(pg) = db.pg() else {
-        return Ok(false);
+        return Ok(None);
     };
     let stored: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
         .bind(ROTATION)
         .fetch_optional(pg)
         .await?;
     let Some(rotation) = stored.and_then(|s| serde_json::from_str::<Rotation>(&s).ok()) else {
-        return Ok(false);
+        return Ok(None);
     };
     if rotation.from != secret_id(keys) {
-        return Ok(false);
+        return Ok(None);
     }
     let fresh = unseal(keys, &rotation.generation, &rotation.sealed)
         .filter(|fresh| secret_id(&Keys::from_secret(fresh.as_bytes())) == rotation.to)
         .ok_or_else(|| anyhow::anyhow!("the rotated secret in the database does not unseal"))?;
-    keys.rotate_to(data_dir, &fresh, rotation.at)?;
-    tracing::warn!("the signing secret was rotated on another node; this node took it");
-    Ok(true)
+    let until = keys.rotate_to(data_dir, &fresh, rotation.at)?;
+    tracing::warn!("the signing secret was rotated; this node took it");
+    Ok(Some(until))
 }
 
 impl Hub {
@@ -121,10 +126,11 @@ impl Hub {
         let fresh = super::tokens::new_secret();
         let generation = random_id(16);
         let from = secret_id(&self.keys);
+        let to = secret_id(&Keys::from_secret(fresh.as_bytes()));
         let rotation = Rotation {
             generation: generation.clone(),
             from: from.clone(),
-            to: secret_id(&Keys::from_secret(fresh.as_bytes())),
+            to: to.clone(),
             sealed: seal(&self.keys, &generation, &fresh),
             at: now,
         };
@@ -151,21 +157,23 @@ impl Hub {
             .execute(&mut *tx)
             .await?;
         }
-        // The files here first: a crash before the commit leaves this node
-        // on a secret the others never take, and it refuses to start again
-        // (check_same_identity), which says to copy secret.key.
-        let hub = self.clone();
-        let until = tokio::task::spawn_blocking(move || {
-            hub.keys.rotate_to(&hub.config.data_dir, &fresh, now)
-        })
-        .await
-        .map_err(|e| DeviceError::Internal(format!("rotating the secret stopped: {e}")))?
-        .map_err(|e| {
-            DeviceError::Internal(format!("could not rotate the signing secret: {e:#}"))
-        })?;
         tx.commit().await?;
         self.tell_nodes().await;
-        Ok(until)
+        // Committed: this node takes it as every other node does (if its
+        // files cannot be written now, its tail tries again).
+        let taken = follow(self.pool(), &self.keys, &self.config.data_dir)
+            .await
+            .map_err(|e| {
+                DeviceError::Internal(format!("could not rotate the signing secret: {e:#}"))
+            })?;
+        match taken {
+            Some(until) => Ok(until),
+            // This node's tail, woken by the notification, took it first.
+            None if secret_id(&self.keys) == to => {
+                Ok(now + chrono::Duration::days(super::TOKEN_LIFETIME_DAYS))
+            }
+            None => Err(DeviceError::Internal("the rotation was not taken".into())),
+        }
     }
 
     /// Takes a rotation another node made (see the module), closing the
@@ -173,7 +181,7 @@ impl Hub {
     pub(crate) async fn follow_rotation(&self) -> anyhow::Result<()> {
         let hub = self.clone();
         let took = follow(self.pool(), &self.keys, &self.config.data_dir).await?;
-        if took {
+        if took.is_some() {
             let closed = hub.registry.secret_rotated();
             tracing::info!(
                 closed,

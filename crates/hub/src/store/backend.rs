@@ -121,6 +121,14 @@ impl Db {
         Ok(tx)
     }
 
+    /// Whether every connection of the pool is in use at this moment.
+    pub fn all_in_use(&self) -> bool {
+        match self {
+            Db::Sqlite(p) => p.size() > 0 && p.num_idle() == 0,
+            Db::Pg(p) => p.size() > 0 && p.num_idle() == 0,
+        }
+    }
+
     /// The SQLite pool, when the hub stores in SQLite.
     pub fn sqlite(&self) -> Option<&SqlitePool> {
         match self {
