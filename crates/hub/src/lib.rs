@@ -104,7 +104,8 @@ use metrics::Metrics;
 use registry::Registry;
 
 /// Everything the hub needs to know before it opens its data folder.
-#[derive(Debug, Clone)]
+/// (No `Debug`: `database` may hold a password, which must reach no log.)
+#[derive(Clone)]
 pub struct HubConfig {
     /// Where the database and the signing secret live.
     pub data_dir: PathBuf,

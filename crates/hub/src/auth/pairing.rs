@@ -81,8 +81,15 @@ impl Hub {
         ip: IpAddr,
     ) -> Result<Result<PairingTicket, PairingBlocked>, sqlx::Error> {
         use store::attempts::{count, Budget, Counted};
+        // This node's own count first, on PostgreSQL too: a flood that this
+        // node alone has seen enough of costs the database nothing. A place
+        // taken here stays taken when the database refuses the attempt.
+        let local = match self.pairing.begin(ip) {
+            Ok(local) => local,
+            Err(blocked) => return Ok(Err(blocked)),
+        };
         let Some(pg) = self.pool().pg() else {
-            return Ok(self.pairing.begin(ip));
+            return Ok(Ok(local));
         };
         let mut conn = pg.acquire().await?;
         let counted = count(
@@ -102,10 +109,9 @@ impl Hub {
         .await?;
         Ok(match counted {
             Counted::Yes { id, last_place } => Ok(PairingTicket {
-                ip,
-                at: Instant::now(),
                 exhausts_budget: last_place,
                 shared: Some(id),
+                ..local
             }),
             Counted::AllUsed => Err(PairingBlocked::HubWide),
             Counted::KeyUsed { .. } => Err(PairingBlocked::Address),
@@ -114,8 +120,9 @@ impl Hub {
 
     /// The attempt's code was right: it does not count.
     pub(crate) async fn pairing_succeeded(&self, ticket: PairingTicket) {
-        let (Some(id), Some(pg)) = (ticket.shared, self.pool().pg()) else {
-            self.pairing.succeeded(ticket);
+        let shared = ticket.shared;
+        self.pairing.succeeded(ticket);
+        let (Some(id), Some(pg)) = (shared, self.pool().pg()) else {
             return;
         };
         let forgotten = async {
@@ -223,18 +230,25 @@ impl PairingLimiter {
         })
     }
 
-    /// The attempt's code was right: it does not count.
+    /// The attempt's code was right: it does not count. (A ticket made on
+    /// another node, a typed-code pairing whose finish came here, gives
+    /// back this address's newest place, if it has one here.)
     pub fn succeeded(&self, ticket: PairingTicket) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut at = Some(ticket.at);
         if let Some(mine) = state.by_ip.get_mut(&ticket.ip) {
-            if let Some(i) = mine.iter().position(|t| *t == ticket.at) {
-                mine.remove(i);
+            match mine.iter().position(|t| *t == ticket.at) {
+                Some(i) => {
+                    mine.remove(i);
+                }
+                None if ticket.shared.is_some() => at = mine.pop_back(),
+                None => {}
             }
             if mine.is_empty() {
                 state.by_ip.remove(&ticket.ip);
             }
         }
-        if let Some(i) = state.hub_wide.iter().position(|t| *t == ticket.at) {
+        if let Some(i) = state.hub_wide.iter().position(|t| Some(*t) == at) {
             state.hub_wide.remove(i);
         }
     }

@@ -332,14 +332,30 @@ impl Hub {
     /// device here reads the devices again before it is refused.
     pub async fn authenticate(&self, token: &str) -> Result<DeviceRecord, AppError> {
         let invalid = || AppError::unauthorized("the device token is invalid, expired or revoked");
-        let claims = self.keys.verify(token).ok_or_else(invalid)?;
-        if let Some(device) = self.device_of(&claims) {
+        let found = self.keys.verify(token).and_then(|c| self.device_of(&c));
+        if let Some(device) = found {
             return Ok(device);
         }
-        if self.pool().pg().is_some() && self.devices.may_sync() {
-            self.sync_devices().await?;
+        if !self.catch_up_with_nodes().await? {
+            return Err(invalid());
         }
+        let claims = self.keys.verify(token).ok_or_else(invalid)?;
         self.device_of(&claims).ok_or_else(invalid)
+    }
+
+    /// On PostgreSQL, before a token is refused: takes a secret rotated on
+    /// another node and reads the devices again (one paired or refreshed
+    /// there a moment ago), at most ten times a second. Answers whether it
+    /// did (never on SQLite).
+    async fn catch_up_with_nodes(&self) -> Result<bool, sqlx::Error> {
+        if self.pool().pg().is_none() || !self.devices.may_sync() {
+            return Ok(false);
+        }
+        if let Err(e) = self.follow_rotation().await {
+            tracing::warn!(error = %e, "taking a secret rotated on another node");
+        }
+        self.sync_devices().await?;
+        Ok(true)
     }
 
     /// The paired device `claims` name, if the token is not revoked and its
@@ -446,21 +462,24 @@ impl Hub {
         peer: IpAddr,
     ) -> Result<Paired, DeviceError> {
         let token = token.ok_or(DeviceError::NoToken)?;
-        let (claims, via) = match self.keys.verify(&token) {
-            Some(claims) => (claims, SignedWith::Current),
-            None => (
-                self.keys
-                    .verify_previous(&token)
-                    .ok_or(DeviceError::InvalidToken)?,
-                SignedWith::Previous,
-            ),
+        let known = |hub: &Hub| {
+            let (claims, via) = match hub.keys.verify(&token) {
+                Some(claims) => (claims, SignedWith::Current),
+                None => (hub.keys.verify_previous(&token)?, SignedWith::Previous),
+            };
+            // Paired, in the token's role (a replaced token is judged below).
+            let device = hub
+                .devices
+                .get(&claims.sub)
+                .filter(|device| device.role == claims.role)?;
+            Some((claims, via, device))
         };
-        // Paired, in the token's role (a replaced token is judged below).
-        let device = self
-            .devices
-            .get(&claims.sub)
-            .filter(|device| device.role == claims.role)
-            .ok_or(DeviceError::InvalidToken)?;
+        let found = match known(self) {
+            Some(found) => Some(found),
+            None if self.catch_up_with_nodes().await? => known(self),
+            None => None,
+        };
+        let (claims, via, device) = found.ok_or(DeviceError::InvalidToken)?;
         if !device.role.may(Action::RefreshToken) {
             return Err(DeviceError::InvalidToken);
         }
