@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use countertop_client::{AlertKind, ClientError, CoreEvent};
-use countertop_protocol::{NewOrderItem, PayType};
+use countertop_protocol::{Event, NewOrderItem, OrderStatus, PayType};
 use serde_json::json;
 use support::api::Api;
 use support::device::{device, open};
@@ -267,14 +267,24 @@ async fn a_kiosk_follows_the_orders_it_placed() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // The board's view of the new order is an `order:status_changed` too
+    // (status PENDING), and it may arrive after the hub's answer: wait for
+    // the change to MAKING itself.
     until(&mut events, |e| match e {
-        CoreEvent::Applied { event, .. } if event.name() == "order:status_changed" => Some(()),
+        CoreEvent::Applied { event, .. } => match event.as_ref() {
+            Event::OrderStatusChanged(s)
+                if s.order_id == order_id && s.status == OrderStatus::Making =>
+            {
+                Some(())
+            }
+            _ => None,
+        },
         _ => None,
     })
     .await;
     assert_eq!(
         kiosk.cache().order(&order_id).unwrap().unwrap().status,
-        countertop_protocol::OrderStatus::Making
+        OrderStatus::Making
     );
 }
 
@@ -421,7 +431,6 @@ async fn the_cli_orders_through_the_outbox_and_a_refusal_fails_the_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resent_status_change_or_cancel_counts_as_done_and_a_real_conflict_as_refused() {
     use countertop_client::{HttpHub, HubLink, OutboxOp, Submitted};
-    use countertop_protocol::OrderStatus;
     let root = tempfile::tempdir().unwrap();
     let hub = Hub::start(&root.path().join("hub"), 0);
     let api = Api::pair(&hub, "manager", "boss").await;
@@ -867,7 +876,6 @@ async fn a_barista_hears_of_manager_notices_once_across_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_station_marks_its_lines_through_the_outbox_and_the_cache_follows_to_ready() {
     use countertop_client::{HttpHub, HubLink, OutboxOp, Submitted};
-    use countertop_protocol::OrderStatus;
     let root = tempfile::tempdir().unwrap();
     let hub = Hub::start(&root.path().join("hub"), 0);
     let api = Api::pair(&hub, "manager", "boss").await;
