@@ -1,5 +1,14 @@
-//! The device token: in the OS credential store where there is one, in a
-//! plain file (mode 0600, logged loudly) where there is none.
+//! The device token: in the OS credential store where there is a lasting
+//! one, in a plain file (mode 0600, logged loudly) where there is none.
+//!
+//! A token must outlive a restart: a kiosk that finds no token at boot is a
+//! kiosk nobody can order on until someone pairs it again. The Secret
+//! Service, the macOS Keychain and the Windows Credential Manager keep it on
+//! disk. The Linux kernel keyring does not (a session keyring dies with the
+//! login session, every keyring with a reboot), so a computer without a
+//! Secret Service (a kiosk's bare X session, a server) keeps its token in
+//! the file. A token that an earlier version put in the kernel keyring is
+//! read from there once and moved to a lasting store.
 //!
 //! Each data folder is its own device, so the entry is keyed by the
 //! folder's absolute path. The token itself is never logged or printed.
@@ -41,7 +50,8 @@ impl fmt::Debug for DeviceToken {
 pub enum TokenStore {
     /// The Secret Service (GNOME Keyring, KWallet) over D-Bus.
     SecretService,
-    /// The Linux kernel keyring (keyutils).
+    /// The Linux kernel keyring (keyutils): read only, for tokens an earlier
+    /// version kept there; never written, since it forgets at a restart.
     KernelKeyring,
     /// The macOS Keychain.
     Keychain,
@@ -57,6 +67,14 @@ pub struct TokenVault {
     fallback: PathBuf,
 }
 
+impl TokenStore {
+    /// Whether a token kept here is still there after a restart.
+    pub fn is_lasting(self) -> bool {
+        !matches!(self, TokenStore::KernelKeyring)
+    }
+}
+
+/// The credential stores that work here, lasting ones first.
 fn credential_stores() -> Vec<(TokenStore, Arc<CredentialStore>)> {
     let mut stores: Vec<(TokenStore, keyring_core::Result<Arc<CredentialStore>>)> = Vec::new();
     #[cfg(target_os = "linux")]
@@ -115,10 +133,12 @@ impl TokenVault {
             .collect()
     }
 
-    /// Stores `token` in the first credential store that keeps it (checked by
-    /// reading it back), or else in the fallback file.
+    /// Stores `token` in the first lasting credential store that keeps it
+    /// (checked by reading it back), or else in the fallback file; then
+    /// removes it from everywhere else, so no stale copy outlives it.
     pub fn save(&self, token: &DeviceToken) -> Result<TokenStore, TokenError> {
-        for (kind, entry) in self.entries() {
+        let entries = self.entries();
+        for (kind, entry) in entries.iter().filter(|(kind, _)| kind.is_lasting()) {
             let kept = entry
                 .set_password(token.expose())
                 .and_then(|()| entry.get_password())
@@ -126,8 +146,9 @@ impl TokenVault {
             match kept {
                 Ok(true) => {
                     self.remove_file()?;
+                    forget_in(&entries, |other| other != *kind);
                     tracing::info!(store = ?kind, "device token stored in the credential store");
-                    return Ok(kind);
+                    return Ok(*kind);
                 }
                 Ok(false) => {
                     tracing::debug!(store = ?kind, "credential store gave back another value")
@@ -139,20 +160,28 @@ impl TokenVault {
         }
         tracing::warn!(
             file = %self.fallback.display(),
-            "no credential store works here: the device token is kept in a plain file readable by this user only"
+            "no lasting credential store here (no Secret Service): the device token is kept in a plain file readable by this user only"
         );
         write_private(&self.fallback, token.expose()).map_err(|source| TokenError::File {
             path: self.fallback.clone(),
             source,
         })?;
+        forget_in(&entries, |_| true);
         Ok(TokenStore::File)
     }
 
-    /// The stored token, from wherever it is.
+    /// The stored token, from wherever it is. One found only where it would
+    /// not outlive a restart is moved to a lasting store first.
     pub fn load(&self) -> Result<Option<(DeviceToken, TokenStore)>, TokenError> {
         for (kind, entry) in self.entries() {
             match entry.get_password() {
-                Ok(token) => return Ok(Some((DeviceToken(token), kind))),
+                Ok(token) if kind.is_lasting() => return Ok(Some((DeviceToken(token), kind))),
+                Ok(token) => {
+                    let token = DeviceToken(token);
+                    tracing::info!(from = ?kind, "moving the device token to a store that outlives a restart");
+                    let kept = self.save(&token)?;
+                    return Ok(Some((token, kept)));
+                }
                 Err(keyring_core::Error::NoEntry) => {}
                 Err(e) => {
                     tracing::debug!(store = ?kind, error = %e, "cannot read the credential store")
@@ -177,14 +206,7 @@ impl TokenVault {
 
     /// Forgets the token everywhere.
     pub fn clear(&self) -> Result<(), TokenError> {
-        for (kind, entry) in self.entries() {
-            match entry.delete_credential() {
-                Ok(()) | Err(keyring_core::Error::NoEntry) => {}
-                Err(e) => {
-                    tracing::debug!(store = ?kind, error = %e, "cannot delete from the credential store")
-                }
-            }
-        }
+        forget_in(&self.entries(), |_| true);
         self.remove_file()
     }
 
@@ -196,6 +218,18 @@ impl TokenVault {
                 path: self.fallback.clone(),
                 source,
             }),
+        }
+    }
+}
+
+/// Deletes the entries of the stores `which` names (a missing one is fine).
+fn forget_in(entries: &[(TokenStore, Entry)], which: impl Fn(TokenStore) -> bool) {
+    for (kind, entry) in entries.iter().filter(|(kind, _)| which(*kind)) {
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => {}
+            Err(e) => {
+                tracing::debug!(store = ?kind, error = %e, "cannot delete from the credential store")
+            }
         }
     }
 }

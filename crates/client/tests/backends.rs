@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -271,36 +272,80 @@ fn new_order_notification_reaches_a_notification_server_on_a_private_bus() {
 }
 
 #[test]
-fn token_round_trips_through_the_kernel_keyring() {
-    const NAME: &str = "token_round_trips_through_the_kernel_keyring";
+fn a_token_outlives_a_restart_where_only_the_kernel_keyring_works() {
+    const NAME: &str = "a_token_outlives_a_restart_where_only_the_kernel_keyring_works";
+    const DIR: &str = "COUNTERTOP_TEST_TOKEN_DIR";
+    const PHASE: &str = "COUNTERTOP_TEST_TOKEN_PHASE";
     if !support::is_inner(NAME) {
-        // A fresh session keyring, and no session bus so the Secret Service
-        // is not tried.
-        support::run_inside(
-            &["keyctl", "session", "-"],
-            &[],
-            &["DBUS_SESSION_BUS_ADDRESS"],
-            NAME,
-        );
+        // Each phase in a fresh session keyring (what a new login or a
+        // reboot gives) and with no session bus, so no Secret Service: a
+        // kiosk's bare X session.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        for phase in ["save", "after-restart"] {
+            support::run_inside(
+                &["keyctl", "session", "-"],
+                &[(DIR, path), (PHASE, phase)],
+                &["DBUS_SESSION_BUS_ADDRESS"],
+                NAME,
+            );
+        }
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let vault = TokenVault::for_folder(dir.path());
+    let dir = PathBuf::from(std::env::var(DIR).unwrap());
+    let phase = std::env::var(PHASE).unwrap();
+    let vault = TokenVault::for_folder(&dir);
     let token = DeviceToken::new("eyJhbGciOiJIUzI1NiJ9.test.sig".into());
-    assert_eq!(vault.save(&token).unwrap(), TokenStore::KernelKeyring);
-    assert!(!dir.path().join("device-token").exists(), "no plain copy");
-    let (back, store) = vault.load().unwrap().unwrap();
-    assert_eq!(back, token);
-    assert_eq!(store, TokenStore::KernelKeyring);
-    // Another folder is another device.
-    let other = tempfile::tempdir().unwrap();
-    assert!(TokenVault::for_folder(other.path())
-        .load()
-        .unwrap()
-        .is_none());
-    vault.clear().unwrap();
-    assert!(vault.load().unwrap().is_none());
-    assert_eq!(format!("{token:?}"), "DeviceToken(…)");
+    // The kernel keyring works here (the entry an earlier version made).
+    let account = std::path::absolute(&dir).unwrap().display().to_string();
+    let keyring: std::sync::Arc<keyring_core::CredentialStore> =
+        linux_keyutils_keyring_store::Store::new().unwrap();
+    let old_entry = keyring.build("countertop", &account, None).unwrap();
+    if phase == "save" {
+        // A token an earlier version kept in the kernel keyring is moved to
+        // the file when read, and gone from the keyring.
+        old_entry.set_password("an.older.token").unwrap();
+        let (found, store) = vault.load().unwrap().unwrap();
+        assert_eq!(
+            (found.expose(), store),
+            ("an.older.token", TokenStore::File)
+        );
+        assert!(matches!(
+            old_entry.get_password(),
+            Err(keyring_core::Error::NoEntry)
+        ));
+        // A new token goes to the file, readable by this user only.
+        assert_eq!(vault.save(&token).unwrap(), TokenStore::File);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("device-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(matches!(
+            old_entry.get_password(),
+            Err(keyring_core::Error::NoEntry)
+        ));
+    } else {
+        // A new session keyring: the kernel keyring has nothing, the token
+        // is still there.
+        assert!(matches!(
+            old_entry.get_password(),
+            Err(keyring_core::Error::NoEntry)
+        ));
+        let (back, store) = vault.load().unwrap().unwrap();
+        assert_eq!((back, store), (token.clone(), TokenStore::File));
+        // Another folder is another device.
+        let other = tempfile::tempdir().unwrap();
+        assert!(TokenVault::for_folder(other.path())
+            .load()
+            .unwrap()
+            .is_none());
+        vault.clear().unwrap();
+        assert!(vault.load().unwrap().is_none());
+        assert!(!dir.join("device-token").exists());
+        assert_eq!(format!("{token:?}"), "DeviceToken(…)");
+    }
 }
 
 #[test]
