@@ -9,6 +9,7 @@ pub const COMMANDS: &[&str] = &[
     "session",
     "screen",
     "painted",
+    "about",
     "setup",
     "discover_hubs",
     "place_order",

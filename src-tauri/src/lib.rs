@@ -54,6 +54,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::session,
             commands::screen,
             commands::painted,
+            commands::about,
             commands::setup,
             commands::discover_hubs,
             commands::place_order,

@@ -27,6 +27,14 @@ async painted() : Promise<void> {
     await TAURI_INVOKE("painted");
 },
 /**
+ * This app's release, and the release of the hub its device talks to
+ * (from `/healthz`; `None` when the hub is out of reach or older than
+ * 0.2.0, which did not say).
+ */
+async about() : Promise<AboutView> {
+    return await TAURI_INVOKE("about");
+},
+/**
  * First run: host the hub here or join one, then show the role's screen.
  */
 async setup(choice: SetupChoice) : Promise<Session> {
@@ -373,6 +381,22 @@ coreUpdate: "core-update"
 
 /** user-defined types **/
 
+/**
+ * What the About panel shows.
+ */
+export type AboutView = { 
+/**
+ * This app's release, e.g. `0.2.0`.
+ */
+appVersion: string; 
+/**
+ * The hub's release, when it answered and said.
+ */
+hubVersion: string | null; 
+/**
+ * The hub's address.
+ */
+hub: string }
 export type BackupView = { 
 /**
  * RFC 3339: when the newest backup was made; none yet.

@@ -20,6 +20,7 @@ use server::{Kind, Paths, Server};
 #[derive(Parser)]
 #[command(
     name = "countertop-bench",
+    version,
     about = "Benchmarks the hub against the stacks it replaces"
 )]
 struct Cli {

@@ -10,7 +10,7 @@
 use countertop_protocol::Action;
 use countertop_protocol::{
     BackupState, Cell, CellCorrection, CellLedgerEntry, CellPin, Charge, ColumnChange,
-    DailyReportDetail, Device, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
+    DailyReportDetail, Device, Health, MenuItem, MenuPatch, NewCell, NewMenuItem, NewNotification,
     NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, SecretRotated, Setting,
     SettingValue, StopSession, Workorder,
 };
@@ -244,6 +244,11 @@ impl HubApi {
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         self.allow(Action::ListDevices)?;
         self.send::<(), _>(Method::GET, "/api/devices", None).await
+    }
+
+    /// `GET /healthz` (anyone): the hub's state and release.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.send::<(), _>(Method::GET, "/healthz", None).await
     }
 
     /// `GET /api/backups` (manager): the hub's backups of its database.

@@ -693,6 +693,10 @@ pub struct Health {
     /// Beyond the contract: the node's check of its database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseHealth>,
+    /// Beyond the contract: the hub's release (`countertop-hub --version`),
+    /// shown in the app's About.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// How `/healthz` found the node's database: one `SELECT 1` on a pooled

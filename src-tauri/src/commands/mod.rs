@@ -3,6 +3,7 @@
 //! core and maps the error. One module per area; every command is
 //! re-exported here, where `lib::specta_builder` collects them.
 
+mod about;
 mod backups;
 mod counter;
 mod device;
@@ -12,6 +13,7 @@ mod manage;
 mod reports;
 mod session;
 
+pub use about::*;
 pub use backups::*;
 pub use counter::*;
 pub use device::*;

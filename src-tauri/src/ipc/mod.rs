@@ -25,7 +25,7 @@ pub use reports::{
 pub use updates::CoreUpdate;
 pub use views::{photo_address, PHOTO_SCHEME};
 pub use views::{
-    CartQuote, CellEntry, DashboardView, DeviceEntry, HourCount, HubInfoView, JoinView,
+    AboutView, CartQuote, CellEntry, DashboardView, DeviceEntry, HourCount, HubInfoView, JoinView,
     LineOptionEntry, LinkState, LinkStatus, MenuEntry, NoticeEntry, NoticeLevel, OptionChoiceEntry,
     OptionGroupEntry, OrderEntry, OrderEntryLine, PairingCodeView, Pay, PhotoEntry, PlacedOrder,
     Preferences, QuotedLineEntry, RoleName, Screen, ScreenKind, Serve, Session, SignatureEntry,

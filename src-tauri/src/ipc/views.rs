@@ -25,6 +25,18 @@ pub struct Session {
     pub hosting: bool,
 }
 
+/// What the About panel shows.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AboutView {
+    /// This app's release, e.g. `0.2.0`.
+    pub app_version: String,
+    /// The hub's release, when it answered and said.
+    pub hub_version: Option<String>,
+    /// The hub's address.
+    pub hub: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "lowercase")]
 pub enum ScreenKind {

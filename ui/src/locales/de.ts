@@ -519,6 +519,10 @@ export const de: Record<Key, string> = {
   "set.cafeName": "Name des Cafés",
   "set.language": "Sprache",
   "set.system": "System ({name})",
+  "about.title": "Über Countertop",
+  "about.app": "Countertop {version} auf diesem Gerät",
+  "about.hub": "Hub: Countertop {version} unter {hub}",
+  "about.hubUnknown": "Hub unter {hub}: Version unbekannt (nicht erreichbar oder älter als 0.2.0)",
   "set.cafe": "Café",
   "set.thisDevice": "Dieses Gerät",
 

@@ -520,6 +520,10 @@ export const en = {
   "set.cafeName": "Café name",
   "set.language": "Language",
   "set.system": "System ({name})",
+  "about.title": "About Countertop",
+  "about.app": "Countertop {version} on this device",
+  "about.hub": "Hub: Countertop {version} at {hub}",
+  "about.hubUnknown": "Hub at {hub}: its release is unknown (out of reach, or older than 0.2.0)",
   "set.cafe": "Café",
   "set.thisDevice": "This device",
 

@@ -519,6 +519,10 @@ export const ko: Record<Key, string> = {
   "set.cafeName": "카페 이름",
   "set.language": "언어",
   "set.system": "시스템 ({name})",
+  "about.title": "Countertop 정보",
+  "about.app": "이 기기: Countertop {version}",
+  "about.hub": "허브: Countertop {version} ({hub})",
+  "about.hubUnknown": "허브 {hub}: 버전을 알 수 없음 (연결할 수 없거나 0.2.0보다 오래된 버전)",
   "set.cafe": "카페",
   "set.thisDevice": "이 기기",
 

@@ -519,6 +519,10 @@ export const nl: Record<Key, string> = {
   "set.cafeName": "Naam van het café",
   "set.language": "Taal",
   "set.system": "Systeem ({name})",
+  "about.title": "Over Countertop",
+  "about.app": "Countertop {version} op dit apparaat",
+  "about.hub": "Hub: Countertop {version} op {hub}",
+  "about.hubUnknown": "Hub op {hub}: versie onbekend (onbereikbaar, of ouder dan 0.2.0)",
   "set.cafe": "Café",
   "set.thisDevice": "Dit apparaat",
 

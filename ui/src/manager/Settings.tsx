@@ -1,6 +1,7 @@
 import { useId, useState } from "react";
 import { commands } from "../bindings";
 import { LANGUAGES, useT } from "../i18n";
+import { About } from "../components/About";
 import { BackupStatus } from "./Backups";
 import { HubNetwork } from "./HubNetwork";
 import { useAction, type TabProps } from "./common";
@@ -117,6 +118,7 @@ export function Settings({ screen, onError }: TabProps) {
       </fieldset>
       <HubNetwork onError={onError} />
       <BackupStatus />
+      <About />
     </section>
   );
 }

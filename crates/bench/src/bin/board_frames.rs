@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 #[derive(Parser)]
 #[command(
     name = "countertop-board-frames",
+    version,
     about = "The barista board's frame time with many open orders, measured in the app's window"
 )]
 struct Cli {

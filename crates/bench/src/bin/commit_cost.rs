@@ -17,7 +17,11 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 #[derive(Parser)]
-#[command(about = "The cost of synced commits: order latency and rate, FULL against NORMAL")]
+#[command(
+    name = "countertop-commit-cost",
+    version,
+    about = "The cost of synced commits: order latency and rate, FULL against NORMAL"
+)]
 struct Cli {
     /// The hub binary (default: countertop-hub beside this one).
     #[arg(long)]

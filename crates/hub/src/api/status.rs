@@ -38,6 +38,7 @@ pub async fn healthz(State(hub): State<Hub>) -> (StatusCode, Json<Health>) {
         epoch: hub.log.epoch().to_owned(),
         node: Some(hub.config.node_name.clone()),
         database: Some(database),
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
     };
     (status, Json(health))
 }
