@@ -14,6 +14,7 @@ use countertop_protocol::{
     NewWorkorder, PairingCode, PairingCodeRequest, Present, Role, SecretRotated, Setting,
     SettingValue, StopSession, Workorder,
 };
+use countertop_protocol::{KioskExitPin, KioskExitPinState};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -187,6 +188,48 @@ impl HubApi {
             pin: pin.to_owned(),
         };
         self.send(Method::POST, &path, Some(&body)).await
+    }
+
+    /// `GET /api/kiosk/exit-pin` (kiosk, manager): whether the hub has a
+    /// kiosk exit PIN.
+    pub async fn kiosk_exit_pin(&self) -> Result<KioskExitPinState, ClientError> {
+        self.allow(Action::ExitKiosk)?;
+        self.send::<(), _>(Method::GET, "/api/kiosk/exit-pin", None)
+            .await
+    }
+
+    /// `POST /api/kiosk/exit` (kiosk, manager): `Ok` once the hub took the
+    /// exit PIN (or has none). The PIN goes to the hub and nowhere else.
+    pub async fn exit_kiosk(&self, pin: &str) -> Result<(), ClientError> {
+        self.allow(Action::ExitKiosk)?;
+        let body = KioskExitPin {
+            pin: pin.to_owned(),
+        };
+        self.link
+            .call(Method::POST, "/api/kiosk/exit", Some(&body))
+            .await?;
+        Ok(())
+    }
+
+    /// `PUT /api/kiosk/exit-pin` (manager), or `DELETE` with `None`.
+    pub async fn set_kiosk_exit_pin(
+        &self,
+        pin: Option<&str>,
+    ) -> Result<KioskExitPinState, ClientError> {
+        self.allow(Action::SetKioskExitPin)?;
+        match pin {
+            Some(pin) => {
+                let body = KioskExitPin {
+                    pin: pin.to_owned(),
+                };
+                self.send(Method::PUT, "/api/kiosk/exit-pin", Some(&body))
+                    .await
+            }
+            None => {
+                self.send::<(), _>(Method::DELETE, "/api/kiosk/exit-pin", None)
+                    .await
+            }
+        }
     }
 
     /// `POST /api/cells/{id}/charge` (manager).

@@ -629,6 +629,9 @@ pub async fn seed_demo(pool: &crate::store::Db, _now: DateTime<Utc>) -> Result<(
         .await
         .map(|done| done.rows_affected()))?;
     }
+    // The demo's kiosk exit PIN is 1234 too (README): the Design Team's
+    // hash, a hash of "1234".
+    crate::store::kiosk::set_exit_pin_hash(&mut tx, Some(CELLS[0].3)).await?;
     crate::on!(tx, |ex| sqlx::query(
         "INSERT INTO meta (key, value) VALUES ('demo_seeded', 'true')"
     )

@@ -55,6 +55,7 @@ mod cors;
 mod db;
 mod error;
 mod input;
+mod kiosk_exit;
 mod log;
 mod menu;
 mod metrics;
@@ -207,6 +208,8 @@ pub struct HubState {
     pub pairing: PairingLimiter,
     /// Wrong cell PINs, per cell.
     pub pins: pins::PinLimiter,
+    /// Wrong kiosk exit PINs (one budget for the hub; `kiosk_exit`).
+    pub kiosk_exit: pins::PinLimiter,
     /// Cancelled when the hub shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     /// Open connections per address (the accept loop's cap).
@@ -298,6 +301,7 @@ impl Hub {
             clock,
             pairing: PairingLimiter::default(),
             pins: pins::PinLimiter::default(),
+            kiosk_exit: pins::PinLimiter::default(),
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
             own_origins: std::sync::OnceLock::new(),
@@ -345,6 +349,13 @@ pub fn router(hub: Hub) -> Router {
             put(cells::set_pin).delete(cells::remove_pin),
         )
         .route("/cells/{id}/unlock", post(cells::unlock))
+        .route("/kiosk/exit", post(kiosk::exit))
+        .route(
+            "/kiosk/exit-pin",
+            get(kiosk::pin_state)
+                .put(kiosk::set_pin)
+                .delete(kiosk::remove_pin),
+        )
         .route("/settings", get(settings::list))
         .route("/settings/{key}", put(settings::put))
         .route(

@@ -72,7 +72,7 @@ impl From<PinError> for AppError {
 }
 
 /// A PIN as the manager sets it and a kiosk sends it: 4 to 8 digits.
-fn well_formed(pin: &str) -> Result<(), PinError> {
+pub(crate) fn well_formed(pin: &str) -> Result<(), PinError> {
     if countertop_protocol::CellPin::is_well_formed(pin) {
         Ok(())
     } else {
@@ -98,7 +98,7 @@ pub(crate) async fn hash(pin: &str) -> Result<String, PinError> {
 
 /// Whether `pin` is the one `stored` is the hash of, checked on the
 /// blocking pool with the parameters the hash carries.
-async fn matches(pin: &str, stored: String) -> Result<bool, PinError> {
+pub(crate) async fn matches(pin: &str, stored: String) -> Result<bool, PinError> {
     let pin = pin.to_owned();
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&stored)
@@ -189,10 +189,22 @@ async fn store_pin(hub: &Hub, cell_id: &str, hashed: Option<&str>) -> Result<Cel
 /// one again: in this hub's memory on SQLite; on PostgreSQL in the
 /// database, so that the budget holds across every node.
 async fn begin(hub: &Hub, cell_id: &str) -> Result<PinTicket, PinError> {
+    begin_in(hub, &hub.pins, "pin", cell_id).await
+}
+
+/// Counts an attempt of `kind` on `key` against the budget of wrong PINs
+/// ([`WRONG_PINS`] within ten minutes): in `limiter` on SQLite, in the
+/// `attempts` table on PostgreSQL.
+pub(crate) async fn begin_in(
+    hub: &Hub,
+    limiter: &PinLimiter,
+    kind: &str,
+    cell_id: &str,
+) -> Result<PinTicket, PinError> {
     use store::attempts::{count, Budget, Counted};
     let now = hub.clock.now();
     let Some(pg) = hub.pool().pg() else {
-        return hub.pins.begin(cell_id, now);
+        return limiter.begin(cell_id, now);
     };
     let mut conn = pg.acquire().await?;
     let budget = Budget {
@@ -200,7 +212,7 @@ async fn begin(hub: &Hub, cell_id: &str) -> Result<PinTicket, PinError> {
         window_ms: WINDOW.num_milliseconds(),
     };
     let now_ms = now.timestamp_millis();
-    match count(&mut conn, "pin", cell_id, now_ms, budget, None).await? {
+    match count(&mut conn, kind, cell_id, now_ms, budget, None).await? {
         Counted::Yes { id, .. } => Ok(PinTicket {
             cell_id: cell_id.to_owned(),
             at: now,
@@ -216,8 +228,14 @@ async fn begin(hub: &Hub, cell_id: &str) -> Result<PinTicket, PinError> {
 
 /// The attempt's PIN was right: it does not count.
 async fn succeeded(hub: &Hub, ticket: PinTicket) {
+    succeeded_in(hub, &hub.pins, ticket).await
+}
+
+/// The attempt's PIN was right: it does not count (in `limiter`, or the
+/// `attempts` table).
+pub(crate) async fn succeeded_in(hub: &Hub, limiter: &PinLimiter, ticket: PinTicket) {
     let (Some(id), Some(pg)) = (ticket.shared, hub.pool().pg()) else {
-        hub.pins.succeeded(ticket);
+        limiter.succeeded(ticket);
         return;
     };
     let forgotten = async {
@@ -231,13 +249,18 @@ async fn succeeded(hub: &Hub, ticket: PinTicket) {
 
 /// Forgets the wrong PINs of `cell_id` (its PIN changed).
 async fn forget(hub: &Hub, cell_id: &str) {
+    forget_in(hub, &hub.pins, "pin", cell_id).await
+}
+
+/// Forgets the wrong PINs of `kind` on `key` (its PIN changed).
+pub(crate) async fn forget_in(hub: &Hub, limiter: &PinLimiter, kind: &str, cell_id: &str) {
     let Some(pg) = hub.pool().pg() else {
-        hub.pins.forget(cell_id);
+        limiter.forget(cell_id);
         return;
     };
     let forgotten = async {
         let mut conn = pg.acquire().await?;
-        store::attempts::forget_key(&mut conn, "pin", cell_id).await
+        store::attempts::forget_key(&mut conn, kind, cell_id).await
     };
     if let Err(e) = forgotten.await {
         tracing::warn!(error = %e, "forgetting a cell's wrong PINs");

@@ -199,6 +199,29 @@ impl std::fmt::Debug for CellPin {
     }
 }
 
+/// `PUT /api/kiosk/exit-pin` (manager) and `POST /api/kiosk/exit` (kiosk,
+/// manager): the PIN that lets a person leave a locked kiosk, 4 to 8
+/// digits (as a cell's, [`CellPin::is_well_formed`]).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskExitPin {
+    pub pin: String,
+}
+
+impl std::fmt::Debug for KioskExitPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KioskExitPin(..)")
+    }
+}
+
+/// `GET`, `PUT` and `DELETE /api/kiosk/exit-pin`: whether the hub has a
+/// kiosk exit PIN (never the PIN or its hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskExitPinState {
+    pub is_set: bool,
+}
+
 /// `POST /api/cells/{id}/charge`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

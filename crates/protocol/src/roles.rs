@@ -50,10 +50,15 @@ pub enum Action {
     ReadCellHistory,
     /// Correct a cell's balance with a reason.
     CorrectCell,
+    /// Check the kiosk exit PIN, to leave a locked kiosk
+    /// (`POST /api/kiosk/exit`, `GET /api/kiosk/exit-pin`).
+    ExitKiosk,
+    /// Set or remove the kiosk exit PIN (`PUT`/`DELETE /api/kiosk/exit-pin`).
+    SetKioskExitPin,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 33] = [
         Action::PlaceOrder,
         Action::ReadOrders,
         Action::ChangeOrderStatus,
@@ -85,6 +90,8 @@ impl Action {
         Action::ReadReports,
         Action::ReadCellHistory,
         Action::CorrectCell,
+        Action::ExitKiosk,
+        Action::SetKioskExitPin,
     ];
 
     /// The action in words, as in "a kiosk device may not charge cells".
@@ -121,6 +128,8 @@ impl Action {
             Action::ReadReports => "read reports",
             Action::ReadCellHistory => "read cell histories",
             Action::CorrectCell => "correct cell balances",
+            Action::ExitKiosk => "leave a kiosk with the exit PIN",
+            Action::SetKioskExitPin => "set the kiosk exit PIN",
         }
     }
 }
@@ -141,7 +150,7 @@ impl Role {
         use Role::*;
         match action {
             RefreshToken => true,
-            PlaceOrder | UnlockCell => matches!(self, Kiosk | Manager),
+            PlaceOrder | UnlockCell | ExitKiosk => matches!(self, Kiosk | Manager),
             ReadOrders | ReadCells => matches!(self, Kiosk | Barista | Manager),
             ChangeOrderStatus | CancelOrder | SetSoldOut => matches!(self, Barista | Manager),
             ReadWorkorders => matches!(self, Display | Manager),
@@ -150,7 +159,7 @@ impl Role {
             | ChangeSettings | CreateWorkorder | MoveWorkorder | PresentWorkorder
             | StartWorkSession | StopWorkSession | SendNotification | ListDevices
             | RevokeDevice | MakePairingCode | RotateSecret | ReadStats | ReadReports
-            | ReadCellHistory | CorrectCell => self == Manager,
+            | ReadCellHistory | CorrectCell | SetKioskExitPin => self == Manager,
         }
     }
 
@@ -210,7 +219,7 @@ mod tests {
     #[test]
     fn the_role_table() {
         use Action::*;
-        let table: [(Action, &str); 31] = [
+        let table: [(Action, &str); 33] = [
             (PlaceOrder, "kiosk manager"),
             (ReadOrders, "kiosk barista manager"),
             (ChangeOrderStatus, "barista manager"),
@@ -242,6 +251,8 @@ mod tests {
             (ReadReports, "manager"),
             (ReadCellHistory, "manager"),
             (CorrectCell, "manager"),
+            (ExitKiosk, "kiosk manager"),
+            (SetKioskExitPin, "manager"),
         ];
         assert_eq!(table.map(|(a, _)| a), Action::ALL, "every action, once");
         for (action, roles) in table {

@@ -5,6 +5,7 @@
 pub mod backups;
 pub mod cells;
 pub mod devices;
+pub mod kiosk;
 pub mod menu;
 pub mod notifications;
 pub mod orders;

@@ -18,6 +18,7 @@ pub(crate) mod attempts;
 pub(crate) mod backend;
 pub(crate) mod cells;
 pub(crate) mod devices;
+pub(crate) mod kiosk;
 pub(crate) mod ledger;
 pub(crate) mod menu;
 pub(crate) mod orders;
