@@ -526,7 +526,36 @@ async fn language_flow(client: &Client) -> Result<()> {
         !css_present(client, "[data-testid=backup-warning]").await?,
         "no backup warning over the tabs"
     );
+    // About: this app's release and the hosted hub's (from its /healthz).
+    let version = env!("CARGO_PKG_VERSION");
+    until("About to show the hub's release", || async {
+        Ok(css_present(client, "[data-testid=about-hub]").await?
+            && wait_for(client, "[data-testid=about-hub]")
+                .await?
+                .attr("data-version")
+                .await?
+                .as_deref()
+                == Some(version))
+    })
+    .await?;
+    let app = wait_for(client, "[data-testid=about-app]").await?;
+    ensure!(
+        app.attr("data-version").await?.as_deref() == Some(version),
+        "About names this app's release {version}"
+    );
+    let about = text_of(client, "[data-testid=about]").await?;
+    ensure!(
+        about.contains(&format!("Countertop {version}")),
+        "About reads {about:?}"
+    );
     screenshot(client, "manager-settings").await?;
+    client
+        .execute(
+            "document.querySelector('[data-testid=about]').scrollIntoView()",
+            vec![],
+        )
+        .await?;
+    screenshot(client, "manager-about").await?;
     Ok(())
 }
 
