@@ -243,15 +243,17 @@ fn synchronous() -> anyhow::Result<SqliteSynchronous> {
     }
 }
 
-/// Opens `hub.db` in `data_dir`, creating it (0600), in WAL mode; refuses a
-/// damaged database (`PRAGMA quick_check`); runs the migrations. Call
-/// [`check_folder`] first.
-pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
-    use anyhow::Context;
-    let path = data_dir.join(DB_FILE);
-    create_private_file(&path).with_context(|| format!("creating {}", path.display()))?;
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(&path)
+/// The hub's SQLite migrations (`./migrations`), built into the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The side file a pending upgrade migrates before it takes `hub.db`'s place.
+const UPGRADE_FILE: &str = "hub.db.upgrading";
+
+/// How the hub opens its SQLite file (`hub.db`, or the copy an upgrade
+/// migrates).
+fn sqlite_options(path: &Path) -> anyhow::Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on disk (the WAL synced) before the hub answers,
@@ -260,13 +262,24 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
         // COUNTERTOP_SQLITE_SYNCHRONOUS (for that measurement only).
         .synchronous(synchronous()?)
         .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
-    let pool = match SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-    {
-        Ok(pool) => pool,
+        .foreign_keys(true))
+}
+
+/// Opens `hub.db` in `data_dir`, creating it (0600), in WAL mode; refuses a
+/// damaged database (`PRAGMA quick_check`) and one made by a newer release
+/// (a migration this binary does not know); brings an older one up to date
+/// on a copy ([`upgrade`]), so a migration that fails leaves `hub.db` as it
+/// was. Call [`check_folder`] first.
+pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
+    use anyhow::Context;
+    use sqlx::Connection;
+    let path = data_dir.join(DB_FILE);
+    create_private_file(&path).with_context(|| format!("creating {}", path.display()))?;
+    // One connection looks first (sqlx's `SqliteConnection::close` returns
+    // once SQLite has closed the file, so a refusal leaves no `-wal`
+    // behind; a pool's connections may close a moment after `close`).
+    let mut conn = match sqlx::SqliteConnection::connect_with(&sqlite_options(&path)?).await {
+        Ok(conn) => conn,
         // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26): damaged at the first read.
         Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("11" | "26")) => {
             anyhow::bail!(
@@ -280,7 +293,7 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
         }
     };
     let problems: Result<Vec<String>, _> = sqlx::query_scalar("PRAGMA quick_check(5)")
-        .fetch_all(&pool)
+        .fetch_all(&mut conn)
         .await;
     let problem = match problems {
         Ok(found) if found.first().map(String::as_str) == Some("ok") => None,
@@ -288,7 +301,7 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
         Err(e) => Some(e.to_string()),
     };
     if let Some(detail) = problem {
-        pool.close().await;
+        let _ = conn.close().await;
         anyhow::bail!(
             "the database {} is damaged ({detail}); the hub will not start on it. {}",
             path.display(),
@@ -298,11 +311,260 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
     for name in ["hub.db-wal", "hub.db-shm"] {
         make_private(&data_dir.join(name))?;
     }
-    sqlx::migrate!("./migrations")
-        .run(&pool)
+    let state = match migration_state(&mut conn).await {
+        Ok(state) => state,
+        Err(e) => {
+            let _ = conn.close().await;
+            return Err(e)
+                .with_context(|| format!("reading the migrations applied to {}", path.display()));
+        }
+    };
+    match state {
+        Migrations::Newer(unknown) => {
+            let _ = conn.close().await;
+            anyhow::bail!("{}", newer_release(&path.display().to_string(), &unknown));
+        }
+        Migrations::Pending(pending) => upgrade(data_dir, conn, &pending).await?,
+        Migrations::Fresh | Migrations::Current => conn.close().await?,
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(sqlite_options(&path)?)
         .await
-        .context("migrating the database")?;
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    // A new database gets its tables here; a current one has its applied
+    // migrations checked against this release's (nothing to apply).
+    if let Err(e) = MIGRATOR.run(&pool).await {
+        pool.close().await;
+        return Err(e).with_context(|| format!("migrating the database {}", path.display()));
+    }
     Ok(Db::Sqlite(pool))
+}
+
+/// What a database's `_sqlx_migrations` holds, against this release's
+/// migrations.
+#[derive(Debug)]
+enum Migrations {
+    /// No tables at all: a database made a moment ago.
+    Fresh,
+    /// Every migration of this release applied, and no other.
+    Current,
+    /// An older release's: these of this release's migrations are to run.
+    Pending(Vec<i64>),
+    /// Migrations this release does not know: a newer release's database.
+    Newer(Vec<i64>),
+}
+
+async fn migration_state(conn: &mut sqlx::SqliteConnection) -> Result<Migrations, sqlx::Error> {
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&mut *conn)
+            .await?;
+    if tables.is_empty() {
+        return Ok(Migrations::Fresh);
+    }
+    let applied: Vec<i64> = if tables.iter().any(|t| t == "_sqlx_migrations") {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let known: Vec<i64> = MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .collect();
+    let unknown: Vec<i64> = applied
+        .iter()
+        .copied()
+        .filter(|v| !known.contains(v))
+        .collect();
+    if !unknown.is_empty() {
+        return Ok(Migrations::Newer(unknown));
+    }
+    let pending: Vec<i64> = known.into_iter().filter(|v| !applied.contains(v)).collect();
+    Ok(if pending.is_empty() {
+        Migrations::Current
+    } else {
+        Migrations::Pending(pending)
+    })
+}
+
+/// The refusal of a database that holds migrations this release lacks.
+fn newer_release(what: &str, unknown: &[i64]) -> String {
+    let list: Vec<String> = unknown.iter().map(|v| format!("{v:04}")).collect();
+    format!(
+        "the database {what} was made by a newer Countertop (it has migration {} that \
+         countertop-hub {} does not know). The hub will not start on it, and nothing was \
+         changed. Install that version or restore a backup.",
+        list.join(", "),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Migration `version`'s name, as its file has it (`0010_issued_tokens`).
+fn migration_name(version: i64) -> String {
+    match MIGRATOR.iter().find(|m| m.version == version) {
+        Some(m) => format!("{version:04}_{}", m.description.replace(' ', "_")),
+        None => format!("{version:04}"),
+    }
+}
+
+/// Brings the database of an older release up to date without ever leaving
+/// it half-migrated (sqlx runs each migration in a transaction of its own):
+/// the WAL is checkpointed and every connection closed, `hub.db` copied to
+/// [`UPGRADE_FILE`], the copy migrated and synced, the original kept as
+/// `hub.db.before-upgrade-STAMP` (a hard link: no second copy on disk),
+/// and only then the copy renamed over `hub.db` (the folder synced). When a
+/// migration fails, the copy is deleted and `hub.db` is as it was, and the
+/// error names the migration, its error, the file and that nothing changed.
+async fn upgrade(
+    data_dir: &Path,
+    mut conn: sqlx::SqliteConnection,
+    pending: &[i64],
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use sqlx::Connection;
+    let path = data_dir.join(DB_FILE);
+    let copy = data_dir.join(UPGRADE_FILE);
+    let side = |file: &Path, suffix: &str| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let remove_copy = || {
+        for file in [copy.clone(), side(&copy, "-wal"), side(&copy, "-shm")] {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot remove"),
+            }
+        }
+    };
+    let names: Vec<String> = pending.iter().map(|v| migration_name(*v)).collect();
+    tracing::info!(database = %path.display(), migrations = %names.join(", "), "upgrading the database on a copy");
+    // Everything into hub.db itself, then no connection left: the last one
+    // to close removes the WAL. One that stays means another process has
+    // the database open.
+    let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await;
+    let closed = conn.close().await;
+    checkpoint.with_context(|| format!("checkpointing {} before its upgrade", path.display()))?;
+    closed.with_context(|| format!("closing {} before its upgrade", path.display()))?;
+    let wal = side(&path, "-wal");
+    anyhow::ensure!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "{} is still in use by another process (its {} stayed after the hub closed it): \
+         stop any other hub on {}, then start this one again. Nothing was changed.",
+        path.display(),
+        wal.display(),
+        data_dir.display()
+    );
+    let before = std::fs::metadata(&path)?;
+    remove_copy();
+    std::fs::copy(&path, &copy).with_context(|| {
+        format!(
+            "copying {} to {} to upgrade it (is the disk full?); nothing was changed",
+            path.display(),
+            copy.display()
+        )
+    })?;
+    let migrated = migrate_copy(&copy).await;
+    if let Err((version, e)) = migrated {
+        remove_copy();
+        let which = match version {
+            Some(v) => format!("migration {}", migration_name(v)),
+            None => "its migrations".to_owned(),
+        };
+        anyhow::bail!(
+            "the database {} cannot be upgraded to countertop-hub {}: {which} failed: {e}. \
+             Nothing was changed: {} is as it was and the hub did not start. Go back to the \
+             release you had (it still opens it) or restore a backup, and report this message.",
+            path.display(),
+            env!("CARGO_PKG_VERSION"),
+            path.display()
+        );
+    }
+    let synced = std::fs::File::open(&copy).and_then(|f| f.sync_all());
+    // The original must not have changed while the copy was migrated.
+    let now = std::fs::metadata(&path)?;
+    if synced.is_err()
+        || now.len() != before.len()
+        || now.modified().ok() != before.modified().ok()
+        || std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0)
+    {
+        remove_copy();
+        anyhow::bail!(
+            "{} changed while its upgrade ran, or its upgraded copy could not be synced; \
+             nothing was changed. Stop any other hub on {}, then start this one again.",
+            path.display(),
+            data_dir.display()
+        );
+    }
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let kept = data_dir.join(format!("{DB_FILE}.before-upgrade-{stamp}"));
+    if let Err(e) = std::fs::hard_link(&path, &kept) {
+        remove_copy();
+        anyhow::bail!(
+            "cannot keep {} as {} before upgrading it ({e}); nothing was changed",
+            path.display(),
+            kept.display()
+        );
+    }
+    // The old file's shared-memory index, if one was left: the new file
+    // builds its own.
+    let _ = std::fs::remove_file(side(&path, "-shm"));
+    std::fs::rename(&copy, &path).with_context(|| {
+        format!(
+            "putting the upgraded copy {} in place of {} (the database before the upgrade is \
+             {})",
+            copy.display(),
+            path.display(),
+            kept.display()
+        )
+    })?;
+    if let Ok(folder) = std::fs::File::open(data_dir) {
+        folder
+            .sync_all()
+            .with_context(|| format!("syncing {}", data_dir.display()))?;
+    }
+    tracing::info!(
+        database = %path.display(),
+        before_upgrade = %kept.display(),
+        migrations = %names.join(", "),
+        "database upgraded; the database as it was is kept beside it"
+    );
+    Ok(())
+}
+
+/// Runs every pending migration on the copy `copy` and leaves it closed,
+/// checkpointed, with no WAL. On failure: the migration that failed (if
+/// known) and the error.
+async fn migrate_copy(copy: &Path) -> Result<(), (Option<i64>, String)> {
+    use sqlx::migrate::MigrateError;
+    use sqlx::Connection;
+    let options = sqlite_options(copy).map_err(|e| (None, format!("{e:#}")))?;
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| (None, e.to_string()))?;
+    let run = MIGRATOR.run(&mut conn).await;
+    let checkpoint = match &run {
+        Ok(()) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .map(|_| ()),
+        Err(_) => Ok(()),
+    };
+    let closed = conn.close().await;
+    match run {
+        Ok(()) => checkpoint
+            .and(closed)
+            .map_err(|e| (None, format!("checkpointing the copy: {e}"))),
+        Err(MigrateError::ExecuteMigration(e, version)) => Err((Some(version), e.to_string())),
+        Err(e) => Err((None, e.to_string())),
+    }
 }
 
 /// What a PostgreSQL URL names, without its password: for messages and logs.
@@ -344,10 +606,18 @@ pub async fn open_postgres(url: &str) -> anyhow::Result<Db> {
         .connect_with(options)
         .await
         .with_context(|| format!("connecting to the {what}"))?;
-    sqlx::migrate!("./migrations-postgres")
-        .run(&pool)
-        .await
-        .with_context(|| format!("migrating the {what}"))?;
+    // Each migration runs in a transaction of its own (PostgreSQL's DDL is
+    // transactional): a failure leaves the earlier ones applied, the failed
+    // one not at all. A database with a migration this release lacks is
+    // refused before anything runs.
+    match sqlx::migrate!("./migrations-postgres").run(&pool).await {
+        Ok(()) => {}
+        Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+            pool.close().await;
+            anyhow::bail!("{}", newer_release(&what, &[version]));
+        }
+        Err(e) => return Err(e).with_context(|| format!("migrating the {what}")),
+    }
     Ok(Db::Pg(pool))
 }
 
