@@ -94,6 +94,18 @@ pub enum CacheError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// A file written by a newer release (its schema version is above this
+    /// binary's): left as it is, since its outbox may hold unsent work.
+    #[error(
+        "the cache {path} was made by a newer Countertop (schema version {found}; this one knows \
+         {known}); it was left as it is, since it may hold orders not yet sent. Install that \
+         version again, or move the file away to start this device afresh"
+    )]
+    Newer {
+        path: std::path::PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// A failure storing or reading the device token.

@@ -65,7 +65,7 @@ impl Cache {
         })?;
         let path = dir.join("cache.sqlite3");
         let conn = Connection::open(&path)?;
-        schema::prepare(&conn)?;
+        schema::prepare(&conn, &path)?;
         Ok(Cache {
             conn: Arc::new(Mutex::new(conn)),
             path,

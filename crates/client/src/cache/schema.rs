@@ -1,5 +1,7 @@
 //! The cache file's tables, created once per schema version.
 
+use std::path::Path;
+
 use rusqlite::Connection;
 
 use crate::error::CacheError;
@@ -46,19 +48,35 @@ CREATE TABLE IF NOT EXISTS dashboard (widget TEXT PRIMARY KEY, at TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS board (order_id TEXT PRIMARY KEY, daily_num INTEGER NOT NULL, status TEXT NOT NULL);
 ";
 
-/// Sets `conn` up (WAL, durable commits) and creates the tables of a new file.
-pub(super) fn prepare(conn: &Connection) -> Result<(), CacheError> {
+/// Sets `conn` up (WAL, durable commits) and creates the tables of a new
+/// file, or adds those of this version to an older one in one transaction.
+/// A file of a newer version is refused before anything is changed: its
+/// outbox may hold work not yet sent, which this binary must neither drop
+/// nor overwrite.
+pub(super) fn prepare(conn: &Connection, path: &Path) -> Result<(), CacheError> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(CacheError::Newer {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a committed event survives a power cut too, so the cursor
     // never runs ahead of what is on disk.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version < SCHEMA_VERSION {
         // Every statement is `IF NOT EXISTS`: a file of an older version
-        // gains the new tables and keeps what it has.
-        conn.execute_batch(SCHEMA)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        // gains the new tables and keeps what it has. The tables and the
+        // new version are committed together, or not at all.
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))
+        .inspect_err(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+        })?;
     }
     Ok(())
 }
