@@ -50,6 +50,12 @@ pub struct Args {
     /// full screen.
     #[arg(long)]
     pub windowed: bool,
+    /// Start this device (this --data folder, this --role) when you log in,
+    /// full screen: writes or removes the desktop's autostart entry and
+    /// exits, with no window (fine over SSH).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"],
+          conflicts_with_all = ["demo", "hub", "pair", "windowed", "screens"])]
+    pub start_at_login: Option<String>,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

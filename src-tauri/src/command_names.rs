@@ -59,4 +59,9 @@ pub const COMMANDS: &[&str] = &[
     "sign_workorder",
     "set_alert_sounds",
     "test_chime",
+    "kiosk_exit_pin",
+    "leave_kiosk",
+    "set_kiosk_exit_pin",
+    "start_at_login",
+    "set_start_at_login",
 ];

@@ -17,10 +17,13 @@
 //!   when the committed file is stale.
 
 pub mod access;
+pub mod autostart;
 pub mod cli;
 pub mod commands;
 pub mod follow;
+pub mod instance;
 pub mod ipc;
+pub mod kiosk_lock;
 pub mod launch;
 pub mod logging;
 pub mod photos;
@@ -104,8 +107,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::sign_workorder,
             commands::set_alert_sounds,
             commands::test_chime,
+            commands::kiosk_exit_pin,
+            commands::leave_kiosk,
+            commands::set_kiosk_exit_pin,
+            commands::start_at_login,
+            commands::set_start_at_login,
         ])
-        .events(collect_events![ipc::CoreUpdate])
+        .events(collect_events![
+            ipc::CoreUpdate,
+            kiosk_lock::KioskExitRequested
+        ])
         .error_handling(ErrorHandlingMode::Throw)
 }
 
@@ -123,6 +134,9 @@ pub fn typescript() -> anyhow::Result<String> {
 pub fn run(args: cli::Args) -> anyhow::Result<()> {
     let builder = specta_builder();
     let app = tauri::Builder::default()
+        // First: a second launch on this data folder goes no further.
+        .plugin(instance::plugin(args.data.as_deref()))
+        .plugin(autostart::plugin(&args))
         .invoke_handler(builder.invoke_handler())
         .register_asynchronous_uri_scheme_protocol(ipc::PHOTO_SCHEME, photos::serve)
         .setup(move |app| {
@@ -140,6 +154,13 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
                 station.shutdown();
             }
         }
+        // A locked kiosk asks for the exit PIN instead of closing, and
+        // stays full screen.
+        RunEvent::WindowEvent {
+            ref label,
+            ref event,
+            ..
+        } if kiosk_lock::on_window_event(app, label, event) => {}
         // A manager's window closes to the tray: notifications keep coming.
         RunEvent::WindowEvent {
             label,
@@ -220,6 +241,7 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                             width,
                             height: 800.0,
                             fullscreen: false,
+                            locked: false,
                         },
                     )?;
                     x += width;
@@ -230,6 +252,7 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                 let first_run = matches!(plan, Plan::Remembered { role: None })
                     && launch::remembered(&station.data_dir).is_none();
                 let mut fullscreen = false;
+                let mut locked = false;
                 let started = if first_run {
                     None
                 } else {
@@ -249,6 +272,11 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                     let device = station.device_for_key(&key)?;
                     // Customers' screens fill the screen, as kiosks do.
                     fullscreen = !windowed && matches!(device.role, Role::Kiosk | Role::Display);
+                    // A kiosk full screen is left only with the exit PIN.
+                    locked = fullscreen && device.role == Role::Kiosk;
+                    if locked {
+                        kiosk_lock::lock(app, access::MAIN);
+                    }
                     let screen = ScreenKind::for_role(device.role);
                     // Its role is known only now: `main` gets its screen's
                     // commands before it opens (on a first run, `setup`
@@ -272,6 +300,7 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                         width: 1200.0,
                         height: 800.0,
                         fullscreen,
+                        locked,
                     },
                 )?;
                 Ok(())

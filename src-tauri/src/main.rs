@@ -5,6 +5,12 @@ use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
     countertop_app::mark_launch();
+    let args = countertop_app::cli::Args::parse();
+    // `--start-at-login on|off` changes the autostart entry and exits,
+    // before GTK, so that it needs no display.
+    if let Some(on) = &args.start_at_login {
+        return countertop_app::autostart::from_command_line(&args, on == "on");
+    }
     // WebKitGTK's accelerated compositing costs about 100 MiB of memory and
     // a tenth to a third of a second of first paint where there is no GPU,
     // as on most counter PCs (BENCHMARKS.md, "Desktop app footprint"); our
@@ -26,5 +32,5 @@ fn main() -> anyhow::Result<()> {
             std::env::remove_var("GDK_GL");
         }
     }
-    countertop_app::run(countertop_app::cli::Args::parse())
+    countertop_app::run(args)
 }

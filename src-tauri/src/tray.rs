@@ -47,7 +47,8 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, station: &Station) -> tauri::Resu
                 tracing::info!(muted, "alerts muted from the tray");
                 set_muted(app, &station, muted);
             }
-            "quit" => app.exit(0),
+            // A locked kiosk of this station asks for its exit PIN first.
+            "quit" => crate::kiosk_lock::quit_or_ask(app),
             _ => {}
         });
     if let Some(icon) = app.default_window_icon() {

@@ -13,6 +13,8 @@ pub struct Placement {
     pub height: f64,
     /// Full screen (kiosk window mode).
     pub fullscreen: bool,
+    /// A locked kiosk (`kiosk_lock`): no window controls.
+    pub locked: bool,
 }
 
 /// Opens window `label` showing the UI; the UI asks who it is through the
@@ -32,6 +34,7 @@ pub fn open<R: Runtime>(
         .position(placement.x, placement.y)
         .min_inner_size(480.0, 480.0)
         .fullscreen(placement.fullscreen)
+        .decorations(!placement.locked)
         .build()?;
     Ok(())
 }
@@ -59,6 +62,7 @@ pub fn open_board<R: Runtime>(
             width: 900.0,
             height: 600.0,
             fullscreen: false,
+            locked: false,
         },
     )
 }

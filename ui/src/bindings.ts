@@ -363,6 +363,40 @@ async setAlertSounds(on: boolean) : Promise<null> {
  */
 async testChime(volume: number | null) : Promise<null> {
     return await TAURI_INVOKE("test_chime", { volume });
+},
+/**
+ * Whether the hub has a kiosk exit PIN (kiosk: what its exit dialog says;
+ * manager: what Settings says). `network` when the hub cannot be reached.
+ */
+async kioskExitPin() : Promise<boolean> {
+    return await TAURI_INVOKE("kiosk_exit_pin");
+},
+/**
+ * Leaves the kiosk: the app quits once the hub took `pin` (any, when the
+ * café has no exit PIN yet). A wrong one answers `wrong_pin`; too many,
+ * `rate_limited`; no hub, `network` (the kiosk stays).
+ */
+async leaveKiosk(pin: string) : Promise<null> {
+    return await TAURI_INVOKE("leave_kiosk", { pin });
+},
+/**
+ * Sets the café's kiosk exit PIN (4 to 8 digits), or removes it with
+ * `None` (manager); whether one is set now.
+ */
+async setKioskExitPin(pin: string | null) : Promise<boolean> {
+    return await TAURI_INVOKE("set_kiosk_exit_pin", { pin });
+},
+/**
+ * Whether this device starts when someone logs in to this computer.
+ */
+async startAtLogin() : Promise<boolean> {
+    return await TAURI_INVOKE("start_at_login");
+},
+/**
+ * Turns starting this device at login on or off; whether it is on now.
+ */
+async setStartAtLogin(on: boolean) : Promise<boolean> {
+    return await TAURI_INVOKE("set_start_at_login", { on });
 }
 }
 
@@ -370,9 +404,11 @@ async testChime(volume: number | null) : Promise<null> {
 
 
 export const events = __makeEvents__<{
-coreUpdate: CoreUpdate
+coreUpdate: CoreUpdate,
+kioskExitRequested: KioskExitRequested
 }>({
-coreUpdate: "core-update"
+coreUpdate: "core-update",
+kioskExitRequested: "kiosk-exit-requested"
 })
 
 /** user-defined constants **/
@@ -615,6 +651,15 @@ addresses: string[]; fingerprint: string;
  * Its first eight digits, "3f2a 9c01", to compare by eye.
  */
 fingerprintShort: string }
+/**
+ * Sent to a locked kiosk's window when someone asked to close it: it shows
+ * the exit-PIN dialog.
+ */
+export type KioskExitRequested = { 
+/**
+ * What asked: `close` (the window's close) or `quit` (the tray).
+ */
+by: string }
 /**
  * One option of an order line, priced, by name.
  */

@@ -188,9 +188,18 @@ pub async fn setup(
         },
         SetupChoice::Join { hub_url, code } => launch::Plan::Join { hub: hub_url, code },
     };
-    let key = launch::start_single(&app, &station, plan)
+    // Started on a blocking thread of its own, as `start` does at launch:
+    // hosting opens the hub, whose future the compiler cannot prove Send
+    // for every lifetime (sqlx's connections), as a command's must be.
+    let key = {
+        let (app, station) = (app.clone(), station.clone());
+        tauri::async_runtime::spawn_blocking(move || {
+            tauri::async_runtime::block_on(launch::start_single(&app, &station, plan))
+        })
         .await
-        .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?;
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, e.to_string()))?
+        .map_err(|e| IpcError::new(IpcErrorCode::Other, format!("{e:#}")))?
+    };
     let device = station.device_for_key(&key)?;
     let screen = ScreenKind::for_role(device.role);
     access::grant(&app, &station, window.label(), screen)?;

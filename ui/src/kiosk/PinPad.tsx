@@ -8,12 +8,19 @@ const DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 export function PinPad({
   team,
+  title,
+  hint,
+  testId = "pin-pad",
   problem,
   busy,
   onEnter,
   onClose,
 }: {
   team: string;
+  /** Another title and hint than a team's (the kiosk's exit PIN). */
+  title?: string;
+  hint?: string;
+  testId?: string;
   problem: string | null;
   busy: boolean;
   onEnter: (pin: string) => void;
@@ -29,9 +36,9 @@ export function PinPad({
     }
   };
   return (
-    <Dialog title={t("pin.title", { team })} onClose={onClose} className="pin-pad" testId="pin-pad">
+    <Dialog title={title ?? t("pin.title", { team })} onClose={onClose} className="pin-pad" testId={testId}>
       <p className="pin-dots" aria-live="polite" data-testid="pin-dots">
-        {pin.length === 0 ? t("pin.hint") : "●".repeat(pin.length)}
+        {pin.length === 0 ? (hint ?? t("pin.hint")) : "●".repeat(pin.length)}
       </p>
       {problem && (
         <p className="error" role="alert" data-testid="pin-problem">

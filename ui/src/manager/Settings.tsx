@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { commands } from "../bindings";
 import { LANGUAGES, useT } from "../i18n";
 import { About } from "../components/About";
@@ -78,6 +78,7 @@ export function Settings({ screen, onError }: TabProps) {
           value={s.cafe_name ?? ""}
           onSave={(v) => put("cafe_name", v)}
         />
+        <KioskExitPin id={`${ids}-exit-pin`} onError={onError} />
       </fieldset>
       <fieldset>
         <legend>{t("set.thisDevice")}</legend>
@@ -95,6 +96,7 @@ export function Settings({ screen, onError }: TabProps) {
           />
           <span>{t("set.alertSounds")}</span>
         </label>
+        <StartAtLogin onError={onError} />
         <div className="field">
           <label htmlFor={`${ids}-language`}>{t("set.language")}</label>
           <select
@@ -120,6 +122,109 @@ export function Settings({ screen, onError }: TabProps) {
       <BackupStatus />
       <About />
     </section>
+  );
+}
+
+/** The café's kiosk exit PIN (kept at the hub, only as a hash): whether
+ * one is set, a new one typed twice (masked), or none. */
+function KioskExitPin({ id, onError }: { id: string; onError: (e: unknown) => void }) {
+  const { t } = useT();
+  const { busy, run } = useAction(onError);
+  const [isSet, setIsSet] = useState<boolean | null>(null);
+  const [pin, setPin] = useState("");
+  const [again, setAgain] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    commands.kioskExitPin().then(setIsSet, onError);
+  }, [onError]);
+  const save = async (value: string | null) => {
+    const now = await run(() => commands.setKioskExitPin(value));
+    if (now !== undefined) {
+      setIsSet(now);
+      setPin("");
+      setAgain("");
+    }
+  };
+  return (
+    <form
+      className="field exit-pin"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!/^\d{4,8}$/.test(pin)) setProblem(t("set.exitPinBad"));
+        else if (pin !== again) setProblem(t("set.exitPinMismatch"));
+        else {
+          setProblem(null);
+          void save(pin);
+        }
+      }}
+    >
+      <span className="label">{t("set.exitPin")}</span>
+      <p data-testid="exit-pin-state" data-set={isSet === null ? undefined : String(isSet)}>
+        {isSet === null ? "…" : isSet ? t("set.exitPinSet") : t("set.exitPinNone")}
+      </p>
+      <label htmlFor={`${id}-new`}>{t("set.exitPinNew")}</label>
+      <input
+        id={`${id}-new`}
+        type="password"
+        inputMode="numeric"
+        autoComplete="off"
+        maxLength={8}
+        data-testid="setting-exit-pin"
+        value={pin}
+        onChange={(e) => setPin(e.target.value.replace(/\D/g, ""))}
+      />
+      <label htmlFor={`${id}-again`}>{t("set.exitPinAgain")}</label>
+      <input
+        id={`${id}-again`}
+        type="password"
+        inputMode="numeric"
+        autoComplete="off"
+        maxLength={8}
+        data-testid="setting-exit-pin-again"
+        value={again}
+        onChange={(e) => setAgain(e.target.value.replace(/\D/g, ""))}
+      />
+      {problem && (
+        <p className="error" role="alert" data-testid="exit-pin-problem">
+          {problem}
+        </p>
+      )}
+      <button type="submit" data-testid="setting-exit-pin-save" disabled={busy || pin === ""}>
+        {t("set.exitPinSave")}
+      </button>
+      {isSet && (
+        <button type="button" data-testid="setting-exit-pin-remove" disabled={busy} onClick={() => void save(null)}>
+          {t("set.exitPinRemove")}
+        </button>
+      )}
+    </form>
+  );
+}
+
+/** Whether this device starts when someone logs in to this computer (the
+ * desktop's autostart entry, with this data folder and role). */
+function StartAtLogin({ onError }: { onError: (e: unknown) => void }) {
+  const { t } = useT();
+  const { busy, run } = useAction(onError);
+  const [on, setOn] = useState<boolean | null>(null);
+  useEffect(() => {
+    commands.startAtLogin().then(setOn, onError);
+  }, [onError]);
+  return (
+    <label className="switch">
+      <input
+        type="checkbox"
+        role="switch"
+        data-testid="setting-start-at-login"
+        checked={on ?? false}
+        disabled={busy || on === null}
+        onChange={(e) => {
+          const want = e.target.checked;
+          void run(() => commands.setStartAtLogin(want)).then((now) => now !== undefined && setOn(now));
+        }}
+      />
+      <span>{t("set.startAtLogin")}</span>
+    </label>
   );
 }
 

@@ -19,6 +19,7 @@ import { LanguageSwitch } from "../components/LanguageSwitch";
 import { StatusBar } from "../components/StatusBar";
 import { OptionsDialog } from "../kiosk/OptionsDialog";
 import { PinPad } from "../kiosk/PinPad";
+import { ExitLock } from "../kiosk/ExitLock";
 import { StillThere, useIdle } from "../kiosk/StillThere";
 import { nameIn, optionsText } from "../kiosk/names";
 
@@ -49,7 +50,17 @@ function lineKey(menuId: string, options: ChosenOptionInput[]): string {
   return `${menuId}|${options.map((o) => `${o.groupId}:${o.choiceId}`).join(",")}`;
 }
 
+/** The kiosk's screen, and its way out: the exit PIN (`ExitLock`). */
 export function Kiosk() {
+  return (
+    <>
+      <KioskScreen />
+      <ExitLock />
+    </>
+  );
+}
+
+function KioskScreen() {
   const i18n = useT();
   const { t, fmt, errorText, lang } = i18n;
   const [step, setStep] = useState<Step>({ at: "welcome" });
