@@ -28,6 +28,17 @@ pub fn open<R: Runtime>(
     if let Some(window) = app.get_webview_window(label) {
         return window.set_focus();
     }
+    let mut placement = placement;
+    if placement.fullscreen {
+        // The whole screen also where no window manager makes a window
+        // full screen (a bare X session at a kiosk, `xinit countertop`).
+        if let Ok(Some(monitor)) = app.primary_monitor() {
+            let size = monitor.size().to_logical::<f64>(monitor.scale_factor());
+            let at = monitor.position().to_logical::<f64>(monitor.scale_factor());
+            (placement.x, placement.y) = (at.x, at.y);
+            (placement.width, placement.height) = (size.width, size.height);
+        }
+    }
     WebviewWindowBuilder::new(app, label, WebviewUrl::App("index.html".into()))
         .title(title)
         .inner_size(placement.width, placement.height)
