@@ -3,7 +3,6 @@
 #   ./dev.sh run    set everything up, then run Countertop with demo data
 #   ./dev.sh test   set everything up, then run every check and test
 # `./dev.sh hub` runs the hub alone (no window), as the README's walk-through uses.
-# `./dev.sh package` builds the Debian packages (target/packages/).
 # `./dev.sh setup` only installs what is missing. Safe to run again: each
 # step checks first and does nothing when its work is already done.
 set -euo pipefail
@@ -29,7 +28,6 @@ APT_PACKAGES=(
   python3 python3-venv
   python3-xlib  # tests/kiosk_lock.rs: a window's size and hints, and a real close request (WM_DELETE_WINDOW)
   postgresql  # with_postgres: a throw-away cluster for the tests, never the package's own
-  mmdebstrap lintian  # tests/packages/check.sh: a clean root to install the .deb files in, and lint them
 )
 
 as_root() {
@@ -97,33 +95,6 @@ setup_tauri_driver() {
     say "Installing tauri-driver 2"
     cargo install tauri-driver --version '^2' --locked
   fi
-}
-
-# cargo-deb packs the hub's .deb (crates/hub/Cargo.toml, [package.metadata.deb]).
-setup_cargo_deb() {
-  if ! cargo install --list | grep -q '^cargo-deb v'; then
-    say "Installing cargo-deb"
-    cargo install cargo-deb --locked
-  fi
-}
-
-# Both Debian packages, release builds, into target/packages/: the app by
-# Tauri's bundler (the Tauri CLI from ui/node_modules, npm), the hub by
-# cargo-deb. The UI is built first (build_ui); the bundler does not build it.
-PACKAGES_DIR=target/packages
-build_packages() {
-  build_ui
-  setup_cargo_deb
-  rm -rf "$PACKAGES_DIR"
-  mkdir -p "$PACKAGES_DIR"
-  say "Packages: the app (tauri build --bundles deb, release)"
-  rm -rf target/release/bundle/deb
-  (cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --bundles deb)
-  cp target/release/bundle/deb/*.deb "$PACKAGES_DIR/"
-  say "Packages: the hub (cargo deb, release)"
-  cargo deb --locked -p countertop-hub --output "$PACKAGES_DIR/"
-  say "Packages in $PACKAGES_DIR:"
-  ls -1 "$ROOT/$PACKAGES_DIR"/*.deb
 }
 
 setup() {
@@ -280,17 +251,6 @@ run_tests() {
   say "Benchmark smoke run (countertop-bench --quick, debug build, no timing assertions)"
   bash bench/setup.sh
   target/debug/countertop-bench --quick || rc=$?
-  # The Debian packages a café installs: built (release), linted, installed
-  # into a clean root of this Debian release, run, purged
-  # (tests/packages/check.sh; each step prints its seconds).
-  local packaged=0
-  build_packages || packaged=1
-  if [ $packaged -eq 0 ]; then
-    as_root tests/packages/check.sh "$PACKAGES_DIR" || { say "The package check failed (see above)"; rc=1; }
-  else
-    say "Building the packages failed (see above)"
-    rc=1
-  fi
   return $rc
 }
 
@@ -335,6 +295,5 @@ case "$cmd" in
   run) setup; run_app "$@" ;;
   hub) setup; run_hub "$@" ;;
   test) setup; run_tests ;;
-  package) setup; build_packages ;;
-  *) echo "usage: ./dev.sh run | test | setup | hub | package" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh run | test | setup | hub" >&2; exit 2 ;;
 esac
