@@ -1,7 +1,7 @@
 //! `countertop-hub`: reads its configuration, sets up tracing and binds; the
 //! server itself is `countertop_hub::serve`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -234,6 +234,12 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: the journal (the packaged service)
+        // and log files get plain text. NO_COLOR turns them off anywhere.
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     match Cli::parse().command {
         Command::Serve {
