@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use countertop_e2e::*;
 use fantoccini::{Client, Locator};
 use serde_json::json;
@@ -299,10 +299,25 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
     let first = async {
         switch_to(&client, "setup").await?;
         screenshot(&client, "first-run-setup").await?;
-        // Host the hub here as the barista board (the defaults).
+        // Host the hub here as the barista board (the defaults), started
+        // whenever someone logs in to this computer.
+        click(&client, "[data-testid=setup-start-at-login]").await?;
         click(&client, "[data-testid=setup-start]").await?;
         wait_for(&client, "[data-testid=board][data-view]").await?;
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
+        // The login entry (under $HOME/.config/autostart, as the autostart
+        // plugin writes it) starts this device: its data folder, no window.
+        let entry = login_entry_for(&data)?.context("no autostart entry names the data folder")?;
+        let _gone = RemoveOnDrop(entry.clone());
+        let text = std::fs::read_to_string(&entry)?;
+        let exec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Exec="))
+            .context("the entry has no Exec line")?;
+        ensure!(
+            exec.contains(&app_binary().display().to_string()) && !exec.contains("--windowed"),
+            "Exec={exec}"
+        );
         // The hosting barista pairs a new device without a manager screen;
         // this hub serves this computer only, and the code says so.
         click(&client, "[data-testid=pair-device]").await?;
@@ -331,4 +346,31 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
     .await;
     let _ = client.close().await;
     second
+}
+
+/// The autostart entry (`$HOME/.config/autostart/*.desktop`) whose text
+/// names `data`, if there is one.
+fn login_entry_for(data: &str) -> Result<Option<std::path::PathBuf>> {
+    let home = std::env::var_os("HOME").context("HOME")?;
+    let dir = std::path::Path::new(&home).join(".config/autostart");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        if entry.path().extension().is_some_and(|e| e == "desktop") && text.contains(data) {
+            return Ok(Some(entry.path()));
+        }
+    }
+    Ok(None)
+}
+
+/// Removes a file the app wrote outside the test's folders, however the
+/// test ends.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -23,6 +23,7 @@ export function Setup({
   const [code, setCode] = useState("");
   const [link, setLink] = useState("");
   const [lan, setLan] = useState(false);
+  const [atLogin, setAtLogin] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const ids = useId();
@@ -38,10 +39,16 @@ export function Setup({
         : linkGiven
           ? { mode: "join" as const, hubUrl: "", code: link.trim() }
           : { mode: "join" as const, hubUrl, code };
-    commands
-      .setup(choice)
+    // The login entry first, while this window may still write it; taken
+    // back if setting up fails.
+    const login = atLogin ? commands.setStartAtLogin(true) : Promise.resolve(false);
+    login
+      .then(() => commands.setup(choice))
       .then(onDone)
-      .catch((e) => setError(errorText(e)))
+      .catch((e) => {
+        setError(errorText(e));
+        if (atLogin) commands.setStartAtLogin(false).catch(() => {});
+      })
       .finally(() => setBusy(false));
   };
 
@@ -118,6 +125,15 @@ export function Setup({
           <p className="hint" id={`${ids}-hint`}>{t("setup.codeHint")}</p>
         </div>
       )}
+      <label className={`at-login ${atLogin ? "on" : ""}`}>
+        <input
+          type="checkbox"
+          data-testid="setup-start-at-login"
+          checked={atLogin}
+          onChange={(e) => setAtLogin(e.target.checked)}
+        />
+        <strong>{t("set.startAtLogin")}</strong>
+      </label>
       {error && <p className="error" role="alert">{error}</p>}
       <button
         className="primary big"
