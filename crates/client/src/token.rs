@@ -179,7 +179,11 @@ impl TokenVault {
                 Ok(token) => {
                     let token = DeviceToken(token);
                     tracing::info!(from = ?kind, "moving the device token to a store that outlives a restart");
-                    let kept = self.save(&token)?;
+                    // The token was read: a failed move is told, not fatal.
+                    let kept = self.save(&token).unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot move the device token; it may be gone after a restart");
+                        kind
+                    });
                     return Ok(Some((token, kept)));
                 }
                 Err(keyring_core::Error::NoEntry) => {}
@@ -234,19 +238,35 @@ fn forget_in(entries: &[(TokenStore, Entry)], which: impl Fn(TokenStore) -> bool
     }
 }
 
+/// Writes `text` to `path` (mode 0600) so that a power cut leaves either
+/// the old file or the new one, never a torn or empty one: a temporary file
+/// beside it, synced, renamed over it, then the folder synced. Tokens are
+/// renewed in the background, so this runs while the kiosk is in use.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".new");
+    let temporary = PathBuf::from(temporary);
+    // One a crash left behind may have another mode: made anew, it is 0600.
+    match std::fs::remove_file(&temporary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
+    let mut file = options.open(&temporary)?;
     file.write_all(text.as_bytes())?;
-    file.sync_all()
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }

@@ -322,6 +322,10 @@ fn a_token_outlives_a_restart_where_only_the_kernel_keyring_works() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+        assert!(
+            !dir.join("device-token.new").exists(),
+            "written whole, then renamed"
+        );
         assert!(matches!(
             old_entry.get_password(),
             Err(keyring_core::Error::NoEntry)
