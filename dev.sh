@@ -3,6 +3,7 @@
 #   ./dev.sh run    set everything up, then run Countertop with demo data
 #   ./dev.sh test   set everything up, then run every check and test
 # `./dev.sh hub` runs the hub alone (no window), as the README's walk-through uses.
+# `./dev.sh package` builds the Debian packages (target/packages/).
 # `./dev.sh setup` only installs what is missing. Safe to run again: each
 # step checks first and does nothing when its work is already done.
 set -euo pipefail
@@ -28,6 +29,7 @@ APT_PACKAGES=(
   python3 python3-venv
   python3-xlib  # tests/kiosk_lock.rs: a window's size and hints, and a real close request (WM_DELETE_WINDOW)
   postgresql  # with_postgres: a throw-away cluster for the tests, never the package's own
+  mmdebstrap lintian  # tests/packages/check.sh: a clean root to install the .deb files in, and lint them
 )
 
 as_root() {
@@ -95,6 +97,78 @@ setup_tauri_driver() {
     say "Installing tauri-driver 2"
     cargo install tauri-driver --version '^2' --locked
   fi
+}
+
+# cargo-deb packs the hub's .deb (crates/hub/Cargo.toml, [package.metadata.deb]).
+setup_cargo_deb() {
+  if ! cargo install --list | grep -q '^cargo-deb v'; then
+    say "Installing cargo-deb"
+    cargo install cargo-deb --locked
+  fi
+}
+
+# Both Debian packages, release builds, into target/packages/: the app by
+# Tauri's bundler (the Tauri CLI from ui/node_modules, npm), the hub by
+# cargo-deb. The UI is built first (build_ui); the bundler does not build it.
+PACKAGES_DIR=target/packages
+
+# Each package's Debian changelog (lintian wants one), with the workspace's
+# version and the last commit's date: what changed for users is CHANGELOG.md.
+debian_changelogs() {
+  local version date
+  version=$(cargo metadata --no-deps --format-version 1 --locked \
+    | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "countertop-hub"))')
+  date=$(git log -1 --format=%cD 2>/dev/null || date -R)
+  mkdir -p target/packaging
+  local package deb_version
+  for package in countertop countertop-hub; do
+    deb_version=$version
+    [ "$package" = countertop-hub ] && deb_version="$version-1"  # cargo-deb's revision
+    printf '%s (%s) stable; urgency=medium\n\n  * Countertop %s: see CHANGELOG.md for what changed.\n\n -- %s  %s\n' \
+      "$package" "$deb_version" "$version" "Countertop maintainers <maintainers@countertop.invalid>" "$date" \
+      >"target/packaging/$package.changelog"
+  done
+  gzip -9nf -k target/packaging/countertop.changelog
+}
+
+# The app binary's shared-library dependencies as a JSON list.
+app_depends() {
+  local dir
+  dir=$(mktemp -d)
+  mkdir -p "$dir/debian"
+  printf 'Source: countertop\n\nPackage: countertop\nArchitecture: any\n' >"$dir/debian/control"
+  (cd "$dir" && dpkg-shlibdeps -O "$ROOT/target/release/countertop" 2>/dev/null) \
+    | sed -n 's/^shlibs:Depends=//p' \
+    | python3 -c 'import json, sys; print(json.dumps([d.strip() for d in sys.stdin.read().split(",") if d.strip()]))'
+  rm -rf "$dir"
+}
+
+build_packages() {
+  build_ui
+  setup_cargo_deb
+  rm -rf "$PACKAGES_DIR"
+  mkdir -p "$PACKAGES_DIR"
+  debian_changelogs
+  say "Packages: the app (tauri build, release; stripped; tauri bundle --bundles deb)"
+  rm -rf target/release/bundle/deb
+  (cd src-tauri && ../ui/node_modules/.bin/tauri build --ci --no-bundle)
+  strip --strip-unneeded --remove-section=.comment target/release/countertop
+  # Depends: what the binary links (dpkg-shlibdeps), beside what Tauri's
+  # bundler adds itself (webkit2gtk 4.1, GTK 3, and the ayatana
+  # appindicator the tray icon opens at run time).
+  local depends
+  depends=$(app_depends) || return 1
+  (cd src-tauri && ../ui/node_modules/.bin/tauri bundle --ci --bundles deb \
+    --config "{\"bundle\":{\"linux\":{\"deb\":{\"depends\":$depends}}}}")
+  local deb
+  for deb in target/release/bundle/deb/*.deb; do
+    # Debian's file name: package_version_architecture.deb
+    cp "$deb" "$PACKAGES_DIR/$(dpkg-deb -f "$deb" Package)_$(dpkg-deb -f "$deb" Version)_$(dpkg-deb -f "$deb" Architecture).deb"
+  done
+  say "Packages: the hub (cargo deb, release)"
+  cargo deb --locked --strip -p countertop-hub --output "$PACKAGES_DIR/"
+  say "Packages in $PACKAGES_DIR:"
+  ls -1 "$ROOT/$PACKAGES_DIR"/*.deb
 }
 
 setup() {
@@ -251,6 +325,17 @@ run_tests() {
   say "Benchmark smoke run (countertop-bench --quick, debug build, no timing assertions)"
   bash bench/setup.sh
   target/debug/countertop-bench --quick || rc=$?
+  # The Debian packages a café installs: built (release), linted, installed
+  # into a clean root of this Debian release, run, purged
+  # (tests/packages/check.sh; each step prints its seconds).
+  local packaged=0
+  build_packages || packaged=1
+  if [ $packaged -eq 0 ]; then
+    as_root tests/packages/check.sh "$PACKAGES_DIR" || { say "The package check failed (see above)"; rc=1; }
+  else
+    say "Building the packages failed (see above)"
+    rc=1
+  fi
   return $rc
 }
 
@@ -295,5 +380,6 @@ case "$cmd" in
   run) setup; run_app "$@" ;;
   hub) setup; run_hub "$@" ;;
   test) setup; run_tests ;;
-  *) echo "usage: ./dev.sh run | test | setup | hub" >&2; exit 2 ;;
+  package) setup; build_packages ;;
+  *) echo "usage: ./dev.sh run | test | setup | hub | package" >&2; exit 2 ;;
 esac
