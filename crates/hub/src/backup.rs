@@ -30,7 +30,7 @@ const HOURLY: &str = "hourly";
 const DAILY: &str = "daily";
 const HOURLY_KEEP: usize = 24;
 const DAILY_KEEP: usize = 14;
-/// The file a running hub holds a shared lock on; `restore` needs it alone.
+/// The file a running hub holds a lock on ([`RunLock`]).
 const LOCK_FILE: &str = "hub.lock";
 
 /// Where backups go, and how often the hub looks whether one is due.
@@ -400,21 +400,60 @@ pub async fn restore_advice(data_dir: &Path) -> String {
     }
 }
 
-/// Held while a hub runs on a data folder: a shared lock on `hub.lock`,
-/// which `restore` needs alone.
+/// Held while a hub runs on a data folder, on `hub.lock`. On SQLite it is
+/// exclusive: one hub at a time, and no command that writes the database
+/// (`restore`, `new-secret`, `wipe-events`, `renew-epoch`) beside it; it is
+/// taken before the database is opened, so an upgrade runs alone. A node on
+/// PostgreSQL holds it shared (its folder holds files only, which nodes on
+/// one machine may share; `restore` still needs it alone).
 #[derive(Debug)]
-pub struct RunLock(#[allow(dead_code)] std::fs::File);
+pub struct RunLock(std::sync::Mutex<Option<std::fs::File>>);
 
 impl RunLock {
-    pub fn take(data_dir: &Path) -> anyhow::Result<RunLock> {
+    /// The folder to itself; refused while a hub or another command holds
+    /// it. `then` says what to do once it is free ("start this hub again").
+    pub fn exclusive(data_dir: &Path, then: &str) -> anyhow::Result<RunLock> {
+        Self::try_exclusive(data_dir)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "another program is using the data folder {} (a hub serving it, or a \
+                 countertop-hub command working on it): stop it first, then {then}. Nothing \
+                 was changed.",
+                data_dir.display()
+            )
+        })
+    }
+
+    /// The folder to itself, or `None` while a hub or another command
+    /// holds it.
+    pub fn try_exclusive(data_dir: &Path) -> anyhow::Result<Option<RunLock>> {
+        let file = lock_file(data_dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock(std::sync::Mutex::new(Some(file))))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!(
+                "cannot lock {}: {e}",
+                data_dir.join(LOCK_FILE).display()
+            )),
+        }
+    }
+
+    /// Shared with other nodes on PostgreSQL; refused during a `restore`.
+    pub fn shared(data_dir: &Path) -> anyhow::Result<RunLock> {
         let file = lock_file(data_dir)?;
         match file.try_lock_shared() {
-            Ok(()) => Ok(RunLock(file)),
+            Ok(()) => Ok(RunLock(std::sync::Mutex::new(Some(file)))),
             Err(e) => Err(anyhow::anyhow!(
-                "{} is being restored ({e}); start the hub when the restore is done",
+                "{} is in use by another program, a hub on SQLite or a restore ({e}); start \
+                 this node when it is done",
                 data_dir.display()
             )),
         }
+    }
+
+    /// Lets the folder go before the last handle on the hub is dropped (a
+    /// stopped hub's tasks may hold one a moment longer).
+    pub fn release(&self) {
+        drop(self.0.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 }
 

@@ -269,8 +269,93 @@ fn sqlite_options(path: &Path) -> anyhow::Result<SqliteConnectOptions> {
 /// damaged database (`PRAGMA quick_check`) and one made by a newer release
 /// (a migration this binary does not know); brings an older one up to date
 /// on a copy ([`upgrade`]), so a migration that fails leaves `hub.db` as it
-/// was. Call [`check_folder`] first.
+/// was. Call [`check_folder`] first, and hold the folder's run lock
+/// (`backup::RunLock::exclusive`): an upgrade must run alone.
 pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
+    open_with(data_dir, true).await
+}
+
+/// Held while a command works on the database of a hub that runs
+/// ([`open_beside_hub`]): a shared `flock` on `hub.db` itself, which an
+/// upgrade needs alone. Close the pool before dropping it (closing this
+/// file would drop the process's SQLite locks on `hub.db` otherwise).
+#[derive(Debug)]
+pub struct BesideHub(#[allow(dead_code)] Option<std::fs::File>);
+
+/// Opens the database of the hub that runs on `data_dir` (it holds the run
+/// lock), for `pairing-code`: never upgrades it (a database this release
+/// would upgrade is refused), and never while an upgrade runs.
+pub async fn open_beside_hub(data_dir: &Path) -> anyhow::Result<(Db, BesideHub)> {
+    let path = data_dir.join(DB_FILE);
+    let guard = share_database(&path)?;
+    let pool = open_with(data_dir, false).await?;
+    Ok((pool, guard))
+}
+
+#[cfg(unix)]
+fn share_database(path: &Path) -> anyhow::Result<BesideHub> {
+    use anyhow::Context;
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let upgrading = || {
+        anyhow::anyhow!(
+            "the hub is upgrading its database {}: try again once it has started",
+            path.display()
+        )
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(upgrading()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+    // The file locked must still be hub.db: an upgrade may have put
+    // another in its place since it was opened.
+    let (ours, now) = (file.metadata()?, std::fs::metadata(path)?);
+    if (ours.dev(), ours.ino()) != (now.dev(), now.ino()) {
+        return Err(upgrading());
+    }
+    Ok(BesideHub(Some(file)))
+}
+
+#[cfg(not(unix))]
+fn share_database(path: &Path) -> anyhow::Result<BesideHub> {
+    anyhow::ensure!(path.exists(), "no hub database at {}", path.display());
+    Ok(BesideHub(None))
+}
+
+/// `hub.db` to an upgrade alone: an exclusive `flock` (independent of
+/// SQLite's own `fcntl` locks), refused while a command holds
+/// [`BesideHub`]. Held until the upgraded copy is in its place.
+#[cfg(unix)]
+fn take_database(path: &Path) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(in_use(path)),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn take_database(_path: &Path) -> anyhow::Result<Option<std::fs::File>> {
+    Ok(None)
+}
+
+/// The refusal of an upgrade while another program has `hub.db` open.
+fn in_use(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "another program has {} open: stop it first (another hub, or a countertop-hub \
+         command), then start this hub again; nothing was changed",
+        path.display()
+    )
+}
+
+async fn open_with(data_dir: &Path, may_upgrade: bool) -> anyhow::Result<Db> {
     use anyhow::Context;
     use sqlx::Connection;
     let path = data_dir.join(DB_FILE);
@@ -323,6 +408,22 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
         Migrations::Newer(unknown) => {
             let _ = conn.close().await;
             anyhow::bail!("{}", newer_release(&path.display().to_string(), &unknown));
+        }
+        Migrations::Pending(pending) if !may_upgrade => {
+            let _ = conn.close().await;
+            anyhow::bail!(
+                "the database {} is to be upgraded to countertop-hub {} (migration {}), and an \
+                 older hub runs on {}: stop it and start this release's hub, which upgrades \
+                 it. Nothing was changed.",
+                path.display(),
+                env!("CARGO_PKG_VERSION"),
+                pending
+                    .iter()
+                    .map(|v| migration_name(*v))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                data_dir.display()
+            );
         }
         Migrations::Pending(pending) => upgrade(data_dir, conn, &pending).await?,
         Migrations::Fresh | Migrations::Current => conn.close().await?,
@@ -445,23 +546,21 @@ async fn upgrade(
     let names: Vec<String> = pending.iter().map(|v| migration_name(*v)).collect();
     tracing::info!(database = %path.display(), migrations = %names.join(", "), "upgrading the database on a copy");
     // Everything into hub.db itself, then no connection left: the last one
-    // to close removes the WAL. One that stays means another process has
-    // the database open.
+    // to close deletes the WAL. A WAL that stays (even empty) means another
+    // process has the database open. The caller holds the folder's run
+    // lock (no other hub, no other upgrade); a command working beside a
+    // hub holds a shared flock on hub.db, which this one needs alone.
     let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&mut conn)
         .await;
     let closed = conn.close().await;
     checkpoint.with_context(|| format!("checkpointing {} before its upgrade", path.display()))?;
     closed.with_context(|| format!("closing {} before its upgrade", path.display()))?;
+    let _alone = take_database(&path)?;
     let wal = side(&path, "-wal");
-    anyhow::ensure!(
-        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
-        "{} is still in use by another process (its {} stayed after the hub closed it): \
-         stop any other hub on {}, then start this one again. Nothing was changed.",
-        path.display(),
-        wal.display(),
-        data_dir.display()
-    );
+    if wal.exists() {
+        return Err(in_use(&path));
+    }
     let before = std::fs::metadata(&path)?;
     remove_copy();
     std::fs::copy(&path, &copy).with_context(|| {
@@ -490,29 +589,30 @@ async fn upgrade(
     let synced = std::fs::File::open(&copy).and_then(|f| f.sync_all());
     // The original must not have changed while the copy was migrated.
     let now = std::fs::metadata(&path)?;
-    if synced.is_err()
-        || now.len() != before.len()
-        || now.modified().ok() != before.modified().ok()
-        || std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0)
+    if wal.exists() {
+        remove_copy();
+        return Err(in_use(&path));
+    }
+    if synced.is_err() || now.len() != before.len() || now.modified().ok() != before.modified().ok()
     {
         remove_copy();
         anyhow::bail!(
             "{} changed while its upgrade ran, or its upgraded copy could not be synced; \
-             nothing was changed. Stop any other hub on {}, then start this one again.",
+             nothing was changed. Stop any other program using {}, then start this hub again.",
             path.display(),
             data_dir.display()
         );
     }
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let kept = data_dir.join(format!("{DB_FILE}.before-upgrade-{stamp}"));
-    if let Err(e) = std::fs::hard_link(&path, &kept) {
-        remove_copy();
-        anyhow::bail!(
-            "cannot keep {} as {} before upgrading it ({e}); nothing was changed",
-            path.display(),
-            kept.display()
-        );
-    }
+    let kept = match keep_original(data_dir, &path) {
+        Ok(kept) => kept,
+        Err(e) => {
+            remove_copy();
+            anyhow::bail!(
+                "cannot keep {} beside it before upgrading it ({e}); nothing was changed",
+                path.display()
+            );
+        }
+    };
     // The old file's shared-memory index, if one was left: the new file
     // builds its own.
     let _ = std::fs::remove_file(side(&path, "-shm"));
@@ -537,6 +637,29 @@ async fn upgrade(
         "database upgraded; the database as it was is kept beside it"
     );
     Ok(())
+}
+
+/// Keeps `hub.db` as it was under a name of its own, a hard link
+/// `hub.db.before-upgrade-STAMP` (`-2`, `-3`… after the stamp if that name
+/// is taken: a hub that died after keeping one may start again within the
+/// same second). Answers the name.
+fn keep_original(data_dir: &Path, path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    for n in 1..=100 {
+        let name = match n {
+            1 => format!("{DB_FILE}.before-upgrade-{stamp}"),
+            n => format!("{DB_FILE}.before-upgrade-{stamp}-{n}"),
+        };
+        let kept = data_dir.join(name);
+        match std::fs::hard_link(path, &kept) {
+            Ok(()) => return Ok(kept),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "a hundred files named {DB_FILE}.before-upgrade-{stamp}… are there already"
+    )))
 }
 
 /// Runs every pending migration on the copy `copy` and leaves it closed,

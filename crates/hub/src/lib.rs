@@ -218,7 +218,9 @@ pub struct HubState {
     pub own_origins: std::sync::OnceLock<Vec<String>>,
     /// What the hub knows of its backups.
     pub backups: backup::Backups,
-    /// Held while the hub runs: `restore` refuses to run beside it.
+    /// Held while the hub runs (exclusive on SQLite: a second hub, an
+    /// upgrade, `restore` and the commands that write the database refuse
+    /// to run beside it).
     pub run_lock: backup::RunLock,
     /// The hub's TLS key and certificate (`tls.key`, `tls.crt`).
     pub tls: tls::Identity,
@@ -242,11 +244,18 @@ impl Hub {
     /// secret and, on a first start, the demo café.
     pub async fn open(config: HubConfig) -> anyhow::Result<Hub> {
         use anyhow::Context;
-        match &config.database {
-            None => db::check_folder(&config.data_dir)?,
-            Some(_) => db::check_node_folder(&config.data_dir)?,
-        }
-        let run_lock = backup::RunLock::take(&config.data_dir)?;
+        // On SQLite the folder is this hub's alone from here on, before
+        // the database is opened (and perhaps upgraded).
+        let run_lock = match &config.database {
+            None => {
+                db::check_folder(&config.data_dir)?;
+                backup::RunLock::exclusive(&config.data_dir, "start this hub again")?
+            }
+            Some(_) => {
+                db::check_node_folder(&config.data_dir)?;
+                backup::RunLock::shared(&config.data_dir)?
+            }
+        };
         let postgres = match &config.database {
             Some(url) => {
                 let pool = db::open_postgres(url).await?;
@@ -546,6 +555,7 @@ pub async fn serve_with_tls(
         backups.abort();
     }
     hub.pool().close().await;
+    hub.run_lock.release();
     Ok(())
 }
 

@@ -449,3 +449,238 @@ async fn a_database_of_a_newer_release_is_refused_untouched() {
     assert!(err.contains("made by a newer Countertop"), "{err}");
     assert_eq!(state_of(dir.path()), before);
 }
+
+async fn versions(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+}
+
+/// Another program with `hub.db` open while an upgrade would run: an idle
+/// connection (as another hub leaves it, the WAL mapped), or a command
+/// working beside a hub (its shared flock on `hub.db`). The upgrade is
+/// refused before anything is copied: `hub.db` byte for byte as it was, no
+/// `.upgrading`, no kept original; the other connection goes on working,
+/// and once it is gone the same hub upgrades, keeping what it wrote.
+#[tokio::test]
+async fn an_upgrade_is_refused_while_another_program_has_the_database_open() {
+    if support::sqlite_only("hub.db files of older releases") {
+        return;
+    }
+    let fixture = fixtures().pop().unwrap();
+    let dir = copy_of(&fixture);
+    let path = dir.path().join("hub.db");
+    let expected = format!("another program has {} open", path.display());
+
+    let mut other = open_file(&path, false).await;
+    let applied_before = versions(&mut other).await.unwrap();
+    let before = state_of(dir.path());
+    assert!(
+        before.1.contains(&"hub.db-wal".to_owned()),
+        "the other connection has the WAL open: {before:?}"
+    );
+    let err = format!("{:#}", open_hub(dir.path()).await.err().expect("refused"));
+    for part in [expected.as_str(), "stop it first", "nothing was changed"] {
+        assert!(err.contains(part), "{part:?} not in {err}");
+    }
+    assert_eq!(
+        state_of(dir.path()),
+        before,
+        "hub.db and the folder as they were"
+    );
+    // The other program's connection still works, and writes.
+    assert_eq!(versions(&mut other).await.unwrap(), applied_before);
+    sqlx::query("INSERT INTO meta (key, value) VALUES ('written_beside', 'kept')")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    other.close().await.unwrap();
+
+    let hub = open_hub(dir.path()).await.expect("upgrades once alone");
+    drop(hub);
+    let mut conn = open_file(&path, true).await;
+    let kept: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'written_beside'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kept, "kept");
+    assert!(versions(&mut conn).await.unwrap() > applied_before);
+    conn.close().await.unwrap();
+    let side = files(dir.path());
+    assert!(
+        side.iter().any(|n| n.starts_with("hub.db.before-upgrade-"))
+            && !side.iter().any(|n| n.ends_with(".upgrading")),
+        "{side:?}"
+    );
+
+    // A command beside a running hub (pairing-code) holds hub.db shared.
+    let dir = copy_of(&fixture);
+    let path = dir.path().join("hub.db");
+    let beside = std::fs::File::open(&path).unwrap();
+    beside.try_lock_shared().unwrap();
+    let before = state_of(dir.path());
+    let err = format!("{:#}", open_hub(dir.path()).await.err().expect("refused"));
+    let expected = format!("another program has {} open", path.display());
+    assert!(err.contains(&expected), "{err}");
+    assert_eq!(state_of(dir.path()), before);
+    drop(beside);
+    drop(open_hub(dir.path()).await.expect("upgrades once alone"));
+}
+
+/// An older hub running on the folder holds `hub.lock` (shared, as 0.1.0
+/// did; today's exclusive): today's hub does not start beside it, and
+/// today's `pairing-code`, which works beside a running hub, does not
+/// upgrade the database under it. Both say what to do; nothing changes.
+#[tokio::test]
+async fn beside_a_running_older_hub_nothing_upgrades() {
+    if support::sqlite_only("hub.db files of older releases") {
+        return;
+    }
+    let fixture = fixtures().pop().unwrap();
+    let dir = copy_of(&fixture);
+    let path = dir.path().join("hub.db");
+    let running = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join("hub.lock"))
+        .unwrap();
+    running.try_lock_shared().unwrap();
+    let before = state_of(dir.path());
+
+    let err = format!("{:#}", open_hub(dir.path()).await.err().expect("refused"));
+    let busy = format!(
+        "another program is using the data folder {}",
+        dir.path().display()
+    );
+    for part in [busy.as_str(), "start this hub again", "Nothing was changed"] {
+        assert!(err.contains(part), "{part:?} not in {err}");
+    }
+    assert_eq!(state_of(dir.path()), before);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+        .args(["pairing-code", "--role", "manager", "--data"])
+        .arg(dir.path())
+        .env_remove("COUNTERTOP_DATABASE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for part in [
+        format!("the database {} is to be upgraded", path.display()),
+        format!("an older hub runs on {}", dir.path().display()),
+        "Nothing was changed".to_owned(),
+    ] {
+        assert!(stderr.contains(&part), "{part:?} not in {stderr}");
+    }
+    assert_eq!(state_of(dir.path()), before);
+
+    // The older hub stopped: today's pairing-code takes the folder and
+    // upgrades it (then makes its code).
+    drop(running);
+    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+        .args(["pairing-code", "--role", "manager", "--data"])
+        .arg(dir.path())
+        .env_remove("COUNTERTOP_DATABASE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(files(dir.path())
+        .iter()
+        .any(|n| n.starts_with("hub.db.before-upgrade-")));
+}
+
+/// Every table of the PostgreSQL database `url` as text (its rows, sorted),
+/// to compare before and after.
+async fn pg_contents(url: &str) -> Vec<(String, String)> {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let rows: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT string_agg(t::text, E'\\n' ORDER BY t::text) FROM \"{table}\" t"
+        ))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        out.push((table, rows.unwrap_or_default()));
+    }
+    conn.close().await.unwrap();
+    out
+}
+
+/// A PostgreSQL database with a migration this release does not know (a
+/// newer release's: version 9999 in `_sqlx_migrations`) is refused, by the
+/// library and by the binary, and nothing in it changes. Needs
+/// `COUNTERTOP_TEST_POSTGRES` (a server where the test may create
+/// databases); says so and returns without it.
+#[tokio::test]
+async fn a_postgresql_database_of_a_newer_release_is_refused_untouched() {
+    if std::env::var_os("COUNTERTOP_TEST_POSTGRES").is_none() {
+        eprintln!("skipped: needs COUNTERTOP_TEST_POSTGRES, a PostgreSQL server");
+        return;
+    }
+    let url = support::fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = HubConfig::new(dir.path());
+    config.backup.enabled = false;
+    config.database = Some(url.clone());
+    drop(
+        Hub::open(config.clone())
+            .await
+            .expect("a fresh hub database"),
+    );
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', true, '\\x00'::bytea, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let before = pg_contents(&url).await;
+    assert!(before
+        .iter()
+        .any(|(t, rows)| t == "_sqlx_migrations" && rows.contains("9999")));
+
+    let err = format!("{:#}", Hub::open(config).await.err().expect("refused"));
+    for part in [
+        "was made by a newer Countertop",
+        "migration 9999",
+        "nothing was changed",
+        "Install that version or restore a backup",
+    ] {
+        assert!(err.contains(part), "{part:?} not in {err}");
+    }
+    assert!(
+        !err.contains("postgres://"),
+        "no URL (nor password) in {err}"
+    );
+    assert_eq!(pg_contents(&url).await, before);
+
+    // The real binary, as a node would start.
+    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("COUNTERTOP_DATABASE", &url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("was made by a newer Countertop") && stderr.contains("migration 9999"),
+        "{stderr}"
+    );
+    assert_eq!(pg_contents(&url).await, before);
+}
