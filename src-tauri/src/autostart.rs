@@ -83,6 +83,13 @@ pub fn exec_quote(arg: &str) -> anyhow::Result<String> {
     Ok(quoted)
 }
 
+/// The entry's `Exec` value as auto-launch writes it: `program` and
+/// `args`, each quoted already ([`exec_quote`]), joined by spaces (a
+/// space after the program even with no arguments).
+pub fn exec_line(program: &str, args: &[String]) -> String {
+    format!("{program} {}", args.join(" "))
+}
+
 /// The plugin, making the entry for this run's `args`.
 pub fn plugin<R: Runtime>(args: &Args) -> tauri::plugin::TauriPlugin<R> {
     let exec = exec_args(args).unwrap_or_else(|e| {
@@ -135,9 +142,11 @@ pub fn from_command_line(args: &Args, on: bool) -> anyhow::Result<()> {
         .context("this program's path is not UTF-8")?
         .to_owned();
     let exec = exec_args(args)?;
+    // auto-launch writes `Exec={path} {args}` as it is given them.
+    let program = exec_quote(&exe)?;
     let launcher = auto_launch::AutoLaunchBuilder::new()
         .set_app_name(&entry_name(args.data.as_deref()))
-        .set_app_path(&exe)
+        .set_app_path(&program)
         .set_args(&exec)
         .build()
         .context("preparing the start-at-login entry")?;
@@ -151,7 +160,7 @@ pub fn from_command_line(args: &Args, on: bool) -> anyhow::Result<()> {
             .enable()
             .with_context(|| format!("writing {shown}"))?;
         println!("Countertop starts at login: {shown}");
-        println!("Exec={exe} {}", exec.join(" "));
+        println!("Exec={}", exec_line(&program, &exec));
     } else {
         match launcher.disable() {
             Ok(()) => {}
@@ -176,5 +185,20 @@ mod tests {
         assert_eq!(exec_quote("a\\b").unwrap(), "\"a\\\\\\\\b\"");
         assert_eq!(exec_quote("").unwrap(), "\"\"");
         assert!(exec_quote("a\nb").is_err());
+    }
+
+    #[test]
+    fn a_program_path_with_a_space_is_quoted_in_exec() {
+        let program = exec_quote("/opt/Count er/countertop").unwrap();
+        assert_eq!(program, "\"/opt/Count er/countertop\"");
+        let args = vec!["--data".to_owned(), exec_quote("/srv/kiosk 1").unwrap()];
+        assert_eq!(
+            exec_line(&program, &args),
+            "\"/opt/Count er/countertop\" --data \"/srv/kiosk 1\""
+        );
+        assert_eq!(
+            exec_line(&exec_quote("/usr/bin/countertop").unwrap(), &[]),
+            "/usr/bin/countertop "
+        );
     }
 }
