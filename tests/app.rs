@@ -292,8 +292,13 @@ async fn joined_barista_goes_reconnecting_then_live_across_a_hub_restart_with_ev
 #[tokio::test(flavor = "multi_thread")]
 async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let data = dir.path().to_str().context("utf-8 temp path")?.to_owned();
-    let driver = Driver::start()?;
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().context("utf-8 temp path")?.to_owned();
+    // The app writes the autostart entry under $HOME, whatever
+    // XDG_CONFIG_HOME says: a HOME of the test's own.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home)?;
+    let driver = Driver::start_with_home(&home)?;
 
     let client = open_app(&driver, &["--data", &data]).await?;
     let first = async {
@@ -307,8 +312,14 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
         wait_for(&client, "[data-testid=link-status][data-state=live]").await?;
         // The login entry (under $HOME/.config/autostart, as the autostart
         // plugin writes it) starts this device: its data folder, no window.
-        let entry = login_entry_for(&data)?.context("no autostart entry names the data folder")?;
-        let _gone = RemoveOnDrop(entry.clone());
+        let entry = login_entry_for(&home, &data)?
+            .context("no autostart entry in the test's HOME names the data folder")?;
+        if let Some(real) = std::env::var_os("HOME") {
+            ensure!(
+                login_entry_for(Path::new(&real), &data)?.is_none(),
+                "the app wrote into the real HOME's autostart"
+            );
+        }
         let text = std::fs::read_to_string(&entry)?;
         let exec = text
             .lines()
@@ -348,11 +359,10 @@ async fn first_run_asks_host_or_join_and_remembers_the_choice() -> Result<()> {
     second
 }
 
-/// The autostart entry (`$HOME/.config/autostart/*.desktop`) whose text
+/// The autostart entry (`home/.config/autostart/*.desktop`) whose text
 /// names `data`, if there is one.
-fn login_entry_for(data: &str) -> Result<Option<std::path::PathBuf>> {
-    let home = std::env::var_os("HOME").context("HOME")?;
-    let dir = std::path::Path::new(&home).join(".config/autostart");
+fn login_entry_for(home: &Path, data: &str) -> Result<Option<std::path::PathBuf>> {
+    let dir = home.join(".config/autostart");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(None);
     };
@@ -363,14 +373,4 @@ fn login_entry_for(data: &str) -> Result<Option<std::path::PathBuf>> {
         }
     }
     Ok(None)
-}
-
-/// Removes a file the app wrote outside the test's folders, however the
-/// test ends.
-struct RemoveOnDrop(std::path::PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

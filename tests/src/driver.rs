@@ -86,6 +86,29 @@ impl Driver {
         Driver::start_with_env(&[])
     }
 
+    /// Starts tauri-driver with `home` as HOME for it, WebKitWebDriver and
+    /// the app, so that what the app writes under `$HOME` (the autostart
+    /// entry) lands there. The XDG folders stay where they are: each is
+    /// set to what it is now (its default under the real HOME if unset).
+    pub fn start_with_home(home: &Path) -> Result<Driver> {
+        let real = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .context("HOME is not set")?;
+        let mut env = vec![("HOME", home.as_os_str().to_owned())];
+        for (var, default) in [
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("XDG_CACHE_HOME", ".cache"),
+            ("XDG_STATE_HOME", ".local/state"),
+        ] {
+            let now = std::env::var_os(var)
+                .filter(|v| Path::new(v).is_absolute())
+                .unwrap_or_else(|| real.join(default).into_os_string());
+            env.push((var, now));
+        }
+        Driver::start_with_env(&env)
+    }
+
     /// Starts tauri-driver with extra environment variables, which reach
     /// WebKitWebDriver and the app it starts.
     pub fn start_with_env(env: &[(&str, OsString)]) -> Result<Driver> {
