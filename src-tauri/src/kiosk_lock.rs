@@ -6,13 +6,17 @@
 //! told to show its exit-PIN dialog instead ([`KioskExitRequested`]); and
 //! if anything takes it out of full screen (F11, a window manager's key),
 //! it goes back at once.
+//!
+//! A kiosk chosen on the first-run screen is locked there and then
+//! ([`take_role_mode`]), as one launched with its role is.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
+use countertop_protocol::Role;
 use serde::Serialize;
 use specta::Type;
-use tauri::{AppHandle, Manager, Runtime, WindowEvent};
+use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WindowEvent};
 use tauri_specta::Event as _;
 
 /// Sent to a locked kiosk's window when someone asked to close it: it shows
@@ -22,6 +26,56 @@ use tauri_specta::Event as _;
 pub struct KioskExitRequested {
     /// What asked: `close` (the window's close) or `quit` (the tray).
     pub by: String,
+}
+
+/// This run's `--windowed`: kiosks and signature displays in a window,
+/// never locked.
+pub struct Windowed(pub bool);
+
+/// How a window showing a device of `role` runs: (full screen, locked).
+/// Customers' screens fill the screen; a kiosk full screen is locked.
+pub fn role_mode(role: Role, windowed: bool) -> (bool, bool) {
+    let fullscreen = !windowed && matches!(role, Role::Kiosk | Role::Display);
+    (fullscreen, fullscreen && role == Role::Kiosk)
+}
+
+/// Gives `window`, open already (the first-run screen), what a window of
+/// `role` gets at launch: full screen at the monitor's size, and for a
+/// kiosk no decorations and the lock (first, so that a close request
+/// asks for the exit PIN whatever the window does). Nothing with
+/// `--windowed`.
+pub fn take_role_mode<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>, role: Role) {
+    let windowed = app.try_state::<Windowed>().is_some_and(|w| w.0);
+    let (fullscreen, locked) = role_mode(role, windowed);
+    if locked {
+        lock(app, window.label());
+    }
+    if fullscreen {
+        if let Err(e) = fill_screen(app, window, locked) {
+            tracing::error!(error = %e, "cannot make the window fill the screen");
+        }
+    }
+}
+
+fn fill_screen<R: Runtime>(
+    app: &AppHandle<R>,
+    window: &WebviewWindow<R>,
+    locked: bool,
+) -> tauri::Result<()> {
+    // Unmapped while it changes: GTK marks a window full screen itself
+    // only before mapping it; a mapped one it merely asks the window
+    // manager for, and a bare X session at a kiosk has none.
+    window.hide()?;
+    if locked {
+        window.set_decorations(false)?;
+    }
+    if let Some(monitor) = app.primary_monitor()? {
+        window.set_position(*monitor.position())?;
+        window.set_size(*monitor.size())?;
+    }
+    window.set_fullscreen(true)?;
+    window.show()?;
+    window.set_focus()
 }
 
 /// The labels of the locked windows.

@@ -209,6 +209,8 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
 
     let plan = args.plan();
     let windowed = args.windowed;
+    // For a kiosk chosen on the first-run screen (`setup`).
+    app.manage(kiosk_lock::Windowed(windowed));
     let started: anyhow::Result<()> = tauri::async_runtime::block_on(async {
         match plan {
             Plan::Demo { screens } => {
@@ -270,10 +272,9 @@ fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()>
                 };
                 if let Some(key) = started {
                     let device = station.device_for_key(&key)?;
-                    // Customers' screens fill the screen, as kiosks do.
-                    fullscreen = !windowed && matches!(device.role, Role::Kiosk | Role::Display);
-                    // A kiosk full screen is left only with the exit PIN.
-                    locked = fullscreen && device.role == Role::Kiosk;
+                    // Customers' screens fill the screen; a kiosk full
+                    // screen is left only with the exit PIN.
+                    (fullscreen, locked) = kiosk_lock::role_mode(device.role, windowed);
                     if locked {
                         kiosk_lock::lock(app, access::MAIN);
                     }

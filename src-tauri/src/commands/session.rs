@@ -210,6 +210,9 @@ pub async fn setup(
             screen,
         },
     );
+    // A kiosk or signature display set up here runs as it would have,
+    // launched with its role: full screen, a kiosk locked.
+    crate::kiosk_lock::take_role_mode(&app, &window, device.role);
     tray::install_for(&app, &station);
     session(window, app.state::<Station>())
 }
