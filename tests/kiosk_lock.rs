@@ -7,7 +7,9 @@
 //! (checked by the hub) ends the process; a second launch on the same data
 //! folder exits at once and brings the first forward, one on another folder
 //! runs; and the autostart entry's own Exec line starts the kiosk again,
-//! full screen. Run under a display and a private D-Bus, as `./dev.sh test`
+//! full screen. A kiosk chosen on the first-run screen is locked at once;
+//! without a session bus a second launch on one data folder still exits
+//! (the folder's `instance.lock`). Run under a display and a private D-Bus, as `./dev.sh test`
 //! does: `dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" cargo
 //! test -p countertop-e2e --test kiosk_lock`.
 //!
@@ -25,6 +27,11 @@ use fantoccini::Client;
 
 /// The demo café's kiosk exit PIN (README).
 const EXIT_PIN: &str = "1234";
+
+/// One test of this file at a time: they fill the one screen with real
+/// windows, and a window mapped over a held corner (another test's) sends
+/// it a real pointer leave, which lets the hold go.
+static SCREEN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What the X server says of a process's top-level windows, and a close
 /// request sent to them, as a window manager sends it: `windows PID`
@@ -223,6 +230,7 @@ async fn enter_pin(client: &Client, pin: &str) -> Result<()> {
 
 #[tokio::test]
 async fn a_kiosk_starts_at_login_and_is_left_only_with_the_exit_pin() -> Result<()> {
+    let _screen = SCREEN.lock().await;
     let dir = tempfile::tempdir()?;
     let home = dir.path().join("home");
     // A folder with a space: the entry's Exec must quote it.
@@ -277,7 +285,9 @@ async fn a_kiosk_starts_at_login_and_is_left_only_with_the_exit_pin() -> Result<
     // A close request, as Alt+F4 or a window manager's close sends it:
     // the kiosk stays and asks for the exit PIN.
     ensure!(xtool("close", pid)?.trim() == "1", "a close request sent");
-    wait_for(&client, "[data-testid=exit-pin-pad]").await?;
+    wait_for(&client, "[data-testid=exit-pin-pad]")
+        .await
+        .context("the pad after a close request")?;
     ensure!(alive(pid), "a close request does not close the kiosk");
     ensure!(app_log(&data).contains("leaving the kiosk asks for the exit PIN"));
     screenshot(&client, "kiosk-exit-pin").await?;
@@ -299,6 +309,11 @@ async fn a_kiosk_starts_at_login_and_is_left_only_with_the_exit_pin() -> Result<
     // one forward; one on another folder is another device and runs.
     let (status, said) = countertop(&home, &["--data", &data_arg])?;
     ensure!(status.success(), "the second launch exits with 0: {said}");
+    ensure!(
+        said.contains(&format!("Countertop is already running for {data_arg}"))
+            && said.contains("brought forward"),
+        "{said}"
+    );
     until("the first kiosk to hear of the second launch", || async {
         Ok(app_log(&data).contains("launched again on this data folder"))
     })
@@ -328,7 +343,9 @@ async fn a_kiosk_starts_at_login_and_is_left_only_with_the_exit_pin() -> Result<
     // The corner held for three seconds opens the pad too; a wrong PIN
     // keeps the kiosk, the right one (the hub's) ends it.
     hold_corner(&client).await?;
-    wait_for(&client, "[data-testid=exit-pin-pad]").await?;
+    wait_for(&client, "[data-testid=exit-pin-pad]")
+        .await
+        .context("the pad after the corner was held")?;
     enter_pin(&client, "9999").await?;
     let problem = text_of(
         &client,
@@ -358,7 +375,9 @@ async fn a_kiosk_starts_at_login_and_is_left_only_with_the_exit_pin() -> Result<
     let pid = app_pid(&data).context("the kiosk started at login")?;
     locked_full_screen(pid).await?;
     ensure!(xtool("close", pid)?.trim() == "1");
-    wait_for(&client, "[data-testid=exit-pin-pad]").await?;
+    wait_for(&client, "[data-testid=exit-pin-pad]")
+        .await
+        .context("the pad after a close request at login")?;
     enter_pin(&client, EXIT_PIN).await?;
     until("the kiosk to quit", || async { Ok(!alive(pid)) }).await?;
     drop(client);
@@ -368,6 +387,144 @@ async fn a_kiosk_starts_at_login_and_is_left_only_with_the_exit_pin() -> Result<
     ensure!(status.success(), "--start-at-login off failed: {said}");
     ensure!(!entry.exists(), "the entry is gone");
     Ok(())
+}
+
+/// A kiosk chosen on the first-run screen (joining the hub there) is
+/// locked at once, as one launched with its role is: full screen with no
+/// decorations, and a close request opens the exit PIN pad.
+#[tokio::test]
+async fn a_kiosk_set_up_on_the_first_run_screen_is_locked_at_once() -> Result<()> {
+    let _screen = SCREEN.lock().await;
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home)?;
+    let data = dir.path().join("kiosk");
+    let data_arg = data.to_str().context("utf-8 temp path")?.to_owned();
+    let hub_data = dir.path().join("hub");
+    let hub = HubProcess::start(&hub_data, free_port())?;
+    hub.healthy().await?;
+    let code = pairing_code(&hub_data, "kiosk")?;
+
+    let driver = Driver::start_with_home(&home)?;
+    let client = open_app(&driver, &["--data", &data_arg]).await?;
+    let result = async {
+        switch_to(&client, "setup").await?;
+        let pid = app_pid(&data).context("the app's process")?;
+        ensure!(
+            !xtool("windows", pid)?.contains(r#""undecorated": true"#),
+            "the first-run screen is an ordinary window"
+        );
+        // Join the hub, with a kiosk's pairing code.
+        click(&client, ".setup .choice button:nth-child(2)").await?;
+        let hub_field = "[data-testid=setup-hub]";
+        client
+            .find(fantoccini::Locator::Css(hub_field))
+            .await?
+            .clear()
+            .await?;
+        type_into(&client, hub_field, &hub.url).await?;
+        type_into(&client, "[data-testid=setup-code]", &code).await?;
+        click(&client, "[data-testid=setup-start]").await?;
+        switch_to(&client, "kiosk").await?;
+        wait_for(&client, "[data-testid=start-order]").await?;
+        locked_full_screen(pid).await?;
+
+        ensure!(xtool("close", pid)?.trim() == "1", "a close request sent");
+        wait_for(&client, "[data-testid=exit-pin-pad]")
+            .await
+            .context("the pad after a close request on the set-up kiosk")?;
+        ensure!(alive(pid), "a close request does not close the kiosk");
+        enter_pin(&client, EXIT_PIN).await?;
+        until("the kiosk to quit", || async { Ok(!alive(pid)) }).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    result
+}
+
+/// Starts `countertop ARGS` with no session bus; what it prints is kept
+/// for [`exited`] if `read`, else dropped.
+fn spawn_without_bus(args: &[&str], read: bool) -> Result<std::process::Child> {
+    let out = || if read { Stdio::piped() } else { Stdio::null() };
+    Command::new(app_binary())
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null())
+        .stdout(out())
+        .stderr(out())
+        .spawn()
+        .context("starting countertop")
+}
+
+/// Waits for `child` to exit; its status and what it printed.
+async fn exited(child: std::process::Child) -> Result<(std::process::ExitStatus, String)> {
+    let pid = child.id();
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let out = tokio::time::timeout(DEADLINE, waiting)
+        .await
+        .with_context(|| format!("process {pid} did not exit"))???;
+    Ok((
+        out.status,
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+/// One instance per data folder holds without D-Bus: a lock in the folder.
+/// A second launch exits at once, with 0 and a message, whether it has a
+/// session bus or not; once the first has gone, the folder starts again.
+#[tokio::test]
+async fn one_instance_per_data_folder_without_a_session_bus() -> Result<()> {
+    let _screen = SCREEN.lock().await;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("till");
+    let data_arg = data.to_str().context("utf-8 temp path")?.to_owned();
+    let starts = || app_log(&data).matches("Countertop starting").count();
+
+    let mut first = spawn_without_bus(&["--windowed", "--data", &data_arg], false)?;
+    until("the first launch to start", || async { Ok(starts() == 1) }).await?;
+    until("its window", || async {
+        Ok(!xtool("windows", first.id())?.trim().is_empty())
+    })
+    .await?;
+    let refused = format!("Countertop is already running for {data_arg}");
+
+    let second = spawn_without_bus(&["--windowed", "--data", &data_arg], true)?;
+    let (status, said) = exited(second).await?;
+    ensure!(status.success(), "the second launch exits with 0: {said}");
+    ensure!(said.contains(&refused), "it says why: {said}");
+    ensure!(
+        !said.contains("brought forward"),
+        "no bus to ask on: {said}"
+    );
+
+    // With a session bus the second launch finds no one there to ask (the
+    // first has none), and still goes no further.
+    let mut with_bus = Command::new(app_binary());
+    with_bus
+        .args(["--windowed", "--data", &data_arg])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (status, said) = exited(with_bus.spawn()?).await?;
+    ensure!(status.success(), "{said}");
+    ensure!(said.contains(&refused), "{said}");
+
+    ensure!(first.try_wait()?.is_none(), "the first launch runs on");
+    ensure!(starts() == 1, "only the first launch started");
+
+    // The lock goes with the process, however it ends.
+    first.kill()?;
+    first.wait()?;
+    let mut again = spawn_without_bus(&["--windowed", "--data", &data_arg], false)?;
+    let started = until("the folder to start again", || async { Ok(starts() == 2) }).await;
+    let _ = again.kill();
+    let _ = again.wait();
+    started
 }
 
 /// Presses and holds the kiosk's top-left corner for three seconds.
@@ -393,7 +550,9 @@ async fn hold_corner(client: &Client) -> Result<()> {
     client.perform_actions(hold).await?;
     if !css_present(client, "[data-testid=exit-pin-pad]").await? {
         // The pad may open a moment after the pointer is up.
-        wait_for(client, "[data-testid=exit-pin-pad]").await?;
+        wait_for(client, "[data-testid=exit-pin-pad]")
+            .await
+            .context("the pad a moment after the corner")?;
     }
     Ok(())
 }

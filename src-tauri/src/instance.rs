@@ -1,16 +1,99 @@
-//! One running app per data folder (`tauri-plugin-single-instance`): a
-//! second launch on the same folder brings the running window forward and
-//! exits, instead of starting the same device twice. Two data folders are
-//! two devices and both run: the plugin's D-Bus name carries a key of the
-//! folder ([`folder_key`]).
+//! One running app per data folder: a second launch on the same folder
+//! exits, instead of starting the same device twice (and, hosting, a
+//! second hub on one database). The guard is an exclusive lock on
+//! `<data>/instance.lock` ([`claim`]), taken before anything opens the
+//! folder, which holds with or without a desktop session bus; the kernel
+//! lets go of it when the process ends, however it ends. D-Bus
+//! (`tauri-plugin-single-instance`) only brings the running window
+//! forward ([`ask_to_come_forward`]). Two data folders are two devices and
+//! both run: the plugin's D-Bus name carries a key of the folder
+//! ([`folder_key`]). A hosted hub's own lock (`hub.lock` in `<data>/hub`)
+//! is another file, taken later by the same process.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use tauri::{AppHandle, Manager, Runtime};
 
 /// The app's identifier (`tauri.conf.json`), the plugin's D-Bus name for
 /// the default data folder.
 const IDENTIFIER: &str = "app.countertop.desktop";
+
+/// The lock file in the data folder.
+pub const LOCK_FILE: &str = "instance.lock";
+
+/// This process's hold on its data folder, for as long as it runs.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: File,
+}
+
+/// The data folder: `--data`, else the app's own (where Tauri puts it:
+/// the platform's data folder and the app's identifier).
+pub fn data_dir(data: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match data {
+        Some(dir) => Ok(dir.to_owned()),
+        None => Ok(dirs::data_dir()
+            .context("finding the app's data folder (no HOME?)")?
+            .join(IDENTIFIER)),
+    }
+}
+
+/// Takes data folder `dir` for this process (making the folder if need
+/// be); `None` when another process has it.
+pub fn claim(dir: &Path) -> anyhow::Result<Option<InstanceLock>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(InstanceLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Asks the instance running on data folder `data` to bring its window
+/// forward, as the plugin does from a second launch (the same D-Bus name,
+/// object and method); whether it answered. No session bus, or none of
+/// its name there: `false`.
+#[cfg(target_os = "linux")]
+pub fn ask_to_come_forward(data: Option<&Path>) -> bool {
+    let name = format!("{}.SingleInstance", dbus_id(data));
+    let object = format!("/{}", name.replace('.', "/").replace('-', "_"));
+    let Ok(connection) = zbus::blocking::Connection::session() else {
+        return false;
+    };
+    let argv: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    connection
+        .call_method(
+            Some(name.as_str()),
+            object.as_str(),
+            Some("org.SingleInstance.DBus"),
+            "ExecuteCallback",
+            &(argv, cwd),
+        )
+        .is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn ask_to_come_forward(_data: Option<&Path>) -> bool {
+    false
+}
 
 /// `--data` as an absolute path (made absolute against the working folder;
 /// symbolic links resolved where the folder exists already), so that the
@@ -65,6 +148,22 @@ fn bring_forward<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_folder_is_held_by_one_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let held = claim(&data).unwrap().expect("a free folder is taken");
+        assert!(data.join(LOCK_FILE).exists());
+        // Another open of the file is another holder, as another process is.
+        assert!(claim(&data).unwrap().is_none(), "taken while held");
+        // A hosted hub's lock is another file in the hub's folder.
+        std::fs::create_dir(data.join("hub")).unwrap();
+        let hub_lock = File::create(data.join("hub/hub.lock")).unwrap();
+        hub_lock.try_lock().expect("the hub's own lock is not ours");
+        drop(held);
+        assert!(claim(&data).unwrap().is_some(), "free again once let go");
+    }
 
     #[test]
     fn each_data_folder_has_a_name_of_its_own() {

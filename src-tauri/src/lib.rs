@@ -132,16 +132,32 @@ pub fn typescript() -> anyhow::Result<String> {
 
 /// Runs the app until its last window closes.
 pub fn run(args: cli::Args) -> anyhow::Result<()> {
+    // Before anything opens the data folder: one instance per folder. Held
+    // until the process ends (`app.run` does not return).
+    let data_dir = instance::data_dir(args.data.as_deref())?;
+    let Some(_instance) = instance::claim(&data_dir)? else {
+        let forward = if instance::ask_to_come_forward(args.data.as_deref()) {
+            "; its window was brought forward"
+        } else {
+            ""
+        };
+        println!(
+            "Countertop is already running for {}{forward}",
+            instance::absolute_data(&data_dir).display()
+        );
+        return Ok(());
+    };
     let builder = specta_builder();
     let app = tauri::Builder::default()
-        // First: a second launch on this data folder goes no further.
+        // The running instance's end of D-Bus: a second launch on this data
+        // folder asks it to bring its window forward.
         .plugin(instance::plugin(args.data.as_deref()))
         .plugin(autostart::plugin(&args))
         .invoke_handler(builder.invoke_handler())
         .register_asynchronous_uri_scheme_protocol(ipc::PHOTO_SCHEME, photos::serve)
         .setup(move |app| {
             builder.mount_events(app);
-            start(app.handle(), &args).map_err(|e| {
+            start(app.handle(), &args, data_dir).map_err(|e| {
                 tracing::error!("cannot start: {e:#}");
                 e.into()
             })
@@ -184,16 +200,12 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start<R: Runtime>(app: &AppHandle<R>, args: &cli::Args) -> anyhow::Result<()> {
-    let data_dir: PathBuf = match &args.data {
-        Some(dir) => dir.clone(),
-        None => app
-            .path()
-            .app_data_dir()
-            .context("finding the app's data folder")?,
-    };
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+/// Starts the app on `data_dir`, which this process holds (`instance`).
+fn start<R: Runtime>(
+    app: &AppHandle<R>,
+    args: &cli::Args,
+    data_dir: PathBuf,
+) -> anyhow::Result<()> {
     let log_dir = match &args.data {
         Some(dir) => dir.join("logs"),
         None => app
