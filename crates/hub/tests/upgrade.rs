@@ -684,3 +684,46 @@ async fn a_postgresql_database_of_a_newer_release_is_refused_untouched() {
     );
     assert_eq!(pg_contents(&url).await, before);
 }
+
+/// The original kept under a name already taken (a hub that died after
+/// keeping one started again within the same second): the upgrade keeps it
+/// as `…-2` and leaves the other file alone.
+#[tokio::test]
+async fn a_kept_original_never_takes_the_name_of_another() {
+    if support::sqlite_only("hub.db files of older releases") {
+        return;
+    }
+    let fixture = fixtures().pop().unwrap();
+    let dir = copy_of(&fixture);
+    let now = chrono::Local::now();
+    // This second and the next two: the upgrade falls in one of them.
+    let stamps: Vec<String> = (0..3)
+        .map(|s| {
+            (now + chrono::Duration::seconds(s))
+                .format("%Y%m%d-%H%M%S")
+                .to_string()
+        })
+        .collect();
+    for stamp in &stamps {
+        std::fs::write(
+            dir.path().join(format!("hub.db.before-upgrade-{stamp}")),
+            "another upgrade's",
+        )
+        .unwrap();
+    }
+    let original = sha256(&dir.path().join("hub.db"));
+    drop(open_hub(dir.path()).await.expect("upgrades"));
+    let kept: Vec<String> = files(dir.path())
+        .into_iter()
+        .filter(|n| n.ends_with("-2"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{:?}", files(dir.path()));
+    assert!(stamps
+        .iter()
+        .any(|s| kept[0] == format!("hub.db.before-upgrade-{s}-2")));
+    assert_eq!(sha256(&dir.path().join(&kept[0])), original);
+    for stamp in &stamps {
+        let other = dir.path().join(format!("hub.db.before-upgrade-{stamp}"));
+        assert_eq!(std::fs::read_to_string(other).unwrap(), "another upgrade's");
+    }
+}
