@@ -8,6 +8,7 @@
 
 mod backend;
 mod cafe;
+mod logs;
 
 // Not every test target uses every helper of the fixture.
 #[allow(unused_imports)]
@@ -16,6 +17,8 @@ pub use backend::{
 };
 #[allow(unused_imports)]
 pub use cafe::{assert_error, ids, ok, Cafe, SIGNATURE};
+#[allow(unused_imports)]
+pub use logs::captured_logs;
 
 use std::net::SocketAddr;
 use std::time::Duration;
