@@ -331,6 +331,22 @@ async fn a_device_on_an_older_release_s_cache_resumes_and_sends_its_queued_order
                 },
                 "{release}: round {round}"
             );
+            if round == 0 {
+                // The old release's token names no expiry, so the device
+                // renews it at once. Wait until the new one is kept: the
+                // renewal outlives `drop(handle)` in this runtime, and a
+                // restart reading the old token meanwhile would be refused
+                // (the hub takes a renewed token back, and one issued by
+                // 0.1.0 has no grace to be renewed twice).
+                let cache = Cache::open(dir.path()).unwrap();
+                until("the renewed token kept", || {
+                    cache
+                        .device()
+                        .unwrap()
+                        .is_some_and(|d| d.token_expires_at.is_some())
+                })
+                .await;
+            }
             drop(handle);
             drop(events);
             let cache = Cache::open(dir.path()).unwrap();
