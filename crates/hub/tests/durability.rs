@@ -201,7 +201,19 @@ async fn the_write_ahead_log_is_synced_before_an_order_is_confirmed() {
     let kiosk = pair(&server, &data, "kiosk").await;
     let (status, order) = kiosk.post("/api/orders", order_body()).await;
     assert_eq!(status, 201, "{order}");
-    server.child.kill().unwrap();
+    // strace killed lets its tracee go on: the hub is killed first.
+    let strace = server.child.id();
+    let hub = std::fs::read_to_string(format!("/proc/{strace}/task/{strace}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .expect("strace runs the hub")
+        .to_owned();
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &hub])
+        .status()
+        .unwrap()
+        .success());
     server.child.wait().unwrap();
 
     let text = std::fs::read_to_string(&trace).unwrap();
