@@ -338,12 +338,17 @@ async fn a_device_on_an_older_release_s_cache_resumes_and_sends_its_queued_order
                 // restart reading the old token meanwhile would be refused
                 // (the hub takes a renewed token back, and one issued by
                 // 0.1.0 has no grace to be renewed twice).
+                // The vault is written first, then the cache: both done.
                 let cache = Cache::open(dir.path()).unwrap();
+                let old_token = manifest["token"].as_str().unwrap();
                 until("the renewed token kept", || {
-                    cache
-                        .device()
-                        .unwrap()
-                        .is_some_and(|d| d.token_expires_at.is_some())
+                    countertop_client::TokenVault::for_folder(dir.path())
+                        .load()
+                        .is_ok_and(|t| t.is_some_and(|(t, _)| t.expose() != old_token))
+                        && cache
+                            .device()
+                            .unwrap()
+                            .is_some_and(|d| d.token_expires_at.is_some())
                 })
                 .await;
             }
