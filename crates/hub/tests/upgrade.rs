@@ -423,14 +423,7 @@ async fn a_database_of_a_newer_release_is_refused_untouched() {
     let before = state_of(dir.path());
 
     // The real binary, as a café would start it.
-    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env_remove("COUNTERTOP_DATABASE")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = refused(&["serve", "--listen", "127.0.0.1:0", "--data"], dir.path());
     for part in [
         format!(
             "the database {} was made by a newer Countertop",
@@ -558,14 +551,7 @@ async fn beside_a_running_older_hub_nothing_upgrades() {
     }
     assert_eq!(state_of(dir.path()), before);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
-        .args(["pairing-code", "--role", "manager", "--data"])
-        .arg(dir.path())
-        .env_remove("COUNTERTOP_DATABASE")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = refused(&["pairing-code", "--role", "manager", "--data"], dir.path());
     for part in [
         format!("the database {} is to be upgraded", path.display()),
         format!("an older hub runs on {}", dir.path().display()),
@@ -726,4 +712,18 @@ async fn a_kept_original_never_takes_the_name_of_another() {
         let other = dir.path().join(format!("hub.db.before-upgrade-{stamp}"));
         assert_eq!(std::fs::read_to_string(other).unwrap(), "another upgrade's");
     }
+}
+
+/// Runs the real `countertop-hub ARGS DATA` (SQLite: no database URL from
+/// the environment), which must refuse; what it printed on stderr.
+fn refused(args: &[&str], data: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+        .args(args)
+        .arg(data)
+        .env_remove("COUNTERTOP_DATABASE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    stderr
 }
