@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 
+use crate::wait::until;
 use crate::DEADLINE;
 
 pub fn workspace() -> PathBuf {
@@ -154,17 +155,59 @@ impl Drop for Driver {
     }
 }
 
+/// How long the app may take to open its window for a session.
+const OPEN_DEADLINE: Duration = Duration::from_secs(90);
+
+/// Starts the app with `args` through tauri-driver and opens a WebDriver
+/// session with its window.
+///
+/// A data folder is one running app: a launch while the last app on that
+/// folder (`--data`) is still exiting hands over to it and exits, and
+/// WebKitWebDriver would wait for a window forever. So this first waits
+/// until no app holds the folder, and gives up on a window that does not
+/// come.
 pub async fn open_app(driver: &Driver, args: &[&str]) -> Result<Client> {
+    if let Some(data) = args
+        .iter()
+        .position(|arg| *arg == "--data")
+        .and_then(|at| args.get(at + 1))
+    {
+        folder_let_go(Path::new(data)).await?;
+    }
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
         json!({ "application": app_binary(), "args": args }),
     );
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
+    let mut builder = ClientBuilder::native();
+    builder.capabilities(caps);
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    tokio::time::timeout(OPEN_DEADLINE, builder.connect(&url))
         .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the app opened no window within {} s (args {args:?})",
+                OPEN_DEADLINE.as_secs()
+            )
+        })?
         .context("opening a WebDriver session with the app")
+}
+
+/// Waits until no app holds data folder `data` (the app's exclusive lock on
+/// `<data>/instance.lock`, which the kernel lets go of when it exits).
+async fn folder_let_go(data: &Path) -> Result<()> {
+    let lock = data.join("instance.lock");
+    until("the last app on this data folder to exit", || async {
+        let Ok(file) = std::fs::File::open(&lock) else {
+            return Ok(true); // no app ever ran on it
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(true), // let go again as `file` drops
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    })
+    .await
 }
 
 /// Starts the app as a station that joins the hub at `hub` with pairing
