@@ -323,6 +323,48 @@ async fn every_older_release_s_hub_database_upgrades_keeping_every_row() {
     }
 }
 
+/// A device of an older release renews its token as soon as it runs today's
+/// release (that token named no expiry). When the answer is lost (the
+/// device stopped before it kept the new token), the old token renews
+/// again within the grace, as a token of this release does: the device
+/// does not have to pair again.
+#[tokio::test]
+async fn an_older_release_s_token_renews_again_when_the_first_answer_was_lost() {
+    if support::sqlite_only("hub.db files of older releases") {
+        return;
+    }
+    for fixture in fixtures() {
+        let manifest = manifest(&fixture);
+        let release = manifest["release"].as_str().unwrap().to_owned();
+        let hub = TestHub::start_in(copy_of(&fixture), |_| {}).await;
+        let kiosk = manifest["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["role"] == "kiosk" && t["deviceId"] != manifest["revoked"])
+            .unwrap();
+        let old = Api::new(hub.url(""), Some(kiosk["token"].as_str().unwrap().into()));
+        let refresh = serde_json::json!({});
+        let lost = ok(old.post("/api/devices/refresh", refresh.clone()).await, 200);
+        let (status, body) = old.post("/api/devices/refresh", refresh.clone()).await;
+        assert_eq!(
+            status, 200,
+            "{release}: the old token's second refresh: {body}"
+        );
+        assert_ne!(body["token"], lost["token"], "{release}");
+        let renewed = Api::new(hub.url(""), Some(body["token"].as_str().unwrap().into()));
+        ok(renewed.get("/api/snapshot").await, 200);
+        // Once the device shows it holds a new token, the old one is done.
+        ok(
+            renewed.post("/api/devices/refresh", refresh.clone()).await,
+            200,
+        );
+        let (status, body) = old.post("/api/devices/refresh", refresh).await;
+        assert_eq!(status, 401, "{release}: {body}");
+        hub.stop().await;
+    }
+}
+
 /// What `hub.db` is as bytes, and which of its side files (`-wal`, `-shm`,
 /// an upgrade's copy, a kept original) are beside it.
 fn state_of(dir: &Path) -> (String, Vec<String>) {

@@ -504,7 +504,14 @@ impl Hub {
             .issue_token(&mut tx, &device, Some(&claims.jti))
             .await?;
         if !again {
-            store::tokens::mark_replaced(&mut tx, &claims.jti, now_ms).await?;
+            store::tokens::mark_replaced(
+                &mut tx,
+                &claims.jti,
+                &device.id,
+                claims.exp.saturating_mul(1000),
+                now_ms,
+            )
+            .await?;
             store::devices::revoke_token(&mut tx, &claims.jti, claims.exp.saturating_mul(1000))
                 .await?;
         }

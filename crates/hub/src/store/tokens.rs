@@ -78,18 +78,27 @@ pub async fn replacement_refreshed(
     Ok(found.is_some())
 }
 
-/// Marks token `jti` replaced by a refresh at `now_ms`, unless it was
-/// already (its grace runs from the first replacement).
+/// Marks token `jti` of `device_id` (expiring at `expires_ms`) replaced at
+/// `now_ms`, once. A token the hub issued before it kept issued tokens
+/// (release 0.1.0) gets its record here, so that its refresh, too, may be
+/// answered again within the grace when the first answer was lost.
 pub async fn mark_replaced(
     conn: &mut impl crate::store::Exec,
     jti: &str,
+    device_id: &str,
+    expires_ms: i64,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     crate::on!(conn, |ex| sqlx::query(
-        "UPDATE issued_tokens SET replaced_ms = $1 WHERE jti = $2 AND replaced_ms IS NULL"
+        "INSERT INTO issued_tokens (jti, device_id, expires_ms, replaced_ms)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (jti) DO UPDATE SET replaced_ms = excluded.replaced_ms
+         WHERE issued_tokens.replaced_ms IS NULL"
     )
-    .bind(now_ms)
     .bind(jti)
+    .bind(device_id)
+    .bind(expires_ms)
+    .bind(now_ms)
     .execute(ex)
     .await
     .map(|done| done.rows_affected()))?;
