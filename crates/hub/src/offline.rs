@@ -51,9 +51,11 @@ pub async fn new_secret(dir: &Path, database: Option<&str>) -> anyhow::Result<u6
         Keys::replace(dir)?;
         // Nodes on PostgreSQL record the secret's id at start: the next
         // node to start records the new one (copy the new secret.key to
-        // every node).
+        // every node). A rotation made under the old secrets goes too: it
+        // names secrets that no longer sign anything, sealed under one
+        // that may have leaked.
         crate::on_pool!(pool, |ex| sqlx::query(
-            "DELETE FROM meta WHERE key = 'node_secret_id'"
+            "DELETE FROM meta WHERE key IN ('node_secret_id', 'secret_rotation')"
         )
         .execute(ex)
         .await

@@ -414,10 +414,45 @@ async fn a_secret_rotated_on_one_node_is_taken_by_the_others() {
         .unwrap();
     }
     let database = nodes[0].hub.config.database.clone();
+    let url = database.clone().unwrap();
     let late = TestHub::start_in(dir, move |c| c.database = database).await;
     assert_eq!(secret(&late), secret(&nodes[0]));
     let (status, body) = on(&late, token).get("/api/menu").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    // After a leak, `new-secret` with every node stopped leaves nothing of
+    // the old secrets in the database: no rotation sealed under one.
+    let rotations = || async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM meta WHERE key IN ('secret_rotation', 'node_secret_id')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        count
+    };
+    let late_dir = late.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
+    assert_eq!(
+        rotations().await,
+        2,
+        "the rotation and the current secret's id"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+        .args(["new-secret", "--database", &url, "--data"])
+        .arg(late_dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rotations().await, 0);
 }
 
 #[tokio::test]
