@@ -47,18 +47,12 @@ fn start(data: &std::path::Path) -> Server {
 }
 
 fn pairing_code(data: &std::path::Path, role: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
-        .args(["pairing-code", "--role", role, "--data"])
-        .arg(data)
-        .envs(support::hub_env(data))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = support::succeeds(
+        Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+            .args(["pairing-code", "--role", role, "--data"])
+            .arg(data)
+            .envs(support::hub_env(data)),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "one line of JSON: {text}");
     serde_json::from_str(&text).unwrap()
 }

@@ -98,25 +98,13 @@ async fn a_second_hub_and_the_commands_that_write_wait_for_the_running_hub() {
     // A backup works beside the hub; its restore waits for the hub to stop.
     let copy = dir.path().join("copy.db");
     let copy = copy.to_str().unwrap();
-    let out = hub(&["backup", "--to", copy], data).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeds(&mut hub(&["backup", "--to", copy], data));
     let out = hub(&["restore", "--from", copy], data).output().unwrap();
     refused(&out, &["a hub is running on", "stop it first"]);
 
     // pairing-code works beside the running hub, and the hub takes its code.
-    let out = hub(&["pairing-code", "--role", "manager"], data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let code: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let printed = support::succeeds(&mut hub(&["pairing-code", "--role", "manager"], data));
+    let code: serde_json::Value = serde_json::from_str(&printed).unwrap();
     let api = Api::new(format!("http://{addr}"), None);
     let (status, paired) = api
         .post(
@@ -133,12 +121,7 @@ async fn a_second_hub_and_the_commands_that_write_wait_for_the_running_hub() {
     let _ = logs.join();
 
     // Stopped: the commands run, and a hub starts again.
-    let out = hub(&["wipe-events"], data).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeds(&mut hub(&["wipe-events"], data));
     let (mut again, addr, logs) = serve(data);
     let (status, _) = Api::new(format!("http://{addr}"), None)
         .get("/healthz")

@@ -558,17 +558,11 @@ async fn the_fingerprint_command_prints_the_certificates_key_hash_and_keeps_the_
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     let run = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
-            .args(["fingerprint", "--data"])
-            .arg(&data)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        support::succeeds(
+            Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+                .args(["fingerprint", "--data"])
+                .arg(&data),
+        )
     };
     let printed = run();
     assert_eq!(printed.lines().count(), 1, "{printed:?}");

@@ -606,16 +606,11 @@ async fn beside_a_running_older_hub_nothing_upgrades() {
     // The older hub stopped: today's pairing-code takes the folder and
     // upgrades it (then makes its code).
     drop(running);
-    let out = Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
-        .args(["pairing-code", "--role", "manager", "--data"])
-        .arg(dir.path())
-        .env_remove("COUNTERTOP_DATABASE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    support::succeeds(
+        Command::new(env!("CARGO_BIN_EXE_countertop-hub"))
+            .args(["pairing-code", "--role", "manager", "--data"])
+            .arg(dir.path())
+            .env_remove("COUNTERTOP_DATABASE"),
     );
     assert!(files(dir.path())
         .iter()

@@ -306,6 +306,19 @@ pub fn line(menu_id: &str, quantity: u32) -> Value {
     }
 }
 
+/// Runs a `countertop-hub` command (as `command` sets it up) to its end and
+/// answers what it printed; fails the test, with what the command said on
+/// stderr, when it fails.
+pub fn succeeds(command: &mut std::process::Command) -> String {
+    let out = command.output().expect("running countertop-hub");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("what countertop-hub printed is UTF-8")
+}
+
 pub fn rand_suffix() -> String {
     countertop_hub::random_id(12)
 }
