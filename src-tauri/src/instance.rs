@@ -8,10 +8,15 @@
 //! forward ([`ask_to_come_forward`]). Two data folders are two devices and
 //! both run: the plugin's D-Bus name carries a key of the folder
 //! ([`folder_key`]). A hosted hub's own lock (`hub.lock` in `<data>/hub`)
-//! is another file, taken later by the same process.
+//! is another file, taken later by the same process. An instance that is
+//! exiting says so in its lock file ([`mark_exiting`]): a launch meanwhile
+//! (someone who closed the app and opened it again at once) waits for it
+//! to end and starts, instead of handing over to a window that is going
+//! away ([`claim_after_exit`]).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -53,12 +58,54 @@ pub fn claim(dir: &Path) -> anyhow::Result<Option<InstanceLock>> {
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(InstanceLock { _file: file })),
+        Ok(()) => {
+            // A mark left by the last holder (`mark_exiting`) is not ours.
+            file.set_len(0)
+                .with_context(|| format!("clearing {}", path.display()))?;
+            Ok(Some(InstanceLock { _file: file }))
+        }
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", path.display()))
         }
     }
+}
+
+/// What the holder of a data folder writes in its lock file once it is
+/// exiting ([`mark_exiting`]).
+const EXITING: &str = "exiting\n";
+
+/// How long a launch waits for an exiting instance to let the folder go
+/// (its hosted hub stops and syncs first).
+const EXIT_WAIT: Duration = Duration::from_secs(15);
+
+/// Says in data folder `dir`'s lock file that this instance, which holds
+/// it, is exiting: a launch meanwhile waits for it to end and then starts,
+/// instead of handing over to a window that is going away.
+pub fn mark_exiting(dir: &Path) {
+    if let Err(e) = std::fs::write(dir.join(LOCK_FILE), EXITING) {
+        tracing::warn!("cannot mark the data folder as being let go: {e}");
+    }
+}
+
+/// Takes data folder `dir` once the instance holding it has exited, when it
+/// said it is exiting ([`mark_exiting`]); `None` at once when it did not
+/// (it runs on), or when it still holds the folder after [`EXIT_WAIT`].
+pub fn claim_after_exit(dir: &Path) -> anyhow::Result<Option<InstanceLock>> {
+    let exiting =
+        |dir: &Path| std::fs::read_to_string(dir.join(LOCK_FILE)).is_ok_and(|text| text == EXITING);
+    if !exiting(dir) {
+        return Ok(None);
+    }
+    let start = Instant::now();
+    // The exiting process only ends: nothing to be told by but the lock.
+    while start.elapsed() < EXIT_WAIT {
+        if let Some(lock) = claim(dir)? {
+            return Ok(Some(lock));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(None)
 }
 
 /// Asks the instance running on data folder `data` to bring its window
@@ -163,6 +210,27 @@ mod tests {
         hub_lock.try_lock().expect("the hub's own lock is not ours");
         drop(held);
         assert!(claim(&data).unwrap().is_some(), "free again once let go");
+    }
+
+    #[test]
+    fn a_launch_waits_for_an_exiting_instance_and_takes_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        // Running, not exiting: a second launch does not wait.
+        let held = claim(&data).unwrap().unwrap();
+        assert!(claim_after_exit(&data).unwrap().is_none());
+        // Exiting: the launch waits until the holder is gone, then holds
+        // the folder itself, its lock file cleared of the old mark.
+        mark_exiting(&data);
+        let waiting = std::thread::spawn({
+            let data = data.clone();
+            move || claim_after_exit(&data).unwrap()
+        });
+        drop(held);
+        let taken = waiting.join().unwrap().expect("taken once let go");
+        assert_eq!(std::fs::read_to_string(data.join(LOCK_FILE)).unwrap(), "");
+        assert!(claim(&data).unwrap().is_none(), "held by the new launch");
+        drop(taken);
     }
 
     #[test]

@@ -135,7 +135,12 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
     // Before anything opens the data folder: one instance per folder. Held
     // until the process ends (`app.run` does not return).
     let data_dir = instance::data_dir(args.data.as_deref())?;
-    let Some(_instance) = instance::claim(&data_dir)? else {
+    let claimed = match instance::claim(&data_dir)? {
+        Some(lock) => Some(lock),
+        // Launched again while the last instance exits: start once it has.
+        None => instance::claim_after_exit(&data_dir)?,
+    };
+    let Some(_instance) = claimed else {
         let forward = if instance::ask_to_come_forward(args.data.as_deref()) {
             "; its window was brought forward"
         } else {
@@ -148,6 +153,7 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
         return Ok(());
     };
     let builder = specta_builder();
+    let folder = data_dir.clone();
     let app = tauri::Builder::default()
         // The running instance's end of D-Bus: a second launch on this data
         // folder asks it to bring its window forward.
@@ -164,8 +170,9 @@ pub fn run(args: cli::Args) -> anyhow::Result<()> {
         })
         .build(tauri::generate_context!())
         .context("building the app")?;
-    app.run(|app, event| match event {
+    app.run(move |app, event| match event {
         RunEvent::Exit => {
+            instance::mark_exiting(&folder);
             if let Some(station) = app.try_state::<Station>() {
                 station.shutdown();
             }
