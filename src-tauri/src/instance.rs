@@ -76,30 +76,38 @@ pub fn claim(dir: &Path) -> anyhow::Result<Option<InstanceLock>> {
 const EXITING: &str = "exiting\n";
 
 /// How long a launch waits for an exiting instance to let the folder go
-/// (its hosted hub stops and syncs first).
+/// (until its process has ended).
 const EXIT_WAIT: Duration = Duration::from_secs(15);
 
 /// Says in data folder `dir`'s lock file that this instance, which holds
 /// it, is exiting: a launch meanwhile waits for it to end and then starts,
-/// instead of handing over to a window that is going away.
+/// instead of handing over to a window that is going away. One write into
+/// the file (empty since [`claim`]), never seen half done as empty.
 pub fn mark_exiting(dir: &Path) {
-    if let Err(e) = std::fs::write(dir.join(LOCK_FILE), EXITING) {
+    use std::io::Write;
+    let marked = OpenOptions::new()
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .and_then(|mut file| file.write_all(EXITING.as_bytes()));
+    if let Err(e) = marked {
         tracing::warn!("cannot mark the data folder as being let go: {e}");
     }
 }
 
 /// Takes data folder `dir` once the instance holding it has exited, when it
 /// said it is exiting ([`mark_exiting`]); `None` at once when it did not
-/// (it runs on), or when it still holds the folder after [`EXIT_WAIT`].
+/// (it runs on), when another launch took the folder first (the mark is
+/// gone), or when it is still held after [`EXIT_WAIT`].
 pub fn claim_after_exit(dir: &Path) -> anyhow::Result<Option<InstanceLock>> {
+    claim_after_exit_within(dir, EXIT_WAIT)
+}
+
+fn claim_after_exit_within(dir: &Path, wait: Duration) -> anyhow::Result<Option<InstanceLock>> {
     let exiting =
         |dir: &Path| std::fs::read_to_string(dir.join(LOCK_FILE)).is_ok_and(|text| text == EXITING);
-    if !exiting(dir) {
-        return Ok(None);
-    }
     let start = Instant::now();
     // The exiting process only ends: nothing to be told by but the lock.
-    while start.elapsed() < EXIT_WAIT {
+    while exiting(dir) && start.elapsed() < wait {
         if let Some(lock) = claim(dir)? {
             return Ok(Some(lock));
         }
@@ -230,6 +238,19 @@ mod tests {
         let taken = waiting.join().unwrap().expect("taken once let go");
         assert_eq!(std::fs::read_to_string(data.join(LOCK_FILE)).unwrap(), "");
         assert!(claim(&data).unwrap().is_none(), "held by the new launch");
+        // A third launch meanwhile finds no mark: it does not wait.
+        assert!(claim_after_exit(&data).unwrap().is_none());
+        // An instance that marks itself exiting but does not end within the
+        // wait keeps its folder: the launch gives up.
+        mark_exiting(&data);
+        assert_eq!(
+            std::fs::read_to_string(data.join(LOCK_FILE)).unwrap(),
+            EXITING
+        );
+        let start = Instant::now();
+        let wait = Duration::from_millis(200);
+        assert!(claim_after_exit_within(&data, wait).unwrap().is_none());
+        assert!(start.elapsed() >= wait, "it waited for the holder");
         drop(taken);
     }
 

@@ -162,10 +162,11 @@ const OPEN_DEADLINE: Duration = Duration::from_secs(90);
 /// session with its window.
 ///
 /// A data folder is one running app: a launch while the last app on that
-/// folder (`--data`) is still exiting hands over to it and exits, and
-/// WebKitWebDriver would wait for a window forever. So this first waits
-/// until no app holds the folder, and gives up on a window that does not
-/// come.
+/// folder (`--data`) still holds it waits for it (at most 15 s) or hands
+/// over to it and exits, and WebKitWebDriver would then wait for a window
+/// forever. So this first waits until no app holds the folder, and gives
+/// up on a window that does not come (the app of a session given up on
+/// may still hold its folder: the next open on it fails too, later).
 pub async fn open_app(driver: &Driver, args: &[&str]) -> Result<Client> {
     if let Some(data) = args
         .iter()

@@ -93,7 +93,8 @@ pub async fn mark_replaced(
         "INSERT INTO issued_tokens (jti, device_id, expires_ms, replaced_ms)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (jti) DO UPDATE SET replaced_ms = excluded.replaced_ms
-         WHERE issued_tokens.replaced_ms IS NULL"
+         WHERE issued_tokens.replaced_ms IS NULL
+           AND issued_tokens.device_id = excluded.device_id"
     )
     .bind(jti)
     .bind(device_id)
