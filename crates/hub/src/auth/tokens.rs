@@ -504,16 +504,10 @@ impl Hub {
             .issue_token(&mut tx, &device, Some(&claims.jti))
             .await?;
         if !again {
-            store::tokens::mark_replaced(
-                &mut tx,
-                &claims.jti,
-                &device.id,
-                claims.exp.saturating_mul(1000),
-                now_ms,
-            )
-            .await?;
-            store::devices::revoke_token(&mut tx, &claims.jti, claims.exp.saturating_mul(1000))
+            let expires_ms = claims.exp.saturating_mul(1000);
+            store::tokens::mark_replaced(&mut tx, &claims.jti, &device.id, expires_ms, now_ms)
                 .await?;
+            store::devices::revoke_token(&mut tx, &claims.jti, expires_ms).await?;
         }
         tx.commit().await?;
         if !again {
